@@ -1,0 +1,38 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+AS_OF := 2026-06-30
+
+.PHONY: install run test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: the monthly movements of the sample company.
+run: $(STAMP)
+	$(BIN)/mrrcli movements sample_data/subscriptions.csv --as-of $(AS_OF)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check mrrcli tests sample_data
+	$(BIN)/ruff format --check mrrcli tests sample_data
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format mrrcli tests sample_data
+	$(BIN)/ruff check --fix mrrcli tests sample_data
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

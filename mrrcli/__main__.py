@@ -1,0 +1,3 @@
+from mrrcli.cli import main
+
+main()

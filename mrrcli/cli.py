@@ -1,0 +1,366 @@
+"""The command line: parse options, call the core, hand a frame to a renderer. Nothing else.
+
+Domain errors are caught here only, printed as one line on stderr, and turned into exit codes
+(see errors.ExitCode). Polars is imported inside commands so `--help` stays fast.
+"""
+
+import contextlib
+import functools
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mrrcli import __version__
+from mrrcli.errors import ExitCode, MrrError, UsageError
+from mrrcli.options import (
+    AmountUnitOption,
+    AsOfOption,
+    CommonOptions,
+    ConfigOption,
+    CurrencyOption,
+    DateFormatOption,
+    DaysPerMonthOption,
+    DebugOption,
+    Files,
+    FormatOption,
+    FromOption,
+    FxOption,
+    KeepDuplicatesOption,
+    LevelOption,
+    MapOption,
+    ModeOption,
+    Movement,
+    OutputOption,
+    QuietOption,
+    ScopeOption,
+    TimezoneOption,
+    ToOption,
+    merge,
+)
+
+if TYPE_CHECKING:
+    from mrrcli.report import Report, Rows, Settings
+
+app = typer.Typer(
+    name="mrrcli",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Exact monthly MRR movements and Expansion MRR from SaaS billing exports.\n\n"
+    "Point it at a CSV or Parquet export of price periods (customer_id, start_date, end_date, "
+    "amount, ...) and get new, expansion, contraction, churn and reactivation MRR per month, "
+    "reconciled to the cent.",
+    epilog="Exit codes: 0 ok, 1 bad input, 2 wrong usage, 3 a check failed, 130 interrupted.",
+)
+
+# The options every report shares, with the names they take in CommonOptions.
+COMMON_OPTIONS: list[tuple[str, Any]] = [
+    ("mapping", MapOption),
+    ("config", ConfigOption),
+    ("currency", CurrencyOption),
+    ("fx", FxOption),
+    ("amount_unit", AmountUnitOption),
+    ("timezone", TimezoneOption),
+    ("date_format", DateFormatOption),
+    ("keep_duplicates", KeepDuplicatesOption),
+    ("as_of", AsOfOption),
+    ("month_from", FromOption),
+    ("month_to", ToOption),
+    ("mode", ModeOption),
+    ("level", LevelOption),
+    ("scope", ScopeOption),
+    ("days_per_month", DaysPerMonthOption),
+    ("format", FormatOption),
+    ("output", OutputOption),
+    ("quiet", QuietOption),
+    ("debug", DebugOption),
+]
+_FLAGS_DEFAULT_FALSE = {"quiet", "debug"}
+
+
+def note(message: str, common: CommonOptions | None = None) -> None:
+    """A message for people, on stderr (never on stdout, which carries data)."""
+    if common is not None and common.quiet:
+        return
+    typer.echo(f"mrrcli: {message}", err=True)
+
+
+@contextlib.contextmanager
+def errors_handled(debug: bool) -> Iterator[None]:
+    """Domain errors → one line on stderr and their exit code; never a traceback."""
+    try:
+        yield
+    except MrrError as error:
+        if debug:
+            traceback.print_exc()
+        typer.echo(f"mrrcli: error: {error}", err=True)
+        raise typer.Exit(int(error.exit_code)) from None
+    except KeyboardInterrupt:
+        typer.echo("mrrcli: interrupted", err=True)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as error:  # a bug or an unforeseen input: say so in one line
+        if debug:
+            traceback.print_exc()
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        typer.echo(
+            f"mrrcli: error: {type(error).__name__}: {first} (run with --debug for details)",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.DATA_ERROR)) from None
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`| head`): stop quietly, with nothing more on stdout."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(0)
+
+
+def report_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the FILE arguments and every common option, merged with the config.
+
+    The command receives a CommonOptions as its first argument and its own options after.
+    """
+    own = [p for p in inspect.signature(func).parameters.values() if p.name != "common"]
+    kw = inspect.Parameter.KEYWORD_ONLY
+    files = inspect.Parameter("files", kw, annotation=Files)
+    common_params = [
+        inspect.Parameter(
+            name,
+            kw,
+            annotation=annotation,
+            default=False if name in _FLAGS_DEFAULT_FALSE else None,
+        )
+        for name, annotation in COMMON_OPTIONS
+    ]
+    params = [files, *[p.replace(kind=kw) for p in own], *common_params]
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> None:
+        debug = bool(kwargs.get("debug"))
+        with errors_handled(debug):
+            given = {name: kwargs.pop(name) for name, _ in COMMON_OPTIONS}
+            config = given.pop("config")
+            common = merge(given, config, kwargs.pop("files"))
+            func(common, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def _settings(common: CommonOptions) -> "Settings":
+    from mrrcli.normalize import as_of_default, parse_fraction
+    from mrrcli.report import Settings
+
+    as_of = common.as_of or as_of_default()
+    if common.month_from and common.month_to and common.month_from > common.month_to:
+        raise UsageError("--from is after --to")
+    if common.month_to and common.month_to > as_of.replace(day=1):
+        raise UsageError(
+            f"--to {common.month_to:%Y-%m} is after the as-of month {as_of:%Y-%m}; "
+            "give a later --as-of"
+        )
+    if common.month_from and common.month_from > as_of:
+        raise UsageError(f"--from {common.month_from:%Y-%m} is after --as-of {as_of}")
+    return Settings(
+        as_of=as_of,
+        mode=common.mode,  # type: ignore[arg-type]
+        level=common.level,  # type: ignore[arg-type]
+        scope=common.scope,  # type: ignore[arg-type]
+        month_from=common.month_from,
+        month_to=common.month_to,
+        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+    )
+
+
+def _load(common: CommonOptions) -> "Rows":
+    from mrrcli.normalize import parse_fraction
+    from mrrcli.report import load
+
+    rows = load(
+        common.files,
+        mapping=common.mapping,
+        currency=common.currency,
+        amount_unit=common.amount_unit,  # type: ignore[arg-type]
+        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+        timezone=common.timezone,
+        date_format=common.date_format,
+        fx=common.fx,
+        keep_duplicates=common.keep_duplicates,
+    )
+    parts = [f"{rows.read:,} rows read"]
+    if rows.duplicates:
+        parts.append(
+            f"{rows.duplicates:,} duplicate rows counted once (--keep-duplicates counts them)"
+        )
+    if rows.trial_rows:
+        parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
+    if rows.zero_rows:
+        parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
+    if len(parts) > 1:
+        note("; ".join(parts), common)
+    return rows
+
+
+def emit(report: "Report", common: CommonOptions) -> None:
+    """Write the report where and how it was asked for."""
+    from mrrcli.render import render_text, resolve_format, rich_table, table_text, write_atomic
+
+    fmt = resolve_format(common.format, common.output, sys.stdout.isatty())  # type: ignore[arg-type]
+    if common.output is not None:
+        text = table_text(report) if fmt == "table" else render_text(report, fmt)
+        try:
+            write_atomic(common.output, text)
+        except OSError as error:
+            raise UsageError(
+                f"{common.output}: cannot write the report: {error.strerror}"
+            ) from None
+        note(f"wrote {report.frame.height:,} rows to {common.output}", common)
+        return
+    if fmt == "table":
+        from rich.console import Console
+
+        Console().print(rich_table(report))
+        return
+    sys.stdout.write(render_text(report, fmt))
+    sys.stdout.flush()
+
+
+@app.command()
+@report_command
+def movements(common: CommonOptions) -> None:
+    """Monthly MRR movements: new, expansion, reactivation, contraction, churn.
+
+    One row per month: opening MRR, each movement, net new MRR and closing MRR, with
+    opening + new + expansion + reactivation - contraction - churned = closing to the cent.
+
+    [bold]Example[/bold]
+
+        $ mrrcli movements sample_data/subscriptions.csv --as-of 2026-06-30 --from 2026-01
+    """
+    from mrrcli.report import movements as movements_report
+
+    settings = _settings(common)
+    emit(movements_report(_load(common), settings), common)
+
+
+@app.command()
+@report_command
+def expansion(common: CommonOptions) -> None:
+    """Expansion MRR, the Expansion MRR rate, its share of opening MRR and of new MRR.
+
+    Flows are day-normalized (value x 30.4375 / days) before the month-over-month rate, so
+    February is not penalised for being short. benchmark_met: expansion >= 30% of new MRR.
+
+    [bold]Example[/bold]
+
+        $ mrrcli expansion sample_data/subscriptions.csv --as-of 2026-06-30 --from 2026-01
+    """
+    from mrrcli.report import expansion as expansion_report
+
+    settings = _settings(common)
+    emit(expansion_report(_load(common), settings), common)
+
+
+@app.command()
+@report_command
+def metrics(common: CommonOptions) -> None:
+    """Growth, quick ratio, gross and net MRR churn, NRR, GRR, ARPA and customer counts.
+
+    [bold]Example[/bold]
+
+        $ mrrcli metrics sample_data/subscriptions.csv --as-of 2026-06-30 --from 2026-01
+    """
+    from mrrcli.report import metrics as metrics_report
+
+    settings = _settings(common)
+    emit(metrics_report(_load(common), settings), common)
+
+
+MonthOption = Annotated[
+    str | None,
+    typer.Option("--month", help="Only this month, YYYY-MM.", show_default=False),
+]
+MovementOption = Annotated[
+    Movement | None,
+    typer.Option("--movement", help="Only this movement.", show_default=False),
+]
+CustomerOption = Annotated[
+    str | None,
+    typer.Option("--customer", help="Only this customer id.", show_default=False),
+]
+
+
+@app.command()
+@report_command
+def customers(
+    common: CommonOptions,
+    month: MonthOption = None,
+    movement: MovementOption = None,
+    customer: CustomerOption = None,
+) -> None:
+    """Every movement per customer and day: the audit trail behind each monthly total.
+
+    Rows of a month sum exactly to that month's movements. Filter with --month, --movement
+    and --customer; rows are sorted by date, then amount (largest first).
+
+    [bold]Example[/bold]
+
+        $ mrrcli customers sample_data/subscriptions.csv --as-of 2026-06-30 \\
+            --month 2026-03 --movement expansion
+    """
+    from mrrcli.options import parse_month
+    from mrrcli.report import customers as customers_report
+
+    if month is not None:
+        month = parse_month(month, "--month").strftime("%Y-%m")
+    settings = _settings(common)
+    report = customers_report(
+        _load(common),
+        settings,
+        month=month,
+        movement=movement.value if movement else None,
+        customer=customer,
+    )
+    emit(report, common)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mrrcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Exact monthly MRR movements and Expansion MRR from SaaS billing exports."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        typer.echo("mrrcli: interrupted", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))

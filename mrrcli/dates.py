@@ -1,0 +1,160 @@
+"""Reading dates and timestamps as exports write them (SPEC §2.5).
+
+Every column becomes a `pl.Date` in the reporting time zone. ISO 8601 dates and timestamps are
+read directly; numeric day-first or month-first dates are read when the file's own values make
+the order unambiguous; anything else needs `--date-format`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+# Time-zone abbreviations as exports write them (Recurly: `2014-01-07 23:54:41 PST`).
+ZONE_ABBREVIATIONS = {
+    "UTC": "+00:00",
+    "GMT": "+00:00",
+    "Z": "+00:00",
+    "PST": "-08:00",
+    "PDT": "-07:00",
+    "MST": "-07:00",
+    "MDT": "-06:00",
+    "CST": "-06:00",
+    "CDT": "-05:00",
+    "EST": "-05:00",
+    "EDT": "-04:00",
+    "AKST": "-09:00",
+    "AKDT": "-08:00",
+    "HST": "-10:00",
+    "BST": "+01:00",
+    "CET": "+01:00",
+    "CEST": "+02:00",
+    "EET": "+02:00",
+    "EEST": "+03:00",
+    "IST": "+05:30",
+    "JST": "+09:00",
+    "AEST": "+10:00",
+    "AEDT": "+11:00",
+}
+
+_TIME_SUFFIXES = ("", " %H:%M:%S%.f", " %H:%M")
+_ORDERS = {
+    "ymd": ("%Y-%m-%d", "%Y/%m/%d"),
+    "mdy": ("%m/%d/%y", "%m/%d/%Y", "%m-%d-%Y", "%m.%d.%Y"),
+    "dmy": ("%d/%m/%y", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"),
+}
+
+
+class DateFormatError(Exception):
+    """The values of a date column cannot be read, or their order is ambiguous."""
+
+
+@dataclass(frozen=True)
+class DateParsing:
+    """How to turn text into dates: an explicit format, the zones involved."""
+
+    date_format: str | None = None
+    timezone: str = "UTC"
+    source_timezone: str | None = None  # the zone of timestamps written without an offset
+
+
+def _clean(col: pl.Expr) -> pl.Expr:
+    """Normalise separators and zone spellings so one family of formats reads them all."""
+    text = col.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "$1 ")
+    for abbreviation, offset in ZONE_ABBREVIATIONS.items():
+        pattern = rf"(\d)\s*{abbreviation}$" if len(abbreviation) == 1 else rf"\s+{abbreviation}$"
+        replacement = f"${{1}}{offset}" if len(abbreviation) == 1 else offset
+        text = text.str.replace(pattern, replacement)
+    return text
+
+
+def _parse_family(text: pl.Expr, date_formats: tuple[str, ...], p: DateParsing) -> pl.Expr:
+    """Coalesce every date/time format of one field order into a date in the reporting zone."""
+    attempts: list[pl.Expr] = []
+    zone = p.source_timezone or p.timezone
+    for date_format in date_formats:
+        attempts.append(text.str.to_date(date_format, strict=False))
+        for suffix in _TIME_SUFFIXES[1:]:
+            fmt = date_format + suffix
+            aware = text.str.to_datetime(fmt + "%z", strict=False, time_unit="us", time_zone="UTC")
+            naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
+            attempts.append(aware.dt.convert_time_zone(p.timezone).dt.date())
+            attempts.append(
+                naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+                .dt.convert_time_zone(p.timezone)
+                .dt.date()
+            )
+    return pl.coalesce(attempts)
+
+
+def _explicit(text: pl.Expr, p: DateParsing) -> pl.Expr:
+    assert p.date_format is not None
+    fmt = p.date_format
+    if "%H" not in fmt and "%s" not in fmt:
+        return text.str.to_date(fmt, strict=False)
+    zone = p.source_timezone or p.timezone
+    if "%z" in fmt or "%Z" in fmt:
+        aware = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
+        return aware.dt.convert_time_zone(p.timezone).dt.date()
+    naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
+    return (
+        naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone(p.timezone)
+        .dt.date()
+    )
+
+
+def _failures(frame: pl.DataFrame, columns: list[str], parsed: dict[str, pl.Expr]) -> int:
+    checks = [(pl.col(c).is_not_null() & parsed[c].is_null()).sum() for c in columns]
+    counts = frame.select(checks).row(0)
+    return int(sum(counts))
+
+
+def parse_date_columns(
+    frame: pl.DataFrame, columns: list[str], p: DateParsing
+) -> tuple[pl.DataFrame, str]:
+    """Parse the text `columns` of one file's `frame` into `pl.Date` columns.
+
+    Returns the frame with those columns replaced (unparseable values become null; the caller
+    reports them) and the field order chosen ("ymd", "mdy", "dmy" or "explicit"). Raises
+    DateFormatError when numeric dates could be read either way.
+    """
+    text_columns = [c for c in columns if frame.schema[c] == pl.String]
+    if not text_columns:
+        return frame, "typed"
+    cleaned = frame.with_columns(
+        pl.col(c).str.strip_chars().replace("", None) for c in text_columns
+    )
+    if p.date_format:
+        parsed = {c: _explicit(pl.col(c), p) for c in text_columns}
+        return cleaned.with_columns(parsed[c].alias(c) for c in text_columns), "explicit"
+
+    # Fast path: plain ISO dates, the common case for large files.
+    plain = {c: pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in text_columns}
+    if _failures(cleaned, text_columns, plain) == 0:
+        return cleaned.with_columns(plain[c].alias(c) for c in text_columns), "ymd"
+
+    texts = {c: _clean(pl.col(c)) for c in text_columns}
+    results: dict[str, tuple[int, dict[str, pl.Expr]]] = {}
+    for order, formats in _ORDERS.items():
+        parsed = {c: _parse_family(texts[c], formats, p) for c in text_columns}
+        results[order] = (_failures(cleaned, text_columns, parsed), parsed)
+        if order == "ymd" and results[order][0] == 0:
+            break
+    clean_orders = [order for order, (failures, _) in results.items() if failures == 0]
+    if "ymd" in clean_orders:
+        chosen = "ymd"
+    elif clean_orders == ["mdy", "dmy"]:
+        raise DateFormatError(
+            "numeric dates could be day-first or month-first (no day above 12 tells which); "
+            "give --date-format, e.g. --date-format '%d/%m/%Y'"
+        )
+    elif clean_orders:
+        chosen = clean_orders[0]
+    else:
+        # Nothing reads every value: keep the order that reads most, and let the caller
+        # report the values it cannot read.
+        chosen = min(results, key=lambda order: results[order][0])
+    parsed = results[chosen][1]
+    return cleaned.with_columns(parsed[c].alias(c) for c in text_columns), chosen

@@ -1,0 +1,48 @@
+"""Domain errors and the exit codes they map to (SPEC §7.1)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in the README for scripts."""
+
+    OK = 0
+    DATA_ERROR = 1
+    USAGE = 2
+    CHECK_FAILED = 3
+    INTERRUPTED = 130
+
+
+class MrrError(Exception):
+    """Base of every error mrrcli reports as one line, never as a traceback."""
+
+    exit_code: ExitCode = ExitCode.DATA_ERROR
+
+
+class InputError(MrrError):
+    """Bad input: a file that cannot be read or a value that cannot be trusted."""
+
+
+class UsageError(MrrError):
+    """Wrong usage: an option value or a combination of options that makes no sense."""
+
+    exit_code = ExitCode.USAGE
+
+
+def row_problem(
+    file: str, row: int | None, column: str | None, problem: str, others: int = 0
+) -> InputError:
+    """An InputError naming the file, spreadsheet row and column of a bad value."""
+    where = file
+    if row is not None:
+        where += f", row {row}"
+    if column is not None:
+        where += f", column '{column}'"
+    message = f"{where}: {problem}"
+    if others == 1:
+        message += " (1 other row has the same problem)"
+    elif others > 1:
+        message += f" ({others:,} other rows have the same problem)"
+    return InputError(message)

@@ -1,0 +1,516 @@
+"""Rows of the `periods` shape → validated rows with their MRR in integer minor units (SPEC §3).
+
+    mrr = (amount × quantity × (1 − discount_percent/100) − discount_amount)
+          ÷ months(interval, interval_count)
+
+All of it is exact: amounts, quantities and percentages are read as scaled integers, the
+division is done once on Int128 and rounded half away from zero to the reporting currency's
+minor unit. From here on money is integer arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from typing import Literal
+
+import polars as pl
+
+from mrrcli import currency as currencies
+from mrrcli.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
+
+STANDARD_DAYS_PER_MONTH = Fraction(36525, 1200)  # 30.4375 = 365.25 / 12
+
+PERIODS_COLUMNS = (
+    "customer_id",
+    "subscription_id",
+    "start_date",
+    "end_date",
+    "amount",
+    "monthly_amount",
+    "mrr",
+    "currency",
+    "interval",
+    "interval_count",
+    "quantity",
+    "discount_percent",
+    "discount_amount",
+    "status",
+    "plan_id",
+)
+TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
+
+INTERVALS = {
+    **dict.fromkeys(("day", "days", "daily"), "day"),
+    **dict.fromkeys(("week", "weeks", "weekly"), "week"),
+    **dict.fromkeys(("month", "months", "monthly"), "month"),
+    **dict.fromkeys(("quarter", "quarters", "quarterly"), "quarter"),
+    **dict.fromkeys(("year", "years", "yearly", "annual", "annually"), "year"),
+}
+
+# Decimal places kept when reading values; more are rounded on reading.
+AMOUNT_SCALE = 6
+QUANTITY_SCALE = 3
+PERCENT_SCALE = 4  # discount percent with 4 decimals: the factor (1 - p/100) at 10^6
+RATE_SCALE = 10
+MAX_AMOUNT = 10**12
+MAX_QUANTITY = 10**7
+
+
+@dataclass(frozen=True)
+class NormalizeOptions:
+    """Everything that decides how a billing amount becomes MRR."""
+
+    currency: str | None = None  # reporting currency; default: the data's only currency
+    default_currency: str | None = None  # currency of rows without one (default: `currency`)
+    amount_unit: Literal["major", "minor"] = "major"
+    days_per_month: Fraction = STANDARD_DAYS_PER_MONTH
+    dates: DateParsing = field(default_factory=DateParsing)
+    fx: pl.DataFrame | None = None  # date, currency, rate (reporting units per 1 unit)
+
+
+@dataclass
+class Rows:
+    """Validated price periods with their MRR (`mrr`, Int64 minor units of `currency`)."""
+
+    frame: pl.DataFrame  # customer_id, subscription_id, plan_id, start_date, end_date, mrr, ...
+    currency: str
+    exponent: int
+    files: list[str]
+    read: int = 0
+    duplicates: int = 0
+    trial_rows: int = 0
+    zero_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_fraction(text: str, what: str) -> Fraction:
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"{what} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise UsageError(f"{what} must be positive, not {text!r}")
+    return value
+
+
+def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
+    """A column (text or number) as Decimal(38, scale); unreadable text becomes null."""
+    col = pl.col(column)
+    if dtype == pl.String:
+        text = col.str.strip_chars().str.strip_prefix("$")
+        # "1,200.50" as spreadsheets write it; a decimal comma ("12,50") is never guessed.
+        grouped = text.str.contains(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+        text = pl.when(grouped).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
+        return text.str.to_decimal(scale=scale)
+    return col.cast(pl.Decimal(38, scale), strict=False)
+
+
+def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
+    """A column as an Int128 count of 10^-scale units."""
+    return (_decimal(column, dtype, scale) * (10**scale)).cast(pl.Int128, strict=False)
+
+
+@dataclass(frozen=True)
+class _Check:
+    column: str
+    bad: pl.Expr
+    problem: Callable[[object], str]
+
+
+def _raise_first_problem(frame: pl.DataFrame, table: Table, checks: list[_Check]) -> None:
+    """Stop at the first failing check, naming file, row, column and how many rows share it."""
+    if not checks:
+        return
+    counts = frame.select(
+        [check.bad.fill_null(False).sum().alias(str(i)) for i, check in enumerate(checks)]
+    ).row(0)
+    for check, count in zip(checks, counts, strict=True):
+        if count:
+            first = frame.filter(check.bad.fill_null(False)).row(0, named=True)
+            value = first.get(check.column)
+            raise row_problem(
+                table.files[first[FILE_COLUMN]],
+                first[ROW_COLUMN],
+                check.column,
+                check.problem(value),
+                int(count) - 1,
+            )
+
+
+def _present(frame: pl.DataFrame, column: str) -> bool:
+    return column in frame.columns
+
+
+def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
+    """Validate a `periods` table and compute each row's MRR in minor units."""
+    frame = table.frame
+    files = table.files
+    missing = [c for c in ("customer_id", "start_date") if not _present(frame, c)]
+    amount_column = next(
+        (c for c in ("amount", "monthly_amount", "mrr") if _present(frame, c)), None
+    )
+    if amount_column is None:
+        missing.append("amount")
+    if missing:
+        raise InputError(
+            f"{files[0]}: missing required column(s) {', '.join(missing)}; "
+            f"the file has {', '.join(c for c in frame.columns if not c.startswith('_'))}. "
+            "Use --map canonical=Header to name them"
+        )
+    assert amount_column is not None
+    already_monthly = amount_column != "amount"
+    schema = frame.schema
+
+    # Text columns: blank means absent.
+    text_columns = [
+        c
+        for c in ("customer_id", "subscription_id", "currency", "interval", "status", "plan_id")
+        if _present(frame, c)
+    ]
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in text_columns
+    )
+
+    # Dates, parsed per file so one file's day-first dates do not decide another's.
+    date_columns = [c for c in ("start_date", "end_date") if _present(frame, c)]
+    parsed_parts = []
+    raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
+    for file_index, part in raw_dates.group_by(FILE_COLUMN, maintain_order=True):
+        try:
+            parsed, _ = parse_date_columns(part, date_columns, options.dates)
+        except DateFormatError as error:
+            raise InputError(f"{files[int(file_index[0])]}: {error}") from None  # type: ignore[arg-type]
+        parsed_parts.append(
+            parsed.select(pl.col(c).cast(pl.Date).alias(f"{c}__parsed") for c in date_columns)
+        )
+    parsed_dates = pl.concat(parsed_parts) if len(parsed_parts) > 1 else parsed_parts[0]
+    if len(parsed_parts) > 1:
+        # group_by keeps files in order; rows within a file keep their order too.
+        order = raw_dates.select(pl.arg_sort_by(FILE_COLUMN, maintain_order=True)).to_series()
+        parsed_dates = parsed_dates.with_columns(pl.Series("_order", order)).sort("_order")
+        parsed_dates = parsed_dates.drop("_order")
+    frame = frame.with_columns(parsed_dates)
+
+    def text_dates(c: str) -> pl.Expr:
+        raw = pl.col(c)
+        if frame.schema[c] == pl.String:
+            raw = raw.str.strip_chars().replace("", None)
+        return raw
+
+    # Numbers as scaled integers.
+    amount_unit_scale = AMOUNT_SCALE
+    frame = frame.with_columns(
+        _scaled(amount_column, schema[amount_column], amount_unit_scale).alias("_amount")
+    )
+    optional_numbers = {
+        "quantity": QUANTITY_SCALE,
+        "discount_percent": PERCENT_SCALE,
+        "discount_amount": AMOUNT_SCALE,
+        "interval_count": 0,
+    }
+    for column, scale in optional_numbers.items():
+        if _present(frame, column) and not already_monthly:
+            frame = frame.with_columns(_scaled(column, schema[column], scale).alias(f"_{column}"))
+    if _present(frame, "interval") and not already_monthly:
+        frame = frame.with_columns(
+            pl.col("interval")
+            .str.to_lowercase()
+            .replace_strict(INTERVALS, default=None, return_dtype=pl.String)
+            .alias("_interval")
+        )
+
+    def unreadable(column: str, parsed: str, kind: str) -> _Check:
+        raw = pl.col(column)
+        if frame.schema[column] == pl.String:
+            raw = raw.str.strip_chars().replace("", None)
+        return _Check(
+            column,
+            raw.is_not_null() & pl.col(parsed).is_null(),
+            lambda v: f"cannot read {v!r} as {kind}",
+        )
+
+    checks: list[_Check] = [
+        _Check("customer_id", pl.col("customer_id").is_null(), lambda v: "customer_id is empty"),
+        _Check("start_date", pl.col("start_date").is_null(), lambda v: "start_date is empty"),
+    ]
+    for column in date_columns:
+        checks.append(
+            _Check(
+                column,
+                text_dates(column).is_not_null() & pl.col(f"{column}__parsed").is_null(),
+                lambda v: f"cannot read {v!r} as a date (expected e.g. 2024-01-31)",
+            )
+        )
+    checks.append(unreadable(amount_column, "_amount", "an amount"))
+    checks.append(
+        _Check(amount_column, pl.col(amount_column).is_null(), lambda v: "the amount is empty")
+    )
+    checks.append(_Check(amount_column, pl.col("_amount") < 0, lambda v: f"negative amount {v!r}"))
+    checks.append(
+        _Check(
+            amount_column,
+            pl.col("_amount").abs() >= MAX_AMOUNT * 10**AMOUNT_SCALE,
+            lambda v: f"amount {v!r} is implausibly large (limit {MAX_AMOUNT:,})",
+        )
+    )
+    if "_quantity" in frame.columns:
+        checks += [
+            unreadable("quantity", "_quantity", "a quantity"),
+            _Check("quantity", pl.col("_quantity") < 0, lambda v: f"negative quantity {v!r}"),
+            _Check(
+                "quantity",
+                pl.col("_quantity") >= MAX_QUANTITY * 10**QUANTITY_SCALE,
+                lambda v: f"quantity {v!r} is implausibly large",
+            ),
+        ]
+    if "_discount_percent" in frame.columns:
+        checks += [
+            unreadable("discount_percent", "_discount_percent", "a percentage"),
+            _Check(
+                "discount_percent",
+                (pl.col("_discount_percent") < 0)
+                | (pl.col("_discount_percent") > 100 * 10**PERCENT_SCALE),
+                lambda v: f"discount_percent {v!r} is not between 0 and 100",
+            ),
+        ]
+    if "_discount_amount" in frame.columns:
+        checks += [
+            unreadable("discount_amount", "_discount_amount", "an amount"),
+            _Check(
+                "discount_amount",
+                pl.col("_discount_amount") < 0,
+                lambda v: f"negative discount_amount {v!r}",
+            ),
+        ]
+    if "_interval_count" in frame.columns:
+        checks += [
+            unreadable("interval_count", "_interval_count", "a whole number"),
+            _Check(
+                "interval_count",
+                pl.col("_interval_count") <= 0,
+                lambda v: f"interval_count {v!r} is not a positive whole number",
+            ),
+        ]
+    if "_interval" in frame.columns:
+        checks.append(
+            _Check(
+                "interval",
+                pl.col("interval").is_not_null() & pl.col("_interval").is_null(),
+                lambda v: f"unknown interval {v!r} (expected day, week, month, quarter or year)",
+            )
+        )
+    if "end_date" in date_columns:
+        checks.append(
+            _Check(
+                "end_date",
+                pl.col("end_date__parsed") < pl.col("start_date__parsed"),
+                lambda v: f"end_date {v!r} is before start_date",
+            )
+        )
+    _raise_first_problem(frame, table, checks)
+
+    # Currency: per row, or the default; the reporting currency; rates when there are several.
+    default_currency = (options.default_currency or options.currency or "").upper() or None
+    if _present(frame, "currency"):
+        frame = frame.with_columns(pl.col("currency").str.to_uppercase())
+        if default_currency:
+            frame = frame.with_columns(pl.col("currency").fill_null(default_currency))
+    else:
+        frame = frame.with_columns(pl.lit(default_currency, dtype=pl.String).alias("currency"))
+    present = sorted(c for c in frame.get_column("currency").unique().to_list() if c is not None)
+    if frame.get_column("currency").null_count() and present:
+        checks = [
+            _Check(
+                "currency",
+                pl.col("currency").is_null(),
+                lambda v: (
+                    f"no currency, while other rows have {', '.join(present)}; "
+                    "give --currency for rows without one"
+                ),
+            )
+        ]
+        _raise_first_problem(frame, table, checks)
+    unknown = [c for c in present if not currencies.is_known(c)]
+    if unknown:
+        checks = [
+            _Check(
+                "currency",
+                pl.col("currency").is_in(unknown),
+                lambda v: f"unknown currency {v!r} (expected an ISO 4217 code such as USD)",
+            )
+        ]
+        _raise_first_problem(frame, table, checks)
+    reporting = (options.currency or (present[0] if len(present) == 1 else "USD")).upper()
+    if not currencies.is_known(reporting):
+        raise UsageError(f"unknown currency {reporting!r} for --currency")
+    frame = frame.with_columns(pl.col("currency").fill_null(reporting))
+    foreign = [c for c in present if c != reporting]
+    if foreign and options.fx is None:
+        raise InputError(
+            f"the data holds several currencies ({', '.join(present)}) and no --fx rates; "
+            "currencies are never added together unconverted: give --fx rates.csv "
+            "(date,currency,rate) to convert them to the reporting currency"
+        )
+    exponent = currencies.exponent(reporting)
+
+    # Amounts in the file's unit → a numerator/denominator pair of reporting minor units.
+    # `scale` tracks the numerator's fixed-point scale so a discount_amount can join it.
+    numerator = pl.col("_amount")
+    scale = 10**AMOUNT_SCALE
+    unit_divisor: pl.Expr = pl.lit(1, dtype=pl.Int128)
+    if options.amount_unit == "minor":
+        row_exponent = pl.col("currency").replace_strict(
+            currencies.EXPONENTS, default=2, return_dtype=pl.Int64
+        )
+        unit_divisor = pl.lit(10, dtype=pl.Int128).pow(row_exponent).cast(pl.Int128)
+    if not already_monthly:
+        if "_quantity" in frame.columns:
+            numerator = numerator * pl.col("_quantity").fill_null(10**QUANTITY_SCALE)
+            scale *= 10**QUANTITY_SCALE
+        if "_discount_percent" in frame.columns:
+            full = 100 * 10**PERCENT_SCALE
+            numerator = numerator * (full - pl.col("_discount_percent").fill_null(0))
+            scale *= full
+        if "_discount_amount" in frame.columns:
+            # discount_amount is in the file's unit too: bring it to the numerator's scale.
+            ratio = scale // 10**AMOUNT_SCALE
+            numerator = numerator - pl.col("_discount_amount").fill_null(0) * ratio
+        # months(interval, count) = count × per_month.numerator / per_month.denominator
+        dpm = options.days_per_month
+        interval = pl.col("_interval") if "_interval" in frame.columns else pl.lit("month")
+        months_num = {"day": dpm.denominator, "week": 7 * dpm.denominator}
+        months_den = {"day": dpm.numerator, "week": dpm.numerator}
+        per_month_num = interval.replace_strict(
+            {"month": 1, "quarter": 3, "year": 12, **months_num},
+            default=1,
+            return_dtype=pl.Int128,
+        )
+        per_month_den = interval.replace_strict(
+            {"month": 1, "quarter": 1, "year": 1, **months_den},
+            default=1,
+            return_dtype=pl.Int128,
+        )
+        count = (
+            pl.col("_interval_count").fill_null(1)
+            if "_interval_count" in frame.columns
+            else pl.lit(1, dtype=pl.Int128)
+        )
+        numerator = numerator * per_month_den
+        denominator = per_month_num * count
+    else:
+        denominator = pl.lit(1, dtype=pl.Int128)
+    # A discount larger than the price leaves nothing, not a negative MRR.
+    numerator = pl.max_horizontal(numerator, pl.lit(0, dtype=pl.Int128)) * 10**exponent
+    denominator = denominator * scale * unit_divisor
+    if foreign:
+        frame = _attach_rates(frame, table, options.fx, reporting)  # type: ignore[arg-type]
+        numerator = numerator * pl.col("_rate")
+        denominator = denominator * 10**RATE_SCALE
+
+    trial = pl.lit(False)
+    if _present(frame, "status"):
+        trial = (
+            pl.col("status")
+            .str.to_lowercase()
+            .str.replace_all(r"[\s-]+", "_")
+            .is_in(TRIAL_STATUSES)
+            .fill_null(False)
+        )
+    mrr = ((2 * numerator + denominator) // (2 * denominator)).cast(pl.Int64)
+    frame = frame.with_columns(
+        pl.when(trial).then(pl.lit(0, dtype=pl.Int64)).otherwise(mrr).alias("mrr"),
+        trial.alias("_trial"),
+    )
+    trial_rows = int(frame.get_column("_trial").sum())
+    zero_rows = int(((frame.get_column("mrr") == 0) & ~frame.get_column("_trial")).sum())
+
+    subscription = (
+        pl.col("subscription_id").fill_null(pl.col("customer_id"))
+        if _present(frame, "subscription_id")
+        else pl.col("customer_id")
+    )
+    plan = pl.col("plan_id") if _present(frame, "plan_id") else pl.lit(None, dtype=pl.String)
+    end = pl.col("end_date__parsed") if "end_date" in date_columns else pl.lit(None, pl.Date)
+    result = frame.select(
+        pl.col("customer_id").cast(pl.String),
+        subscription.cast(pl.String).alias("subscription_id"),
+        plan.alias("plan_id"),
+        pl.col("start_date__parsed").alias("start_date"),
+        end.cast(pl.Date).alias("end_date"),
+        pl.col("mrr"),
+        pl.col(FILE_COLUMN),
+        pl.col(ROW_COLUMN),
+    )
+    return Rows(
+        frame=result,
+        currency=reporting,
+        exponent=exponent,
+        files=files,
+        read=table.frame.height + table.duplicates,
+        duplicates=table.duplicates,
+        trial_rows=trial_rows,
+        zero_rows=zero_rows,
+    )
+
+
+def read_fx(path: str, dates: DateParsing) -> pl.DataFrame:
+    """An FX table: date, currency, rate (reporting-currency units per one unit of currency)."""
+    from mrrcli.read import read_table
+
+    table = read_table([path], ("date", "currency", "rate"), keep_duplicates=True)
+    frame = table.frame
+    missing = [c for c in ("date", "currency", "rate") if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: the --fx file needs columns date, currency, rate")
+    parsed, _ = parse_date_columns(frame, ["date"], dates)
+    parsed = parsed.with_columns(
+        pl.col("currency").cast(pl.String).str.strip_chars().str.to_uppercase(),
+        _scaled("rate", frame.schema["rate"], RATE_SCALE).alias("_rate"),
+    )
+    checks = [
+        _Check("date", pl.col("date").is_null(), lambda v: "cannot read the date"),
+        _Check("rate", pl.col("_rate").is_null(), lambda v: "cannot read the rate"),
+        _Check("rate", pl.col("_rate") <= 0, lambda v: "the rate must be positive"),
+    ]
+    _raise_first_problem(parsed.with_columns(pl.col("rate").cast(pl.String)), table, checks)
+    return parsed.select(pl.col("date").cast(pl.Date), "currency", "_rate").sort("date")
+
+
+def _attach_rates(
+    frame: pl.DataFrame, table: Table, fx: pl.DataFrame, reporting: str
+) -> pl.DataFrame:
+    """Each row's rate: the latest on or before its start date (1 for the reporting currency)."""
+    ordered = frame.with_row_index("_order").sort("start_date__parsed")
+    joined = ordered.join_asof(
+        fx.rename({"date": "_fx_date"}),
+        left_on="start_date__parsed",
+        right_on="_fx_date",
+        by="currency",
+        strategy="backward",
+    )
+    joined = joined.with_columns(
+        pl.when(pl.col("currency") == reporting)
+        .then(pl.lit(10**RATE_SCALE, dtype=pl.Int128))
+        .otherwise(pl.col("_rate"))
+        .alias("_rate")
+    ).sort("_order")
+    checks = [
+        _Check(
+            "currency",
+            pl.col("_rate").is_null(),
+            lambda v: f"no --fx rate for {v} on or before this row's start_date",
+        )
+    ]
+    _raise_first_problem(joined, table, checks)
+    return joined.drop("_order", "_fx_date")
+
+
+def as_of_default() -> date:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).date()

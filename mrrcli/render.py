@@ -1,0 +1,201 @@
+"""A Report → Rich table / CSV / JSON / NDJSON / Markdown, and atomic file writes (SPEC §7.1)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from mrrcli.report import MONEY_COLUMNS, RATIO_COLUMNS, Report
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+Format = Literal["auto", "table", "csv", "json", "ndjson", "markdown"]
+EXTENSIONS: dict[str, Format] = {
+    ".csv": "csv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "table",
+}
+TITLES = {
+    "movements": "MRR movements",
+    "expansion": "Expansion MRR",
+    "metrics": "SaaS metrics",
+    "customers": "Movements by customer",
+}
+INFLOWS = frozenset({"new_mrr", "expansion_mrr", "reactivation_mrr"})
+OUTFLOWS = frozenset({"contraction_mrr", "churned_mrr"})
+TIMES_COLUMNS = frozenset({"quick_ratio"})  # ratios read as "4.2×", not as percentages
+
+
+def resolve_format(fmt: Format, output: str | None, stdout_is_terminal: bool) -> Format:
+    """`auto`: the output file's extension, else a table on a terminal and CSV in a pipe."""
+    if fmt != "auto":
+        return fmt
+    if output is not None:
+        return EXTENSIONS.get(os.path.splitext(output)[1].lower(), "csv")
+    return "table" if stdout_is_terminal else "csv"
+
+
+def to_csv(report: Report) -> str:
+    return report.frame.write_csv()
+
+
+def _unquote_money(text: str, frame: pl.DataFrame) -> str:
+    """Polars writes Decimals as JSON strings; money is a number (`"amount":"12.50"` → 12.50)."""
+    decimals = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
+    for column in decimals:
+        text = re.sub(rf'("{re.escape(column)}":)"(-?\d+(?:\.\d+)?)"', r"\1\2", text)
+    return text
+
+
+def to_ndjson(report: Report) -> str:
+    return _unquote_money(report.frame.write_ndjson(), report.frame)
+
+
+def to_json(report: Report) -> str:
+    rows = _unquote_money(report.frame.write_json(), report.frame)
+    meta = json.dumps(report.meta, ensure_ascii=False)
+    return f'{{"meta": {meta}, "rows": {rows}}}\n'
+
+
+def _cell_text(value: Any, column: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def to_markdown(report: Report) -> str:
+    frame = report.frame
+    lines = [
+        "| " + " | ".join(frame.columns) + " |",
+        "|" + "|".join("---:" if _is_number(frame, c) else "---" for c in frame.columns) + "|",
+    ]
+    for row in frame.iter_rows():
+        cells = (_cell_text(v, c) for v, c in zip(row, frame.columns, strict=True))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _is_number(frame: pl.DataFrame, column: str) -> bool:
+    return frame.schema[column].is_numeric()
+
+
+def _money(value: Decimal | None, exponent: int) -> str:
+    if value is None:
+        return ""
+    return f"{value:,.{exponent}f}"
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def rich_table(report: Report) -> Table:
+    """A Rich table: money with separators, ratios as percentages, flows coloured by sign."""
+    from rich.table import Table
+    from rich.text import Text
+
+    settings = report.settings
+    title = (
+        f"{TITLES[report.kind]} · {report.currency} · {settings.mode} mode · "
+        f"{settings.level} level · as of {settings.as_of.isoformat()}"
+    )
+    if settings.scope == "broad":
+        title += " · broad expansion"
+    table = Table(title=title, title_justify="left", header_style="bold")
+    frame = report.frame
+    for column in frame.columns:
+        table.add_column(column, justify="right" if _is_number(frame, column) else "left")
+    partial = report.partial_month
+    for row in frame.iter_rows(named=True):
+        cells: list[Text] = []
+        for column, value in row.items():
+            style = ""
+            if column in MONEY_COLUMNS:
+                text = _money(value, report.exponent)
+                if value:
+                    if column in INFLOWS:
+                        style = "green"
+                    elif column in OUTFLOWS:
+                        style = "red"
+                    elif column == "net_new_mrr":
+                        style = "green" if value > 0 else "red"
+            elif column in TIMES_COLUMNS:
+                text = "" if value is None else f"{value:.2f}×"
+            elif column in RATIO_COLUMNS:
+                text = _percent(value)
+                if column == "expansion_to_new" and value is not None:
+                    style = "bold green" if row.get("benchmark_met") else ""
+            elif column == "benchmark_met":
+                text = "" if value is None else ("✓ ≥30%" if value else "✗ <30%")
+                style = "green" if value else "dim"
+            elif column == "movement":
+                text = str(value)
+                style = "red" if value in ("contraction", "churn") else "green"
+            elif isinstance(value, float):
+                text = f"{value:,.2f}"
+            else:
+                text = _cell_text(value, column)
+                if column == "month" and partial is not None and value == partial:
+                    text += " *"
+            cells.append(Text(text, style=style))
+        table.add_row(*cells)
+    if partial is not None:
+        table.caption = (
+            f"* {partial} is month to date (through {settings.as_of.isoformat()}); "
+            "its flows are day-normalized over the days elapsed"
+        )
+        table.caption_justify = "left"
+    return table
+
+
+def render_text(report: Report, fmt: Format) -> str:
+    """The report as text in a file format (not `table`, which needs a console)."""
+    if fmt == "csv":
+        return to_csv(report)
+    if fmt == "json":
+        return to_json(report)
+    if fmt == "ndjson":
+        return to_ndjson(report)
+    if fmt == "markdown":
+        return to_markdown(report)
+    raise ValueError(f"no text rendering for {fmt!r}")
+
+
+def table_text(report: Report, width: int = 200) -> str:
+    """The Rich table as plain text (for `--output report.txt`)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)
+    console.print(rich_table(report))
+    return console.export_text()
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` whole or not at all: a temporary file in the folder, renamed."""
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".mrrcli-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

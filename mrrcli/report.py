@@ -1,0 +1,245 @@
+"""The library's front door: load an export, compute a report, get a frame to render.
+
+    >>> from datetime import date
+    >>> from mrrcli.report import load, movements, Settings
+    >>> rows = load(["tests/fixtures/spec_example.csv"])
+    >>> movements(rows, Settings(as_of=date(2024, 5, 31))).frame.height
+    5
+
+A Report's frame is what every output format shows: months as `YYYY-MM`, money as Decimal in
+major units with the currency's decimals, ratios as Float64 rounded to 6 places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+import polars as pl
+
+from mrrcli import __version__
+from mrrcli.dates import DateParsing
+from mrrcli.metrics import expansion_table, metrics_table
+from mrrcli.movements import compute_changes, monthly_totals
+from mrrcli.normalize import (
+    PERIODS_COLUMNS,
+    STANDARD_DAYS_PER_MONTH,
+    NormalizeOptions,
+    Rows,
+    normalize_periods,
+    read_fx,
+)
+from mrrcli.read import read_table
+from mrrcli.timeline import MOVEMENTS, Settings
+
+__all__ = ["Report", "Rows", "Settings", "customers", "expansion", "load", "metrics", "movements"]
+
+CUSTOMERS_COLUMNS = (
+    "date",
+    "month",
+    "customer_id",
+    "movement",
+    "mrr_before",
+    "mrr_after",
+    "amount",
+)
+MONEY_COLUMNS = frozenset(
+    {
+        "opening_mrr",
+        "new_mrr",
+        "expansion_mrr",
+        "reactivation_mrr",
+        "contraction_mrr",
+        "churned_mrr",
+        "net_new_mrr",
+        "closing_mrr",
+        "arpa",
+        "mrr_before",
+        "mrr_after",
+        "amount",
+    }
+)
+RATIO_COLUMNS = frozenset(
+    {
+        "expansion_rate",
+        "expansion_pct_of_opening",
+        "expansion_to_new",
+        "mrr_growth_rate",
+        "quick_ratio",
+        "gross_mrr_churn_rate",
+        "net_mrr_churn_rate",
+        "nrr",
+        "grr",
+    }
+)
+
+Kind = Literal["movements", "expansion", "metrics", "customers"]
+
+
+@dataclass
+class Report:
+    """A computed report: the frame to show and what it was computed from."""
+
+    kind: Kind
+    frame: pl.DataFrame
+    currency: str
+    exponent: int
+    settings: Settings
+    files: list[str]
+    partial_month: str | None = None  # YYYY-MM of a month-to-date month, if reported
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        s = self.settings
+        meta: dict[str, Any] = {
+            "report": self.kind,
+            "inputs": self.files,
+            "as_of": s.as_of.isoformat(),
+            "currency": self.currency,
+            "mode": s.mode,
+            "level": s.level,
+            "expansion_scope": s.scope,
+            "days_per_month": float(s.days_per_month),
+            "from": s.month_from.strftime("%Y-%m") if s.month_from else None,
+            "to": s.month_to.strftime("%Y-%m") if s.month_to else None,
+            "partial_month": self.partial_month,
+            "mrrcli_version": __version__,
+        }
+        return meta
+
+
+def load(
+    paths: Sequence[str],
+    *,
+    mapping: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    amount_unit: Literal["major", "minor"] = "major",
+    days_per_month: Fraction = STANDARD_DAYS_PER_MONTH,
+    timezone: str = "UTC",
+    date_format: str | None = None,
+    fx: str | None = None,
+    keep_duplicates: bool = False,
+) -> Rows:
+    """Read `periods` files and compute every row's MRR in minor units."""
+    dates = DateParsing(date_format=date_format, timezone=timezone)
+    table = read_table(paths, PERIODS_COLUMNS, mapping, keep_duplicates=keep_duplicates)
+    options = NormalizeOptions(
+        currency=currency,
+        amount_unit=amount_unit,
+        days_per_month=days_per_month,
+        dates=dates,
+        fx=read_fx(fx, DateParsing(timezone=timezone)) if fx else None,
+    )
+    return normalize_periods(table, options)
+
+
+def minor_to_major(column: str, exponent: int) -> pl.Expr:
+    """Integer minor units → an exact Decimal in major units (12345 → 123.45 for USD)."""
+    value = pl.col(column)
+    if exponent == 0:
+        return value.cast(pl.Decimal(38, 0)).alias(column)
+    unit = 10**exponent
+    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    whole = (value.abs() // unit).cast(pl.String)
+    fraction = (value.abs() % unit).cast(pl.String).str.zfill(exponent)
+    return (sign + whole + "." + fraction).str.to_decimal(scale=exponent).alias(column)
+
+
+def _present(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
+    """Months as YYYY-MM, days as YYYY-MM-DD, money in major units."""
+    conversions: list[pl.Expr] = []
+    for column, dtype in frame.schema.items():
+        if column in MONEY_COLUMNS:
+            conversions.append(minor_to_major(column, exponent))
+        elif column == "month" and dtype == pl.Date:
+            conversions.append(pl.col(column).dt.strftime("%Y-%m"))
+        elif column == "date" and dtype == pl.Date:
+            conversions.append(pl.col(column).dt.strftime("%Y-%m-%d"))
+    return frame.with_columns(conversions)
+
+
+def _partial_month(frame: pl.DataFrame, settings: Settings) -> str | None:
+    """The reported month that ends after the as-of date (a month-to-date month), if any."""
+    if "month" not in frame.columns or frame.height == 0:
+        return None
+    as_of = settings.as_of
+    month = as_of.strftime("%Y-%m")
+    last_day = pl.Series([as_of]).dt.month_end()[0]
+    if as_of == last_day:
+        return None
+    months = frame.get_column("month")
+    return month if month in months.to_list() else None
+
+
+def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> Report:
+    shown = _present(frame, rows.exponent)
+    return Report(
+        kind=kind,
+        frame=shown,
+        currency=rows.currency,
+        exponent=rows.exponent,
+        settings=settings,
+        files=rows.files,
+        partial_month=_partial_month(shown, settings),
+    )
+
+
+def _changes(rows: Rows, settings: Settings) -> pl.DataFrame:
+    return compute_changes(rows.frame.lazy(), settings)
+
+
+def movements(rows: Rows, settings: Settings) -> Report:
+    """Monthly movements (§7.1 `movements`)."""
+    return _report("movements", monthly_totals(_changes(rows, settings), settings), rows, settings)
+
+
+def expansion(rows: Rows, settings: Settings) -> Report:
+    """Expansion MRR, its day-normalized value and rate, shares (§7.1 `expansion`)."""
+    return _report("expansion", expansion_table(_changes(rows, settings), settings), rows, settings)
+
+
+def metrics(rows: Rows, settings: Settings) -> Report:
+    """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
+    changes = _changes(rows, settings)
+    table = metrics_table(rows.frame.lazy(), changes, settings)
+    return _report("metrics", table, rows, settings)
+
+
+def customers(
+    rows: Rows,
+    settings: Settings,
+    *,
+    month: str | None = None,
+    movement: str | None = None,
+    customer: str | None = None,
+) -> Report:
+    """Every movement per customer and day, the audit trail (§7.1 `customers`).
+
+    Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
+    by amount (largest first), then customer.
+    """
+    changes = _changes(rows, settings)
+    first = settings.month_from
+    last = settings.month_to
+    if first is not None:
+        changes = changes.filter(pl.col("month") >= pl.lit(first))
+    if last is not None:
+        changes = changes.filter(pl.col("month") <= pl.lit(last))
+    if month is not None:
+        changes = changes.filter(pl.col("month").dt.strftime("%Y-%m") == month)
+    if movement is not None:
+        if movement not in MOVEMENTS:
+            raise ValueError(f"unknown movement {movement!r}")
+        changes = changes.filter(pl.col("movement") == movement)
+    if customer is not None:
+        changes = changes.filter(pl.col("customer_id") == customer)
+    columns = list(CUSTOMERS_COLUMNS)
+    if settings.level == "subscription":
+        columns.insert(3, "subscription_id")
+    table = changes.sort(
+        ["date", "amount", *settings.keys], descending=[False, True] + [False] * len(settings.keys)
+    ).select(columns)
+    return _report("customers", table, rows, settings)
