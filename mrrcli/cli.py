@@ -216,7 +216,7 @@ def _load(common: CommonOptions) -> "Rows":
 
 def emit(report: "Report", common: CommonOptions) -> None:
     """Write the report where and how it was asked for."""
-    from mrrcli.render import render_text, resolve_format, rich_table, table_text, write_atomic
+    from mrrcli.render import print_table, render_text, resolve_format, table_text, write_atomic
 
     fmt = resolve_format(common.format, common.output, sys.stdout.isatty())  # type: ignore[arg-type]
     if common.output is not None:
@@ -230,9 +230,7 @@ def emit(report: "Report", common: CommonOptions) -> None:
         note(f"wrote {report.frame.height:,} rows to {common.output}", common)
         return
     if fmt == "table":
-        from rich.console import Console
-
-        Console().print(rich_table(report))
+        print_table(report)
         return
     sys.stdout.write(render_text(report, fmt))
     sys.stdout.flush()

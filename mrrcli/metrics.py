@@ -68,7 +68,7 @@ def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
 
 
 def daynorm(value: pl.Expr, settings: Settings) -> pl.Expr:
-    """A flow at a standard month's pace: value × days_per_month ÷ days (§5)."""
+    """A flow at a standard month's pace: value × days_per_month ÷ days (§5), unrounded."""
     dpm = settings.days_per_month
     return value.cast(pl.Float64) * (dpm.numerator / dpm.denominator) / pl.col("days")
 
@@ -113,7 +113,8 @@ def expansion_table(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     )
     if settings.month_from is not None:
         table = table.filter(pl.col("month") >= pl.lit(settings.month_from))
-    return _round_ratios(table.select(EXPANSION_COLUMNS))
+    # expansion_mrr_daynorm stays unrounded, in minor units: the report rounds it in major units.
+    return _round_ratios(table.select(EXPANSION_COLUMNS), keep=("expansion_mrr_daynorm",))
 
 
 def customer_month_ends(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
@@ -178,9 +179,9 @@ def metrics_table(rows: pl.LazyFrame, changes: pl.DataFrame, settings: Settings)
     return _round_ratios(table.select(METRICS_COLUMNS))
 
 
-def _round_ratios(table: pl.DataFrame) -> pl.DataFrame:
-    """Ratios and day-normalized flows as numbers rounded to 6 places (§7.1)."""
-    floats = [c for c, t in table.schema.items() if t == pl.Float64]
+def _round_ratios(table: pl.DataFrame, keep: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Ratios as numbers rounded to 6 places (§7.1); `keep` columns stay as they are."""
+    floats = [c for c, t in table.schema.items() if t == pl.Float64 and c not in keep]
     return table.with_columns(pl.col(floats).round(RATIO_DECIMALS))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date
 from fractions import Fraction
 from typing import Literal
 
@@ -106,13 +106,15 @@ def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
         # "1,200.50" as spreadsheets write it; a decimal comma ("12,50") is never guessed.
         grouped = text.str.contains(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
         text = pl.when(grouped).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
-        return text.str.to_decimal(scale=scale)
+        decimal: pl.Expr = text.str.to_decimal(scale=scale)
+        return decimal
     return col.cast(pl.Decimal(38, scale), strict=False)
 
 
 def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     """A column as an Int128 count of 10^-scale units."""
-    return (_decimal(column, dtype, scale) * (10**scale)).cast(pl.Int128, strict=False)
+    scaled: pl.Expr = _decimal(column, dtype, scale) * (10**scale)
+    return scaled.cast(pl.Int128, strict=False)
 
 
 @dataclass(frozen=True)
@@ -511,6 +513,6 @@ def _attach_rates(
 
 
 def as_of_default() -> date:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()

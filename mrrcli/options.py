@@ -351,7 +351,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
     for key in ("fx", "output"):
         if key in values and values[key] is not None:
             values[key] = os.fspath(values[key])
-    choices = {
+    choices: dict[str, type[Enum]] = {
         "mode": Mode,
         "level": Level,
         "scope": Scope,
@@ -359,8 +359,9 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         "amount_unit": AmountUnit,
     }
     for key, enum in choices.items():
-        if key in values and values[key] not in {m.value for m in enum}:
-            allowed = ", ".join(m.value for m in enum)
+        allowed_values = [str(member.value) for member in enum]
+        if key in values and values[key] not in allowed_values:
+            allowed = ", ".join(allowed_values)
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
     if "days_per_month" in values:
         values["days_per_month"] = str(values["days_per_month"])

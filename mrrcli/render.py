@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -15,6 +16,7 @@ from mrrcli.report import MONEY_COLUMNS, RATIO_COLUMNS, Report
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from rich.text import Text
 
 Format = Literal["auto", "table", "csv", "json", "ndjson", "markdown"]
 EXTENSIONS: dict[str, Format] = {
@@ -34,7 +36,41 @@ TITLES = {
 }
 INFLOWS = frozenset({"new_mrr", "expansion_mrr", "reactivation_mrr"})
 OUTFLOWS = frozenset({"contraction_mrr", "churned_mrr"})
-TIMES_COLUMNS = frozenset({"quick_ratio"})  # ratios read as "4.2×", not as percentages
+TIMES_COLUMNS = frozenset({"quick_ratio"})
+# Short headers for the terminal; CSV and JSON keep the column names of SPEC §7.1.
+HEADERS = {
+    "opening_mrr": "opening",
+    "new_mrr": "new",
+    "expansion_mrr": "expansion",
+    "reactivation_mrr": "reactivation",
+    "contraction_mrr": "contraction",
+    "churned_mrr": "churned",
+    "net_new_mrr": "net new",
+    "closing_mrr": "closing",
+    "expansion_mrr_daynorm": "expansion\n(std month)",
+    "expansion_rate": "expansion\nrate",
+    "expansion_pct_of_opening": "% of\nopening",
+    "expansion_to_new": "expansion\n÷ new",
+    "benchmark_met": "≥30% of\nnew",
+    "expanded_customers": "expanded\ncustomers",
+    "mrr_growth_rate": "growth",
+    "quick_ratio": "quick\nratio",
+    "gross_mrr_churn_rate": "gross\nchurn",
+    "net_mrr_churn_rate": "net\nchurn",
+    "nrr": "NRR",
+    "grr": "GRR",
+    "arpa": "ARPA",
+    "customers_opening": "customers\nopening",
+    "customers_closing": "customers\nclosing",
+    "new_customers": "new\ncust.",
+    "contracted_customers": "contracted\ncust.",
+    "churned_customers": "churned\ncust.",
+    "reactivated_customers": "reactivated\ncust.",
+    "mrr_before": "MRR before",
+    "mrr_after": "MRR after",
+    "customer_id": "customer",
+    "subscription_id": "subscription",
+}  # ratios read as "4.2×", not as percentages
 
 
 def resolve_format(fmt: Format, output: str | None, stdout_is_terminal: bool) -> Format:
@@ -104,8 +140,8 @@ def _percent(value: float | None) -> str:
 
 def rich_table(report: Report) -> Table:
     """A Rich table: money with separators, ratios as percentages, flows coloured by sign."""
+    from rich import box
     from rich.table import Table
-    from rich.text import Text
 
     settings = report.settings
     title = (
@@ -114,43 +150,33 @@ def rich_table(report: Report) -> Table:
     )
     if settings.scope == "broad":
         title += " · broad expansion"
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
     frame = report.frame
-    for column in frame.columns:
-        table.add_column(column, justify="right" if _is_number(frame, column) else "left")
     partial = report.partial_month
-    for row in frame.iter_rows(named=True):
-        cells: list[Text] = []
-        for column, value in row.items():
-            style = ""
-            if column in MONEY_COLUMNS:
-                text = _money(value, report.exponent)
-                if value:
-                    if column in INFLOWS:
-                        style = "green"
-                    elif column in OUTFLOWS:
-                        style = "red"
-                    elif column == "net_new_mrr":
-                        style = "green" if value > 0 else "red"
-            elif column in TIMES_COLUMNS:
-                text = "" if value is None else f"{value:.2f}×"
-            elif column in RATIO_COLUMNS:
-                text = _percent(value)
-                if column == "expansion_to_new" and value is not None:
-                    style = "bold green" if row.get("benchmark_met") else ""
-            elif column == "benchmark_met":
-                text = "" if value is None else ("✓ ≥30%" if value else "✗ <30%")
-                style = "green" if value else "dim"
-            elif column == "movement":
-                text = str(value)
-                style = "red" if value in ("contraction", "churn") else "green"
-            elif isinstance(value, float):
-                text = f"{value:,.2f}"
-            else:
-                text = _cell_text(value, column)
-                if column == "month" and partial is not None and value == partial:
-                    text += " *"
-            cells.append(Text(text, style=style))
+    rows = [
+        [_styled_cell(column, value, row, report) for column, value in row.items()]
+        for row in frame.iter_rows(named=True)
+    ]
+    for index, column in enumerate(frame.columns):
+        header = HEADERS.get(column, column)
+        widest = max(
+            max((len(cells[index].plain) for cells in rows), default=0),
+            max(len(word) for word in header.split()),
+        )
+        table.add_column(
+            header,
+            justify="right" if _is_number(frame, column) else "left",
+            min_width=widest,  # headers wrap between words; numbers never wrap
+            overflow="fold",  # a terminal too narrow wraps a number, never truncates it
+        )
+    for cells in rows:
         table.add_row(*cells)
     if partial is not None:
         table.caption = (
@@ -159,6 +185,41 @@ def rich_table(report: Report) -> Table:
         )
         table.caption_justify = "left"
     return table
+
+
+def _styled_cell(column: str, value: Any, row: dict[str, Any], report: Report) -> Text:
+    """One table cell: its text and colour."""
+    from rich.text import Text
+
+    style = ""
+    if column in MONEY_COLUMNS:
+        text = _money(value, report.exponent)
+        if value:
+            if column in INFLOWS:
+                style = "green"
+            elif column in OUTFLOWS:
+                style = "red"
+            elif column == "net_new_mrr":
+                style = "green" if value > 0 else "red"
+    elif column in TIMES_COLUMNS:
+        text = "" if value is None else f"{value:.2f}×"
+    elif column in RATIO_COLUMNS:
+        text = _percent(value)
+        if column == "expansion_to_new" and row.get("benchmark_met"):
+            style = "bold green"
+    elif column == "benchmark_met":
+        text = "" if value is None else ("✓ ≥30%" if value else "✗ <30%")
+        style = "green" if value else "dim"
+    elif column == "movement":
+        text = str(value)
+        style = "red" if value in ("contraction", "churn") else "green"
+    elif isinstance(value, float):
+        text = f"{value:,.2f}"
+    else:
+        text = _cell_text(value, column)
+        if column == "month" and value is not None and value == report.partial_month:
+            text += " *"
+    return Text(text, style=style)
 
 
 def render_text(report: Report, fmt: Format) -> str:
@@ -174,13 +235,26 @@ def render_text(report: Report, fmt: Format) -> str:
     raise ValueError(f"no text rendering for {fmt!r}")
 
 
+def print_table(report: Report) -> None:
+    """Print the Rich table on stdout; a table wider than the terminal is never cut short."""
+    from rich.console import Console
+
+    console = Console()
+    table = rich_table(report)
+    needed = sum((column.min_width or 0) + 3 for column in table.columns)
+    if needed > console.width:
+        console.width = needed
+    console.print(table)
+
+
 def table_text(report: Report, width: int = 200) -> str:
     """The Rich table as plain text (for `--output report.txt`)."""
     from rich.console import Console
 
-    console = Console(width=width, record=True, file=open(os.devnull, "w"), color_system=None)
-    console.print(rich_table(report))
-    return console.export_text()
+    with open(os.devnull, "w") as sink:
+        console = Console(width=width, record=True, file=sink, color_system=None)
+        console.print(rich_table(report))
+        return console.export_text()
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -194,8 +268,6 @@ def write_atomic(path: str, text: str) -> None:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise

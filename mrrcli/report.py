@@ -21,7 +21,7 @@ import polars as pl
 
 from mrrcli import __version__
 from mrrcli.dates import DateParsing
-from mrrcli.metrics import expansion_table, metrics_table
+from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table
 from mrrcli.movements import compute_changes, monthly_totals
 from mrrcli.normalize import (
     PERIODS_COLUMNS,
@@ -74,6 +74,9 @@ RATIO_COLUMNS = frozenset(
         "grr",
     }
 )
+
+# Flows per standard month, computed in minor units and shown in major units.
+DAYNORM_COLUMNS = frozenset({"expansion_mrr_daynorm"})
 
 Kind = Literal["movements", "expansion", "metrics", "customers"]
 
@@ -145,7 +148,8 @@ def minor_to_major(column: str, exponent: int) -> pl.Expr:
     sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
     whole = (value.abs() // unit).cast(pl.String)
     fraction = (value.abs() % unit).cast(pl.String).str.zfill(exponent)
-    return (sign + whole + "." + fraction).str.to_decimal(scale=exponent).alias(column)
+    major: pl.Expr = (sign + whole + "." + fraction).str.to_decimal(scale=exponent)
+    return major.alias(column)
 
 
 def _present(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
@@ -154,6 +158,8 @@ def _present(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
     for column, dtype in frame.schema.items():
         if column in MONEY_COLUMNS:
             conversions.append(minor_to_major(column, exponent))
+        elif column in DAYNORM_COLUMNS:
+            conversions.append((pl.col(column) / 10**exponent).round(RATIO_DECIMALS))
         elif column == "month" and dtype == pl.Date:
             conversions.append(pl.col(column).dt.strftime("%Y-%m"))
         elif column == "date" and dtype == pl.Date:
