@@ -49,11 +49,9 @@ def test_movements_csv_is_the_worked_example() -> None:
         "net_new_mrr",
         "closing_mrr",
     ]
-    table = [
-        (r["month"], r["opening_mrr"], r["new_mrr"], r["expansion_mrr"], r["reactivation_mrr"])
-        + (r["contraction_mrr"], r["churned_mrr"], r["closing_mrr"])
-        for r in rows
-    ]
+    columns = ("month", "opening_mrr", "new_mrr", "expansion_mrr", "reactivation_mrr")
+    columns += ("contraction_mrr", "churned_mrr", "closing_mrr")
+    table = [tuple(r[c] for c in columns) for r in rows]
     # SPEC §8, event mode.
     assert table == [
         ("2024-01", "0.00", "160.00", "0.00", "0.00", "0.00", "0.00", "160.00"),
@@ -182,7 +180,7 @@ def test_failed_run_leaves_an_earlier_report_intact(tmp_path: Path) -> None:
     before = target.read_bytes()
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,start_date,amount\nA,2024-13-45,10\n")
-    code, out, err = run("movements", str(bad), *AS_OF, "-o", str(target))
+    code, _, err = run("movements", str(bad), *AS_OF, "-o", str(target))
     assert code == ExitCode.DATA_ERROR
     assert target.read_bytes() == before
     assert "row 2" in err and "start_date" in err
