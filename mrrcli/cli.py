@@ -312,7 +312,7 @@ def customers(
     """Every movement per customer and day: the audit trail behind each monthly total.
 
     Rows of a month sum exactly to that month's movements. Filter with --month, --movement
-    and --customer; rows are sorted by date, then amount (largest first).
+    and --customer. Rows are sorted by date; with --month, largest amount first.
 
     [bold]Example[/bold]
 

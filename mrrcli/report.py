@@ -225,7 +225,7 @@ def customers(
     """Every movement per customer and day, the audit trail (§7.1 `customers`).
 
     Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
-    by amount (largest first), then customer.
+    amount (largest first); with a month, by amount (largest first), then date.
     """
     changes = _changes(rows, settings)
     first = settings.month_from
@@ -245,7 +245,13 @@ def customers(
     columns = list(CUSTOMERS_COLUMNS)
     if settings.level == "subscription":
         columns.insert(3, "subscription_id")
-    table = changes.sort(
-        ["date", "amount", *settings.keys], descending=[False, True] + [False] * len(settings.keys)
-    ).select(columns)
+    keys = settings.keys
+    if month is not None:
+        # One month's drill-down answers "who, and by how much": largest amounts first.
+        order = ["amount", "date", *keys]
+        descending = [True, False] + [False] * len(keys)
+    else:
+        order = ["date", "amount", *keys]
+        descending = [False, True] + [False] * len(keys)
+    table = changes.sort(order, descending=descending).select(columns)
     return _report("customers", table, rows, settings)
