@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.movements import MOVEMENT_COLUMNS, monthly_totals
-from mrrcli.timeline import Settings, classified_changes
+from mrrcli.movements import MOVEMENT_COLUMNS, compute_changes, monthly_totals
+from mrrcli.timeline import Settings
 
 BENCHMARK_EXPANSION_TO_NEW = 0.30
 RATIO_DECIMALS = 6
@@ -120,7 +120,7 @@ def expansion_table(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 def customer_month_ends(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     """Customer-level month-end changes (snapshot mode), the basis of cohorts and counts."""
     snapshot = replace(settings, mode="snapshot", level="customer", scope="strict")
-    return classified_changes(rows, snapshot).collect()
+    return compute_changes(rows, snapshot)
 
 
 def metrics_table(rows: pl.LazyFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:

@@ -116,7 +116,10 @@ def check_identity(table: pl.DataFrame) -> None:
 def compute_changes(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     """Classified changes (see timeline.classified_changes), collected."""
     lazy = rows.lazy() if isinstance(rows, pl.DataFrame) else rows
-    return classified_changes(lazy, settings).collect()
+    changes = classified_changes(lazy, settings).collect()
+    if changes.height and changes.get_column("_ids_per_key").max() != 1:  # type: ignore[operator]
+        raise IdentityError("two different customer ids share one hash key; please report this")
+    return changes.drop("_ids_per_key")
 
 
 def monthly_movements(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> pl.DataFrame:

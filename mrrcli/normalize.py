@@ -494,6 +494,7 @@ def _attach_rates(
         right_on="_fx_date",
         by="currency",
         strategy="backward",
+        check_sortedness=False,  # both sides are sorted by date; `by` hides it from Polars
     )
     joined = joined.with_columns(
         pl.when(pl.col("currency") == reporting)

@@ -158,8 +158,15 @@ def read_table(
     duplicates = 0
     if not keep_duplicates:
         data_columns = [c for c in combined.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
-        first = combined.select(pl.struct(data_columns).is_first_distinct()).to_series()
-        duplicates = combined.height - int(first.sum())
-        if duplicates:
-            combined = combined.filter(first)
+        # Hash whole rows; only rows whose hash repeats are compared exactly.
+        hashed = combined.select(pl.struct(data_columns).hash(seed=0).is_duplicated()).to_series()
+        if hashed.any():
+            candidates = combined.filter(hashed)
+            first = candidates.select(pl.struct(data_columns).is_first_distinct()).to_series()
+            duplicates = candidates.height - int(first.sum())
+            if duplicates:
+                drop = candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
+                combined = combined.join(
+                    drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left"
+                )
     return Table(frame=combined, files=files, duplicates=duplicates, header_rows=header_rows)

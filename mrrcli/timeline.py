@@ -38,22 +38,31 @@ class Settings:
         return ["customer_id"] if self.level == "customer" else ["customer_id", "subscription_id"]
 
 
+KEY = "_key"
+
+
+def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """Add `_key`, a compact integer for the customer (or subscription): sorting and grouping
+    integers is several times faster than strings. Distinct ids get distinct keys
+    (`check_keys` proves it)."""
+    return rows.with_columns(pl.struct(settings.keys).hash(seed=0).alias(KEY))
+
+
 def daily_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Net MRR change per key and day: `key..., day, delta` (delta != 0), up to the as-of date.
+    """Net MRR change per key and day: `_key, day, delta` (delta != 0), up to the as-of date.
 
     Nothing after the as-of date counts: a row starting later is ignored and an end after it
-    is not yet an end.
+    is not yet an end. `rows` must carry `_key` (see with_key).
     """
-    keys = settings.keys
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
     paying = rows.filter((pl.col("mrr") != 0) & (pl.col("start_date") <= as_of))
-    starts = paying.select(*keys, pl.col("start_date").alias("day"), pl.col("mrr").alias("delta"))
+    starts = paying.select(KEY, pl.col("start_date").alias("day"), pl.col("mrr").alias("delta"))
     ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
-        *keys, pl.col("end_date").alias("day"), (-pl.col("mrr")).alias("delta")
+        KEY, pl.col("end_date").alias("day"), (-pl.col("mrr")).alias("delta")
     )
     return (
         pl.concat([starts, ends])
-        .group_by(*keys, "day")
+        .group_by(KEY, "day")
         .agg(pl.col("delta").sum())
         .filter(pl.col("delta") != 0)
     )
@@ -64,46 +73,50 @@ def first_seen(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
     return (
         rows.filter(pl.col("start_date") <= as_of)
-        .group_by(settings.keys)
+        .group_by(KEY)
         .agg(pl.col("start_date").min().alias("first_seen"))
     )
 
 
-def _classify(changes: pl.LazyFrame, keys: list[str], scope: Scope) -> pl.LazyFrame:
-    """Add mrr_before, mrr_after, movement, amount to changes sorted by key and period.
+def _classify(changes: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
+    """Add mrr_before, mrr_after, movement, amount to changes sorted by `_key` and period.
 
-    Running columns are computed over the key on sorted rows before any aggregation.
+    Running columns are computed on the sorted rows, before any aggregation. MRR is never
+    negative, so a key's first change is always its first arrival from 0 and every later
+    arrival from 0 is a return: "had MRR > 0 before" is simply "not the key's first change".
     """
-    after = pl.col("delta").cum_sum().over(keys)
-    ranked = changes.with_columns(after.alias("mrr_after")).with_columns(
-        (pl.col("mrr_after") - pl.col("delta")).alias("mrr_before"),
-        # "had MRR > 0 before": the highest MRR of any earlier change of the key.
-        (pl.col("mrr_after").cum_max().shift(1).over(keys).fill_null(0) > 0).alias("_had_mrr"),
-        (pl.col("_first_change") > pl.col("first_seen")).alias("_conversion"),
+    first = pl.col(KEY) != pl.col(KEY).shift(1)
+    running = pl.col("delta").cum_sum()
+    # after = running total − running total just before the key's first change.
+    base = pl.when(pl.col("_first")).then(running - pl.col("delta")).forward_fill()
+    ranked = (
+        changes.with_columns(first.fill_null(True).alias("_first"))
+        .with_columns((running - base).alias("mrr_after"))
+        .with_columns((pl.col("mrr_after") - pl.col("delta")).alias("mrr_before"))
     )
-    before, after_ = pl.col("mrr_before"), pl.col("mrr_after")
-    arrives = (before == 0) & (after_ > 0)
+    before, after = pl.col("mrr_before"), pl.col("mrr_after")
+    arrives = (before == 0) & (after > 0)
     movement = (
-        pl.when(arrives & ~pl.col("_had_mrr"))
+        pl.when(arrives & pl.col("_first"))
         .then(pl.lit("new"))
         .when(arrives)
         .then(pl.lit("reactivation"))
-        .when(after_ > before)
+        .when(after > before)
         .then(pl.lit("expansion"))
-        .when(after_ > 0)
+        .when(after > 0)
         .then(pl.lit("contraction"))
         .otherwise(pl.lit("churn"))
     )
     if scope == "broad":
-        # Reactivations and free-to-paid conversions count as expansion.
+        # Reactivations and free-to-paid conversions (a key that had rows, all at 0 MRR,
+        # before its first paid day) count as expansion.
+        conversion = pl.col("_first") & (pl.col("_first_day") > pl.col("first_seen"))
         movement = (
-            pl.when(arrives & (pl.col("_had_mrr") | pl.col("_conversion")))
+            pl.when(arrives & (~pl.col("_first") | conversion))
             .then(pl.lit("expansion"))
             .otherwise(movement)
         )
-    return ranked.with_columns(
-        movement.alias("movement"), (after_ - before).abs().alias("amount")
-    ).drop("_had_mrr", "_conversion", "_first_change", "first_seen")
+    return ranked.with_columns(movement.alias("movement"), (after - before).abs().alias("amount"))
 
 
 def _month_end(day: pl.Expr, as_of: date) -> pl.Expr:
@@ -118,12 +131,12 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     In event mode a row per key and day the MRR changed; in snapshot mode a row per key and
     month whose month-end MRR differs from the previous month-end (`date` = the snapshot day).
     """
-    keys = settings.keys
-    daily = daily_changes(rows, settings)
+    keyed = with_key(rows, settings)
+    daily = daily_changes(keyed, settings)
     if settings.mode == "snapshot":
         daily = (
             daily.with_columns(pl.col("day").dt.month_start().alias("month"))
-            .group_by(*keys, "month")
+            .group_by(KEY, "month")
             .agg(pl.col("delta").sum(), pl.col("day").min().alias("_first_day"))
             .filter(pl.col("delta") != 0)
             .with_columns(_month_end(pl.col("month"), settings.as_of).alias("date"))
@@ -135,11 +148,23 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
             pl.col("date").alias("_first_day"),
         )
         order = "date"
-    with_first = daily.with_columns(pl.col("_first_day").min().over(keys).alias("_first_change"))
-    with_first = with_first.join(first_seen(rows, settings), on=keys, how="left")
-    # Joins keep no order: sort right before the running columns.
-    ordered = with_first.drop("_first_day").sort(*keys, order)
-    classified = _classify(ordered, keys, settings.scope)
-    return classified.select(
-        *keys, "date", "month", "movement", "mrr_before", "mrr_after", "amount", "delta"
+    if settings.scope == "broad":
+        daily = daily.join(first_seen(keyed, settings), on=KEY, how="left")
+    # Joins and group_by keep no order: sort right before the running columns.
+    classified = _classify(daily.sort(KEY, order), settings.scope)
+    ids = (
+        keyed.select(KEY, *settings.keys)
+        .unique()
+        .with_columns(pl.len().over(KEY).alias("_ids_per_key"))
+    )
+    return classified.join(ids, on=KEY, how="left").select(
+        *settings.keys,
+        "date",
+        "month",
+        "movement",
+        "mrr_before",
+        "mrr_after",
+        "amount",
+        "delta",
+        "_ids_per_key",
     )
