@@ -105,6 +105,17 @@ def _explicit(text: pl.Expr, p: DateParsing) -> pl.Expr:
     )
 
 
+def _typed_timestamp(column: str, dtype: pl.DataType, p: DateParsing) -> pl.Expr:
+    """A Parquet timestamp cut to a date in the reporting zone (naive ones are in the source's
+    zone, or the reporting zone)."""
+    value = pl.col(column)
+    assert isinstance(dtype, pl.Datetime)
+    if dtype.time_zone is None:
+        zone = p.source_timezone or p.timezone
+        value = value.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    return value.dt.convert_time_zone(p.timezone).dt.date().alias(column)
+
+
 def _failures(frame: pl.DataFrame, columns: list[str], parsed: dict[str, pl.Expr]) -> int:
     checks = [(pl.col(c).is_not_null() & parsed[c].is_null()).sum() for c in columns]
     counts = frame.select(checks).row(0)
@@ -120,6 +131,11 @@ def parse_date_columns(
     reports them) and the field order chosen ("ymd", "mdy", "dmy" or "explicit"). Raises
     DateFormatError when numeric dates could be read either way.
     """
+    frame = frame.with_columns(
+        _typed_timestamp(c, frame.schema[c], p)
+        for c in columns
+        if isinstance(frame.schema[c], pl.Datetime)
+    )
     text_columns = [c for c in columns if frame.schema[c] == pl.String]
     if not text_columns:
         return frame, "typed"

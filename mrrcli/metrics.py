@@ -95,9 +95,12 @@ def _with_counts(table: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
 def expansion_table(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """The `expansion` report: Expansion MRR, its day-normalized value and rate, shares."""
     # The rate of the first reported month needs the month before it, when there is one.
-    full = monthly_totals(changes, replace(settings, month_from=None))
-    if settings.month_from is not None and full.height == 0:
-        full = monthly_totals(changes, settings)
+    start = settings.month_from
+    if start is not None and changes.height:
+        earliest = changes.get_column("month").min()
+        if earliest is not None and earliest < start:  # type: ignore[operator]
+            start = earliest  # type: ignore[assignment]
+    full = monthly_totals(changes, replace(settings, month_from=start))
     table = _with_counts(full, changes).sort("month")
     e = pl.col("expansion_mrr_daynorm")
     table = table.with_columns(
