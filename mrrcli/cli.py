@@ -237,25 +237,37 @@ def _load(common: CommonOptions) -> "Rows":
     return rows
 
 
+def resolve_output_format(common: CommonOptions) -> str:
+    """The format to write: --format, or --output's extension, or by whether stdout is a tty."""
+    from mrrcli.render import resolve_format
+
+    return resolve_format(common.format, common.output, sys.stdout.isatty())  # type: ignore[arg-type]
+
+
+def write_report_file(path: str, text: str | None) -> None:
+    """Write a report file atomically; a folder that cannot be written is a usage error."""
+    from mrrcli.render import write_atomic
+
+    try:
+        write_atomic(path, text or "")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write the report: {error.strerror}") from None
+
+
 def emit(report: "Report", common: CommonOptions) -> None:
     """Write the report where and how it was asked for."""
-    from mrrcli.render import print_table, render_text, resolve_format, table_text, write_atomic
+    from mrrcli.render import print_table, render_text, table_text
 
-    fmt = resolve_format(common.format, common.output, sys.stdout.isatty())  # type: ignore[arg-type]
+    fmt = resolve_output_format(common)
     if common.output is not None:
-        text = table_text(report) if fmt == "table" else render_text(report, fmt)
-        try:
-            write_atomic(common.output, text)
-        except OSError as error:
-            raise UsageError(
-                f"{common.output}: cannot write the report: {error.strerror}"
-            ) from None
+        text = table_text(report) if fmt == "table" else render_text(report, fmt)  # type: ignore[arg-type]
+        write_report_file(common.output, text)
         note(f"wrote {report.frame.height:,} rows to {common.output}", common)
         return
     if fmt == "table":
         print_table(report)
         return
-    sys.stdout.write(render_text(report, fmt))
+    sys.stdout.write(render_text(report, fmt))  # type: ignore[arg-type]
     sys.stdout.flush()
 
 
@@ -356,6 +368,44 @@ def customers(
         customer=customer,
     )
     emit(report, common)
+
+
+@command
+@report_command
+def validate(common: CommonOptions) -> None:
+    """Check an export the way the reports read it and list every problem found.
+
+    Each problem names the file, the first spreadsheet rows, the column and how many rows share
+    it; a summary of rows read, used and set aside goes to stderr. Exit 0 when there are no
+    errors (warnings alone are fine), 1 when there are.
+
+    [bold]Example[/bold]
+
+        $ mrrcli validate export.csv --map customer_id="Account ID"
+    """
+    from mrrcli.dates import DateParsing
+    from mrrcli.normalize import NormalizeOptions, parse_fraction, read_fx
+    from mrrcli.render import render_problems
+    from mrrcli.validate import validate as validate_files
+
+    options = NormalizeOptions(
+        currency=common.currency,
+        amount_unit=common.amount_unit,  # type: ignore[arg-type]
+        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+        dates=DateParsing(date_format=common.date_format, timezone=common.timezone),
+        fx=read_fx(common.fx, DateParsing(timezone=common.timezone)) if common.fx else None,
+    )
+    result = validate_files(common.files, options, common.mapping, common.keep_duplicates)
+    fmt = resolve_output_format(common)
+    text = render_problems(result, fmt)
+    if common.output is not None:
+        write_report_file(common.output, text)
+    elif text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    note(result.summary(), common)
+    if result.errors:
+        raise typer.Exit(int(ExitCode.DATA_ERROR))
 
 
 def _version(value: bool) -> None:

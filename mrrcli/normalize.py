@@ -124,32 +124,104 @@ class _Check:
     problem: Callable[[object], str]
 
 
-def _raise_first_problem(frame: pl.DataFrame, table: Table, checks: list[_Check]) -> None:
-    """Stop at the first failing check, naming file, row, column and how many rows share it."""
-    if not checks:
-        return
-    counts = frame.select(
-        [check.bad.fill_null(False).sum().alias(str(i)) for i, check in enumerate(checks)]
-    ).row(0)
-    for check, count in zip(checks, counts, strict=True):
-        if count:
-            first = frame.filter(check.bad.fill_null(False)).row(0, named=True)
-            value = first.get(check.column)
-            raise row_problem(
-                table.files[first[FILE_COLUMN]],
-                first[ROW_COLUMN],
-                check.column,
-                check.problem(value),
-                int(count) - 1,
+@dataclass(frozen=True)
+class Problem:
+    """One kind of problem in one file: where it first occurs and how many rows share it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    count: int = 1
+    rows: tuple[int, ...] = ()  # the first few spreadsheet rows with the problem
+    severity: Literal["error", "warning"] = "error"
+
+    def as_error(self) -> InputError:
+        return row_problem(self.file, self.row, self.column, self.message, self.count - 1)
+
+
+class _Stop(Exception):
+    """Gathering problems cannot go on (a required column is missing)."""
+
+
+class Findings:
+    """Problems found in the input. Reports stop at the first (`gather=False`, raising an
+    InputError naming file, row and column); `mrrcli validate` gathers them all."""
+
+    def __init__(self, table: Table, gather: bool = False) -> None:
+        self.table = table
+        self.gather = gather
+        self.problems: list[Problem] = []
+
+    def fail(self, message: str, file: str | None = None, fatal: bool = False) -> None:
+        """A problem of a whole file (or of the run)."""
+        problem = Problem(file or ", ".join(self.table.files), None, None, message)
+        if not self.gather:
+            if file is None:
+                raise InputError(message)
+            raise problem.as_error()
+        self.problems.append(problem)
+        if fatal:
+            raise _Stop
+
+    def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
+        self.problems.append(
+            Problem(file or ", ".join(self.table.files), None, None, message, count, (), "warning")
+        )
+
+    def check(self, frame: pl.DataFrame, checks: list[_Check], warning: bool = False) -> None:
+        """Evaluate row checks in one pass; raise on the first failing one unless gathering."""
+        if not checks:
+            return
+        counts = frame.select(
+            [check.bad.fill_null(False).sum().alias(str(i)) for i, check in enumerate(checks)]
+        ).row(0)
+        for check, count in zip(checks, counts, strict=True):
+            if not count:
+                continue
+            bad = frame.filter(check.bad.fill_null(False))
+            if not self.gather:
+                first = bad.row(0, named=True)
+                raise row_problem(
+                    self.table.files[first[FILE_COLUMN]],
+                    first[ROW_COLUMN],
+                    check.column,
+                    check.problem(first.get(check.column)),
+                    int(count) - 1,
+                )
+            per_file = bad.group_by(FILE_COLUMN, maintain_order=True).agg(
+                pl.len().alias("count"),
+                pl.col(ROW_COLUMN).head(5).alias("rows"),
+                pl.col(check.column).first().alias("value")
+                if check.column in frame.columns
+                else pl.lit(None).alias("value"),
             )
+            for file_index, n, rows, value in per_file.iter_rows():
+                self.problems.append(
+                    Problem(
+                        self.table.files[file_index],
+                        rows[0],
+                        check.column,
+                        check.problem(value),
+                        int(n),
+                        tuple(rows),
+                        "warning" if warning else "error",
+                    )
+                )
 
 
 def _present(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns
 
 
-def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
-    """Validate a `periods` table and compute each row's MRR in minor units."""
+def normalize_periods(
+    table: Table, options: NormalizeOptions, findings: Findings | None = None
+) -> Rows:
+    """Validate a `periods` table and compute each row's MRR in minor units.
+
+    Raises InputError at the first problem, unless `findings` gathers them (validate).
+    """
+    findings = findings or Findings(table)
     frame = table.frame
     files = table.files
     missing = [c for c in ("customer_id", "start_date") if not _present(frame, c)]
@@ -159,10 +231,12 @@ def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
     if amount_column is None:
         missing.append("amount")
     if missing:
-        raise InputError(
-            f"{files[0]}: missing required column(s) {', '.join(missing)}; "
-            f"the file has {', '.join(c for c in frame.columns if not c.startswith('_'))}. "
-            "Use --map canonical=Header to name them"
+        findings.fail(
+            f"missing required column(s) {', '.join(missing)}; the file has "
+            f"{', '.join(c for c in frame.columns if not c.startswith('_'))}. "
+            "Use --map canonical=Header to name them",
+            files[0],
+            fatal=True,
         )
     assert amount_column is not None
     already_monthly = amount_column != "amount"
@@ -186,7 +260,7 @@ def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
         try:
             parsed, _ = parse_date_columns(part, date_columns, options.dates)
         except DateFormatError as error:
-            raise InputError(f"{files[int(file_index[0])]}: {error}") from None  # type: ignore[arg-type]
+            findings.fail(str(error), files[int(file_index[0])], fatal=True)  # type: ignore[arg-type]
         parsed_parts.append(
             parsed.select(pl.col(c).cast(pl.Date).alias(f"{c}__parsed") for c in date_columns)
         )
@@ -314,7 +388,7 @@ def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
                 lambda v: f"end_date {v!r} is before start_date",
             )
         )
-    _raise_first_problem(frame, table, checks)
+    findings.check(frame, checks)
 
     # Currency: per row, or the default; the reporting currency; rates when there are several.
     default_currency = (options.default_currency or options.currency or "").upper() or None
@@ -336,7 +410,7 @@ def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
                 ),
             )
         ]
-        _raise_first_problem(frame, table, checks)
+        findings.check(frame, checks)
     unknown = [c for c in present if not currencies.is_known(c)]
     if unknown:
         checks = [
@@ -346,17 +420,18 @@ def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
                 lambda v: f"unknown currency {v!r} (expected an ISO 4217 code such as USD)",
             )
         ]
-        _raise_first_problem(frame, table, checks)
+        findings.check(frame, checks)
     reporting = (options.currency or (present[0] if len(present) == 1 else "USD")).upper()
     if not currencies.is_known(reporting):
         raise UsageError(f"unknown currency {reporting!r} for --currency")
     frame = frame.with_columns(pl.col("currency").fill_null(reporting))
     foreign = [c for c in present if c != reporting]
     if foreign and options.fx is None:
-        raise InputError(
+        findings.fail(
             f"the data holds several currencies ({', '.join(present)}) and no --fx rates; "
             "currencies are never added together unconverted: give --fx rates.csv "
-            "(date,currency,rate) to convert them to the reporting currency"
+            "(date,currency,rate) to convert them to the reporting currency",
+            fatal=True,
         )
     exponent = currencies.exponent(reporting)
 
@@ -410,7 +485,7 @@ def normalize_periods(table: Table, options: NormalizeOptions) -> Rows:
     numerator = pl.max_horizontal(numerator, pl.lit(0, dtype=pl.Int128)) * 10**exponent
     denominator = denominator * scale * unit_divisor
     if foreign:
-        frame = _attach_rates(frame, table, options.fx, reporting)  # type: ignore[arg-type]
+        frame = _attach_rates(frame, findings, options.fx, reporting)  # type: ignore[arg-type]
         numerator = numerator * pl.col("_rate")
         denominator = denominator * 10**RATE_SCALE
 
@@ -479,12 +554,12 @@ def read_fx(path: str, dates: DateParsing) -> pl.DataFrame:
         _Check("rate", pl.col("_rate").is_null(), lambda v: "cannot read the rate"),
         _Check("rate", pl.col("_rate") <= 0, lambda v: "the rate must be positive"),
     ]
-    _raise_first_problem(parsed.with_columns(pl.col("rate").cast(pl.String)), table, checks)
+    Findings(table).check(parsed.with_columns(pl.col("rate").cast(pl.String)), checks)
     return parsed.select(pl.col("date").cast(pl.Date), "currency", "_rate").sort("date")
 
 
 def _attach_rates(
-    frame: pl.DataFrame, table: Table, fx: pl.DataFrame, reporting: str
+    frame: pl.DataFrame, findings: Findings, fx: pl.DataFrame, reporting: str
 ) -> pl.DataFrame:
     """Each row's rate: the latest on or before its start date (1 for the reporting currency)."""
     ordered = frame.with_row_index("_order").sort("start_date__parsed")
@@ -509,7 +584,7 @@ def _attach_rates(
             lambda v: f"no --fx rate for {v} on or before this row's start_date",
         )
     ]
-    _raise_first_problem(joined, table, checks)
+    findings.check(joined, checks)
     return joined.drop("_order", "_fx_date")
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from mrrcli.report import MONEY_COLUMNS, RATIO_COLUMNS, Report
+from mrrcli.validate import Validation
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -271,3 +272,51 @@ def write_atomic(path: str, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def render_problems(validation: Validation, fmt: str) -> str | None:
+    """validate's findings as text in `fmt`; for `table`, printed here and None returned."""
+    frame = validation.frame()
+    if fmt == "table":
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(
+            title=f"validate · {', '.join(validation.files)}",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            header_style="bold",
+        )
+        for column in frame.columns:
+            table.add_column(column, justify="right" if column == "count" else "left")
+        for row in frame.iter_rows():
+            severity = row[0]
+            style = "red" if severity == "error" else "yellow"
+            table.add_row(*(("" if v is None else str(v)) for v in row), style=style)
+        if frame.height == 0:
+            table.caption = "no problems found"
+        Console().print(table)
+        return None
+    if fmt == "csv":
+        return frame.write_csv()
+    if fmt == "ndjson":
+        return frame.write_ndjson()
+    if fmt == "json":
+        meta = {
+            "inputs": validation.files,
+            "rows_read": validation.read,
+            "rows_used": validation.used,
+            "set_aside": validation.set_aside,
+            "errors": validation.errors,
+            "warnings": validation.warnings,
+        }
+        return f'{{"meta": {json.dumps(meta)}, "rows": {frame.write_json()}}}\n'
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+        lines += [
+            "| " + " | ".join("" if v is None else str(v) for v in row) + " |"
+            for row in frame.iter_rows()
+        ]
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown format {fmt!r}")

@@ -1,0 +1,145 @@
+"""`mrrcli validate`: read an export the way the reports do and list every problem found.
+
+Errors stop a report; warnings do not (rows set aside, duplicates, overlaps). Each problem
+names its file, the first spreadsheet rows, the column and how many rows share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from mrrcli.normalize import (
+    PERIODS_COLUMNS,
+    Findings,
+    NormalizeOptions,
+    Problem,
+    Rows,
+    _Stop,
+    normalize_periods,
+)
+from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table, read_table
+
+PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
+
+
+@dataclass
+class Validation:
+    """What validate found: the problems, and how many rows were read, used and set aside."""
+
+    files: list[str]
+    read: int
+    used: int
+    set_aside: dict[str, int]
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p.severity == "warning")
+
+    def frame(self) -> pl.DataFrame:
+        """One row per problem (errors first), in the §7.1 spirit: plain columns for pipes."""
+        ordered = sorted(self.problems, key=lambda p: (p.severity != "error", p.file))
+        return pl.DataFrame(
+            {
+                "severity": [p.severity for p in ordered],
+                "file": [p.file for p in ordered],
+                "rows": [_rows_text(p) for p in ordered],
+                "column": [p.column for p in ordered],
+                "count": [p.count for p in ordered],
+                "problem": [p.message for p in ordered],
+            },
+            schema={
+                "severity": pl.String,
+                "file": pl.String,
+                "rows": pl.String,
+                "column": pl.String,
+                "count": pl.Int64,
+                "problem": pl.String,
+            },
+        )
+
+    def summary(self) -> str:
+        parts = [f"{self.read:,} rows read", f"{self.used:,} used"]
+        aside = ", ".join(f"{n:,} {why}" for why, n in self.set_aside.items() if n)
+        if aside:
+            parts.append(f"set aside or at 0 MRR: {aside}")
+        parts.append(f"{self.errors} error(s), {self.warnings} warning(s)")
+        return "; ".join(parts)
+
+
+def _rows_text(problem: Problem) -> str:
+    if not problem.rows:
+        return ""
+    text = ", ".join(str(r) for r in problem.rows)
+    return text + (", …" if problem.count > len(problem.rows) else "")
+
+
+def _overlaps(table: Table, rows: Rows, findings: Findings) -> None:
+    """Rows of one subscription whose periods overlap: usually a versioned export read whole."""
+    frame = rows.frame.sort("subscription_id", "start_date", "end_date", nulls_last=True)
+    previous_end = pl.col("end_date").shift(1).over("subscription_id")
+    overlapping = frame.filter(
+        (pl.col("subscription_id") == pl.col("subscription_id").shift(1))
+        & (previous_end.is_null() | (pl.col("start_date") < previous_end))
+        & pl.col("subscription_id").shift(1).is_not_null()
+    )
+    if overlapping.height == 0:
+        return
+    per_file = overlapping.group_by(FILE_COLUMN, maintain_order=True).agg(
+        pl.len(), pl.col(ROW_COLUMN).sort().head(5)
+    )
+    for file_index, count, first_rows in per_file.iter_rows():
+        findings.problems.append(
+            Problem(
+                table.files[file_index],
+                first_rows[0],
+                "start_date",
+                "starts before the previous row of the same subscription_id ends (overlapping "
+                "periods add up; is this a history table with several versions of a row?)",
+                int(count),
+                tuple(first_rows),
+                "warning",
+            )
+        )
+
+
+def validate(
+    paths: list[str],
+    options: NormalizeOptions,
+    mapping: dict[str, str] | None = None,
+    keep_duplicates: bool = False,
+) -> Validation:
+    """Read `paths` as the reports do and gather every problem instead of stopping."""
+    table = read_table(paths, PERIODS_COLUMNS, mapping, keep_duplicates=keep_duplicates)
+    findings = Findings(table, gather=True)
+    read = table.frame.height + table.duplicates
+    set_aside: dict[str, int] = {"duplicate rows (counted once)": table.duplicates}
+    if table.duplicates:
+        findings.warn(
+            "rows identical to an earlier row in every column are counted once "
+            "(--keep-duplicates counts them)",
+            count=table.duplicates,
+        )
+    try:
+        rows = normalize_periods(table, options, findings)
+    except _Stop:
+        return Validation(table.files, read, 0, set_aside, findings.problems)
+    if findings.problems and any(p.severity == "error" for p in findings.problems):
+        return Validation(table.files, read, 0, set_aside, findings.problems)
+    set_aside["trial rows"] = rows.trial_rows
+    set_aside["rows with a zero amount or a full discount"] = rows.zero_rows
+    if rows.trial_rows:
+        findings.warn("trial rows carry 0 MRR", count=rows.trial_rows)
+    if rows.zero_rows:
+        findings.warn(
+            "rows with a zero amount or a full discount carry 0 MRR", count=rows.zero_rows
+        )
+    _overlaps(table, rows, findings)
+    used = rows.frame.height - rows.trial_rows - rows.zero_rows
+    return Validation(table.files, read, used, set_aside, findings.problems)
