@@ -108,8 +108,8 @@ def _classify(changes: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
         .otherwise(pl.lit("churn"))
     )
     if scope == "broad":
-        # Reactivations and free-to-paid conversions (a key that had rows, all at 0 MRR,
-        # before its first paid day) count as expansion.
+        # Reactivations and free-to-paid conversions (a key that had rows before the first
+        # day it paid: all of them necessarily at 0 MRR) count as expansion.
         conversion = pl.col("_first") & (pl.col("_first_day") > pl.col("first_seen"))
         movement = (
             pl.when(arrives & (~pl.col("_first") | conversion))
@@ -133,19 +133,23 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """
     keyed = with_key(rows, settings)
     daily = daily_changes(keyed, settings)
+    if settings.scope == "broad":
+        # The first day the key paid, judged day by day in both modes (a conversion test).
+        daily = daily.with_columns(pl.col("day").min().over(KEY).alias("_first_day"))
+    else:
+        daily = daily.with_columns(pl.lit(None, dtype=pl.Date).alias("_first_day"))
     if settings.mode == "snapshot":
         daily = (
             daily.with_columns(pl.col("day").dt.month_start().alias("month"))
             .group_by(KEY, "month")
-            .agg(pl.col("delta").sum(), pl.col("day").min().alias("_first_day"))
+            .agg(pl.col("delta").sum(), pl.col("_first_day").first())
             .filter(pl.col("delta") != 0)
             .with_columns(_month_end(pl.col("month"), settings.as_of).alias("date"))
         )
         order = "month"
     else:
         daily = daily.rename({"day": "date"}).with_columns(
-            pl.col("date").dt.month_start().alias("month"),
-            pl.col("date").alias("_first_day"),
+            pl.col("date").dt.month_start().alias("month")
         )
         order = "date"
     if settings.scope == "broad":
