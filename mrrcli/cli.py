@@ -408,6 +408,69 @@ def validate(common: CommonOptions) -> None:
         raise typer.Exit(int(ExitCode.DATA_ERROR))
 
 
+RuleOption = Annotated[
+    list[str],
+    typer.Option(
+        "--rule",
+        "-r",
+        help="METRIC OP NUMBER, e.g. 'expansion_to_new>=0.30' (repeatable; ratios as fractions, "
+        "money in major units).",
+        show_default=False,
+    ),
+]
+CheckMonthOption = Annotated[
+    str | None,
+    typer.Option(
+        "--month",
+        help="Month to check, YYYY-MM.  [default: the last complete month before --as-of]",
+        show_default=False,
+    ),
+]
+
+
+@command
+@report_command
+def check(common: CommonOptions, rule: RuleOption, month: CheckMonthOption = None) -> None:
+    """Evaluate threshold rules on one month's metrics, for alerts from cron.
+
+    Prints each rule with the metric's value and pass or fail. Exit 0 when all pass, 3 when
+    any fails (an empty value, such as a ratio over 0, fails), 2 for a malformed rule or an
+    unknown metric. Any column of movements, expansion or metrics is a metric.
+
+    [bold]Example[/bold]
+
+        $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
+    """
+    from mrrcli.checks import evaluate, last_complete_month, parse_rule
+    from mrrcli.metrics import EXPANSION_COLUMNS, METRICS_COLUMNS
+    from mrrcli.movements import MOVEMENTS_COLUMNS
+    from mrrcli.options import parse_month
+    from mrrcli.render import render_outcomes
+    from mrrcli.report import all_metrics
+
+    known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
+    known -= {"month"}
+    rules = [parse_rule(text, known) for text in rule]
+    settings = _settings(common)
+    target = (
+        parse_month(month, "--month") if month else last_complete_month(settings.as_of)
+    ).strftime("%Y-%m")
+    report = all_metrics(_load(common), settings)
+    found = report.frame.filter(report.frame.get_column("month") == target)
+    if found.height == 0:
+        raise UsageError(f"--month {target} is not among the months reported")
+    outcomes = evaluate(rules, target, found.row(0, named=True))
+    fmt = resolve_output_format(common)
+    text = render_outcomes(outcomes, fmt, report.currency)
+    if common.output is not None:
+        write_report_file(common.output, text)
+    elif text is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    if not all(outcome.passed for outcome in outcomes):
+        raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"mrrcli {__version__}")

@@ -16,6 +16,9 @@ from mrrcli.report import MONEY_COLUMNS, RATIO_COLUMNS, Report
 from mrrcli.validate import Validation
 
 if TYPE_CHECKING:
+    from mrrcli.checks import Outcome
+
+if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
@@ -320,3 +323,45 @@ def render_problems(validation: Validation, fmt: str) -> str | None:
         ]
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | None:
+    """check's results as text in `fmt`; for `table`, printed here and None returned."""
+    frame = pl.DataFrame(
+        {
+            "rule": [o.rule.text for o in outcomes],
+            "month": [o.month for o in outcomes],
+            "metric": [o.rule.metric for o in outcomes],
+            "value": [None if o.value is None else str(o.value) for o in outcomes],
+            "op": [o.rule.op for o in outcomes],
+            "threshold": [str(o.rule.threshold) for o in outcomes],
+            "result": ["pass" if o.passed else "fail" for o in outcomes],
+        },
+        schema={
+            c: pl.String for c in ("rule", "month", "metric", "value", "op", "threshold", "result")
+        },
+    )
+    if fmt == "table":
+        from rich import box
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"check · {currency}", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in frame.columns:
+            table.add_column(
+                column, justify="right" if column in ("value", "threshold") else "left"
+            )
+        for row in frame.iter_rows():
+            style = "green" if row[-1] == "pass" else "bold red"
+            table.add_row(*(("(empty)" if v is None else v) for v in row), style=style)
+        Console().print(table)
+        return None
+    if fmt == "json":
+        return f'{{"rows": {frame.write_json()}}}\n'
+    if fmt == "ndjson":
+        return frame.write_ndjson()
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+        lines += ["| " + " | ".join(v or "" for v in row) + " |" for row in frame.iter_rows()]
+        return "\n".join(lines) + "\n"
+    return frame.write_csv()

@@ -214,6 +214,19 @@ def metrics(rows: Rows, settings: Settings) -> Report:
     return _report("metrics", table, rows, settings)
 
 
+def all_metrics(rows: Rows, settings: Settings) -> Report:
+    """Movements, expansion and metrics columns side by side, one row per month (for check)."""
+    changes = _changes(rows, settings)
+    table = monthly_totals(changes, settings)
+    for extra in (
+        expansion_table(changes, settings),
+        metrics_table(rows.frame.lazy(), changes, settings),
+    ):
+        new_columns = [c for c in extra.columns if c not in table.columns]
+        table = table.join(extra.select("month", *new_columns), on="month", how="left")
+    return _report("metrics", table.sort("month"), rows, settings)
+
+
 def customers(
     rows: Rows,
     settings: Settings,

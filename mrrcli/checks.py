@@ -1,0 +1,88 @@
+"""`mrrcli check`: threshold rules on one month's metrics, for cron alerts (SPEC §7).
+
+A rule is `METRIC OP NUMBER`, e.g. `expansion_to_new>=0.30` or `churned_mrr < 5000`. Ratios are
+fractions (0.30, not 30) and money is in major units, as in CSV and JSON output.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mrrcli.errors import UsageError
+
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_RULE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|==|>|<)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    text: str
+    metric: str
+    op: str
+    threshold: Decimal
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: Rule
+    month: str
+    value: Decimal | None
+    passed: bool
+
+
+def parse_rule(text: str, metrics: set[str]) -> Rule:
+    """`METRIC OP NUMBER` → a Rule; a malformed rule or an unknown metric is a usage error."""
+    match = _RULE.match(text)
+    if not match:
+        raise UsageError(
+            f"malformed rule {text!r}: expected METRIC OP NUMBER with OP one of "
+            ">=, >, <=, <, == (e.g. 'expansion_to_new>=0.30')"
+        )
+    metric, op, number = match.groups()
+    try:
+        threshold = Decimal(number)
+    except InvalidOperation:
+        raise UsageError(f"malformed rule {text!r}: {number!r} is not a number") from None
+    if not threshold.is_finite():
+        raise UsageError(f"malformed rule {text!r}: {number!r} is not a finite number")
+    if metric not in metrics:
+        known = ", ".join(sorted(metrics))
+        raise UsageError(f"unknown metric {metric!r} in rule {text!r}; known: {known}")
+    return Rule(text.strip(), metric, op, threshold)
+
+
+def last_complete_month(as_of: date) -> date:
+    """The latest month whose last day is on or before the as-of date (its first day)."""
+    import calendar
+
+    last_day = calendar.monthrange(as_of.year, as_of.month)[1]
+    if as_of.day == last_day:
+        return as_of.replace(day=1)
+    if as_of.month == 1:
+        return date(as_of.year - 1, 12, 1)
+    return date(as_of.year, as_of.month - 1, 1)
+
+
+def evaluate(rules: list[Rule], month: str, values: dict[str, Any]) -> list[Outcome]:
+    """Each rule against one month's values; an empty value (e.g. a ratio over 0) fails."""
+    outcomes = []
+    for rule in rules:
+        raw = values.get(rule.metric)
+        if isinstance(raw, bool):
+            raw = int(raw)
+        value = None if raw is None else Decimal(str(raw))
+        passed = value is not None and OPERATORS[rule.op](value, rule.threshold)
+        outcomes.append(Outcome(rule, month, value, passed))
+    return outcomes
