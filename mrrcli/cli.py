@@ -254,8 +254,8 @@ def write_report_file(path: str, text: str | None) -> None:
         raise UsageError(f"{path}: cannot write the report: {error.strerror}") from None
 
 
-def emit(report: "Report", common: CommonOptions) -> None:
-    """Write the report where and how it was asked for."""
+def emit(report: "Report", common: CommonOptions, chart: bool = False) -> None:
+    """Write the report where and how it was asked for; a chart only on a terminal."""
     from mrrcli.render import print_table, render_text, table_text
 
     fmt = resolve_output_format(common)
@@ -265,15 +265,29 @@ def emit(report: "Report", common: CommonOptions) -> None:
         note(f"wrote {report.frame.height:,} rows to {common.output}", common)
         return
     if fmt == "table":
-        print_table(report)
+        print_table(report, chart=chart and sys.stdout.isatty())
+        if chart and not sys.stdout.isatty():
+            note("--chart draws on a terminal only", common)
         return
+    if chart:
+        note("--chart draws on a terminal only, with the table format", common)
     sys.stdout.write(render_text(report, fmt))  # type: ignore[arg-type]
     sys.stdout.flush()
 
 
+ChartOption = Annotated[
+    bool,
+    typer.Option(
+        "--chart",
+        help="Below the table, draw monthly bars and the closing MRR line (terminal only).",
+        rich_help_panel="Output",
+    ),
+]
+
+
 @command
 @report_command
-def movements(common: CommonOptions) -> None:
+def movements(common: CommonOptions, chart: ChartOption = False) -> None:
     """Monthly MRR movements: new, expansion, reactivation, contraction, churn.
 
     One row per month: opening MRR, each movement, net new MRR and closing MRR, with
@@ -286,16 +300,17 @@ def movements(common: CommonOptions) -> None:
     from mrrcli.report import movements as movements_report
 
     settings = _settings(common)
-    emit(movements_report(_load(common), settings), common)
+    emit(movements_report(_load(common), settings), common, chart)
 
 
 @command
 @report_command
-def expansion(common: CommonOptions) -> None:
+def expansion(common: CommonOptions, chart: ChartOption = False) -> None:
     """Expansion MRR, the Expansion MRR rate, its share of opening MRR and of new MRR.
 
     Flows are day-normalized (value x 30.4375 / days) before the month-over-month rate, so
-    February is not penalised for being short. benchmark_met: expansion >= 30% of new MRR.
+    February is not penalised for being short. benchmark_met: expansion >= 30% of new MRR. On a
+    terminal, the customers with the most expansion in the last month follow the table.
 
     [bold]Example[/bold]
 
@@ -304,7 +319,7 @@ def expansion(common: CommonOptions) -> None:
     from mrrcli.report import expansion as expansion_report
 
     settings = _settings(common)
-    emit(expansion_report(_load(common), settings), common)
+    emit(expansion_report(_load(common), settings), common, chart)
 
 
 @command

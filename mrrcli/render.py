@@ -239,16 +239,39 @@ def render_text(report: Report, fmt: Format) -> str:
     raise ValueError(f"no text rendering for {fmt!r}")
 
 
-def print_table(report: Report) -> None:
-    """Print the Rich table on stdout; a table wider than the terminal is never cut short."""
+def print_table(report: Report, chart: bool = False) -> None:
+    """Print the Rich table on stdout; a table wider than the terminal is never cut short.
+
+    Below it: the top expanding customers of the last month (expansion), and the chart.
+    """
     from rich.console import Console
 
     console = Console()
+    width = console.width
     table = rich_table(report)
     needed = sum((column.min_width or 0) + 3 for column in table.columns)
     if needed > console.width:
         console.width = needed
     console.print(table)
+    leaders = report.extra.get("top_expanding")
+    if leaders is not None and leaders.height:
+        console.print(_leaders_text(leaders, report.exponent), highlight=False)
+    if chart:
+        from mrrcli.chart import movement_chart
+
+        movements = report.extra.get("movements", report.frame)
+        console.print(movement_chart(movements.to_dicts(), report.currency, width))
+
+
+def _leaders_text(leaders: pl.DataFrame, exponent: int) -> str:
+    month = leaders.get_column("month")[0]
+    lines = [f"[bold]Top expanding customers in {month}[/bold]"]
+    for row in leaders.iter_rows(named=True):
+        changes = f" ({row['changes']} changes)" if row["changes"] > 1 else ""
+        lines.append(
+            f"  {row['customer_id']:<24} [green]+{_money(row['amount'], exponent)}[/green]{changes}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def table_text(report: Report, width: int = 200) -> str:

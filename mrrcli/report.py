@@ -202,9 +202,28 @@ def movements(rows: Rows, settings: Settings) -> Report:
     return _report("movements", monthly_totals(_changes(rows, settings), settings), rows, settings)
 
 
-def expansion(rows: Rows, settings: Settings) -> Report:
-    """Expansion MRR, its day-normalized value and rate, shares (§7.1 `expansion`)."""
-    return _report("expansion", expansion_table(_changes(rows, settings), settings), rows, settings)
+def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
+    """Expansion MRR, its day-normalized value and rate, shares (§7.1 `expansion`).
+
+    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month;
+    `extra["movements"]`: the movements table, for the chart.
+    """
+    changes = _changes(rows, settings)
+    report = _report("expansion", expansion_table(changes, settings), rows, settings)
+    movements_frame = monthly_totals(changes, settings)
+    report.extra["movements"] = _present(movements_frame, rows.exponent)
+    if movements_frame.height:
+        last = movements_frame.get_column("month").max()
+        leaders = (
+            changes.filter((pl.col("month") == last) & (pl.col("movement") == "expansion"))
+            .group_by("customer_id")
+            .agg(pl.col("amount").sum(), pl.len().alias("changes"))
+            .sort(["amount", "customer_id"], descending=[True, False])
+            .head(top)
+            .with_columns(pl.lit(last).alias("month"))
+        )
+        report.extra["top_expanding"] = _present(leaders, rows.exponent)
+    return report
 
 
 def metrics(rows: Rows, settings: Settings) -> Report:
