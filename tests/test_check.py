@@ -1,0 +1,130 @@
+"""`mrrcli check` end to end: rules, months, exit codes for cron."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from typer.testing import CliRunner
+
+from mrrcli.checks import last_complete_month, parse_rule
+from mrrcli.cli import app
+from mrrcli.errors import ExitCode, UsageError
+from tests.conftest import SPEC_EXAMPLE
+
+runner = CliRunner()
+AS_OF = ["--as-of", "2024-05-31"]
+
+
+def check(*args: str) -> tuple[int, list[dict[str, str]], str]:
+    result = runner.invoke(app, ["check", str(SPEC_EXAMPLE), *AS_OF, "-q", *args])
+    rows = list(csv.DictReader(io.StringIO(result.stdout))) if result.stdout else []
+    return result.exit_code, rows, result.stderr
+
+
+def test_all_rules_pass_exit_0() -> None:
+    # February (SPEC §8): expansion 80, new 100 → expansion_to_new 0.8; closing 280.00.
+    code, rows, _ = check(
+        "--month", "2024-02", "-r", "expansion_to_new>=0.30", "-r", "closing_mrr == 280"
+    )
+    assert code == ExitCode.OK
+    assert [(r["metric"], r["value"], r["result"]) for r in rows] == [
+        ("expansion_to_new", "0.8", "pass"),
+        ("closing_mrr", "280.00", "pass"),
+    ]
+
+
+def test_a_failing_rule_exits_3_and_says_which() -> None:
+    # April: churned 180.00 > 100.
+    code, rows, _ = check("--month", "2024-04", "-r", "churned_mrr<100", "-r", "nrr>0.3")
+    assert code == ExitCode.CHECK_FAILED
+    assert [(r["rule"], r["value"], r["result"]) for r in rows] == [
+        ("churned_mrr<100", "180.00", "fail"),
+        # NRR April: cohort A (180) + B (100) → 100 / 280 = 0.357143
+        ("nrr>0.3", "0.357143", "pass"),
+    ]
+
+
+def test_an_empty_value_fails() -> None:
+    # March has no new MRR: expansion_to_new is empty and cannot pass.
+    code, rows, _ = check("--month", "2024-03", "-r", "expansion_to_new>=0")
+    assert code == ExitCode.CHECK_FAILED
+    assert rows[0]["value"] == ""
+    assert rows[0]["result"] == "fail"
+
+
+def test_default_month_is_the_last_complete_month() -> None:
+    # As of 2024-05-31 May is complete: May's reactivation is 75.00.
+    code, rows, _ = check("-r", "reactivation_mrr>=75")
+    assert code == 0
+    assert rows[0]["month"] == "2024-05"
+    result = runner.invoke(
+        app,
+        ["check", str(SPEC_EXAMPLE), "--as-of", "2024-05-30", "-q", "-r", "churned_mrr>=180"],
+    )
+    # As of 2024-05-30, May is partial: the last complete month is April (churn 180.00).
+    assert result.exit_code == 0
+    assert "2024-04" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ("foo>=1", "unknown metric 'foo'"),
+        ("nrr=>1", "malformed rule"),
+        ("nrr>=", "malformed rule"),
+        ("nrr>=abc", "not a number"),
+        (">=1", "malformed rule"),
+    ],
+)
+def test_unknown_metric_or_malformed_rule_exits_2(rule: str, words: str) -> None:
+    code, rows, err = check("-r", rule)
+    assert code == ExitCode.USAGE
+    assert rows == []
+    assert words in err
+
+
+def test_rule_parsing_accepts_spaces_and_all_operators() -> None:
+    known = {"nrr"}
+    for op in (">=", ">", "<=", "<", "=="):
+        rule = parse_rule(f" nrr {op} 0.9 ", known)
+        assert (rule.metric, rule.op, str(rule.threshold)) == ("nrr", op, "0.9")
+    with pytest.raises(UsageError):
+        parse_rule("nrr != 1", known)
+
+
+@pytest.mark.parametrize(
+    ("as_of", "month"),
+    [
+        (date(2024, 5, 31), date(2024, 5, 1)),
+        (date(2024, 5, 30), date(2024, 4, 1)),
+        (date(2024, 1, 15), date(2023, 12, 1)),
+        (date(2024, 2, 29), date(2024, 2, 1)),
+    ],
+)
+def test_last_complete_month(as_of: date, month: date) -> None:
+    assert last_complete_month(as_of) == month
+
+
+def test_check_as_a_cron_job_subprocess() -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "mrrcli",
+        "check",
+        str(SPEC_EXAMPLE),
+        "--as-of",
+        "2024-05-31",
+        "--month",
+        "2024-04",
+        "-r",
+        "churned_mrr<100",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 3
+    assert "churned_mrr<100,2024-04,churned_mrr,180.00,<,100,fail" in result.stdout
+    assert "Traceback" not in result.stderr
