@@ -97,7 +97,7 @@ def test_chart_draws_bars_line_and_legend() -> None:
     # Largest inflow month: February, new 100 + expansion 80 = 180; largest outflow: April,
     # churn 180.
     assert "        180 │" in text and "       -180 │" in text
-    lines = text.splitlines()
+    lines = [line for line in text.splitlines() if line.strip()]
     month_row = next(line for line in lines if " 01 02 03 04 05" in line)
     assert month_row.strip().startswith("01")
     assert "new" in lines[-1] and "churn" in lines[-1]
