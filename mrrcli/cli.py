@@ -115,6 +115,27 @@ def note(message: str, common: CommonOptions | None = None) -> None:
 
 
 @contextlib.contextmanager
+def progress(message: str, common: CommonOptions, delay: float = 2.0) -> Iterator[None]:
+    """A spinner on stderr, only on a terminal and only once work takes more than `delay` s."""
+    if common.quiet or not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    from rich.console import Console
+
+    status = Console(stderr=True).status(message, spinner="dots")
+    timer = threading.Timer(delay, status.start)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        status.stop()
+
+
+@contextlib.contextmanager
 def errors_handled(debug: bool) -> Iterator[None]:
     """Domain errors → one line on stderr and their exit code; never a traceback."""
     try:
@@ -212,17 +233,19 @@ def _load(common: CommonOptions) -> "Rows":
     from mrrcli.normalize import parse_fraction
     from mrrcli.report import load
 
-    rows = load(
-        common.files,
-        mapping=common.mapping,
-        currency=common.currency,
-        amount_unit=common.amount_unit,  # type: ignore[arg-type]
-        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
-        timezone=common.timezone,
-        date_format=common.date_format,
-        fx=common.fx,
-        keep_duplicates=common.keep_duplicates,
-    )
+    files = ", ".join(common.files)
+    with progress(f"reading {files} …", common):
+        rows = load(
+            common.files,
+            mapping=common.mapping,
+            currency=common.currency,
+            amount_unit=common.amount_unit,  # type: ignore[arg-type]
+            days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+            timezone=common.timezone,
+            date_format=common.date_format,
+            fx=common.fx,
+            keep_duplicates=common.keep_duplicates,
+        )
     parts = [f"{rows.read:,} rows read"]
     if rows.duplicates:
         parts.append(
