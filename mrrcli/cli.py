@@ -38,6 +38,7 @@ from mrrcli.options import (
     OutputOption,
     QuietOption,
     ScopeOption,
+    SourceOption,
     TimezoneOption,
     ToOption,
     merge,
@@ -61,6 +62,7 @@ app = typer.Typer(
 
 # The options every report shares, with the names they take in CommonOptions.
 COMMON_OPTIONS: list[tuple[str, Any]] = [
+    ("source", SourceOption),
     ("mapping", MapOption),
     ("config", ConfigOption),
     ("currency", CurrencyOption),
@@ -229,7 +231,18 @@ def _settings(common: CommonOptions) -> "Settings":
     )
 
 
-def _load(common: CommonOptions) -> "Rows":
+def _load(common: CommonOptions, settings: "Settings") -> tuple["Rows", "Settings"]:
+    """Load the export; snapshots hold month-end values, so they are compared in snapshot mode."""
+    rows = _load_rows(common)
+    if rows.shape == "snapshots" and settings.mode == "event":
+        from dataclasses import replace
+
+        note("snapshots hold month-end MRR: reporting in --mode snapshot", common)
+        settings = replace(settings, mode="snapshot")
+    return rows, settings
+
+
+def _load_rows(common: CommonOptions) -> "Rows":
     from mrrcli.normalize import parse_fraction
     from mrrcli.report import load
 
@@ -237,6 +250,7 @@ def _load(common: CommonOptions) -> "Rows":
     with progress(f"reading {files} …", common):
         rows = load(
             common.files,
+            source=common.source,
             mapping=common.mapping,
             currency=common.currency,
             amount_unit=common.amount_unit,  # type: ignore[arg-type]
@@ -246,6 +260,8 @@ def _load(common: CommonOptions) -> "Rows":
             fx=common.fx,
             keep_duplicates=common.keep_duplicates,
         )
+    for message in rows.notes:
+        note(message, common)
     parts = [f"{rows.read:,} rows read"]
     if rows.duplicates:
         parts.append(
@@ -323,7 +339,8 @@ def movements(common: CommonOptions, chart: ChartOption = False) -> None:
     from mrrcli.report import movements as movements_report
 
     settings = _settings(common)
-    emit(movements_report(_load(common), settings), common, chart)
+    rows, settings = _load(common, settings)
+    emit(movements_report(rows, settings), common, chart)
 
 
 @command
@@ -342,7 +359,8 @@ def expansion(common: CommonOptions, chart: ChartOption = False) -> None:
     from mrrcli.report import expansion as expansion_report
 
     settings = _settings(common)
-    emit(expansion_report(_load(common), settings), common, chart)
+    rows, settings = _load(common, settings)
+    emit(expansion_report(rows, settings), common, chart)
 
 
 @command
@@ -357,7 +375,8 @@ def metrics(common: CommonOptions) -> None:
     from mrrcli.report import metrics as metrics_report
 
     settings = _settings(common)
-    emit(metrics_report(_load(common), settings), common)
+    rows, settings = _load(common, settings)
+    emit(metrics_report(rows, settings), common)
 
 
 MonthOption = Annotated[
@@ -398,8 +417,9 @@ def customers(
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
     settings = _settings(common)
+    rows, settings = _load(common, settings)
     report = customers_report(
-        _load(common),
+        rows,
         settings,
         month=month,
         movement=movement.value if movement else None,
@@ -428,12 +448,18 @@ def validate(common: CommonOptions) -> None:
 
     options = NormalizeOptions(
         currency=common.currency,
-        amount_unit=common.amount_unit,  # type: ignore[arg-type]
         days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
         dates=DateParsing(date_format=common.date_format, timezone=common.timezone),
         fx=read_fx(common.fx, DateParsing(timezone=common.timezone)) if common.fx else None,
     )
-    result = validate_files(common.files, options, common.mapping, common.keep_duplicates)
+    result = validate_files(
+        common.files,
+        options,
+        common.mapping,
+        common.keep_duplicates,
+        common.source,
+        common.amount_unit,  # type: ignore[arg-type]
+    )
     fmt = resolve_output_format(common)
     text = render_problems(result, fmt)
     if common.output is not None:
@@ -493,7 +519,8 @@ def check(common: CommonOptions, rule: RuleOption, month: CheckMonthOption = Non
     target = (
         parse_month(month, "--month") if month else last_complete_month(settings.as_of)
     ).strftime("%Y-%m")
-    report = all_metrics(_load(common), settings)
+    rows, settings = _load(common, settings)
+    report = all_metrics(rows, settings)
     found = report.frame.filter(report.frame.get_column("month") == target)
     if found.height == 0:
         raise UsageError(f"--month {target} is not among the months reported")

@@ -71,6 +71,8 @@ class NormalizeOptions:
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH
     dates: DateParsing = field(default_factory=DateParsing)
     fx: pl.DataFrame | None = None  # date, currency, rate (reporting units per 1 unit)
+    trial_statuses: tuple[str, ...] = TRIAL_STATUSES  # status values of trials (0 MRR)
+    unpaid_statuses: tuple[str, ...] = ()  # status values of rows that never paid (0 MRR)
 
 
 @dataclass
@@ -85,7 +87,9 @@ class Rows:
     duplicates: int = 0
     trial_rows: int = 0
     zero_rows: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the user, on stderr
+    shape: str = "periods"
+    source: str = "periods"
 
 
 def parse_fraction(text: str, what: str) -> Fraction:
@@ -490,17 +494,14 @@ def normalize_periods(
         denominator = denominator * 10**RATE_SCALE
 
     trial = pl.lit(False)
+    unpaid = pl.lit(False)
     if _present(frame, "status"):
-        trial = (
-            pl.col("status")
-            .str.to_lowercase()
-            .str.replace_all(r"[\s-]+", "_")
-            .is_in(TRIAL_STATUSES)
-            .fill_null(False)
-        )
+        status = pl.col("status").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
+        trial = status.is_in(options.trial_statuses).fill_null(False)
+        unpaid = status.is_in(options.unpaid_statuses).fill_null(False)
     mrr = ((2 * numerator + denominator) // (2 * denominator)).cast(pl.Int64)
     frame = frame.with_columns(
-        pl.when(trial).then(pl.lit(0, dtype=pl.Int64)).otherwise(mrr).alias("mrr"),
+        pl.when(trial | unpaid).then(pl.lit(0, dtype=pl.Int64)).otherwise(mrr).alias("mrr"),
         trial.alias("_trial"),
     )
     trial_rows = int(frame.get_column("_trial").sum())

@@ -65,6 +65,18 @@ Files = Annotated[
     list[str],
     typer.Argument(help="CSV or Parquet files, globs, or - for CSV on stdin.", show_default=False),
 ]
+SourceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source",
+        "-s",
+        help="Where the export comes from: auto, periods, invoice-lines, snapshots, "
+        "stripe-subscriptions, stripe-invoice-lines, chargebee, recurly, chargify, paddle, lago, "
+        "chartmogul, baremetrics, zuora.  [default: auto, by the header]",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
 MapOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -232,10 +244,11 @@ class CommonOptions:
     """The options every report takes, after the config file is merged in."""
 
     files: list[str]
+    source: str = "auto"
     mapping: dict[str, str] = field(default_factory=dict)
     currency: str | None = None
     fx: str | None = None
-    amount_unit: str = "major"
+    amount_unit: str | None = None  # None: the source's own unit
     timezone: str = "UTC"
     date_format: str | None = None
     keep_duplicates: bool = False
@@ -253,6 +266,7 @@ class CommonOptions:
 
 
 CONFIG_KEYS = {
+    "source": "source",
     "currency": "currency",
     "fx": "fx",
     "amount_unit": "amount_unit",

@@ -21,17 +21,17 @@ import polars as pl
 
 from mrrcli import __version__
 from mrrcli.dates import DateParsing
+from mrrcli.inputs import dates_for, open_input, to_periods
 from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table
 from mrrcli.movements import compute_changes, monthly_totals
 from mrrcli.normalize import (
-    PERIODS_COLUMNS,
     STANDARD_DAYS_PER_MONTH,
+    Findings,
     NormalizeOptions,
     Rows,
     normalize_periods,
     read_fx,
 )
-from mrrcli.read import read_table
 from mrrcli.timeline import MOVEMENTS, Settings
 
 __all__ = ["Report", "Rows", "Settings", "customers", "expansion", "load", "metrics", "movements"]
@@ -117,26 +117,39 @@ class Report:
 def load(
     paths: Sequence[str],
     *,
+    source: str = "auto",
     mapping: Mapping[str, str] | None = None,
     currency: str | None = None,
-    amount_unit: Literal["major", "minor"] = "major",
+    amount_unit: Literal["major", "minor"] | None = None,
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH,
     timezone: str = "UTC",
     date_format: str | None = None,
     fx: str | None = None,
     keep_duplicates: bool = False,
 ) -> Rows:
-    """Read `periods` files and compute every row's MRR in minor units."""
-    dates = DateParsing(date_format=date_format, timezone=timezone)
-    table = read_table(paths, PERIODS_COLUMNS, mapping, keep_duplicates=keep_duplicates)
+    """Read an export (any source or shape) and compute every row's MRR in minor units.
+
+    `Rows.notes` holds what the user should be told: the source chosen and why, what the file
+    cannot show, and the rows set aside.
+    """
+    inp = open_input(paths, source, mapping, keep_duplicates)
+    dates = dates_for(inp, date_format, timezone)
     options = NormalizeOptions(
         currency=currency,
-        amount_unit=amount_unit,
+        amount_unit=amount_unit or inp.source.amount_unit,
         days_per_month=days_per_month,
         dates=dates,
         fx=read_fx(fx, DateParsing(timezone=timezone)) if fx else None,
+        trial_statuses=inp.source.trial_statuses,
+        unpaid_statuses=inp.source.unpaid_statuses,
     )
-    return normalize_periods(table, options)
+    findings = Findings(inp.table)
+    table = to_periods(inp, dates, findings)
+    rows = normalize_periods(table, options, findings)
+    rows.shape = inp.source.shape
+    rows.source = inp.source.name
+    rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
+    return rows
 
 
 def minor_to_major(column: str, exponent: int) -> pl.Expr:

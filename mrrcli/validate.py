@@ -6,12 +6,13 @@ names its file, the first spreadsheet rows, the column and how many rows share i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import polars as pl
 
+from mrrcli.inputs import open_input, to_periods
 from mrrcli.normalize import (
-    PERIODS_COLUMNS,
     Findings,
     NormalizeOptions,
     Problem,
@@ -19,7 +20,7 @@ from mrrcli.normalize import (
     _Stop,
     normalize_periods,
 )
-from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table, read_table
+from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
 
 PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
 
@@ -114,10 +115,18 @@ def validate(
     options: NormalizeOptions,
     mapping: dict[str, str] | None = None,
     keep_duplicates: bool = False,
+    source: str = "auto",
+    amount_unit: Literal["major", "minor"] | None = None,
 ) -> Validation:
-    """Read `paths` as the reports do and gather every problem instead of stopping."""
-    table = read_table(paths, PERIODS_COLUMNS, mapping, keep_duplicates=keep_duplicates)
+    """Read `paths` as the reports do and gather every problem instead of stopping.
+
+    The source's zone, statuses and (unless `amount_unit` is given) unit apply.
+    """
+    inp = open_input(paths, source, mapping, keep_duplicates)
+    table = inp.table
     findings = Findings(table, gather=True)
+    for message in inp.notes:
+        findings.warn(message)
     read = table.frame.height + table.duplicates
     set_aside: dict[str, int] = {"duplicate rows (counted once)": table.duplicates}
     if table.duplicates:
@@ -126,8 +135,19 @@ def validate(
             "(--keep-duplicates counts them)",
             count=table.duplicates,
         )
+    options = replace(
+        options,
+        dates=replace(options.dates, source_timezone=inp.source.timezone),
+        trial_statuses=inp.source.trial_statuses,
+        unpaid_statuses=inp.source.unpaid_statuses,
+        amount_unit=amount_unit or inp.source.amount_unit,
+    )
     try:
-        rows = normalize_periods(table, options, findings)
+        periods = to_periods(inp, options.dates, findings)
+        for reason, count in inp.set_aside.items():
+            set_aside[reason] = count
+            findings.warn(f"{reason} carry no MRR and are set aside", count=count)
+        rows = normalize_periods(periods, options, findings)
     except _Stop:
         return Validation(table.files, read, 0, set_aside, findings.problems)
     if findings.problems and any(p.severity == "error" for p in findings.problems):

@@ -1,0 +1,195 @@
+"""The `invoice-lines` and `snapshots` shapes (SPEC §2.2, §2.3), rewritten as `periods` rows.
+
+Each shape becomes the canonical one so a single normalization and movement engine serve all:
+an invoice line is a period at its service dates whose interval is its own length (whole
+calendar months, else days), net of tax and discount; a snapshot is its month at its MRR.
+Lines that carry no MRR are set aside and counted, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from mrrcli.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.normalize import Findings, _Check
+from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
+
+INVOICE_LINE_COLUMNS = (
+    "customer_id",
+    "subscription_id",
+    "amount",
+    "currency",
+    "period_start",
+    "period_end",
+    "kind",
+    "type",
+    "proration",
+    "tax_amount",
+    "discount_amount",
+    "status",
+    "plan_id",
+)
+SNAPSHOT_COLUMNS = ("customer_id", "subscription_id", "month", "mrr", "currency", "plan_id")
+RECURRING_KINDS = ("subscription", "recurring", "plan", "addon", "add_on", "add-on")
+TRUE_VALUES = ("true", "t", "1", "yes", "y")
+
+
+def _missing(frame: pl.DataFrame, required: Sequence[str], findings: Findings) -> None:
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        findings.fail(
+            f"missing required column(s) {', '.join(missing)}; the file has "
+            f"{', '.join(c for c in frame.columns if not c.startswith('_'))}. "
+            "Use --map canonical=Header to name them",
+            findings.table.files[0],
+            fatal=True,
+        )
+
+
+def _parse_dates(
+    frame: pl.DataFrame, columns: list[str], dates: DateParsing, findings: Findings
+) -> pl.DataFrame:
+    """Date columns parsed (as `<column>__date`), the text kept for normalize to report."""
+    try:
+        parsed, _ = parse_date_columns(frame.select(columns), columns, dates)
+    except DateFormatError as error:
+        findings.fail(str(error), findings.table.files[0], fatal=True)
+        raise AssertionError("unreachable") from None
+    return frame.with_columns(
+        parsed.get_column(c).cast(pl.Date).alias(f"{c}__date") for c in columns
+    )
+
+
+def _whole_months(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """The number of whole calendar months from start to end, or null when it is not whole.
+
+    Same day of month, where a day past the end of a shorter month counts as its last day
+    (Jan 30 → Feb 29 is one month); month end to month end is whole too (Feb 29 → Mar 31).
+    """
+    months = (end.dt.year() - start.dt.year()) * 12 + end.dt.month() - start.dt.month()
+    shifted = start.dt.offset_by(pl.format("{}mo", months))
+    month_ends = (start == start.dt.month_end()) & (end == end.dt.month_end())
+    return pl.when((months >= 1) & ((shifted == end) | month_ends)).then(months).otherwise(None)
+
+
+def invoice_lines_to_periods(
+    table: Table, dates: DateParsing, findings: Findings
+) -> tuple[Table, dict[str, int]]:
+    """Recurring invoice lines as `periods` rows; the count of lines set aside, by reason."""
+    frame = table.frame
+    _missing(frame, ("customer_id", "amount", "period_start", "period_end"), findings)
+    text = [c for c in ("kind", "type", "proration", "status") if c in frame.columns]
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase().replace("", None)
+        for c in text
+    )
+    kind = pl.coalesce(
+        [pl.col(c) for c in ("kind", "type") if c in frame.columns] or [pl.lit(None)]
+    )
+    reasons: list[tuple[str, pl.Expr]] = []
+    if "proration" in frame.columns:
+        reasons.append(("proration lines", pl.col("proration").is_in(TRUE_VALUES)))
+    reasons.append(("non-recurring lines", kind.is_not_null() & ~kind.is_in(RECURRING_KINDS)))
+    amount_text = pl.col("amount").cast(pl.String).str.strip_chars()
+    reasons.append(("credit lines (negative amount)", amount_text.str.starts_with("-")))
+    aside = pl.lit(False)
+    counts: dict[str, int] = {}
+    for reason, condition in reasons:
+        condition = condition.fill_null(False) & ~aside
+        counts[reason] = int(frame.select(condition.sum()).item())
+        aside = aside | condition
+    kept = frame.filter(~aside)
+    if kept.height == 0:
+        findings.fail(
+            "no recurring invoice lines: every line is a proration, one-off, usage, credit or "
+            "tax line",
+            findings.table.files[0],
+            fatal=True,
+        )
+    kept = _parse_dates(kept, ["period_start", "period_end"], dates, findings)
+    start, end = pl.col("period_start__date"), pl.col("period_end__date")
+    months = _whole_months(start, end)
+    days = (end - start).dt.total_days()
+    deductions = [c for c in ("discount_amount", "tax_amount") if c in kept.columns]
+    if deductions:
+        kept = kept.with_columns(
+            pl.sum_horizontal(
+                pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6).fill_null(0)
+                for c in deductions
+            ).alias("_deduction")
+        )
+        findings.check(
+            kept,
+            [
+                _Check(
+                    c,
+                    pl.col(c).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
+                    & pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6).is_null(),
+                    lambda v: f"cannot read {v!r} as an amount",
+                )
+                for c in deductions
+            ],
+        )
+    periods = kept.select(
+        "customer_id",
+        *(["subscription_id"] if "subscription_id" in kept.columns else []),
+        pl.col("period_start").alias("start_date"),
+        pl.col("period_end").alias("end_date"),
+        "amount",
+        *(["currency"] if "currency" in kept.columns else []),
+        pl.when(months.is_not_null())
+        .then(pl.lit("month"))
+        .otherwise(pl.lit("day"))
+        .alias("interval"),
+        pl.coalesce(months, pl.when(days > 0).then(days).otherwise(1))
+        .cast(pl.String)
+        .alias("interval_count"),
+        *([pl.col("_deduction").alias("discount_amount")] if deductions else []),
+        *(["status"] if "status" in kept.columns else []),
+        *(["plan_id"] if "plan_id" in kept.columns else []),
+        FILE_COLUMN,
+        ROW_COLUMN,
+    )
+    return Table(periods, table.files, table.duplicates, table.header_rows), counts
+
+
+def snapshots_to_periods(table: Table, dates: DateParsing, findings: Findings) -> Table:
+    """Each snapshot row as a period covering its month at its MRR."""
+    frame = table.frame
+    _missing(frame, ("customer_id", "month", "mrr"), findings)
+    # "2024-03" names a month; any date in the month does too.
+    month_text = pl.col("month").cast(pl.String).str.strip_chars()
+    frame = frame.with_columns(
+        pl.when(month_text.str.contains(r"^\d{4}-\d{1,2}$"))
+        .then(month_text + "-01")
+        .otherwise(month_text)
+        .alias("_month_text")
+        if frame.schema["month"] == pl.String
+        else pl.col("month").alias("_month_text")
+    )
+    frame = _parse_dates(frame, ["_month_text"], dates, findings)
+    month = pl.col("_month_text__date").dt.month_start()
+    findings.check(
+        frame,
+        [
+            _Check(
+                "month",
+                pl.col("month").is_not_null() & pl.col("_month_text__date").is_null(),
+                lambda v: f"cannot read {v!r} as a month (expected e.g. 2024-03 or 2024-03-31)",
+            )
+        ],
+    )
+    periods = frame.select(
+        "customer_id",
+        *(["subscription_id"] if "subscription_id" in frame.columns else []),
+        month.alias("start_date"),
+        month.dt.offset_by("1mo").alias("end_date"),
+        "mrr",
+        *(["currency"] if "currency" in frame.columns else []),
+        *(["plan_id"] if "plan_id" in frame.columns else []),
+        FILE_COLUMN,
+        ROW_COLUMN,
+    )
+    return Table(periods, table.files, table.duplicates, table.header_rows)

@@ -1,0 +1,93 @@
+"""Sources: what each billing system's export looks like, as data (SPEC §2.4).
+
+A Source maps an export's own headers onto one of the canonical shapes (`periods`,
+`invoice-lines`, `snapshots`) and says what it knows about the file: the unit of its amounts,
+the zone of timestamps written without an offset, which status values carry no MRR, and a note
+for the user when the file cannot show everything (a subscription list has no past upgrades).
+Each vendor is a few lines in `vendors.py`; nothing here is specific to one vendor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from mrrcli.errors import UsageError
+from mrrcli.read import header_key
+
+Shape = Literal["periods", "invoice-lines", "snapshots"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One export format, declaratively."""
+
+    name: str
+    shape: Shape
+    title: str
+    # canonical column → the export's headers for it, in order of preference
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # headers that, all present, identify the export (for --source auto)
+    signature: tuple[str, ...] = ()
+    amount_unit: Literal["major", "minor"] = "major"
+    timezone: str | None = None  # zone of timestamps without an offset (None: --timezone)
+    trial_statuses: tuple[str, ...] = ("trialing", "in_trial", "trial", "intrial")
+    unpaid_statuses: tuple[str, ...] = ()  # statuses of rows that carry no MRR
+    note: str | None = None  # said on stderr whenever the source is used
+
+    def mapping(self, headers: Iterable[str]) -> dict[str, str]:
+        """canonical → the first of its headers present in the file."""
+        present = {header_key(h) for h in headers}
+        chosen: dict[str, str] = {}
+        for canonical, candidates in self.columns.items():
+            for candidate in candidates:
+                if header_key(candidate) in present:
+                    chosen[canonical] = candidate
+                    break
+        return chosen
+
+    def matches(self, headers: Iterable[str]) -> bool:
+        present = {header_key(h) for h in headers}
+        return bool(self.signature) and all(header_key(h) in present for h in self.signature)
+
+
+GENERIC: tuple[Source, ...] = (
+    Source("periods", "periods", "price periods (SPEC §2.1)"),
+    Source("invoice-lines", "invoice-lines", "invoice lines with service periods (SPEC §2.2)"),
+    Source("snapshots", "snapshots", "monthly MRR snapshots (SPEC §2.3)"),
+)
+
+
+def all_sources() -> tuple[Source, ...]:
+    from mrrcli.sources.vendors import VENDORS
+
+    return (*VENDORS, *GENERIC)
+
+
+def source_names() -> list[str]:
+    return ["auto", *(s.name for s in all_sources())]
+
+
+def by_name(name: str) -> Source:
+    for source in all_sources():
+        if source.name == name:
+            return source
+    raise UsageError(f"unknown --source {name!r}; known: {', '.join(source_names())}")
+
+
+def detect(headers: Iterable[str]) -> tuple[Source, str]:
+    """The source an export's headers identify, and why (for the message on stderr)."""
+    headers = list(headers)
+    present = {header_key(h) for h in headers}
+    from mrrcli.sources.vendors import VENDORS
+
+    for source in VENDORS:
+        if source.matches(headers):
+            shown = ", ".join(source.signature)
+            return source, f"{source.title}: its header has {shown}"
+    if {"period_start", "period_end"} <= present:
+        return by_name("invoice-lines"), "the header has period_start and period_end"
+    if {"month", "mrr"} <= present and "start_date" not in present:
+        return by_name("snapshots"), "the header has month and mrr"
+    return by_name("periods"), "no vendor's header recognised; reading the periods shape"
