@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from mrrcli.dates import DateParsing
+from mrrcli.errors import InputError
 from mrrcli.normalize import PERIODS_COLUMNS, Findings
-from mrrcli.read import Table, read_table, rename_to_canonical
+from mrrcli.read import Table, header_key, read_table, rename_to_canonical
 from mrrcli.shapes import (
     INVOICE_LINE_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -56,6 +57,13 @@ def open_input(
         chosen = by_name(source)
     if chosen.note:
         notes.append(chosen.note)
+    present = {header_key(h) for h in headers}
+    for canonical, header in (mapping or {}).items():
+        if header_key(header) not in present:
+            raise InputError(
+                f"{table.files[0]}: --map {canonical}={header}: the file has no column "
+                f"{header!r}; its columns are {', '.join(headers)}"
+            )
     wanted = {**chosen.mapping(headers), **dict(mapping or {})}
     renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
     frame = table.frame
