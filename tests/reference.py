@@ -71,10 +71,13 @@ class RefSettings:
 
 @dataclass(frozen=True)
 class Change:
-    """One audit row: a key's MRR moved on `date` (the snapshot day in snapshot mode)."""
+    """One audit row: a key's MRR moved on `day` (the snapshot day in snapshot mode).
+
+    `day` is the `date` column of `mrrcli customers`.
+    """
 
     key: Key
-    date: date
+    day: date
     month: date
     movement: str
     before: int
@@ -191,8 +194,11 @@ def first_paid_day(days: Sequence[date], values: Sequence[int]) -> date | None:
 def is_conversion(key_rows: Sequence[Row], paid_from: date | None, as_of: date) -> bool:
     """A free-to-paid conversion: the key had a row (any MRR, 0 included) before it first paid.
 
-    Every row starting before the first paid day necessarily carried no MRR on any day, so
-    "its earlier rows all carried 0 MRR" (§4.4) holds; at least one such row must exist.
+    The first paid day is judged day by day in both modes: a paid spell that snapshot mode
+    does not see (it came and went within a month) still means a later arrival is no
+    conversion. Every row starting before the first paid day carried no MRR on any day (a
+    zero-length row spans no day, whatever its price), so "its earlier rows all carried 0 MRR"
+    (§4.4) holds; at least one such row must exist.
     """
     if paid_from is None:
         return False
@@ -233,7 +239,7 @@ def changes(rows: Sequence[Row], settings: RefSettings) -> list[Change]:
                 result.append(
                     Change(
                         key=key,
-                        date=day,
+                        day=day,
                         month=month_start(day),
                         movement=movement,
                         before=previous,

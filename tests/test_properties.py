@@ -212,8 +212,7 @@ def engine_audit(frame: pl.DataFrame, settings_: Settings) -> list[tuple[Any, ..
 def reference_audit(rows: list[Row], ref: RefSettings) -> list[tuple[Any, ...]]:
     """The reference's changes as sorted comparable tuples."""
     return sorted(
-        (c.key, c.date, c.month, c.movement, c.before, c.after, c.amount)
-        for c in changes(rows, ref)
+        (c.key, c.day, c.month, c.movement, c.before, c.after, c.amount) for c in changes(rows, ref)
     )
 
 
@@ -282,7 +281,7 @@ def windowed(draw: st.DrawFn) -> tuple[Dataset, date | None, date | None]:
 
 
 @pytest.mark.parametrize(("mode", "level", "scope"), COMBINATIONS)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=windowed())
 def test_window_is_the_full_table_filtered(
     case: tuple[Dataset, date | None, date | None], mode: Mode, level: Level, scope: Scope
@@ -399,7 +398,7 @@ def billing_rows(draw: st.DrawFn) -> tuple[list[dict[str, str]], list[int]]:
     return records, expected
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=billing_rows(), as_of_offset=st.integers(0, 420))
 def test_loaded_csv_mrr_and_identity(
     tmp_path_factory: pytest.TempPathFactory,
@@ -415,12 +414,10 @@ def test_loaded_csv_mrr_and_identity(
         writer.writerows(records)
     loaded = load([str(path)])
     frame = loaded.frame
-    # Identical rows are counted once (§2.5): compare per distinct record.
-    distinct: dict[tuple[str, ...], int] = {}
-    for record, mrr in zip(records, expected_mrr, strict=True):
-        distinct.setdefault(tuple(record.values()), int(mrr))
-    assert frame.height == len(distinct)
-    assert sorted(frame.get_column("mrr").to_list()) == sorted(distinct.values())
+    # Identical rows are counted once (§2.5); `_row` is the spreadsheet row (header = 1).
+    assert frame.height == len({tuple(record.values()) for record in records})
+    for row_number, mrr in zip(frame.get_column("_row"), frame.get_column("mrr"), strict=True):
+        assert mrr == expected_mrr[row_number - 2], (records[row_number - 2], mrr)
     rows = [
         Row(r["customer_id"], r["subscription_id"], r["start_date"], r["end_date"], r["mrr"])
         for r in frame.iter_rows(named=True)
