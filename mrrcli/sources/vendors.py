@@ -1,7 +1,9 @@
 """The billing systems mrrcli reads as they export (facts: EXPORTS.md in the shared folder).
 
 Order matters for --source auto: the first source whose signature headers are all present wins,
-so more specific signatures come first.
+so more specific signatures come first. Every signature holds at least one header that no
+generic shape uses, so a `periods`, `invoice-lines` or `snapshots` file is never taken for a
+vendor's export.
 """
 
 from __future__ import annotations
@@ -38,4 +40,259 @@ STRIPE_SUBSCRIPTIONS = Source(
     note=SUBSCRIPTION_LIST_NOTE.format(title="A Stripe subscriptions export"),
 )
 
-VENDORS: tuple[Source, ...] = (STRIPE_SUBSCRIPTIONS,)
+# Stripe `invoice_line_item` as Sigma, Data Pipeline and warehouse connectors (Fivetran, Stitch,
+# Airbyte) write it: snake_case API fields, `amount` in minor units before tax, the service period
+# in `period_start`/`period_end` (exclusive: the next period starts at the same instant). Every
+# variant carries `discountable`, which no generic file has. The customer lives on the invoice:
+# a `customer` column is used when the export joined it in. Since API 2025-03-31 `proration` and
+# `subscription` sit under `parent.subscription_item_details.*`.
+STRIPE_INVOICE_LINES = Source(
+    name="stripe-invoice-lines",
+    shape="invoice-lines",
+    title="Stripe invoice line items (Sigma / Data Pipeline / warehouse)",
+    columns={
+        "customer_id": (
+            "customer",
+            "customer_id",
+            "invoice.customer",
+            "invoice_customer",
+            "invoice_customer_id",
+        ),
+        "subscription_id": (
+            "subscription",
+            "subscription_id",
+            "parent.subscription_item_details.subscription",
+            "subscription_item",
+            "subscription_item_id",
+        ),
+        "amount": ("amount",),
+        "currency": ("currency",),
+        "period_start": ("period_start", "period.start"),
+        "period_end": ("period_end", "period.end"),
+        "type": ("type",),
+        "proration": ("proration", "parent.subscription_item_details.proration"),
+        # Only when the export joined the invoice's status in.
+        "status": ("invoice_status", "invoice.status"),
+        "plan_id": ("price_id", "price", "pricing.price_details.price", "plan_id", "plan"),
+    },
+    signature=("period_start", "period_end", "discountable"),
+    amount_unit="minor",
+    timezone="UTC",
+    unpaid_statuses=("draft", "void", "uncollectible"),
+)
+
+# Chargebee's export zip, Subscriptions.csv: headers `object.field`, statuses in Title Case
+# (`Active`, `In Trial`, `Non Renewing`, `Cancelled`, `Paused`, `Future`). `plan_unit_price`
+# is written in major units in the export (the API's own field is in minor units).
+# `cancelled_at` is the end of service for Cancelled and the scheduled end for Non Renewing
+# subscriptions; nothing after --as-of is counted, so a future date is not churn yet.
+CHARGEBEE = Source(
+    name="chargebee",
+    shape="periods",
+    title="Chargebee subscriptions export",
+    columns={
+        "customer_id": ("customers.id", "subscriptions.customer_id"),
+        "subscription_id": ("subscriptions.id",),
+        "plan_id": ("subscriptions.plan_id",),
+        "quantity": ("subscriptions.plan_quantity", "subscriptions.plan_quantity_in_decimal"),
+        "amount": ("subscriptions.plan_unit_price", "subscriptions.plan_unit_price_in_decimal"),
+        "currency": ("subscriptions.currency_code",),
+        "interval": ("subscriptions.billing_period_unit", "plans.period_unit"),
+        "interval_count": ("subscriptions.billing_period", "plans.period"),
+        "status": ("subscriptions.status",),
+        "start_date": (
+            "subscriptions.started_at",
+            "subscriptions.activated_at",
+            "subscriptions.start_date",
+        ),
+        "end_date": ("subscriptions.cancelled_at",),
+    },
+    signature=("subscriptions.id", "customers.id", "subscriptions.status"),
+    amount_unit="major",
+    note=SUBSCRIPTION_LIST_NOTE.format(title="A Chargebee subscriptions export"),
+)
+
+# ChartMogul's CSV import, invoices file: `Amount in cents` is after discounts and *includes*
+# `Tax amount` (also in cents), so the tax is taken off; `Type` is subscription, one_time,
+# trial or usage.
+CHARTMOGUL = Source(
+    name="chartmogul",
+    shape="invoice-lines",
+    title="ChartMogul CSV import (invoices)",
+    columns={
+        "customer_id": ("Customer external ID",),
+        "subscription_id": ("Subscription external ID",),
+        "amount": ("Amount in cents",),
+        "tax_amount": ("Tax amount", "Tax amount in cents"),
+        "currency": ("Currency",),
+        "period_start": ("Service period start",),
+        "period_end": ("Service period end",),
+        "type": ("Type", "Line item type"),
+        "proration": ("Proration", "Prorated"),
+        "plan_id": ("Plan ID", "Plan external ID"),
+    },
+    signature=("Customer external ID", "Amount in cents", "Service period start"),
+    amount_unit="minor",
+    timezone="UTC",
+)
+
+# Lago's invoice-fees export: one row per fee, amounts in cents, `fee_total_amount_cents`
+# including `fee_taxes_amount_cents`. Newer Lago writes `fee_from_date`/`fee_to_date` where older
+# versions wrote `fee_from_date_utc`/`fee_to_date_utc`. `fee_item_type` is subscription or
+# add_on (recurring), charge (usage), credit or commitment. The fees export has no customer: the
+# invoices export has `customer_external_id`.
+LAGO = Source(
+    name="lago",
+    shape="invoice-lines",
+    title="Lago invoice fees export",
+    columns={
+        # One header cannot fill two canonical columns, so the subscription stays unmapped (it
+        # defaults to the customer): mapping it would leave a file without
+        # customer_external_id with no customer at all.
+        "customer_id": ("customer_external_id", "subscription_external_id"),
+        "amount": ("fee_total_amount_cents",),
+        "tax_amount": ("fee_taxes_amount_cents",),
+        "currency": ("fee_amount_currency",),
+        "period_start": ("fee_from_date_utc", "fee_from_date"),
+        "period_end": ("fee_to_date_utc", "fee_to_date"),
+        "kind": ("fee_item_type",),
+        "plan_id": ("subscription_plan_code",),
+    },
+    signature=("fee_item_type", "fee_amount_currency", "fee_total_amount_cents"),
+    amount_unit="minor",
+    timezone="UTC",
+    note=(
+        "Lago's fees export names no customer: without a customer_external_id column (from the "
+        "invoices export) each subscription_external_id counts as its own customer"
+    ),
+)
+
+# Paddle Billing transaction line items report: ids `ctm_…`, `sub_…`; totals as strings in the
+# lowest denomination; `subtotal` is before discount and tax. Column names past the first dozen
+# are unverified, hence the alternatives.
+PADDLE = Source(
+    name="paddle",
+    shape="invoice-lines",
+    title="Paddle Billing transaction line items report",
+    columns={
+        "customer_id": ("customer_id",),
+        "subscription_id": ("subscription_id",),
+        "amount": ("subtotal", "totals.subtotal", "totals_subtotal"),
+        "discount_amount": ("discount", "totals.discount", "totals_discount"),
+        "currency": ("currency_code",),
+        "period_start": ("billing_period_starts_at", "billing_period.starts_at"),
+        "period_end": ("billing_period_ends_at", "billing_period.ends_at"),
+        "status": ("status", "transaction_status"),
+        "plan_id": ("price_id",),
+    },
+    signature=("billing_period_starts_at", "billing_period_ends_at", "currency_code"),
+    amount_unit="minor",
+    timezone="UTC",
+    # Transactions never billed or called off carry no MRR.
+    unpaid_statuses=("draft", "ready", "canceled"),
+)
+
+# Baremetrics import format: amounts in minor units, dates strictly YYYY-MM-DD.
+BAREMETRICS = Source(
+    name="baremetrics",
+    shape="periods",
+    title="Baremetrics import CSV",
+    columns={
+        "customer_id": ("customer_oid",),
+        "subscription_id": ("subscription_oid",),
+        "plan_id": ("plan_oid",),
+        "amount": ("plan_amount",),
+        "currency": ("plan_currency",),
+        "interval": ("plan_interval",),
+        "interval_count": ("plan_interval_count",),
+        "quantity": ("subscription_quantity",),
+        "start_date": ("subscription_started_at",),
+        "end_date": ("subscription_canceled_at",),
+    },
+    signature=("customer_oid", "subscription_oid", "plan_amount"),
+    amount_unit="minor",
+    timezone="UTC",
+    note=SUBSCRIPTION_LIST_NOTE.format(title="A Baremetrics import file"),
+)
+
+# Zuora `rate_plan_charge` (Data Source export or warehouse): `mrr` is already monthly, in the
+# charge's transaction currency; effective dates are dates, the end exclusive.
+ZUORA = Source(
+    name="zuora",
+    shape="periods",
+    title="Zuora rate plan charges",
+    columns={
+        "customer_id": ("account_id", "Account.Id"),
+        "subscription_id": ("subscription_id", "Subscription.Id"),
+        "plan_id": ("product_rate_plan_id", "rate_plan_id"),
+        "mrr": ("mrr", "RatePlanCharge.MRR"),
+        "currency": ("transaction_currency", "currency", "Account.Currency"),
+        "start_date": ("effective_start_date", "RatePlanCharge.EffectiveStartDate"),
+        "end_date": ("effective_end_date", "RatePlanCharge.EffectiveEndDate"),
+    },
+    signature=("account_id", "mrr", "effective_start_date", "effective_end_date"),
+)
+
+# Chargify / Maxio subscriptions CSV: `recurring_price` in major units, dates with offsets
+# (`2016-06-03 12:43:50 -0400`); the site's currency is not in the file (use --currency).
+CHARGIFY = Source(
+    name="chargify",
+    shape="periods",
+    title="Chargify / Maxio subscriptions export",
+    columns={
+        "customer_id": ("customer_id",),
+        "subscription_id": ("id", "subscription_id"),
+        "plan_id": ("product_handle", "product_id"),
+        "amount": ("recurring_price",),
+        "currency": ("currency",),
+        "interval": ("recurring_interval_unit",),
+        "interval_count": ("recurring_interval",),
+        "status": ("state",),
+        "start_date": ("activated_at", "created_at"),
+        "end_date": ("canceled_at", "expires_at"),
+    },
+    signature=("customer_id", "recurring_price", "recurring_interval_unit"),
+    amount_unit="major",
+    unpaid_statuses=("trial_ended", "awaiting_signup", "failed_to_create"),
+    note=SUBSCRIPTION_LIST_NOTE.format(title="A Chargify subscriptions export"),
+)
+
+# Recurly subscriptions (export, API v3 or warehouse `subscription_history`): `unit_amount` in
+# major units per unit; the interval is the plan's (`interval_unit` is plural: `months`); churn
+# is `expires_at` (end of service), not `canceled_at` (will not renew).
+RECURLY = Source(
+    name="recurly",
+    shape="periods",
+    title="Recurly subscriptions",
+    columns={
+        "customer_id": ("account_code", "account_id"),
+        "subscription_id": ("uuid", "subscription_uuid", "id"),
+        "plan_id": ("plan_code", "plan_id"),
+        "quantity": ("quantity", "subscription_quantity"),
+        "amount": ("unit_amount", "subscription_unit_amount"),
+        "currency": ("currency", "subscription_currency"),
+        "interval": ("interval_unit", "plan_interval_unit"),
+        "interval_count": ("interval_length", "plan_interval_length"),
+        "status": ("state", "subscription_state"),
+        "start_date": ("activated_at", "subscription_activated_at"),
+        "end_date": ("expires_at", "subscription_expires_at"),
+    },
+    signature=("uuid", "state", "activated_at", "expires_at"),
+    amount_unit="major",
+    timezone="UTC",
+    unpaid_statuses=("failed",),
+    note=SUBSCRIPTION_LIST_NOTE.format(title="A Recurly subscriptions export"),
+)
+
+VENDORS: tuple[Source, ...] = (
+    STRIPE_SUBSCRIPTIONS,
+    STRIPE_INVOICE_LINES,
+    CHARGEBEE,
+    CHARTMOGUL,
+    LAGO,
+    PADDLE,
+    BAREMETRICS,
+    ZUORA,
+    CHARGIFY,
+    RECURLY,
+)
