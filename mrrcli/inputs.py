@@ -13,7 +13,7 @@ import polars as pl
 from mrrcli.dates import DateParsing
 from mrrcli.errors import InputError
 from mrrcli.normalize import PERIODS_COLUMNS, Findings
-from mrrcli.read import Table, header_key, read_table, rename_to_canonical
+from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table, header_key, read_table, rename_to_canonical
 from mrrcli.shapes import (
     INVOICE_LINE_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -64,9 +64,18 @@ def open_input(
                 f"{table.files[0]}: --map {canonical}={header}: the file has no column "
                 f"{header!r}; its columns are {', '.join(headers)}"
             )
-    wanted = {**chosen.mapping(headers), **dict(mapping or {})}
-    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
     frame = table.frame
+    set_aside: dict[str, int] = {}
+    frame = _latest_versions(frame, chosen, set_aside)
+    frame = _filter_values(frame, chosen, set_aside)
+    wanted = {**chosen.mapping(headers), **dict(mapping or {})}
+    # A row empty in the source's first header for a column takes its next one.
+    fallbacks = {
+        canonical: [h for h in found[1:] if h in frame.columns]
+        for canonical, found in chosen.fallbacks(headers).items()
+        if canonical not in (mapping or {}) and len(found) > 1
+    }
+    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
     # A header already named like a canonical column that another header now fills steps aside.
     clashes = {
         name: f"{name}__unmapped"
@@ -74,14 +83,86 @@ def open_input(
         if name in frame.columns and name not in renames
     }
     frame = frame.rename(clashes).rename(renames)
+    for canonical, others in fallbacks.items():
+        others = [clashes.get(o, o) for o in others if clashes.get(o, o) in frame.columns]
+        if canonical in frame.columns and others:
+            frame = frame.with_columns(
+                pl.coalesce(_blank_is_null(canonical), *(_blank_is_null(o) for o in others))
+            )
+    frame = _status_ends(frame, chosen, notes)
     table = Table(frame, table.files, table.duplicates, table.header_rows)
-    return Input(table, chosen, notes)
+    return Input(table, chosen, notes, set_aside)
+
+
+def _blank_is_null(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String).str.strip_chars().replace("", None).alias(column)
+
+
+def _latest_versions(
+    frame: pl.DataFrame, source: Source, set_aside: dict[str, int]
+) -> pl.DataFrame:
+    """A history table holds every version of a row: keep the latest of each id."""
+    if source.latest_version is None:
+        return frame
+    id_column, updated = (header_key(h) for h in source.latest_version)
+    if id_column not in frame.columns or updated not in frame.columns:
+        return frame
+    latest = (
+        frame.sort(updated, descending=True, nulls_last=True, maintain_order=True)
+        .unique(id_column, keep="first", maintain_order=True)
+        .sort(FILE_COLUMN, ROW_COLUMN)
+    )
+    if frame.height - latest.height:
+        set_aside["older versions of a row (history table)"] = frame.height - latest.height
+    return latest
+
+
+def _filter_values(frame: pl.DataFrame, source: Source, set_aside: dict[str, int]) -> pl.DataFrame:
+    """Rows the source says carry no MRR (a usage charge, a deleted row) are set aside."""
+    for rule, keep in ((source.keep, True), (source.drop, False)):
+        for header, values in rule.items():
+            column = header_key(header)
+            if column not in frame.columns:
+                continue
+            value = pl.col(column).cast(pl.String).str.strip_chars().str.to_lowercase()
+            listed = value.is_in([v.lower() for v in values]).fill_null(False)
+            aside = ~listed if keep else listed
+            counts = frame.filter(aside).group_by(value.alias("_value")).len().sort("_value")
+            for found, count in counts.iter_rows():
+                set_aside[f"rows with {header} {found or '(empty)'}"] = int(count)
+            frame = frame.filter(~aside)
+    return frame
+
+
+def _status_ends(frame: pl.DataFrame, source: Source, notes: list[str]) -> pl.DataFrame:
+    """Rows in a status that stopped paying without an end date end on the source's day."""
+    if "status" not in frame.columns or "end_date" not in frame.columns:
+        return frame
+    for status, header in source.status_ends.items():
+        column = header_key(header)
+        if column not in frame.columns:
+            continue
+        hit = (pl.col("status").cast(pl.String).str.strip_chars().str.to_lowercase() == status) & (
+            _blank_is_null("end_date").is_null()
+        )
+        count = int(frame.select(hit.fill_null(False).sum()).item())
+        if count:
+            notes.append(
+                f"{count:,} {status} rows have no end date: their MRR is taken to end at "
+                f"{header} (the file cannot say since when they stopped paying)"
+            )
+            frame = frame.with_columns(
+                pl.when(hit).then(pl.col(column)).otherwise(pl.col("end_date")).alias("end_date")
+            )
+    return frame
 
 
 def to_periods(inp: Input, dates: DateParsing, findings: Findings) -> Table:
     """The input as a `periods` table; lines set aside are counted in `inp.set_aside`."""
     if inp.source.shape == "invoice-lines":
-        table, counts = invoice_lines_to_periods(inp.table, dates, findings)
+        table, counts = invoice_lines_to_periods(
+            inp.table, dates, findings, inp.source.period_end_inclusive
+        )
         inp.set_aside.update({k: v for k, v in counts.items() if v})
         return table
     if inp.source.shape == "snapshots":

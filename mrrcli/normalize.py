@@ -41,6 +41,8 @@ PERIODS_COLUMNS = (
     "discount_amount",
     "status",
     "plan_id",
+    "trial_end",
+    "addons_amount",
 )
 TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
 
@@ -257,7 +259,7 @@ def normalize_periods(
     )
 
     # Dates, parsed per file so one file's day-first dates do not decide another's.
-    date_columns = [c for c in ("start_date", "end_date") if _present(frame, c)]
+    date_columns = [c for c in ("start_date", "end_date", "trial_end") if _present(frame, c)]
     parsed_parts = []
     raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
     for file_index, part in raw_dates.group_by(FILE_COLUMN, maintain_order=True):
@@ -291,6 +293,7 @@ def normalize_periods(
         "quantity": QUANTITY_SCALE,
         "discount_percent": PERCENT_SCALE,
         "discount_amount": AMOUNT_SCALE,
+        "addons_amount": AMOUNT_SCALE,
         "interval_count": 0,
     }
     for column, scale in optional_numbers.items():
@@ -365,6 +368,15 @@ def normalize_periods(
                 "discount_amount",
                 pl.col("_discount_amount") < 0,
                 lambda v: f"negative discount_amount {v!r}",
+            ),
+        ]
+    if "_addons_amount" in frame.columns:
+        checks += [
+            unreadable("addons_amount", "_addons_amount", "an amount"),
+            _Check(
+                "addons_amount",
+                pl.col("_addons_amount") < 0,
+                lambda v: f"negative addons_amount {v!r}",
             ),
         ]
     if "_interval_count" in frame.columns:
@@ -453,6 +465,10 @@ def normalize_periods(
         if "_quantity" in frame.columns:
             numerator = numerator * pl.col("_quantity").fill_null(10**QUANTITY_SCALE)
             scale *= 10**QUANTITY_SCALE
+        if "_addons_amount" in frame.columns:
+            # Add-ons priced per interval for the whole subscription (Recurly add_ons_total).
+            ratio = scale // 10**AMOUNT_SCALE
+            numerator = numerator + pl.col("_addons_amount").fill_null(0) * ratio
         if "_discount_percent" in frame.columns:
             full = 100 * 10**PERCENT_SCALE
             numerator = numerator * (full - pl.col("_discount_percent").fill_null(0))
@@ -514,11 +530,18 @@ def normalize_periods(
     )
     plan = pl.col("plan_id") if _present(frame, "plan_id") else pl.lit(None, dtype=pl.String)
     end = pl.col("end_date__parsed") if "end_date" in date_columns else pl.lit(None, pl.Date)
+    start = pl.col("start_date__parsed")
+    if "trial_end" in date_columns:
+        # A trial written as a paying row with its end ahead: MRR starts when the trial ends
+        # (never after the row itself ends).
+        trial_end = pl.col("trial_end__parsed")
+        paid_from = pl.when(end.is_not_null() & (trial_end > end)).then(end).otherwise(trial_end)
+        start = pl.when(trial_end > start).then(paid_from).otherwise(start)
     result = frame.select(
         pl.col("customer_id").cast(pl.String),
         subscription.cast(pl.String).alias("subscription_id"),
         plan.alias("plan_id"),
-        pl.col("start_date__parsed").alias("start_date"),
+        start.alias("start_date"),
         end.cast(pl.Date).alias("end_date"),
         pl.col("mrr"),
         pl.col(FILE_COLUMN),

@@ -75,9 +75,13 @@ def _whole_months(start: pl.Expr, end: pl.Expr) -> pl.Expr:
 
 
 def invoice_lines_to_periods(
-    table: Table, dates: DateParsing, findings: Findings
+    table: Table, dates: DateParsing, findings: Findings, end_inclusive: bool = False
 ) -> tuple[Table, dict[str, int]]:
-    """Recurring invoice lines as `periods` rows; the count of lines set aside, by reason."""
+    """Recurring invoice lines as `periods` rows; the count of lines set aside, by reason.
+
+    `end_inclusive`: the export writes a period's last day (…T23:59:59) as its end, so the
+    exclusive end is the day after.
+    """
     frame = table.frame
     _missing(frame, ("customer_id", "amount", "period_start", "period_end"), findings)
     text = [c for c in ("kind", "type", "proration", "status") if c in frame.columns]
@@ -109,6 +113,20 @@ def invoice_lines_to_periods(
             fatal=True,
         )
     kept = _parse_dates(kept, ["period_start", "period_end"], dates, findings)
+    findings.check(
+        kept,
+        [
+            _Check(
+                column,
+                pl.col(column).cast(pl.String).str.strip_chars().replace("", None).is_null()
+                | pl.col(f"{column}__date").is_null(),
+                lambda v: "empty date" if v is None else f"cannot read {v!r} as a date",
+            )
+            for column in ("period_start", "period_end")
+        ],
+    )
+    if end_inclusive:
+        kept = kept.with_columns(pl.col("period_end__date").dt.offset_by("1d"))
     start, end = pl.col("period_start__date"), pl.col("period_end__date")
     months = _whole_months(start, end)
     days = (end - start).dt.total_days()
@@ -135,8 +153,8 @@ def invoice_lines_to_periods(
     periods = kept.select(
         "customer_id",
         *(["subscription_id"] if "subscription_id" in kept.columns else []),
-        pl.col("period_start").alias("start_date"),
-        pl.col("period_end").alias("end_date"),
+        start.alias("start_date"),
+        end.alias("end_date"),
         "amount",
         *(["currency"] if "currency" in kept.columns else []),
         pl.when(months.is_not_null())

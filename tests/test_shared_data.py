@@ -247,11 +247,6 @@ def test_fivetran_zuora_recurring_charges(tmp_path: Path) -> None:
     assert mrrcli_months(rows, ZUORA_AS_OF) == zuora_expected()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Usage charge has an empty mrr (and is in JPY): needs non-Recurring charge_type "
-    "rows set aside in the periods shape; _fivetran_deleted rows should be dropped too",
-)
 def test_fivetran_zuora_rate_plan_charge_as_synced() -> None:
     rows = load([str(ZUORA_CHARGES)], source="zuora")
     assert mrrcli_months(rows, ZUORA_AS_OF) == zuora_expected()
@@ -342,11 +337,6 @@ def test_fivetran_recurly_subscriptions_without_add_ons(tmp_path: Path) -> None:
     assert mrrcli_months(loaded, RECURLY_AS_OF) == recurly_expected(9900)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs history versions deduplicated (latest updated_at per id: 2900cfb1… appears "
-    "twice) and add_ons_total added to unit_amount × quantity (bcd3f1f3…: 2999 + 2597)",
-)
 def test_fivetran_recurly_subscription_history(tmp_path: Path) -> None:
     """Every version as synced. By hand: 2900cfb1… 99.00 from 2015-02-11 and bcd3f1f3…
     2999.00 + add-ons 2597.00 = 5596.00 from 2015-02-13 (its 7-day trial ends 2015-02-20, still

@@ -35,17 +35,31 @@ class Source:
     trial_statuses: tuple[str, ...] = ("trialing", "in_trial", "trial", "intrial")
     unpaid_statuses: tuple[str, ...] = ()  # statuses of rows that carry no MRR
     note: str | None = None  # said on stderr whenever the source is used
+    # invoice lines whose period end is its last day (…T23:59:59), not the next period's start
+    period_end_inclusive: bool = False
+    # header → the values of rows that carry MRR (any other value: set aside and counted)
+    keep: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # header → values of rows set aside and counted (deleted rows, metered prices)
+    drop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # (id header, updated-at header): a history table; only the latest version of an id counts
+    latest_version: tuple[str, str] | None = None
+    # status → header holding the day such a row stopped paying, when it has no end date
+    status_ends: Mapping[str, str] = field(default_factory=dict)
 
     def mapping(self, headers: Iterable[str]) -> dict[str, str]:
         """canonical → the first of its headers present in the file."""
+        return {c: found[0] for c, found in self.fallbacks(headers).items()}
+
+    def fallbacks(self, headers: Iterable[str]) -> dict[str, list[str]]:
+        """canonical → every one of its headers present, in order: a row empty in the first
+        takes the next (a Future subscription has start_date but no started_at)."""
         present = {header_key(h) for h in headers}
-        chosen: dict[str, str] = {}
+        found: dict[str, list[str]] = {}
         for canonical, candidates in self.columns.items():
-            for candidate in candidates:
-                if header_key(candidate) in present:
-                    chosen[canonical] = candidate
-                    break
-        return chosen
+            hits = [header_key(c) for c in candidates if header_key(c) in present]
+            if hits:
+                found[canonical] = list(dict.fromkeys(hits))
+        return found
 
     def matches(self, headers: Iterable[str]) -> bool:
         present = {header_key(h) for h in headers}

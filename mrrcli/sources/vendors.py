@@ -32,10 +32,17 @@ STRIPE_SUBSCRIPTIONS = Source(
         "start_date": ("Start Date (UTC)", "Start (UTC)", "Created (UTC)"),
         # Churn is when service ended, not when cancellation was requested (Canceled At).
         "end_date": ("Ended At (UTC)",),
+        # A subscription that trialed shows its full price from Start: MRR starts at Trial End.
+        "trial_end": ("Trial End (UTC)",),
     },
     signature=("Customer ID", "Status", "Ended At (UTC)"),
     amount_unit="major",
     timezone="UTC",
+    # The file cannot say since when an unpaid or paused subscription stopped paying.
+    status_ends={
+        "unpaid": "Current Period Start (UTC)",
+        "paused": "Current Period Start (UTC)",
+    },
     unpaid_statuses=("incomplete", "incomplete_expired"),
     note=SUBSCRIPTION_LIST_NOTE.format(title="A Stripe subscriptions export"),
 )
@@ -78,6 +85,7 @@ STRIPE_INVOICE_LINES = Source(
     signature=("period_start", "period_end", "discountable"),
     amount_unit="minor",
     timezone="UTC",
+    drop={"_fivetran_deleted": ("true",)},
     unpaid_statuses=("draft", "void", "uncollectible"),
 )
 
@@ -106,6 +114,7 @@ CHARGEBEE = Source(
             "subscriptions.start_date",
         ),
         "end_date": ("subscriptions.cancelled_at",),
+        "trial_end": ("subscriptions.trial_end",),
     },
     signature=("subscriptions.id", "customers.id", "subscriptions.status"),
     amount_unit="major",
@@ -161,6 +170,9 @@ LAGO = Source(
     signature=("fee_item_type", "fee_amount_currency", "fee_total_amount_cents"),
     amount_unit="minor",
     timezone="UTC",
+    # fee_to_date is the period's last instant (2024-01-31T23:59:59): the next period starts
+    # the day after.
+    period_end_inclusive=True,
     note=(
         "Lago's fees export names no customer: without a customer_external_id column (from the "
         "invoices export) each subscription_external_id counts as its own customer"
@@ -231,6 +243,9 @@ ZUORA = Source(
         "end_date": ("effective_end_date", "RatePlanCharge.EffectiveEndDate"),
     },
     signature=("account_id", "mrr", "effective_start_date", "effective_end_date"),
+    # OneTime and Usage charges carry no MRR; a warehouse sync marks deleted rows.
+    keep={"charge_type": ("Recurring",)},
+    drop={"_fivetran_deleted": ("true",)},
 )
 
 # Chargify / Maxio subscriptions CSV: `recurring_price` in major units, dates with offsets
@@ -270,14 +285,19 @@ RECURLY = Source(
         "plan_id": ("plan_code", "plan_id"),
         "quantity": ("quantity", "subscription_quantity"),
         "amount": ("unit_amount", "subscription_unit_amount"),
+        "addons_amount": ("add_ons_total", "subscription_add_ons_total"),
         "currency": ("currency", "subscription_currency"),
         "interval": ("interval_unit", "plan_interval_unit"),
         "interval_count": ("interval_length", "plan_interval_length"),
         "status": ("state", "subscription_state"),
         "start_date": ("activated_at", "subscription_activated_at"),
         "end_date": ("expires_at", "subscription_expires_at"),
+        # Recurly has no trial state: a trial is `active` with trial_ends_at ahead.
+        "trial_end": ("trial_ends_at", "subscription_trial_ends_at"),
     },
     signature=("uuid", "state", "activated_at", "expires_at"),
+    latest_version=("id", "updated_at"),
+    drop={"_fivetran_deleted": ("true",)},
     amount_unit="major",
     timezone="UTC",
     unpaid_statuses=("failed",),
