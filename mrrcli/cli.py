@@ -109,11 +109,18 @@ def command(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
+def printable(text: str) -> str:
+    """A message safe for a terminal: control characters from a file are shown escaped."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 def note(message: str, common: CommonOptions | None = None) -> None:
     """A message for people, on stderr (never on stdout, which carries data)."""
     if common is not None and common.quiet:
         return
-    typer.echo(f"mrrcli: {message}", err=True)
+    typer.echo(f"mrrcli: {printable(message)}", err=True)
 
 
 @contextlib.contextmanager
@@ -145,7 +152,7 @@ def errors_handled(debug: bool) -> Iterator[None]:
     except MrrError as error:
         if debug:
             traceback.print_exc()
-        typer.echo(f"mrrcli: error: {error}", err=True)
+        typer.echo(f"mrrcli: error: {printable(str(error))}", err=True)
         raise typer.Exit(int(error.exit_code)) from None
     except KeyboardInterrupt:
         typer.echo("mrrcli: interrupted", err=True)
@@ -159,7 +166,8 @@ def errors_handled(debug: bool) -> Iterator[None]:
             traceback.print_exc()
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         typer.echo(
-            f"mrrcli: error: {type(error).__name__}: {first} (run with --debug for details)",
+            f"mrrcli: error: {type(error).__name__}: {printable(first)} "
+            "(run with --debug for details)",
             err=True,
         )
         raise typer.Exit(int(ExitCode.DATA_ERROR)) from None

@@ -154,6 +154,9 @@ def parse_date_columns(
     texts = {c: _clean(pl.col(c)) for c in text_columns}
     results: dict[str, tuple[int, dict[str, pl.Expr]]] = {}
     for order, formats in _ORDERS.items():
+        # ISO dates are never ambiguous: a column may mix them with one numeric order.
+        if order != "ymd":
+            formats = (*formats, *_ORDERS["ymd"])
         parsed = {c: _parse_family(texts[c], formats, p) for c in text_columns}
         results[order] = (_failures(cleaned, text_columns, parsed), parsed)
         if order == "ymd" and results[order][0] == 0:
@@ -163,7 +166,8 @@ def parse_date_columns(
         chosen = "ymd"
     elif clean_orders == ["mdy", "dmy"]:
         raise DateFormatError(
-            "numeric dates could be day-first or month-first (no day above 12 tells which); "
+            f"column {', '.join(repr(c) for c in text_columns)}: numeric dates could be "
+            "day-first or month-first (no day above 12 tells which); "
             "give --date-format, e.g. --date-format '%d/%m/%Y'"
         )
     elif clean_orders:

@@ -6,12 +6,12 @@ Shared by every report and by `validate`, so both read an export exactly the sam
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
 from mrrcli.dates import DateParsing
-from mrrcli.errors import InputError
+from mrrcli.errors import InputError, UsageError
 from mrrcli.normalize import PERIODS_COLUMNS, Findings
 from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table, header_key, read_table, rename_to_canonical
 from mrrcli.shapes import (
@@ -58,6 +58,13 @@ def open_input(
     if chosen.note:
         notes.append(chosen.note)
     present = {header_key(h) for h in headers}
+    known = SHAPE_COLUMNS[chosen.shape]
+    for canonical in mapping or {}:
+        if canonical not in known:
+            raise UsageError(
+                f"{table.files[0]}: --map {canonical}=…: {canonical!r} is not a column of the "
+                f"{chosen.shape} shape; known: {', '.join(known)}"
+            )
     for canonical, header in (mapping or {}).items():
         if header_key(header) not in present:
             raise InputError(
@@ -90,7 +97,7 @@ def open_input(
                 pl.coalesce(_blank_is_null(canonical), *(_blank_is_null(o) for o in others))
             )
     frame = _status_ends(frame, chosen, notes)
-    table = Table(frame, table.files, table.duplicates, table.header_rows)
+    table = replace(table, frame=frame)
     return Input(table, chosen, notes, set_aside)
 
 

@@ -61,6 +61,8 @@ PERCENT_SCALE = 4  # discount percent with 4 decimals: the factor (1 - p/100) at
 RATE_SCALE = 10
 MAX_AMOUNT = 10**12
 MAX_QUANTITY = 10**7
+MAX_ROW_MRR = 10**15  # minor units a month: ten trillion dollars
+MAX_TOTAL_MRR = 2**62  # all rows together; Int64 sums of movements never overflow below it
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class _Check:
     column: str
     bad: pl.Expr
     problem: Callable[[object], str]
+    show_column: bool = True  # False: a problem of the whole row, not of one column
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,7 @@ class Findings:
                     Problem(
                         self.table.files[file_index],
                         rows[0],
-                        check.column,
+                        check.column if check.show_column else None,
                         check.problem(value),
                         int(n),
                         tuple(rows),
@@ -447,6 +450,7 @@ def normalize_periods(
             f"the data holds several currencies ({', '.join(present)}) and no --fx rates; "
             "currencies are never added together unconverted: give --fx rates.csv "
             "(date,currency,rate) to convert them to the reporting currency",
+            ", ".join(files),
             fatal=True,
         )
     exponent = currencies.exponent(reporting)
@@ -515,10 +519,35 @@ def normalize_periods(
         status = pl.col("status").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
         trial = status.is_in(options.trial_statuses).fill_null(False)
         unpaid = status.is_in(options.unpaid_statuses).fill_null(False)
-    mrr = ((2 * numerator + denominator) // (2 * denominator)).cast(pl.Int64)
+    exact = (2 * numerator + denominator) // (2 * denominator)
     frame = frame.with_columns(
-        pl.when(trial | unpaid).then(pl.lit(0, dtype=pl.Int64)).otherwise(mrr).alias("mrr"),
+        pl.when(trial | unpaid).then(pl.lit(0, dtype=pl.Int128)).otherwise(exact).alias("_mrr"),
         trial.alias("_trial"),
+    )
+    # Money stays in Int64 minor units: bound each row, and the total, far from overflow.
+    findings.check(
+        frame,
+        [
+            _Check(
+                amount_column,
+                pl.col("_mrr") > MAX_ROW_MRR,
+                lambda v: (
+                    f"the MRR of this row ({v!r} per interval) is implausibly large "
+                    f"(limit {MAX_ROW_MRR:,} minor units a month)"
+                ),
+            )
+        ],
+    )
+    total = frame.select(pl.col("_mrr").filter(pl.col("_mrr") <= MAX_ROW_MRR).sum()).item()
+    if total is not None and total > MAX_TOTAL_MRR:
+        findings.fail(
+            f"the MRR of all rows together ({total:,} minor units) is too large to add up "
+            "exactly; check the amount unit (--amount-unit) and quantities",
+            ", ".join(files),
+            fatal=True,
+        )
+    frame = frame.with_columns(
+        pl.when(pl.col("_mrr") <= MAX_ROW_MRR).then(pl.col("_mrr")).cast(pl.Int64).alias("mrr")
     )
     trial_rows = int(frame.get_column("_trial").sum())
     zero_rows = int(((frame.get_column("mrr") == 0) & ~frame.get_column("_trial")).sum())
@@ -546,6 +575,7 @@ def normalize_periods(
         pl.col("mrr"),
         pl.col(FILE_COLUMN),
         pl.col(ROW_COLUMN),
+        pl.col("_trial"),
     )
     return Rows(
         frame=result,

@@ -7,16 +7,19 @@ money is normalize.py's job.
 
 from __future__ import annotations
 
+import csv
 import glob
 import io
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import polars as pl
 
-from mrrcli.errors import InputError, UsageError
+from mrrcli.errors import InputError, UsageError, row_problem
 
 FILE_COLUMN = "_file"
 ROW_COLUMN = "_row"
@@ -31,6 +34,7 @@ class Table:
     files: list[str]
     duplicates: int = 0
     header_rows: list[int] = field(default_factory=list)  # rows before data, per file
+    duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
 
     def where(self, file_index: int, row: int) -> tuple[str, int]:
         return self.files[file_index], row
@@ -84,15 +88,26 @@ def _polars_message(error: Exception) -> str:
 
 def _read_one(path: str) -> tuple[pl.DataFrame, int]:
     """One file as a DataFrame (CSV as text) and the number of lines before its first data row."""
+    data: bytes | None = None
     try:
         if _is_parquet(path):
             return pl.read_parquet(path), 0
         source: str | io.BytesIO = path
         if path == "-":
-            source = io.BytesIO(sys.stdin.buffer.read())
+            data = sys.stdin.buffer.read()
+            source = io.BytesIO(data)
         elif os.path.getsize(path) == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); was the export complete?")
+        with open(path, "rb") if path != "-" else io.BytesIO(data or b"") as handle:
+            head = handle.read(4096)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise InputError(
+                f"{path}: the file is UTF-16 text, not UTF-8 (re-save it as UTF-8 CSV)"
+            )
+        if b"\x00" in head:
+            raise InputError(f"{path}: the file is binary, not CSV text or Parquet")
         frame = pl.read_csv(source, infer_schema=False)
+        _check_headers(path, frame.columns)
         return frame, 1
     except InputError:
         raise
@@ -101,10 +116,55 @@ def _read_one(path: str) -> tuple[pl.DataFrame, int]:
     except (pl.exceptions.PolarsError, OSError, ValueError) as error:
         message = _polars_message(error)
         if "utf-8" in message.lower() or "utf8" in message.lower():
-            message = "the file is not UTF-8 text (re-save it as UTF-8 CSV)"
-        elif "more fields" in message.lower():
-            message = "a row has more fields than the header (check delimiters and quoting)"
+            raise InputError(
+                f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
+            ) from None
+        located = _locate_csv_problem(path, data)
+        if located is not None:
+            raise located from None
         raise InputError(f"{path}: cannot read it as CSV or Parquet: {message}") from None
+
+
+def _check_headers(path: str, columns: list[str]) -> None:
+    """Two columns of one name leave no way to tell which one is meant."""
+    seen: dict[str, str] = {}
+    for column in columns:
+        base = re.sub(r"_duplicated_\d+$", "", column)
+        key = header_key(base)
+        if key in seen or (base != column and header_key(base) in map(header_key, columns)):
+            raise InputError(f"{path}: two columns are named {base.strip()!r} in the header")
+        seen[key] = column
+
+
+def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
+    """The spreadsheet row of a structural CSV problem Polars reports without one."""
+    try:
+        text = (data or b"").decode("utf-8-sig") if path == "-" else None
+        handle: TextIO = (
+            io.StringIO(text) if text is not None else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
+        )
+        with handle:
+            reader = csv.reader(handle, strict=True)
+            header = next(reader, None)
+            if header is None:
+                return None
+            record = 1
+            try:
+                for row in reader:
+                    record += 1
+                    if len(row) > len(header):
+                        return row_problem(
+                            path,
+                            record,
+                            None,
+                            f"{len(row)} fields where the header has {len(header)} "
+                            "(check delimiters and quoting)",
+                        )
+            except csv.Error:
+                return row_problem(path, record + 1, None, "a quoted field is never closed")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def rename_to_canonical(
@@ -156,6 +216,7 @@ def read_table(
         header_rows.append(header_lines)
     combined = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     duplicates = 0
+    duplicate_rows = None
     if not keep_duplicates:
         data_columns = [c for c in combined.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
         # Hash whole rows; only rows whose hash repeats are compared exactly.
@@ -166,7 +227,14 @@ def read_table(
             duplicates = candidates.height - int(first.sum())
             if duplicates:
                 drop = candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
+                duplicate_rows = drop
                 combined = combined.join(
                     drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left"
                 )
-    return Table(frame=combined, files=files, duplicates=duplicates, header_rows=header_rows)
+    return Table(
+        frame=combined,
+        files=files,
+        duplicates=duplicates,
+        header_rows=header_rows,
+        duplicate_rows=duplicate_rows,
+    )

@@ -9,6 +9,7 @@ Lines that carry no MRR are set aside and counted, never dropped silently.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import polars as pl
 
@@ -170,7 +171,7 @@ def invoice_lines_to_periods(
         FILE_COLUMN,
         ROW_COLUMN,
     )
-    return Table(periods, table.files, table.duplicates, table.header_rows), counts
+    return replace(table, frame=periods), counts
 
 
 def snapshots_to_periods(table: Table, dates: DateParsing, findings: Findings) -> Table:
@@ -210,4 +211,4 @@ def snapshots_to_periods(table: Table, dates: DateParsing, findings: Findings) -
         FILE_COLUMN,
         ROW_COLUMN,
     )
-    return Table(periods, table.files, table.duplicates, table.header_rows)
+    return replace(table, frame=periods)

@@ -17,6 +17,7 @@ from mrrcli.normalize import (
     NormalizeOptions,
     Problem,
     Rows,
+    _Check,
     _Stop,
     normalize_periods,
 )
@@ -129,11 +130,21 @@ def validate(
         findings.warn(message)
     read = table.frame.height + table.duplicates
     set_aside: dict[str, int] = {"duplicate rows (counted once)": table.duplicates}
-    if table.duplicates:
-        findings.warn(
-            "rows identical to an earlier row in every column are counted once "
-            "(--keep-duplicates counts them)",
-            count=table.duplicates,
+    if table.duplicates and table.duplicate_rows is not None:
+        findings.check(
+            table.duplicate_rows.with_columns(pl.lit(True).alias("_duplicate")),
+            [
+                _Check(
+                    "_duplicate",
+                    pl.col("_duplicate"),
+                    lambda v: (
+                        "identical to an earlier row in every column: counted once "
+                        "(--keep-duplicates counts it)"
+                    ),
+                    show_column=False,
+                )
+            ],
+            warning=True,
         )
     options = replace(
         options,
@@ -150,16 +161,25 @@ def validate(
         rows = normalize_periods(periods, options, findings)
     except _Stop:
         return Validation(table.files, read, 0, set_aside, findings.problems)
-    if findings.problems and any(p.severity == "error" for p in findings.problems):
-        return Validation(table.files, read, 0, set_aside, findings.problems)
+    # Warnings are listed even when there are errors: a user fixes everything in one pass.
     set_aside["trial rows"] = rows.trial_rows
     set_aside["rows with a zero amount or a full discount"] = rows.zero_rows
-    if rows.trial_rows:
-        findings.warn("trial rows carry 0 MRR", count=rows.trial_rows)
-    if rows.zero_rows:
-        findings.warn(
-            "rows with a zero amount or a full discount carry 0 MRR", count=rows.zero_rows
-        )
-    _overlaps(table, rows, findings)
-    used = rows.frame.height - rows.trial_rows - rows.zero_rows
+    findings.check(
+        rows.frame,
+        [
+            _Check("status", pl.col("_trial"), lambda v: "a trial row: carries 0 MRR"),
+            _Check(
+                "amount",
+                (pl.col("mrr") == 0) & ~pl.col("_trial"),
+                lambda v: (
+                    "carries 0 MRR (a zero amount, a full discount or a status that never paid)"
+                ),
+            ),
+        ],
+        warning=True,
+    )
+    usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
+    _overlaps(table, replace(rows, frame=usable), findings)
+    errors = any(p.severity == "error" for p in findings.problems)
+    used = 0 if errors else rows.frame.height - rows.trial_rows - rows.zero_rows
     return Validation(table.files, read, used, set_aside, findings.problems)
