@@ -117,7 +117,11 @@ def _cell_text(value: Any, column: str) -> str:
 
 
 def to_markdown(report: Report) -> str:
-    frame = report.frame
+    return frame_markdown(report.frame)
+
+
+def frame_markdown(frame: pl.DataFrame) -> str:
+    """Any frame as a Markdown table, numbers right-aligned."""
     lines = [
         "| " + " | ".join(frame.columns) + " |",
         "|" + "|".join("---:" if _is_number(frame, c) else "---" for c in frame.columns) + "|",
@@ -339,12 +343,7 @@ def render_problems(validation: Validation, fmt: str) -> str | None:
         }
         return f'{{"meta": {json.dumps(meta)}, "rows": {frame.write_json()}}}\n'
     if fmt == "markdown":
-        lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-        lines += [
-            "| " + " | ".join("" if v is None else str(v) for v in row) + " |"
-            for row in frame.iter_rows()
-        ]
-        return "\n".join(lines) + "\n"
+        return frame_markdown(frame)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -384,7 +383,5 @@ def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | N
     if fmt == "ndjson":
         return frame.write_ndjson()
     if fmt == "markdown":
-        lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-        lines += ["| " + " | ".join(v or "" for v in row) + " |" for row in frame.iter_rows()]
-        return "\n".join(lines) + "\n"
+        return frame_markdown(frame)
     return frame.write_csv()
