@@ -11,7 +11,7 @@ from dataclasses import replace
 import polars as pl
 
 from mrrcli.movements import MOVEMENT_COLUMNS, compute_changes, monthly_totals
-from mrrcli.timeline import Settings
+from mrrcli.timeline import CUSTOMER, Settings
 
 BENCHMARK_EXPANSION_TO_NEW = 0.30
 RATIO_DECIMALS = 6
@@ -76,7 +76,7 @@ def daynorm(value: pl.Expr, settings: Settings) -> pl.Expr:
 def movement_counts(changes: pl.DataFrame) -> pl.DataFrame:
     """Per month: distinct customers with at least one movement of each kind."""
     return changes.group_by("month").agg(
-        pl.col("customer_id")
+        pl.col(CUSTOMER)
         .filter(pl.col("movement") == movement)
         .n_unique()
         .cast(pl.Int64)
@@ -123,7 +123,7 @@ def expansion_table(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 def customer_month_ends(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     """Customer-level month-end changes (snapshot mode), the basis of cohorts and counts."""
     snapshot = replace(settings, mode="snapshot", level="customer", scope="strict")
-    return compute_changes(rows, snapshot)
+    return compute_changes(rows, snapshot, ids=False)
 
 
 def metrics_table(rows: pl.LazyFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.timeline import MOVEMENTS, Settings, classified_changes
+from mrrcli.timeline import Settings, classified_changes, key_collisions
 
 MOVEMENT_COLUMNS = {
     "new": "new_mrr",
@@ -113,19 +113,20 @@ def check_identity(table: pl.DataFrame) -> None:
         raise IdentityError(f"movement identity fails in {broken.get_column('month')[0]}")
 
 
-def compute_changes(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> pl.DataFrame:
-    """Classified changes (see timeline.classified_changes), collected."""
+def compute_changes(
+    rows: pl.DataFrame | pl.LazyFrame, settings: Settings, ids: bool = True
+) -> pl.DataFrame:
+    """Classified changes (see timeline.classified_changes), collected; with the id columns
+    when `ids`. Raises IdentityError if two ids ever shared a hash key."""
     lazy = rows.lazy() if isinstance(rows, pl.DataFrame) else rows
-    changes = classified_changes(lazy, settings).collect()
-    if changes.height and changes.get_column("_ids_per_key").max() != 1:  # type: ignore[operator]
+    changes, check = pl.collect_all(
+        [classified_changes(lazy, settings, ids), key_collisions(lazy, settings)]
+    )
+    if check.item():
         raise IdentityError("two different customer ids share one hash key; please report this")
-    return changes.drop("_ids_per_key")
+    return changes
 
 
 def monthly_movements(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     """Rows with MRR (see normalize.Rows.frame) → the monthly movements, minor units."""
-    return monthly_totals(compute_changes(rows, settings), settings)
-
-
-def movement_names() -> tuple[str, ...]:
-    return MOVEMENTS
+    return monthly_totals(compute_changes(rows, settings, ids=False), settings)

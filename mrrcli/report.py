@@ -32,7 +32,7 @@ from mrrcli.normalize import (
     normalize_periods,
     read_fx,
 )
-from mrrcli.timeline import MOVEMENTS, Settings
+from mrrcli.timeline import CUSTOMER, MOVEMENTS, Settings, customer_ids
 
 __all__ = ["Report", "Rows", "Settings", "customers", "expansion", "load", "metrics", "movements"]
 
@@ -206,8 +206,8 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
     )
 
 
-def _changes(rows: Rows, settings: Settings) -> pl.DataFrame:
-    return compute_changes(rows.frame.lazy(), settings)
+def _changes(rows: Rows, settings: Settings, ids: bool = False) -> pl.DataFrame:
+    return compute_changes(rows.frame.lazy(), settings, ids)
 
 
 def movements(rows: Rows, settings: Settings) -> Report:
@@ -227,13 +227,23 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     report.extra["movements"] = _present(movements_frame, rows.exponent)
     if movements_frame.height:
         last = movements_frame.get_column("month").max()
-        leaders = (
+        expanded = (
             changes.filter((pl.col("month") == last) & (pl.col("movement") == "expansion"))
-            .group_by("customer_id")
+            .group_by(CUSTOMER)
             .agg(pl.col("amount").sum(), pl.len().alias("changes"))
+        )
+        # Only the leaders need their ids: a short join, not one per change.
+        names = (
+            customer_ids(rows.frame.lazy(), settings)
+            .join(expanded.lazy().select(CUSTOMER), on=CUSTOMER, how="semi")
+            .collect()
+        )
+        leaders = (
+            expanded.join(names, on=CUSTOMER, how="left")
             .sort(["amount", "customer_id"], descending=[True, False])
             .head(top)
             .with_columns(pl.lit(last).alias("month"))
+            .select("customer_id", "amount", "changes", "month")
         )
         report.extra["top_expanding"] = _present(leaders, rows.exponent)
     return report
@@ -272,7 +282,7 @@ def customers(
     Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
-    changes = _changes(rows, settings)
+    changes = _changes(rows, settings, ids=True)
     first = settings.month_from
     last = settings.month_to
     if first is not None:

@@ -41,11 +41,40 @@ class Settings:
 KEY = "_key"
 
 
+CUSTOMER = "_customer"
+
+
 def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Add `_key`, a compact integer for the customer (or subscription): sorting and grouping
-    integers is several times faster than strings. Distinct ids get distinct keys
-    (`check_keys` proves it)."""
-    return rows.with_columns(pl.struct(settings.keys).hash(seed=0).alias(KEY))
+    """Add `_key`, a 64-bit hash of the customer (or subscription) id: sorting and grouping
+    integers is several times faster than strings. `key_collisions` proves that distinct ids
+    got distinct keys. At subscription level `_customer` hashes the customer, for counts."""
+    keyed = rows.with_columns(pl.struct(settings.keys).hash(seed=0).alias(KEY))
+    if settings.level == "subscription":
+        keyed = keyed.with_columns(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
+    return keyed
+
+
+def customer_ids(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """`_customer` → `customer_id`, one row per customer: names for customer keys."""
+    keyed = with_key(rows, settings)
+    if settings.level == "customer":
+        keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
+    return keyed.select(CUSTOMER, "customer_id").unique(CUSTOMER)
+
+
+def key_collisions(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
+    """One row, `collisions`: how many ids share a key with another id. Two ids colliding in
+    one 64-bit hash do not collide in a second, independent one."""
+    second = pl.struct(settings.keys).hash(seed=7)
+    return with_key(rows, settings).select(
+        (pl.struct(pl.col(KEY), second.alias("_second")).n_unique() - pl.col(KEY).n_unique()).alias(
+            "collisions"
+        )
+    )
+
+
+def _group_keys(settings: Settings) -> list[str]:
+    return [KEY] if settings.level == "customer" else [KEY, CUSTOMER]
 
 
 def daily_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
@@ -55,14 +84,15 @@ def daily_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     is not yet an end. `rows` must carry `_key` (see with_key).
     """
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
+    keys = _group_keys(settings)
     paying = rows.filter((pl.col("mrr") != 0) & (pl.col("start_date") <= as_of))
-    starts = paying.select(KEY, pl.col("start_date").alias("day"), pl.col("mrr").alias("delta"))
+    starts = paying.select(*keys, pl.col("start_date").alias("day"), pl.col("mrr").alias("delta"))
     ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
-        KEY, pl.col("end_date").alias("day"), (-pl.col("mrr")).alias("delta")
+        *keys, pl.col("end_date").alias("day"), (-pl.col("mrr")).alias("delta")
     )
     return (
         pl.concat([starts, ends])
-        .group_by(KEY, "day")
+        .group_by(*keys, "day")
         .agg(pl.col("delta").sum())
         .filter(pl.col("delta") != 0)
     )
@@ -125,13 +155,16 @@ def _month_end(day: pl.Expr, as_of: date) -> pl.Expr:
     return pl.when(end > pl.lit(as_of)).then(pl.lit(as_of)).otherwise(end)
 
 
-def classified_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Every movement: `key..., date, month, movement, mrr_before, mrr_after, amount, delta`.
+def classified_changes(rows: pl.LazyFrame, settings: Settings, ids: bool = True) -> pl.LazyFrame:
+    """Every movement: `_key, _customer, date, month, movement, mrr_before, mrr_after, amount,
+    delta`, and the id columns (customer_id[, subscription_id]) when `ids`.
 
     In event mode a row per key and day the MRR changed; in snapshot mode a row per key and
     month whose month-end MRR differs from the previous month-end (`date` = the snapshot day).
+    Totals need no ids: leaving them out saves a join of strings.
     """
     keyed = with_key(rows, settings)
+    group_keys = _group_keys(settings)
     daily = daily_changes(keyed, settings)
     if settings.scope == "broad":
         # The first day the key paid, judged day by day in both modes (a conversion test).
@@ -141,7 +174,7 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     if settings.mode == "snapshot":
         daily = (
             daily.with_columns(pl.col("day").dt.month_start().alias("month"))
-            .group_by(KEY, "month")
+            .group_by(*group_keys, "month")
             .agg(pl.col("delta").sum(), pl.col("_first_day").first())
             .filter(pl.col("delta") != 0)
             .with_columns(_month_end(pl.col("month"), settings.as_of).alias("date"))
@@ -156,19 +189,11 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         daily = daily.join(first_seen(keyed, settings), on=KEY, how="left")
     # Joins and group_by keep no order: sort right before the running columns.
     classified = _classify(daily.sort(KEY, order), settings.scope)
-    ids = (
-        keyed.select(KEY, *settings.keys)
-        .unique()
-        .with_columns(pl.len().over(KEY).alias("_ids_per_key"))
-    )
-    return classified.join(ids, on=KEY, how="left").select(
-        *settings.keys,
-        "date",
-        "month",
-        "movement",
-        "mrr_before",
-        "mrr_after",
-        "amount",
-        "delta",
-        "_ids_per_key",
-    )
+    if settings.level == "customer":
+        classified = classified.with_columns(pl.col(KEY).alias(CUSTOMER))
+    columns = [KEY, CUSTOMER, "date", "month", "movement", "mrr_before", "mrr_after"]
+    columns += ["amount", "delta"]
+    if not ids:
+        return classified.select(columns)
+    id_columns = keyed.select(KEY, *settings.keys).unique(KEY)
+    return classified.join(id_columns, on=KEY, how="left").select(*settings.keys, *columns)
