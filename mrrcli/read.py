@@ -220,7 +220,7 @@ def read_table(
     if not keep_duplicates:
         data_columns = [c for c in combined.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
         # Hash whole rows; only rows whose hash repeats are compared exactly.
-        hashed = combined.select(pl.struct(data_columns).hash(seed=0).is_duplicated()).to_series()
+        hashed = combined.select(data_columns).hash_rows(seed=0).is_duplicated()
         if hashed.any():
             candidates = combined.filter(hashed)
             first = candidates.select(pl.struct(data_columns).is_first_distinct()).to_series()
