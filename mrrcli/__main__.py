@@ -1,3 +1,9 @@
-from mrrcli.cli import main
+import sys
+
+try:
+    from mrrcli.cli import main
+except KeyboardInterrupt:  # Ctrl-C while starting up
+    sys.stderr.write("mrrcli: interrupted\n")
+    sys.exit(130)
 
 main()

@@ -166,3 +166,23 @@ def test_head_closes_the_pipe_without_an_error(
     assert "BrokenPipe" not in result.stderr and "Exception ignored" not in result.stderr
     assert "error" not in result.stderr.lower()
     assert all(line.startswith("mrrcli: ") for line in result.stderr.splitlines())
+
+
+def test_ctrl_c_exits_130_with_one_line() -> None:
+    """Interrupted while waiting for stdin: exit 130, one line on stderr, no traceback."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mrrcli", "movements", "-", "--as-of", "2024-05-31"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)  # started and blocked reading stdin
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert out == ""
+    assert err == "mrrcli: interrupted\n"
