@@ -408,6 +408,10 @@ def normalize_periods(
             )
         )
     findings.check(frame, checks)
+    # Gathering (validate) goes on past bad rows; they must not pass for rows at 0 MRR.
+    frame = frame.with_columns(
+        pl.any_horizontal(check.bad.fill_null(False) for check in checks).alias("_bad")
+    )
 
     # Currency: per row, or the default; the reporting currency; rates when there are several.
     default_currency = (options.default_currency or options.currency or "").upper() or None
@@ -547,7 +551,10 @@ def normalize_periods(
             fatal=True,
         )
     frame = frame.with_columns(
-        pl.when(pl.col("_mrr") <= MAX_ROW_MRR).then(pl.col("_mrr")).cast(pl.Int64).alias("mrr")
+        pl.when((pl.col("_mrr") <= MAX_ROW_MRR) & ~pl.col("_bad"))
+        .then(pl.col("_mrr"))
+        .cast(pl.Int64)
+        .alias("mrr")
     )
     trial_rows = int(frame.get_column("_trial").sum())
     zero_rows = int(((frame.get_column("mrr") == 0) & ~frame.get_column("_trial")).sum())
