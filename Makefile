@@ -23,16 +23,18 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mrrcli tests sample_data
-	$(BIN)/ruff format --check mrrcli tests sample_data
+	$(BIN)/ruff check mrrcli tests sample_data bench
+	$(BIN)/ruff format --check mrrcli tests sample_data bench
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format mrrcli tests sample_data
-	$(BIN)/ruff check --fix mrrcli tests sample_data
+	$(BIN)/ruff format mrrcli tests sample_data bench
+	$(BIN)/ruff check --fix mrrcli tests sample_data bench
 
+## make bench: 1M and 10M rows outside the repository; BENCH_ARGS=--quick for 1M only.
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
