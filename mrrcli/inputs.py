@@ -11,16 +11,24 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from mrrcli.dates import DateParsing
-from mrrcli.errors import InputError, UsageError
+from mrrcli.errors import InputError, UsageError, row_problem
 from mrrcli.normalize import PERIODS_COLUMNS, Findings
-from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table, header_key, read_table, rename_to_canonical
+from mrrcli.read import (
+    FILE_COLUMN,
+    ROW_COLUMN,
+    Table,
+    expand_paths,
+    header_key,
+    read_table,
+    rename_to_canonical,
+)
 from mrrcli.shapes import (
     INVOICE_LINE_COLUMNS,
     SNAPSHOT_COLUMNS,
     invoice_lines_to_periods,
     snapshots_to_periods,
 )
-from mrrcli.sources import Source, by_name, detect
+from mrrcli.sources import Lookup, Source, by_name, detect, lookup_for
 
 SHAPE_COLUMNS = {
     "periods": PERIODS_COLUMNS,
@@ -45,8 +53,25 @@ def open_input(
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
 ) -> Input:
-    """Read every file, choose the source (said in `notes`), rename headers to canonical."""
-    table = read_table(paths, (), None, keep_duplicates=keep_duplicates)
+    """Read every file, choose the source (said in `notes`), rename headers to canonical.
+
+    Files that are another table of a vendor's export (Stripe invoices beside invoice lines)
+    are told apart by their headers and joined in.
+    """
+    files = expand_paths(paths)
+    tables: list[tuple[str, Source, Lookup]] = []
+    main_files = files
+    if len(files) > 1:
+        main_files = []
+        for path in files:
+            found = lookup_for(_headers(path)) if path != "-" else None
+            if found is None:
+                main_files.append(path)
+            else:
+                tables.append((path, *found))
+        if not main_files:
+            raise InputError(f"{', '.join(files)}: no file holds the rows to report on")
+    table = read_table(main_files, (), None, keep_duplicates=keep_duplicates)
     headers = [c for c in table.frame.columns if not c.startswith("_")]
     notes: list[str] = []
     if source == "auto":
@@ -55,6 +80,14 @@ def open_input(
             notes.append(f"reading as --source {chosen.name} ({why})")
     else:
         chosen = by_name(source)
+    for path, owner, lookup in tables:
+        if owner is not chosen:
+            raise InputError(
+                f"{path}: looks like {lookup.title}, which --source {chosen.name} does not use"
+            )
+        table = _join_lookup(table, path, lookup, keep_duplicates)
+        notes.append(f"{path}: {lookup.title} joined in")
+    headers = [c for c in table.frame.columns if not c.startswith("_")]
     if chosen.note:
         notes.append(chosen.note)
     present = {header_key(h) for h in headers}
@@ -99,6 +132,54 @@ def open_input(
     frame = _status_ends(frame, chosen, notes)
     table = replace(table, frame=frame)
     return Input(table, chosen, notes, set_aside)
+
+
+def _headers(path: str) -> list[str]:
+    """A file's header names, without reading its rows (empty when it cannot be read)."""
+    try:
+        if path.lower().endswith((".parquet", ".pq", ".parq")):
+            return list(pl.read_parquet_schema(path))
+        return pl.read_csv(path, n_rows=0, infer_schema=False).columns
+    except (pl.exceptions.PolarsError, OSError, ValueError):
+        return []
+
+
+def _join_lookup(table: Table, path: str, lookup: Lookup, keep_duplicates: bool) -> Table:
+    """The lookup table's columns joined onto the main rows by the lookup's key."""
+    other = read_table([path], (), None, keep_duplicates=True).frame
+    frame = table.frame
+    key = next((header_key(k) for k in lookup.key if header_key(k) in frame.columns), None)
+    if key is None:
+        raise InputError(
+            f"{path}: {lookup.title} are joined by {' or '.join(lookup.key)}, which the main "
+            "file does not have"
+        )
+    table_key = header_key(lookup.table_key)
+    picked = []
+    for added, candidates in lookup.columns.items():
+        found = next((header_key(c) for c in candidates if header_key(c) in other.columns), None)
+        if found is not None:
+            picked.append(pl.col(found).cast(pl.String).alias(added))
+    # One row per key: the last version of a row that was exported several times.
+    other = other.select(pl.col(table_key).cast(pl.String).alias("_lookup_key"), *picked)
+    other = other.unique("_lookup_key", keep="last", maintain_order=True)
+    joined = frame.with_columns(pl.col(key).cast(pl.String).alias("_lookup_key")).join(
+        other.with_columns(pl.lit(True).alias("_found")),
+        on="_lookup_key",
+        how="left",
+        maintain_order="left",
+    )
+    missing = joined.filter(pl.col("_found").is_null())
+    if missing.height:
+        first = missing.row(0, named=True)
+        raise row_problem(
+            table.files[first[FILE_COLUMN]],
+            first[ROW_COLUMN],
+            key,
+            f"{first[key]!r} is not in {lookup.title} ({path})",
+            missing.height - 1,
+        )
+    return replace(table, frame=joined.drop("_lookup_key", "_found"))
 
 
 def _blank_is_null(column: str) -> pl.Expr:

@@ -20,6 +20,23 @@ Shape = Literal["periods", "invoice-lines", "snapshots"]
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """Another table of the same export, passed beside the main one and joined in by a key
+    (Stripe's invoice lines take their customer and status from the invoices table)."""
+
+    title: str
+    signature: tuple[str, ...]  # headers that, all present, identify the table
+    key: tuple[str, ...]  # the main table's header holding the key, in order of preference
+    table_key: str  # the table's own key header
+    # a header added to the main table ← the table's headers for it, in order of preference
+    columns: Mapping[str, tuple[str, ...]]
+
+    def matches(self, headers: Iterable[str]) -> bool:
+        present = {header_key(h) for h in headers}
+        return all(header_key(h) in present for h in self.signature)
+
+
+@dataclass(frozen=True)
 class Source:
     """One export format, declaratively."""
 
@@ -45,6 +62,8 @@ class Source:
     latest_version: tuple[str, str] | None = None
     # status → header holding the day such a row stopped paying, when it has no end date
     status_ends: Mapping[str, str] = field(default_factory=dict)
+    # other tables of the export that complete the main one
+    lookups: tuple[Lookup, ...] = ()
 
     def mapping(self, headers: Iterable[str]) -> dict[str, str]:
         """canonical → the first of its headers present in the file."""
@@ -88,6 +107,18 @@ def by_name(name: str) -> Source:
         if source.name == name:
             return source
     raise UsageError(f"unknown --source {name!r}; known: {', '.join(source_names())}")
+
+
+def lookup_for(headers: Iterable[str]) -> tuple[Source, Lookup] | None:
+    """The vendor table these headers identify as a lookup table, if any."""
+    from mrrcli.sources.vendors import VENDORS
+
+    headers = list(headers)
+    for source in VENDORS:
+        for lookup in source.lookups:
+            if lookup.matches(headers):
+                return source, lookup
+    return None
 
 
 def detect(headers: Iterable[str]) -> tuple[Source, str]:

@@ -8,7 +8,7 @@ vendor's export.
 
 from __future__ import annotations
 
-from mrrcli.sources import Source
+from mrrcli.sources import Lookup, Source
 
 SUBSCRIPTION_LIST_NOTE = (
     "{title} is a subscription list: a plan change overwrites its row, so past upgrades and "
@@ -87,6 +87,18 @@ STRIPE_INVOICE_LINES = Source(
     timezone="UTC",
     drop={"_fivetran_deleted": ("true",)},
     unpaid_statuses=("draft", "void", "uncollectible"),
+    lookups=(
+        Lookup(
+            title="Stripe invoices",
+            signature=("id", "amount_due", "status"),
+            key=("invoice_id", "invoice"),
+            table_key="id",
+            columns={
+                "invoice.customer": ("customer_id", "customer"),
+                "invoice.status": ("status",),
+            },
+        ),
+    ),
 )
 
 # Chargebee's export zip, Subscriptions.csv: headers `object.field`, statuses in Title Case
