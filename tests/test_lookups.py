@@ -11,9 +11,9 @@ import pytest
 from mrrcli.errors import InputError
 from mrrcli.report import Settings, load, movements
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sources"
-LINES = FIXTURES / "stripe_lines_with_invoices_lines.csv"
-INVOICES = FIXTURES / "stripe_lines_with_invoices_invoices.csv"
+FIXTURES = Path(__file__).parent / "fixtures" / "lookups"
+LINES = FIXTURES / "stripe_lines.csv"
+INVOICES = FIXTURES / "stripe_invoices.csv"
 
 
 @pytest.mark.parametrize("order", ["lines first", "invoices first"])
