@@ -281,6 +281,12 @@ def normalize_periods(
         parsed_dates = parsed_dates.drop("_order")
     frame = frame.with_columns(parsed_dates)
 
+    expected_date = (
+        f"expected the --date-format {options.dates.date_format!r}"
+        if options.dates.date_format
+        else "expected e.g. 2024-01-31"
+    )
+
     def text_dates(c: str) -> pl.Expr:
         raw = pl.col(c)
         if frame.schema[c] == pl.String:
@@ -329,7 +335,7 @@ def normalize_periods(
             _Check(
                 column,
                 text_dates(column).is_not_null() & pl.col(f"{column}__parsed").is_null(),
-                lambda v: f"cannot read {v!r} as a date (expected e.g. 2024-01-31)",
+                lambda v: f"cannot read {v!r} as a date ({expected_date})",
             )
         )
     checks.append(unreadable(amount_column, "_amount", "an amount"))

@@ -292,6 +292,18 @@ CONFIG_KEYS = {
 }
 
 
+def check_timezone(name: str) -> None:
+    """An IANA time zone name such as Europe/Berlin, or a usage error."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise UsageError(
+            f"--timezone {name!r} is not a time zone name (e.g. UTC, Europe/Berlin)"
+        ) from None
+
+
 def parse_day(text: str, option: str) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -379,4 +391,12 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
     if "days_per_month" in values:
         values["days_per_month"] = str(values["days_per_month"])
+    if "timezone" in values:
+        check_timezone(str(values["timezone"]))
+    if values.get("currency") is not None:
+        from mrrcli.currency import is_known
+
+        values["currency"] = str(values["currency"]).strip().upper()
+        if not is_known(values["currency"]):
+            raise UsageError(f"--currency {values['currency']!r} is not an ISO 4217 currency code")
     return CommonOptions(files=files, mapping=mapping, **values)
