@@ -136,6 +136,13 @@ def parse_date_columns(
         for c in columns
         if isinstance(frame.schema[c], pl.Datetime)
     )
+    # Numbers (epoch seconds? days? a spreadsheet serial?) are not dates: read them as text,
+    # so they are reported as unreadable rather than guessed.
+    frame = frame.with_columns(
+        pl.col(c).cast(pl.String)
+        for c in columns
+        if frame.schema[c] != pl.Date and not isinstance(frame.schema[c], pl.Datetime)
+    )
     text_columns = [c for c in columns if frame.schema[c] == pl.String]
     if not text_columns:
         return frame, "typed"

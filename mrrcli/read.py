@@ -186,6 +186,25 @@ def rename_to_canonical(
     return renames
 
 
+def _check_same_columns(files: list[str], frames: list[pl.DataFrame]) -> None:
+    """Files of one run are one table: a column missing from one would be read as empty."""
+    first = set(frames[0].columns)
+    for path, frame in zip(files[1:], frames[1:], strict=True):
+        columns = set(frame.columns)
+        if columns != first:
+            lacking = sorted(first - columns)
+            extra = sorted(columns - first)
+            detail = (
+                f"lacks {', '.join(lacking)}, which {files[0]} has"
+                if lacking
+                else f"has {', '.join(extra)}, which {files[0]} lacks"
+            )
+            raise InputError(
+                f"{path}: its columns differ from the first file's: it {detail}; "
+                "files of one run must have the same columns"
+            )
+
+
 def read_table(
     paths: Sequence[str],
     canonical: Sequence[str],
@@ -214,6 +233,7 @@ def read_table(
         )
         frames.append(frame)
         header_rows.append(header_lines)
+    _check_same_columns(files, frames)
     combined = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     duplicates = 0
     duplicate_rows = None

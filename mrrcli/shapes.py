@@ -67,12 +67,13 @@ def _whole_months(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     """The number of whole calendar months from start to end, or null when it is not whole.
 
     Same day of month, where a day past the end of a shorter month counts as its last day
-    (Jan 30 → Feb 29 is one month); month end to month end is whole too (Feb 29 → Mar 31).
+    (Jan 30 → Feb 29 is one month). A start on a month's last day may be such a clamped day,
+    so any end on the same or a later day of month is whole too (Feb 29 → Mar 30 or Mar 31).
     """
     months = (end.dt.year() - start.dt.year()) * 12 + end.dt.month() - start.dt.month()
     shifted = start.dt.offset_by(pl.format("{}mo", months))
-    month_ends = (start == start.dt.month_end()) & (end == end.dt.month_end())
-    return pl.when((months >= 1) & ((shifted == end) | month_ends)).then(months).otherwise(None)
+    clamped_start = (start == start.dt.month_end()) & (end.dt.day() >= start.dt.day())
+    return pl.when((months >= 1) & ((shifted == end) | clamped_start)).then(months).otherwise(None)
 
 
 def invoice_lines_to_periods(
@@ -127,7 +128,21 @@ def invoice_lines_to_periods(
         ],
     )
     if end_inclusive:
-        kept = kept.with_columns(pl.col("period_end__date").dt.offset_by("1d"))
+        # The period's last instant (…T23:59:59) ends the day in the source's zone: the next
+        # period starts at the following midnight there, whatever --timezone shows it as.
+        zone = dates.source_timezone or dates.timezone
+        in_source = _parse_dates(
+            kept.select("period_end"), ["period_end"], replace(dates, timezone=zone), findings
+        )
+        kept = kept.with_columns(
+            in_source.get_column("period_end__date")
+            .dt.offset_by("1d")
+            .cast(pl.Datetime("us"))
+            .dt.replace_time_zone(zone)
+            .dt.convert_time_zone(dates.timezone)
+            .dt.date()
+            .alias("period_end__date")
+        )
     start, end = pl.col("period_start__date"), pl.col("period_end__date")
     months = _whole_months(start, end)
     days = (end - start).dt.total_days()

@@ -103,16 +103,26 @@ def test_missing_amount_column(tmp_path: Path) -> None:
 
 def test_several_files_are_concatenated(tmp_path: Path) -> None:
     first = write(tmp_path, "first.csv", MINIMAL + "c1,2024-01-01,10\n")
-    # The second file has its columns in another order and an extra column.
-    second = write(
-        tmp_path, "second.csv", "amount,customer_id,start_date,plan_id\n20,c2,2024-02-01,pro\n"
-    )
+    # The second file has its columns in another order.
+    second = write(tmp_path, "second.csv", "amount,customer_id,start_date\n20,c2,2024-02-01\n")
     rows = load([first, second])
     assert rows.files == [first, second]
     assert summary([first, second]) == [
         ("c1", date(2024, 1, 1), 1000),
         ("c2", date(2024, 2, 1), 2000),
     ]
+
+
+def test_files_whose_columns_differ_are_an_error(tmp_path: Path) -> None:
+    # SPEC §2: the columns of one run's files must agree. A yearly price in a file without an
+    # interval column would otherwise be read as monthly.
+    first = write(
+        tmp_path, "first.csv", "customer_id,start_date,amount,interval\nc1,2024-01-01,1200,year\n"
+    )
+    second = write(tmp_path, "second.csv", MINIMAL + "c2,2024-01-01,1200\n")
+    with pytest.raises(InputError) as error:
+        load([first, second])
+    assert second in str(error.value) and "interval" in str(error.value)
 
 
 def test_glob_expands_sorted(tmp_path: Path) -> None:
