@@ -573,13 +573,7 @@ def normalize_periods(
     plan = pl.col("plan_id") if _present(frame, "plan_id") else pl.lit(None, dtype=pl.String)
     end = pl.col("end_date__parsed") if "end_date" in date_columns else pl.lit(None, pl.Date)
     start = pl.col("start_date__parsed")
-    if "trial_end" in date_columns:
-        # A trial written as a paying row with its end ahead: MRR starts when the trial ends
-        # (never after the row itself ends).
-        trial_end = pl.col("trial_end__parsed")
-        paid_from = pl.when(end.is_not_null() & (trial_end > end)).then(end).otherwise(trial_end)
-        start = pl.when(trial_end > start).then(paid_from).otherwise(start)
-    result = frame.select(
+    columns = [
         pl.col("customer_id").cast(pl.String),
         subscription.cast(pl.String).alias("subscription_id"),
         plan.alias("plan_id"),
@@ -589,7 +583,28 @@ def normalize_periods(
         pl.col(FILE_COLUMN),
         pl.col(ROW_COLUMN),
         pl.col("_trial"),
-    )
+    ]
+    result = frame.select(columns)
+    if "trial_end" in date_columns:
+        # A trial written as a paying row with its end ahead: the row is a free trial until
+        # the trial ends (never after the row itself ends), then pays.
+        trial_end = pl.col("trial_end__parsed")
+        paid_from = pl.when(end.is_not_null() & (trial_end > end)).then(end).otherwise(trial_end)
+        in_trial = (trial_end > start).fill_null(False)
+        paying = frame.select(
+            *columns[:3],
+            pl.when(in_trial).then(paid_from).otherwise(start).alias("start_date"),
+            *columns[4:],
+        )
+        trials = frame.filter(in_trial).select(
+            *columns[:4],
+            paid_from.cast(pl.Date).alias("end_date"),
+            pl.lit(0, dtype=pl.Int64).alias("mrr"),
+            pl.col(FILE_COLUMN),
+            pl.col(ROW_COLUMN),
+            pl.lit(True).alias("_trial"),
+        )
+        result = pl.concat([paying, trials])
     return Rows(
         frame=result,
         currency=reporting,

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from mrrcli.cli import app
 from mrrcli.normalize import PERIODS_COLUMNS
-from mrrcli.report import Rows, Settings, load, movements
+from mrrcli.report import Rows, Settings, customers, load, movements
 from mrrcli.shapes import INVOICE_LINE_COLUMNS, SNAPSHOT_COLUMNS
 from mrrcli.sources import by_name, detect, source_names
 from mrrcli.sources.vendors import VENDORS
@@ -510,4 +510,24 @@ def test_zuora_one_time_and_usage_charges_carry_no_mrr() -> None:
         ("2024-01", "0.00", "49.00", "0.00", "0.00", "0.00", "0.00", "49.00"),
         ("2024-02", "49.00", "0.00", "0.00", "0.00", "0.00", "0.00", "49.00"),
         ("2024-03", "49.00", "0.00", "0.00", "0.00", "0.00", "0.00", "49.00"),
+    ]
+
+
+def test_trial_end_column_makes_a_free_trial_then_a_conversion(tmp_path: Path) -> None:
+    """A Stripe row that trialed: free until Trial End, then paying. In broad scope that is a
+    free-to-paid conversion (expansion), exactly as when the export writes two rows."""
+    path = tmp_path / "stripe.csv"
+    path.write_text(
+        "id,Customer ID,Plan,Quantity,Currency,Interval,Amount,Status,Start Date (UTC),"
+        "Trial End (UTC),Ended At (UTC)\n"
+        "sub_1,cus_4,pro,1,usd,month,30.00,active,2024-01-01 00:00,2024-01-15 00:00,\n"
+    )
+    rows = load([str(path)])
+    strict = customers(rows, Settings(as_of=date(2024, 3, 31))).frame
+    assert strict.select("date", "movement", "amount").rows() == [
+        ("2024-01-15", "new", Decimal("30.00"))
+    ]
+    broad = customers(rows, Settings(as_of=date(2024, 3, 31), scope="broad")).frame
+    assert broad.select("date", "movement", "amount").rows() == [
+        ("2024-01-15", "expansion", Decimal("30.00"))
     ]
