@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mrrcli import __version__
-from mrrcli.errors import ExitCode, MrrError, UsageError
+from mrrcli.errors import ExitCode, InputError, MrrError, UsageError
 from mrrcli.options import (
     AmountUnitOption,
     AsOfOption,
@@ -45,6 +45,8 @@ from mrrcli.options import (
 )
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from mrrcli.report import Report, Rows, Settings
 
 app = typer.Typer(
@@ -83,7 +85,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("quiet", QuietOption),
     ("debug", DebugOption),
 ]
-_FLAGS_DEFAULT_FALSE = {"quiet", "debug"}
+_FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 
 
 def unwrap_help(doc: str | None) -> str:
@@ -301,6 +303,22 @@ def write_report_file(path: str, text: str | None) -> None:
         raise UsageError(f"{path}: cannot write the report: {error.strerror}") from None
 
 
+def deliver(rendered: "str | Table", common: CommonOptions) -> None:
+    """Text or a Rich table to --output (as text) or stdout (a table printed with Rich)."""
+    from mrrcli.render import table_text
+
+    if common.output is not None:
+        text = rendered if isinstance(rendered, str) else table_text(rendered)
+        write_report_file(common.output, text)
+    elif isinstance(rendered, str):
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+    else:
+        from rich.console import Console
+
+        Console().print(rendered)
+
+
 def emit(report: "Report", common: CommonOptions, chart: bool = False) -> None:
     """Write the report where and how it was asked for; a chart only on a terminal."""
     from mrrcli.render import print_table, render_text, table_text
@@ -468,13 +486,7 @@ def validate(common: CommonOptions) -> None:
         common.source,
         common.amount_unit,  # type: ignore[arg-type]
     )
-    fmt = resolve_output_format(common)
-    text = render_problems(result, fmt)
-    if common.output is not None:
-        write_report_file(common.output, text)
-    elif text is not None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    deliver(render_problems(result, resolve_output_format(common)), common)
     note(result.summary(), common)
     if result.errors:
         raise typer.Exit(int(ExitCode.DATA_ERROR))
@@ -531,15 +543,14 @@ def check(common: CommonOptions, rule: RuleOption, month: CheckMonthOption = Non
     report = all_metrics(rows, settings)
     found = report.frame.filter(report.frame.get_column("month") == target)
     if found.height == 0:
-        raise UsageError(f"--month {target} is not among the months reported")
+        months = report.frame.get_column("month").to_list()
+        span = f"{months[0]} to {months[-1]}" if months else "no month"
+        message = f"no data for {target}: the report covers {span}"
+        if month is not None:
+            raise UsageError(f"--month {target}: {message}")
+        raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
-    fmt = resolve_output_format(common)
-    text = render_outcomes(outcomes, fmt, report.currency)
-    if common.output is not None:
-        write_report_file(common.output, text)
-    elif text is not None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    deliver(render_outcomes(outcomes, resolve_output_format(common), report.currency), common)
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 

@@ -456,10 +456,14 @@ def normalize_periods(
     frame = frame.with_columns(pl.col("currency").fill_null(reporting))
     foreign = [c for c in present if c != reporting]
     if foreign and options.fx is None:
+        held = (
+            f"several currencies ({', '.join(present)})"
+            if len(present) > 1
+            else f"{present[0]}, not the reporting currency {reporting},"
+        )
         findings.fail(
-            f"the data holds several currencies ({', '.join(present)}) and no --fx rates; "
-            "currencies are never added together unconverted: give --fx rates.csv "
-            "(date,currency,rate) to convert them to the reporting currency",
+            f"the data holds {held} and no --fx rates; currencies are never added together "
+            "or converted without rates: give --fx rates.csv (date,currency,rate)",
             ", ".join(files),
             fatal=True,
         )

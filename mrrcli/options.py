@@ -228,8 +228,14 @@ OutputOption = Annotated[
     ),
 ]
 QuietOption = Annotated[
-    bool,
-    typer.Option("--quiet", "-q", help="No notes on stderr, only errors.", rich_help_panel=OUTPUT),
+    bool | None,
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No notes on stderr, only errors.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
 ]
 DebugOption = Annotated[
     bool,

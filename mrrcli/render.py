@@ -278,13 +278,14 @@ def _leaders_text(leaders: pl.DataFrame, exponent: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def table_text(report: Report, width: int = 200) -> str:
-    """The Rich table as plain text (for `--output report.txt`)."""
+def table_text(report: Report | Table, width: int = 200) -> str:
+    """A Rich table as plain text (for `--output report.txt`)."""
     from rich.console import Console
 
+    table = rich_table(report) if isinstance(report, Report) else report
     with open(os.devnull, "w") as sink:
         console = Console(width=width, record=True, file=sink, color_system=None)
-        console.print(rich_table(report))
+        console.print(table)
         return console.export_text()
 
 
@@ -293,6 +294,15 @@ def write_atomic(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".mrrcli-", suffix=".tmp")
     try:
+        # mkstemp makes the file private; a report gets the mode of the one it replaces, or
+        # the usual mode under the umask.
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
             stream.flush()
@@ -304,12 +314,11 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-def render_problems(validation: Validation, fmt: str) -> str | None:
-    """validate's findings as text in `fmt`; for `table`, printed here and None returned."""
+def render_problems(validation: Validation, fmt: str) -> str | Table:
+    """validate's findings as text in `fmt`, or a Rich table for `table`."""
     frame = validation.frame()
     if fmt == "table":
         from rich import box
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(
@@ -326,8 +335,7 @@ def render_problems(validation: Validation, fmt: str) -> str | None:
             table.add_row(*(("" if v is None else str(v)) for v in row), style=style)
         if frame.height == 0:
             table.caption = "no problems found"
-        Console().print(table)
-        return None
+        return table
     if fmt == "csv":
         return frame.write_csv()
     if fmt == "ndjson":
@@ -347,8 +355,8 @@ def render_problems(validation: Validation, fmt: str) -> str | None:
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | None:
-    """check's results as text in `fmt`; for `table`, printed here and None returned."""
+def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | Table:
+    """check's results as text in `fmt`, or a Rich table for `table`."""
     frame = pl.DataFrame(
         {
             "rule": [o.rule.text for o in outcomes],
@@ -365,7 +373,6 @@ def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | N
     )
     if fmt == "table":
         from rich import box
-        from rich.console import Console
         from rich.table import Table
 
         table = Table(title=f"check · {currency}", title_justify="left", box=box.SIMPLE_HEAD)
@@ -376,8 +383,7 @@ def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | N
         for row in frame.iter_rows():
             style = "green" if row[-1] == "pass" else "bold red"
             table.add_row(*(("(empty)" if v is None else v) for v in row), style=style)
-        Console().print(table)
-        return None
+        return table
     if fmt == "json":
         return f'{{"rows": {frame.write_json()}}}\n'
     if fmt == "ndjson":
