@@ -12,7 +12,8 @@ import polars as pl
 
 from mrrcli.dates import DateParsing
 from mrrcli.errors import InputError, UsageError, row_problem
-from mrrcli.normalize import PERIODS_COLUMNS, Findings
+from mrrcli.normalize import PERIODS_COLUMNS
+from mrrcli.problems import Findings
 from mrrcli.read import (
     FILE_COLUMN,
     ROW_COLUMN,

@@ -10,7 +10,6 @@ minor unit. From here on money is integer arithmetic.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from fractions import Fraction
@@ -20,7 +19,8 @@ import polars as pl
 
 from mrrcli import currency as currencies
 from mrrcli.dates import DateFormatError, DateParsing, parse_date_columns
-from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.errors import InputError, UsageError
+from mrrcli.problems import Check, Findings
 from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
 
 STANDARD_DAYS_PER_MONTH = Fraction(36525, 1200)  # 30.4375 = 365.25 / 12
@@ -125,100 +125,6 @@ def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     return scaled.cast(pl.Int128, strict=False)
 
 
-@dataclass(frozen=True)
-class _Check:
-    column: str
-    bad: pl.Expr
-    problem: Callable[[object], str]
-    show_column: bool = True  # False: a problem of the whole row, not of one column
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One kind of problem in one file: where it first occurs and how many rows share it."""
-
-    file: str
-    row: int | None
-    column: str | None
-    message: str
-    count: int = 1
-    rows: tuple[int, ...] = ()  # the first few spreadsheet rows with the problem
-    severity: Literal["error", "warning"] = "error"
-
-    def as_error(self) -> InputError:
-        return row_problem(self.file, self.row, self.column, self.message, self.count - 1)
-
-
-class _Stop(Exception):
-    """Gathering problems cannot go on (a required column is missing)."""
-
-
-class Findings:
-    """Problems found in the input. Reports stop at the first (`gather=False`, raising an
-    InputError naming file, row and column); `mrrcli validate` gathers them all."""
-
-    def __init__(self, table: Table, gather: bool = False) -> None:
-        self.table = table
-        self.gather = gather
-        self.problems: list[Problem] = []
-
-    def fail(self, message: str, file: str | None = None, fatal: bool = False) -> None:
-        """A problem of a whole file (or of the run)."""
-        problem = Problem(file or ", ".join(self.table.files), None, None, message)
-        if not self.gather:
-            if file is None:
-                raise InputError(message)
-            raise problem.as_error()
-        self.problems.append(problem)
-        if fatal:
-            raise _Stop
-
-    def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
-        self.problems.append(
-            Problem(file or ", ".join(self.table.files), None, None, message, count, (), "warning")
-        )
-
-    def check(self, frame: pl.DataFrame, checks: list[_Check], warning: bool = False) -> None:
-        """Evaluate row checks in one pass; raise on the first failing one unless gathering."""
-        if not checks:
-            return
-        counts = frame.select(
-            [check.bad.fill_null(False).sum().alias(str(i)) for i, check in enumerate(checks)]
-        ).row(0)
-        for check, count in zip(checks, counts, strict=True):
-            if not count:
-                continue
-            bad = frame.filter(check.bad.fill_null(False))
-            if not self.gather:
-                first = bad.row(0, named=True)
-                raise row_problem(
-                    self.table.files[first[FILE_COLUMN]],
-                    first[ROW_COLUMN],
-                    check.column,
-                    check.problem(first.get(check.column)),
-                    int(count) - 1,
-                )
-            per_file = bad.group_by(FILE_COLUMN, maintain_order=True).agg(
-                pl.len().alias("count"),
-                pl.col(ROW_COLUMN).head(5).alias("rows"),
-                pl.col(check.column).first().alias("value")
-                if check.column in frame.columns
-                else pl.lit(None).alias("value"),
-            )
-            for file_index, n, rows, value in per_file.iter_rows():
-                self.problems.append(
-                    Problem(
-                        self.table.files[file_index],
-                        rows[0],
-                        check.column if check.show_column else None,
-                        check.problem(value),
-                        int(n),
-                        tuple(rows),
-                        "warning" if warning else "error",
-                    )
-                )
-
-
 def _present(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns
 
@@ -316,23 +222,23 @@ def normalize_periods(
             .alias("_interval")
         )
 
-    def unreadable(column: str, parsed: str, kind: str) -> _Check:
+    def unreadable(column: str, parsed: str, kind: str) -> Check:
         raw = pl.col(column)
         if frame.schema[column] == pl.String:
             raw = raw.str.strip_chars().replace("", None)
-        return _Check(
+        return Check(
             column,
             raw.is_not_null() & pl.col(parsed).is_null(),
             lambda v: f"cannot read {v!r} as {kind}",
         )
 
-    checks: list[_Check] = [
-        _Check("customer_id", pl.col("customer_id").is_null(), lambda v: "customer_id is empty"),
-        _Check("start_date", pl.col("start_date").is_null(), lambda v: "start_date is empty"),
+    checks: list[Check] = [
+        Check("customer_id", pl.col("customer_id").is_null(), lambda v: "customer_id is empty"),
+        Check("start_date", pl.col("start_date").is_null(), lambda v: "start_date is empty"),
     ]
     for column in date_columns:
         checks.append(
-            _Check(
+            Check(
                 column,
                 text_dates(column).is_not_null() & pl.col(f"{column}__parsed").is_null(),
                 lambda v: f"cannot read {v!r} as a date ({expected_date})",
@@ -340,11 +246,11 @@ def normalize_periods(
         )
     checks.append(unreadable(amount_column, "_amount", "an amount"))
     checks.append(
-        _Check(amount_column, pl.col(amount_column).is_null(), lambda v: "the amount is empty")
+        Check(amount_column, pl.col(amount_column).is_null(), lambda v: "the amount is empty")
     )
-    checks.append(_Check(amount_column, pl.col("_amount") < 0, lambda v: f"negative amount {v!r}"))
+    checks.append(Check(amount_column, pl.col("_amount") < 0, lambda v: f"negative amount {v!r}"))
     checks.append(
-        _Check(
+        Check(
             amount_column,
             pl.col("_amount").abs() >= MAX_AMOUNT * 10**AMOUNT_SCALE,
             lambda v: f"amount {v!r} is implausibly large (limit {MAX_AMOUNT:,})",
@@ -353,8 +259,8 @@ def normalize_periods(
     if "_quantity" in frame.columns:
         checks += [
             unreadable("quantity", "_quantity", "a quantity"),
-            _Check("quantity", pl.col("_quantity") < 0, lambda v: f"negative quantity {v!r}"),
-            _Check(
+            Check("quantity", pl.col("_quantity") < 0, lambda v: f"negative quantity {v!r}"),
+            Check(
                 "quantity",
                 pl.col("_quantity") >= MAX_QUANTITY * 10**QUANTITY_SCALE,
                 lambda v: f"quantity {v!r} is implausibly large",
@@ -363,7 +269,7 @@ def normalize_periods(
     if "_discount_percent" in frame.columns:
         checks += [
             unreadable("discount_percent", "_discount_percent", "a percentage"),
-            _Check(
+            Check(
                 "discount_percent",
                 (pl.col("_discount_percent") < 0)
                 | (pl.col("_discount_percent") > 100 * 10**PERCENT_SCALE),
@@ -373,7 +279,7 @@ def normalize_periods(
     if "_discount_amount" in frame.columns:
         checks += [
             unreadable("discount_amount", "_discount_amount", "an amount"),
-            _Check(
+            Check(
                 "discount_amount",
                 pl.col("_discount_amount") < 0,
                 lambda v: f"negative discount_amount {v!r}",
@@ -382,7 +288,7 @@ def normalize_periods(
     if "_addons_amount" in frame.columns:
         checks += [
             unreadable("addons_amount", "_addons_amount", "an amount"),
-            _Check(
+            Check(
                 "addons_amount",
                 pl.col("_addons_amount") < 0,
                 lambda v: f"negative addons_amount {v!r}",
@@ -391,7 +297,7 @@ def normalize_periods(
     if "_interval_count" in frame.columns:
         checks += [
             unreadable("interval_count", "_interval_count", "a whole number"),
-            _Check(
+            Check(
                 "interval_count",
                 pl.col("_interval_count") <= 0,
                 lambda v: f"interval_count {v!r} is not a positive whole number",
@@ -399,7 +305,7 @@ def normalize_periods(
         ]
     if "_interval" in frame.columns:
         checks.append(
-            _Check(
+            Check(
                 "interval",
                 pl.col("interval").is_not_null() & pl.col("_interval").is_null(),
                 lambda v: f"unknown interval {v!r} (expected day, week, month, quarter or year)",
@@ -407,7 +313,7 @@ def normalize_periods(
         )
     if "end_date" in date_columns:
         checks.append(
-            _Check(
+            Check(
                 "end_date",
                 pl.col("end_date__parsed") < pl.col("start_date__parsed"),
                 lambda v: f"end_date {v!r} is before start_date",
@@ -430,7 +336,7 @@ def normalize_periods(
     present = sorted(c for c in frame.get_column("currency").unique().to_list() if c is not None)
     if frame.get_column("currency").null_count() and present:
         checks = [
-            _Check(
+            Check(
                 "currency",
                 pl.col("currency").is_null(),
                 lambda v: (
@@ -443,7 +349,7 @@ def normalize_periods(
     unknown = [c for c in present if not currencies.is_known(c)]
     if unknown:
         checks = [
-            _Check(
+            Check(
                 "currency",
                 pl.col("currency").is_in(unknown),
                 lambda v: f"unknown currency {v!r} (expected an ISO 4217 code such as USD)",
@@ -542,7 +448,7 @@ def normalize_periods(
     findings.check(
         frame,
         [
-            _Check(
+            Check(
                 amount_column,
                 pl.col("_mrr") > MAX_ROW_MRR,
                 lambda v: (
@@ -636,9 +542,9 @@ def read_fx(path: str, dates: DateParsing) -> pl.DataFrame:
         _scaled("rate", frame.schema["rate"], RATE_SCALE).alias("_rate"),
     )
     checks = [
-        _Check("date", pl.col("date").is_null(), lambda v: "cannot read the date"),
-        _Check("rate", pl.col("_rate").is_null(), lambda v: "cannot read the rate"),
-        _Check("rate", pl.col("_rate") <= 0, lambda v: "the rate must be positive"),
+        Check("date", pl.col("date").is_null(), lambda v: "cannot read the date"),
+        Check("rate", pl.col("_rate").is_null(), lambda v: "cannot read the rate"),
+        Check("rate", pl.col("_rate") <= 0, lambda v: "the rate must be positive"),
     ]
     Findings(table).check(parsed.with_columns(pl.col("rate").cast(pl.String)), checks)
     return parsed.select(pl.col("date").cast(pl.Date), "currency", "_rate").sort("date")
@@ -664,7 +570,7 @@ def _attach_rates(
         .alias("_rate")
     ).sort("_order")
     checks = [
-        _Check(
+        Check(
             "currency",
             pl.col("_rate").is_null(),
             lambda v: f"no --fx rate for {v} on or before this row's start_date",

@@ -26,12 +26,12 @@ from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table
 from mrrcli.movements import compute_changes, monthly_totals
 from mrrcli.normalize import (
     STANDARD_DAYS_PER_MONTH,
-    Findings,
     NormalizeOptions,
     Rows,
     normalize_periods,
     read_fx,
 )
+from mrrcli.problems import Findings
 from mrrcli.timeline import CUSTOMER, MOVEMENTS, Settings, customer_ids
 
 __all__ = ["Report", "Rows", "Settings", "customers", "expansion", "load", "metrics", "movements"]

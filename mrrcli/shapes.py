@@ -14,7 +14,7 @@ from dataclasses import replace
 import polars as pl
 
 from mrrcli.dates import DateFormatError, DateParsing, parse_date_columns
-from mrrcli.normalize import Findings, _Check
+from mrrcli.problems import Check, Findings
 from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
 
 INVOICE_LINE_COLUMNS = (
@@ -118,7 +118,7 @@ def invoice_lines_to_periods(
     findings.check(
         kept,
         [
-            _Check(
+            Check(
                 column,
                 pl.col(column).cast(pl.String).str.strip_chars().replace("", None).is_null()
                 | pl.col(f"{column}__date").is_null(),
@@ -157,7 +157,7 @@ def invoice_lines_to_periods(
         findings.check(
             kept,
             [
-                _Check(
+                Check(
                     c,
                     pl.col(c).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
                     & pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6).is_null(),
@@ -208,7 +208,7 @@ def snapshots_to_periods(table: Table, dates: DateParsing, findings: Findings) -
     findings.check(
         frame,
         [
-            _Check(
+            Check(
                 "month",
                 pl.col("month").is_not_null() & pl.col("_month_text__date").is_null(),
                 lambda v: f"cannot read {v!r} as a month (expected e.g. 2024-03 or 2024-03-31)",

@@ -12,15 +12,8 @@ from typing import Literal
 import polars as pl
 
 from mrrcli.inputs import open_input, to_periods
-from mrrcli.normalize import (
-    Findings,
-    NormalizeOptions,
-    Problem,
-    Rows,
-    _Check,
-    _Stop,
-    normalize_periods,
-)
+from mrrcli.normalize import NormalizeOptions, Rows, normalize_periods
+from mrrcli.problems import Check, Findings, Problem, Stop
 from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
 
 PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
@@ -134,7 +127,7 @@ def validate(
         findings.check(
             table.duplicate_rows.with_columns(pl.lit(True).alias("_duplicate")),
             [
-                _Check(
+                Check(
                     "_duplicate",
                     pl.col("_duplicate"),
                     lambda v: (
@@ -159,7 +152,7 @@ def validate(
             set_aside[reason] = count
             findings.warn(f"{reason} carry no MRR and are set aside", count=count)
         rows = normalize_periods(periods, options, findings)
-    except _Stop:
+    except Stop:
         return Validation(table.files, read, 0, set_aside, findings.problems)
     # Warnings are listed even when there are errors: a user fixes everything in one pass.
     set_aside["trial rows"] = rows.trial_rows
@@ -167,8 +160,8 @@ def validate(
     findings.check(
         rows.frame,
         [
-            _Check("status", pl.col("_trial"), lambda v: "a trial row: carries 0 MRR"),
-            _Check(
+            Check("status", pl.col("_trial"), lambda v: "a trial row: carries 0 MRR"),
+            Check(
                 "amount",
                 (pl.col("mrr") == 0) & ~pl.col("_trial"),
                 lambda v: (
