@@ -265,4 +265,4 @@ def dates_for(inp: Input, date_format: str | None, timezone: str) -> DateParsing
     )
 
 
-__all__ = ["Input", "dates_for", "open_input", "pl", "to_periods"]
+__all__ = ["Input", "dates_for", "open_input", "to_periods"]

@@ -112,7 +112,6 @@ def expansion_table(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         ratio(pl.col("expansion_mrr"), pl.col("new_mrr")).alias("expansion_to_new"),
     ).with_columns(
         (pl.col("expansion_to_new") >= BENCHMARK_EXPANSION_TO_NEW).alias("benchmark_met"),
-        pl.col("expanded_customers"),
     )
     if settings.month_from is not None:
         table = table.filter(pl.col("month") >= pl.lit(settings.month_from))

@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TextIO
 
 import polars as pl
@@ -33,11 +33,7 @@ class Table:
     frame: pl.DataFrame
     files: list[str]
     duplicates: int = 0
-    header_rows: list[int] = field(default_factory=list)  # rows before data, per file
     duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
-
-    def where(self, file_index: int, row: int) -> tuple[str, int]:
-        return self.files[file_index], row
 
 
 def header_key(name: str) -> str:
@@ -219,7 +215,6 @@ def read_table(
     mapping = dict(mapping or {})
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
-    header_rows: list[int] = []
     for index, path in enumerate(files):
         frame, header_lines = _read_one(path)
         if frame.height == 0:
@@ -232,7 +227,6 @@ def read_table(
             (pl.int_range(pl.len(), dtype=pl.UInt32) + 1 + header_lines).alias(ROW_COLUMN),
         )
         frames.append(frame)
-        header_rows.append(header_lines)
     _check_same_columns(files, frames)
     combined = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     duplicates = 0
@@ -255,6 +249,5 @@ def read_table(
         frame=combined,
         files=files,
         duplicates=duplicates,
-        header_rows=header_rows,
         duplicate_rows=duplicate_rows,
     )

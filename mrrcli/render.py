@@ -16,11 +16,10 @@ from mrrcli.report import MONEY_COLUMNS, RATIO_COLUMNS, Report
 from mrrcli.validate import Validation
 
 if TYPE_CHECKING:
-    from mrrcli.checks import Outcome
-
-if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
+
+    from mrrcli.checks import Outcome
 
 Format = Literal["auto", "table", "csv", "json", "ndjson", "markdown"]
 EXTENSIONS: dict[str, Format] = {
@@ -108,7 +107,7 @@ def to_json(report: Report) -> str:
     return f'{{"meta": {meta}, "rows": {rows}}}\n'
 
 
-def _cell_text(value: Any, column: str) -> str:
+def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -127,7 +126,7 @@ def frame_markdown(frame: pl.DataFrame) -> str:
         "|" + "|".join("---:" if _is_number(frame, c) else "---" for c in frame.columns) + "|",
     ]
     for row in frame.iter_rows():
-        cells = (_cell_text(v, c) for v, c in zip(row, frame.columns, strict=True))
+        cells = (_cell_text(v) for v in row)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -224,7 +223,7 @@ def _styled_cell(column: str, value: Any, row: dict[str, Any], report: Report) -
     elif isinstance(value, float):
         text = f"{value:,.2f}"
     else:
-        text = _cell_text(value, column)
+        text = _cell_text(value)
         if column == "month" and value is not None and value == report.partial_month:
             text += " *"
     return Text(text, style=style)
