@@ -467,24 +467,21 @@ def validate(common: CommonOptions) -> None:
 
         $ mrrcli validate export.csv --map customer_id="Account ID"
     """
-    from mrrcli.dates import DateParsing
-    from mrrcli.normalize import NormalizeOptions, parse_fraction, read_fx
+    from mrrcli.normalize import parse_fraction
     from mrrcli.render import render_problems
-    from mrrcli.validate import validate as validate_files
+    from mrrcli.report import validate as validate_files
 
-    options = NormalizeOptions(
-        currency=common.currency,
-        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
-        dates=DateParsing(date_format=common.date_format, timezone=common.timezone),
-        fx=read_fx(common.fx, DateParsing(timezone=common.timezone)) if common.fx else None,
-    )
     result = validate_files(
         common.files,
-        options,
-        common.mapping,
-        common.keep_duplicates,
-        common.source,
-        common.amount_unit,  # type: ignore[arg-type]
+        source=common.source,
+        mapping=common.mapping,
+        currency=common.currency,
+        amount_unit=common.amount_unit,  # type: ignore[arg-type]
+        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+        timezone=common.timezone,
+        date_format=common.date_format,
+        fx=common.fx,
+        keep_duplicates=common.keep_duplicates,
     )
     deliver(render_problems(result, resolve_output_format(common)), common)
     note(result.summary(), common)

@@ -13,7 +13,7 @@ major units with the currency's decimals, ratios as Float64 rounded to 6 places.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -33,6 +33,8 @@ from mrrcli.normalize import (
 )
 from mrrcli.problems import Findings
 from mrrcli.timeline import CUSTOMER, MOVEMENTS, Settings, customer_ids
+from mrrcli.validate import Validation
+from mrrcli.validate import validate as validate_export
 
 __all__ = ["Report", "Rows", "Settings", "customers", "expansion", "load", "metrics", "movements"]
 
@@ -152,6 +154,31 @@ def load(
     return rows
 
 
+def validate(
+    paths: Sequence[str],
+    *,
+    source: str = "auto",
+    mapping: Mapping[str, str] | None = None,
+    currency: str | None = None,
+    amount_unit: Literal["major", "minor"] | None = None,
+    days_per_month: Fraction = STANDARD_DAYS_PER_MONTH,
+    timezone: str = "UTC",
+    date_format: str | None = None,
+    fx: str | None = None,
+    keep_duplicates: bool = False,
+) -> Validation:
+    """Read an export as `load` does, gathering every problem instead of stopping."""
+    options = NormalizeOptions(
+        currency=currency,
+        days_per_month=days_per_month,
+        dates=DateParsing(date_format=date_format, timezone=timezone),
+        fx=read_fx(fx, DateParsing(timezone=timezone)) if fx else None,
+    )
+    return validate_export(
+        list(paths), options, dict(mapping or {}), keep_duplicates, source, amount_unit
+    )
+
+
 def minor_to_major(column: str, exponent: int) -> pl.Expr:
     """Integer minor units → an exact Decimal in major units (12345 → 123.45 for USD)."""
     value = pl.col(column)
@@ -210,8 +237,16 @@ def _changes(rows: Rows, settings: Settings, ids: bool = False) -> pl.DataFrame:
     return compute_changes(rows.frame.lazy(), settings, ids)
 
 
+def for_shape(rows: Rows, settings: Settings) -> Settings:
+    """Snapshots hold month-end MRR: they are always compared month end to month end (§2.3)."""
+    if rows.shape == "snapshots" and settings.mode == "event":
+        return replace(settings, mode="snapshot")
+    return settings
+
+
 def movements(rows: Rows, settings: Settings) -> Report:
     """Monthly movements (§7.1 `movements`)."""
+    settings = for_shape(rows, settings)
     return _report("movements", monthly_totals(_changes(rows, settings), settings), rows, settings)
 
 
@@ -221,6 +256,7 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     `extra["top_expanding"]`: the `top` customers with the most expansion in the last month;
     `extra["movements"]`: the movements table, for the chart.
     """
+    settings = for_shape(rows, settings)
     changes = _changes(rows, settings)
     report = _report("expansion", expansion_table(changes, settings), rows, settings)
     movements_frame = monthly_totals(changes, settings)
@@ -251,6 +287,7 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
 
 def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
+    settings = for_shape(rows, settings)
     changes = _changes(rows, settings)
     table = metrics_table(rows.frame.lazy(), changes, settings)
     return _report("metrics", table, rows, settings)
@@ -258,6 +295,7 @@ def metrics(rows: Rows, settings: Settings) -> Report:
 
 def all_metrics(rows: Rows, settings: Settings) -> Report:
     """Movements, expansion and metrics columns side by side, one row per month (for check)."""
+    settings = for_shape(rows, settings)
     changes = _changes(rows, settings)
     table = monthly_totals(changes, settings)
     for extra in (
@@ -282,6 +320,7 @@ def customers(
     Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
+    settings = for_shape(rows, settings)
     changes = _changes(rows, settings, ids=True)
     first = settings.month_from
     last = settings.month_to
