@@ -247,7 +247,7 @@ def _load(common: CommonOptions, settings: "Settings") -> tuple["Rows", "Setting
     if rows.shape == "snapshots" and settings.mode == "event":
         from dataclasses import replace
 
-        note("snapshots hold month-end MRR: reporting in --mode snapshot", common)
+        rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
         settings = replace(settings, mode="snapshot")
     return rows, settings
 
@@ -270,9 +270,15 @@ def _load_rows(common: CommonOptions) -> "Rows":
             fx=common.fx,
             keep_duplicates=common.keep_duplicates,
         )
+    return rows
+
+
+def tell(rows: "Rows", common: CommonOptions) -> None:
+    """After a report is out: what was read, used and set aside, on stderr. (Said last, so a
+    run that fails says one line: its error.)"""
     for message in rows.notes:
         note(message, common)
-    parts = [f"{rows.read:,} rows read"]
+    parts = [f"{rows.read:,} rows read, {rows.paying_rows():,} carry MRR"]
     if rows.duplicates:
         parts.append(
             f"{rows.duplicates:,} duplicate rows counted once (--keep-duplicates counts them)"
@@ -281,9 +287,7 @@ def _load_rows(common: CommonOptions) -> "Rows":
         parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
     if rows.zero_rows:
         parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
-    if len(parts) > 1:
-        note("; ".join(parts), common)
-    return rows
+    note("; ".join(parts), common)
 
 
 def resolve_output_format(common: CommonOptions) -> str:
@@ -367,6 +371,7 @@ def movements(common: CommonOptions, chart: ChartOption = False) -> None:
     settings = _settings(common)
     rows, settings = _load(common, settings)
     emit(movements_report(rows, settings), common, chart)
+    tell(rows, common)
 
 
 @command
@@ -387,6 +392,7 @@ def expansion(common: CommonOptions, chart: ChartOption = False) -> None:
     settings = _settings(common)
     rows, settings = _load(common, settings)
     emit(expansion_report(rows, settings), common, chart)
+    tell(rows, common)
 
 
 @command
@@ -403,6 +409,7 @@ def metrics(common: CommonOptions) -> None:
     settings = _settings(common)
     rows, settings = _load(common, settings)
     emit(metrics_report(rows, settings), common)
+    tell(rows, common)
 
 
 MonthOption = Annotated[
@@ -452,6 +459,7 @@ def customers(
         customer=customer,
     )
     emit(report, common)
+    tell(rows, common)
 
 
 @command
@@ -548,6 +556,7 @@ def check(common: CommonOptions, rule: RuleOption, month: CheckMonthOption = Non
         raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
     deliver(render_outcomes(outcomes, resolve_output_format(common), report.currency), common)
+    tell(rows, common)
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 

@@ -46,6 +46,7 @@ class Input:
     source: Source
     notes: list[str] = field(default_factory=list)
     set_aside: dict[str, int] = field(default_factory=dict)
+    read: int = 0  # data rows in the files, duplicates and rows set aside included
 
 
 def open_input(
@@ -106,6 +107,7 @@ def open_input(
                 f"{header!r}; its columns are {', '.join(headers)}"
             )
     frame = table.frame
+    read = frame.height + table.duplicates
     set_aside: dict[str, int] = {}
     frame = _latest_versions(frame, chosen, set_aside)
     frame = _filter_values(frame, chosen, set_aside)
@@ -132,7 +134,7 @@ def open_input(
             )
     frame = _status_ends(frame, chosen, notes)
     table = replace(table, frame=frame)
-    return Input(table, chosen, notes, set_aside)
+    return Input(table, chosen, notes, set_aside, read)
 
 
 def _headers(path: str) -> list[str]:

@@ -95,6 +95,11 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
 
+    def paying_rows(self) -> int:
+        """Input rows with MRR above 0 (a row split at its trial end counts once)."""
+        paying = self.frame.filter(pl.col("mrr") > 0)
+        return int(paying.select(pl.struct(FILE_COLUMN, ROW_COLUMN).n_unique()).item())
+
 
 def parse_fraction(text: str, what: str) -> Fraction:
     try:

@@ -186,10 +186,10 @@ def rich_table(report: Report) -> Table:
     for cells in rows:
         table.add_row(*cells)
     if partial is not None:
-        table.caption = (
-            f"* {partial} is month to date (through {settings.as_of.isoformat()}); "
-            "its flows are day-normalized over the days elapsed"
-        )
+        as_of = settings.as_of
+        table.caption = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
+        if report.kind == "expansion":
+            table.caption += "; its day-normalized flow is at the pace of those days"
         table.caption_justify = "left"
     return table
 

@@ -150,6 +150,7 @@ def load(
     rows = normalize_periods(table, options, findings)
     rows.shape = inp.source.shape
     rows.source = inp.source.name
+    rows.read = inp.read
     rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
     return rows
 

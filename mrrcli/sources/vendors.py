@@ -309,6 +309,18 @@ RECURLY = Source(
     },
     signature=("uuid", "state", "activated_at", "expires_at"),
     latest_version=("id", "updated_at"),
+    lookups=(
+        Lookup(
+            title="Recurly plans",
+            signature=("code", "interval_unit", "interval_length"),
+            key=("plan_id",),
+            table_key="id",
+            columns={
+                "plan_interval_unit": ("interval_unit",),
+                "plan_interval_length": ("interval_length",),
+            },
+        ),
+    ),
     drop={"_fivetran_deleted": ("true",)},
     amount_unit="major",
     timezone="UTC",
