@@ -343,3 +343,12 @@ def test_fivetran_recurly_subscription_history(tmp_path: Path) -> None:
     February): new 5695.00 in February 2015, flat after."""
     loaded = load([write_rows(tmp_path / "subscriptions.csv", recurly_rows("all"))])
     assert mrrcli_months(loaded, RECURLY_AS_OF) == recurly_expected(569500)
+
+
+def test_fivetran_recurly_subscriptions_with_their_plans_table() -> None:
+    """The two tables passed together: the plans table is told apart by its header and gives
+    each subscription its interval; by hand, new 99.00 + 5596.00 = 5695.00 in February 2015."""
+    loaded = load([str(RECURLY_SUBSCRIPTIONS), str(RECURLY_PLANS)])
+    assert loaded.source == "recurly"
+    assert any("Recurly plans joined in" in note for note in loaded.notes)
+    assert mrrcli_months(loaded, RECURLY_AS_OF) == recurly_expected(569500)
