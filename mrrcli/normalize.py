@@ -130,6 +130,30 @@ def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     return scaled.cast(pl.Int128, strict=False)
 
 
+def _money_dtype(frame: pl.DataFrame, options: NormalizeOptions, exponent: int) -> pl.DataType:
+    """Int64 when no intermediate of the MRR division can reach 2^62 (much faster), else
+    Int128. The bound multiplies the largest value of every factor, so it is never too low."""
+    factors = ["_amount", "_quantity", "_addons_amount", "_discount_amount", "_interval_count"]
+    present = [c for c in [*factors, "_rate"] if c in frame.columns]
+    largest = dict.fromkeys(present, 0)
+    if present and frame.height:
+        row = frame.select(pl.col(c).abs().max() for c in present).row(0, named=True)
+        largest.update({c: int(v or 0) for c, v in row.items()})
+    dpm = options.days_per_month
+    per_month = max(7 * dpm.numerator, 7 * dpm.denominator, 12)
+    quantity = max(largest.get("_quantity", 0), 10**QUANTITY_SCALE)
+    amounts = (
+        largest.get("_amount", 0) * quantity
+        + (largest.get("_addons_amount", 0) + largest.get("_discount_amount", 0))
+        * 10**QUANTITY_SCALE
+    )
+    numerator = amounts * 100 * 10**PERCENT_SCALE * per_month * 10**exponent
+    numerator *= max(largest.get("_rate", 0), 1)
+    scale = 10 ** (AMOUNT_SCALE + QUANTITY_SCALE + PERCENT_SCALE + 4 + RATE_SCALE)
+    denominator = per_month * max(largest.get("_interval_count", 0), 1) * scale
+    return pl.Int64() if 2 * numerator + 2 * denominator < 2**62 else pl.Int128()
+
+
 def _present(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns
 
@@ -382,30 +406,33 @@ def normalize_periods(
 
     # Amounts in the file's unit → a numerator/denominator pair of reporting minor units.
     # `scale` tracks the numerator's fixed-point scale so a discount_amount can join it.
-    numerator = pl.col("_amount")
+    if foreign:
+        frame = _attach_rates(frame, findings, options.fx, reporting)  # type: ignore[arg-type]
+    money = _money_dtype(frame, options, exponent)
+    numerator = pl.col("_amount").cast(money)
     scale = 10**AMOUNT_SCALE
-    unit_divisor: pl.Expr = pl.lit(1, dtype=pl.Int128)
+    unit_divisor: pl.Expr = pl.lit(1, dtype=money)
     if options.amount_unit == "minor":
         row_exponent = pl.col("currency").replace_strict(
             currencies.EXPONENTS, default=2, return_dtype=pl.Int64
         )
-        unit_divisor = pl.lit(10, dtype=pl.Int128).pow(row_exponent).cast(pl.Int128)
+        unit_divisor = pl.lit(10, dtype=money).pow(row_exponent).cast(money)
     if not already_monthly:
         if "_quantity" in frame.columns:
-            numerator = numerator * pl.col("_quantity").fill_null(10**QUANTITY_SCALE)
+            numerator = numerator * pl.col("_quantity").cast(money).fill_null(10**QUANTITY_SCALE)
             scale *= 10**QUANTITY_SCALE
         if "_addons_amount" in frame.columns:
             # Add-ons priced per interval for the whole subscription (Recurly add_ons_total).
             ratio = scale // 10**AMOUNT_SCALE
-            numerator = numerator + pl.col("_addons_amount").fill_null(0) * ratio
+            numerator = numerator + pl.col("_addons_amount").cast(money).fill_null(0) * ratio
         if "_discount_percent" in frame.columns:
             full = 100 * 10**PERCENT_SCALE
-            numerator = numerator * (full - pl.col("_discount_percent").fill_null(0))
+            numerator = numerator * (full - pl.col("_discount_percent").cast(money).fill_null(0))
             scale *= full
         if "_discount_amount" in frame.columns:
             # discount_amount is in the file's unit too: bring it to the numerator's scale.
             ratio = scale // 10**AMOUNT_SCALE
-            numerator = numerator - pl.col("_discount_amount").fill_null(0) * ratio
+            numerator = numerator - pl.col("_discount_amount").cast(money).fill_null(0) * ratio
         # months(interval, count) = count × per_month.numerator / per_month.denominator
         dpm = options.days_per_month
         interval = pl.col("_interval") if "_interval" in frame.columns else pl.lit("month")
@@ -414,28 +441,27 @@ def normalize_periods(
         per_month_num = interval.replace_strict(
             {"month": 1, "quarter": 3, "year": 12, **months_num},
             default=1,
-            return_dtype=pl.Int128,
+            return_dtype=money,
         )
         per_month_den = interval.replace_strict(
             {"month": 1, "quarter": 1, "year": 1, **months_den},
             default=1,
-            return_dtype=pl.Int128,
+            return_dtype=money,
         )
         count = (
-            pl.col("_interval_count").fill_null(1)
+            pl.col("_interval_count").cast(money).fill_null(1)
             if "_interval_count" in frame.columns
-            else pl.lit(1, dtype=pl.Int128)
+            else pl.lit(1, dtype=money)
         )
         numerator = numerator * per_month_den
         denominator = per_month_num * count
     else:
-        denominator = pl.lit(1, dtype=pl.Int128)
+        denominator = pl.lit(1, dtype=money)
     # A discount larger than the price leaves nothing, not a negative MRR.
-    numerator = pl.max_horizontal(numerator, pl.lit(0, dtype=pl.Int128)) * 10**exponent
+    numerator = pl.max_horizontal(numerator, pl.lit(0, dtype=money)) * 10**exponent
     denominator = denominator * scale * unit_divisor
     if foreign:
-        frame = _attach_rates(frame, findings, options.fx, reporting)  # type: ignore[arg-type]
-        numerator = numerator * pl.col("_rate")
+        numerator = numerator * pl.col("_rate").cast(money)
         denominator = denominator * 10**RATE_SCALE
 
     trial = pl.lit(False)
