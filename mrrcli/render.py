@@ -384,7 +384,16 @@ def render_outcomes(outcomes: list[Outcome], fmt: str, currency: str) -> str | T
             table.add_row(*(("(empty)" if v is None else v) for v in row), style=style)
         return table
     if fmt == "json":
-        return f'{{"rows": {frame.write_json()}}}\n'
+        from mrrcli import __version__
+
+        meta = {
+            "report": "check",
+            "month": outcomes[0].month if outcomes else None,
+            "currency": currency,
+            "passed": all(o.passed for o in outcomes),
+            "mrrcli_version": __version__,
+        }
+        return f'{{"meta": {json.dumps(meta)}, "rows": {frame.write_json()}}}\n'
     if fmt == "ndjson":
         return frame.write_ndjson()
     if fmt == "markdown":
