@@ -252,25 +252,28 @@ def _load(common: CommonOptions, settings: "Settings") -> tuple["Rows", "Setting
     return rows, settings
 
 
-def _load_rows(common: CommonOptions) -> "Rows":
+def reading_options(common: CommonOptions) -> dict[str, Any]:
+    """The options of `report.load` and `report.validate`: how an export is read."""
     from mrrcli.normalize import parse_fraction
+
+    return {
+        "source": common.source,
+        "mapping": common.mapping,
+        "currency": common.currency,
+        "amount_unit": common.amount_unit,
+        "days_per_month": parse_fraction(common.days_per_month, "--days-per-month"),
+        "timezone": common.timezone,
+        "date_format": common.date_format,
+        "fx": common.fx,
+        "keep_duplicates": common.keep_duplicates,
+    }
+
+
+def _load_rows(common: CommonOptions) -> "Rows":
     from mrrcli.report import load
 
-    files = ", ".join(common.files)
-    with progress(f"reading {files} …", common):
-        rows = load(
-            common.files,
-            source=common.source,
-            mapping=common.mapping,
-            currency=common.currency,
-            amount_unit=common.amount_unit,  # type: ignore[arg-type]
-            days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
-            timezone=common.timezone,
-            date_format=common.date_format,
-            fx=common.fx,
-            keep_duplicates=common.keep_duplicates,
-        )
-    return rows
+    with progress(f"reading {', '.join(common.files)} …", common):
+        return load(common.files, **reading_options(common))
 
 
 def tell(rows: "Rows", common: CommonOptions) -> None:
@@ -475,22 +478,11 @@ def validate(common: CommonOptions) -> None:
 
         $ mrrcli validate export.csv --map customer_id="Account ID"
     """
-    from mrrcli.normalize import parse_fraction
     from mrrcli.render import render_problems
     from mrrcli.report import validate as validate_files
 
-    result = validate_files(
-        common.files,
-        source=common.source,
-        mapping=common.mapping,
-        currency=common.currency,
-        amount_unit=common.amount_unit,  # type: ignore[arg-type]
-        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
-        timezone=common.timezone,
-        date_format=common.date_format,
-        fx=common.fx,
-        keep_duplicates=common.keep_duplicates,
-    )
+    with progress(f"reading {', '.join(common.files)} …", common):
+        result = validate_files(common.files, **reading_options(common))
     deliver(render_problems(result, resolve_output_format(common)), common)
     note(result.summary(), common)
     if result.errors:
