@@ -40,7 +40,7 @@ def load(parquet: Path) -> pd.DataFrame:
     numerator = cents * df["quantity"] * df["interval"].map(MONTHS_NUM)
     denominator = df["interval_count"] * df["interval"].map(MONTHS_DEN)
     df["mrr"] = np.sign(numerator) * ((2 * numerator.abs() + denominator) // (2 * denominator))
-    return df
+    return df[["customer_id", "start_date", "end_date", "mrr"]]
 
 
 def month_end_mrr(df: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -49,10 +49,13 @@ def month_end_mrr(df: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     snapshots = {}
     for month in months:
         day = min(month.end_time.normalize(), as_of)
-        live = df[(df["start_date"] <= day) & (df["end_date"].isna() | (df["end_date"] > day))]
-        snapshots[str(month)] = live.groupby("customer_id")["mrr"].sum()
-    wide = pd.DataFrame(snapshots, columns=[str(month) for month in months])
-    return wide.fillna(0).astype("int64")
+        live = (df["start_date"] <= day) & (df["end_date"].isna() | (df["end_date"] > day))
+        snapshots[str(month)] = (
+            df.loc[live, ["customer_id", "mrr"]].groupby("customer_id")["mrr"].sum()
+        )
+    long = pd.concat(snapshots, names=["month", "customer_id"])
+    wide = long.unstack("month", fill_value=0)
+    return wide.reindex(columns=[str(month) for month in months], fill_value=0)
 
 
 def movements(mrr: pd.DataFrame) -> pd.DataFrame:
