@@ -243,13 +243,13 @@ def _settings(common: CommonOptions) -> "Settings":
 
 def _load(common: CommonOptions, settings: "Settings") -> tuple["Rows", "Settings"]:
     """Load the export; snapshots hold month-end values, so they are compared in snapshot mode."""
-    rows = _load_rows(common)
-    if rows.shape == "snapshots" and settings.mode == "event":
-        from dataclasses import replace
+    from mrrcli.report import for_shape
 
+    rows = _load_rows(common)
+    shaped = for_shape(rows, settings)
+    if shaped.mode != settings.mode:
         rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
-        settings = replace(settings, mode="snapshot")
-    return rows, settings
+    return rows, shaped
 
 
 def reading_options(common: CommonOptions) -> dict[str, Any]:

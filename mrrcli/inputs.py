@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import polars as pl
 
 from mrrcli.dates import DateParsing
 from mrrcli.errors import InputError, UsageError, row_problem
-from mrrcli.normalize import PERIODS_COLUMNS
+from mrrcli.normalize import PERIODS_COLUMNS, NormalizeOptions
 from mrrcli.problems import Findings
 from mrrcli.read import (
     FILE_COLUMN,
@@ -20,6 +21,7 @@ from mrrcli.read import (
     Table,
     expand_paths,
     header_key,
+    is_parquet,
     read_table,
     rename_to_canonical,
 )
@@ -140,7 +142,7 @@ def open_input(
 def _headers(path: str) -> list[str]:
     """A file's header names, without reading its rows (empty when it cannot be read)."""
     try:
-        if path.lower().endswith((".parquet", ".pq", ".parq")):
+        if is_parquet(path):
             return list(pl.read_parquet_schema(path))
         return pl.read_csv(path, n_rows=0, infer_schema=False).columns
     except (pl.exceptions.PolarsError, OSError, ValueError):
@@ -261,10 +263,18 @@ def to_periods(inp: Input, dates: DateParsing, findings: Findings) -> Table:
     return inp.table
 
 
-def dates_for(inp: Input, date_format: str | None, timezone: str) -> DateParsing:
-    return DateParsing(
-        date_format=date_format, timezone=timezone, source_timezone=inp.source.timezone
+def for_source(
+    inp: Input, options: NormalizeOptions, amount_unit: Literal["major", "minor"] | None
+) -> NormalizeOptions:
+    """The reading options with what the source knows: the zone of its naive timestamps, its
+    trial and unpaid statuses, and its amount unit unless `amount_unit` is given."""
+    return replace(
+        options,
+        dates=replace(options.dates, source_timezone=inp.source.timezone),
+        trial_statuses=inp.source.trial_statuses,
+        unpaid_statuses=inp.source.unpaid_statuses,
+        amount_unit=amount_unit or inp.source.amount_unit,
     )
 
 
-__all__ = ["Input", "dates_for", "open_input", "to_periods"]
+__all__ = ["Input", "for_source", "open_input", "to_periods"]

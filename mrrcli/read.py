@@ -65,7 +65,7 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
     return expanded
 
 
-def _is_parquet(path: str) -> bool:
+def is_parquet(path: str) -> bool:
     if path.lower().endswith(PARQUET_SUFFIXES):
         return True
     if path == "-":
@@ -86,7 +86,7 @@ def _read_one(path: str) -> tuple[pl.DataFrame, int]:
     """One file as a DataFrame (CSV as text) and the number of lines before its first data row."""
     data: bytes | None = None
     try:
-        if _is_parquet(path):
+        if is_parquet(path):
             return pl.read_parquet(path), 0
         source: str | io.BytesIO = path
         if path == "-":

@@ -21,7 +21,7 @@ import polars as pl
 
 from mrrcli import __version__
 from mrrcli.dates import DateParsing
-from mrrcli.inputs import dates_for, open_input, to_periods
+from mrrcli.inputs import for_source, open_input, to_periods
 from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table
 from mrrcli.movements import compute_changes, monthly_totals
 from mrrcli.normalize import (
@@ -135,24 +135,33 @@ def load(
     cannot show, and the rows set aside.
     """
     inp = open_input(paths, source, mapping, keep_duplicates)
-    dates = dates_for(inp, date_format, timezone)
-    options = NormalizeOptions(
-        currency=currency,
-        amount_unit=amount_unit or inp.source.amount_unit,
-        days_per_month=days_per_month,
-        dates=dates,
-        fx=read_fx(fx, DateParsing(timezone=timezone)) if fx else None,
-        trial_statuses=inp.source.trial_statuses,
-        unpaid_statuses=inp.source.unpaid_statuses,
+    options = for_source(
+        inp, _options(currency, days_per_month, timezone, date_format, fx), amount_unit
     )
     findings = Findings(inp.table)
-    table = to_periods(inp, dates, findings)
+    table = to_periods(inp, options.dates, findings)
     rows = normalize_periods(table, options, findings)
     rows.shape = inp.source.shape
     rows.source = inp.source.name
     rows.read = inp.read
     rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
     return rows
+
+
+def _options(
+    currency: str | None,
+    days_per_month: Fraction,
+    timezone: str,
+    date_format: str | None,
+    fx: str | None,
+) -> NormalizeOptions:
+    """The reading options the user gave (the source adds its own in inputs.for_source)."""
+    return NormalizeOptions(
+        currency=currency,
+        days_per_month=days_per_month,
+        dates=DateParsing(date_format=date_format, timezone=timezone),
+        fx=read_fx(fx, DateParsing(timezone=timezone)) if fx else None,
+    )
 
 
 def validate(
@@ -169,12 +178,7 @@ def validate(
     keep_duplicates: bool = False,
 ) -> Validation:
     """Read an export as `load` does, gathering every problem instead of stopping."""
-    options = NormalizeOptions(
-        currency=currency,
-        days_per_month=days_per_month,
-        dates=DateParsing(date_format=date_format, timezone=timezone),
-        fx=read_fx(fx, DateParsing(timezone=timezone)) if fx else None,
-    )
+    options = _options(currency, days_per_month, timezone, date_format, fx)
     return validate_export(
         list(paths), options, dict(mapping or {}), keep_duplicates, source, amount_unit
     )

@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-from mrrcli.inputs import open_input, to_periods
+from mrrcli.inputs import for_source, open_input, to_periods
 from mrrcli.normalize import NormalizeOptions, Rows, normalize_periods
 from mrrcli.problems import Check, Findings, Problem, Stop
 from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
@@ -139,13 +139,7 @@ def validate(
             ],
             warning=True,
         )
-    options = replace(
-        options,
-        dates=replace(options.dates, source_timezone=inp.source.timezone),
-        trial_statuses=inp.source.trial_statuses,
-        unpaid_statuses=inp.source.unpaid_statuses,
-        amount_unit=amount_unit or inp.source.amount_unit,
-    )
+    options = for_source(inp, options, amount_unit)
     try:
         periods = to_periods(inp, options.dates, findings)
         for reason, count in inp.set_aside.items():

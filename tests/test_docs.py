@@ -37,3 +37,13 @@ def test_readme_documents_exit_codes_and_setup() -> None:
     for code in ("| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130 |"):
         assert code in README
     assert "make run" in README and "make test" in README
+
+
+def test_source_help_names_every_source() -> None:
+    # The --source help is written by hand (importing the sources would load Polars at start-up).
+    from mrrcli.options import SourceOption
+    from mrrcli.sources import source_names
+
+    help_text = SourceOption.__metadata__[0].help
+    for name in source_names():
+        assert name in help_text, name
