@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.timeline import Settings, classified_changes, key_collisions
+from mrrcli.timeline import KeyCollision, Settings, classified_changes
 
 MOVEMENT_COLUMNS = {
     "new": "new_mrr",
@@ -119,12 +119,10 @@ def compute_changes(
     """Classified changes (see timeline.classified_changes), collected; with the id columns
     when `ids`. Raises IdentityError if two ids ever shared a hash key."""
     lazy = rows.lazy() if isinstance(rows, pl.DataFrame) else rows
-    changes, check = pl.collect_all(
-        [classified_changes(lazy, settings, ids), key_collisions(lazy, settings)]
-    )
-    if check.item():
-        raise IdentityError("two different customer ids share one hash key; please report this")
-    return changes
+    try:
+        return classified_changes(lazy, settings, ids)
+    except KeyCollision as error:
+        raise IdentityError(str(error)) from None
 
 
 def monthly_movements(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> pl.DataFrame:
