@@ -10,6 +10,8 @@ minor unit. From here on money is integer arithmetic.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from fractions import Fraction
@@ -44,6 +46,8 @@ PERIODS_COLUMNS = (
     "trial_end",
     "addons_amount",
 )
+INTERVAL_CODES = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
+MONTH_CODE = INTERVAL_CODES["month"]
 TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
 
 INTERVALS = {
@@ -126,6 +130,11 @@ def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
 
 def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     """A column as an Int128 count of 10^-scale units."""
+    if dtype.is_integer():
+        return pl.col(column).cast(pl.Int128) * 10**scale
+    if isinstance(dtype, pl.Decimal):
+        # A Decimal's physical value is the count of units of its scale.
+        return pl.col(column).cast(pl.Decimal(38, scale), strict=False).to_physical()
     scaled: pl.Expr = _decimal(column, dtype, scale) * (10**scale)
     return scaled.cast(pl.Int128, strict=False)
 
@@ -158,6 +167,37 @@ def _present(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns
 
 
+def _blank_is_null(text: pl.Expr) -> pl.Expr:
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _tidy(frame: pl.DataFrame, column: str, case: Callable[[str], str]) -> pl.Expr:
+    """A text column of few distinct values stripped, blank as null and `case` applied,
+    worked out once per distinct value (and not at all when every value is already tidy)."""
+    values = frame.get_column(column).cast(pl.String).unique().drop_nulls().to_list()
+    tidy = {v: case(v.strip()) or None for v in values}
+    text = pl.col(column).cast(pl.String)
+    if all(v == t for v, t in tidy.items()):
+        return text
+    return text.replace_strict(tidy, default=None, return_dtype=pl.String)
+
+
+def _interval_code(frame: pl.DataFrame) -> pl.Expr:
+    """`interval` as an index into INTERVAL_CODES (day, week, month, quarter, year); null
+    when it is not one of the names in INTERVALS."""
+    values = frame.get_column("interval").unique().drop_nulls().to_list()
+    codes = {v: INTERVAL_CODES.get(INTERVALS.get(v.lower(), "")) for v in values}
+    return pl.col("interval").replace_strict(codes, default=None, return_dtype=pl.UInt8)
+
+
+def _status_in(frame: pl.DataFrame, statuses: tuple[str, ...]) -> pl.Expr:
+    """Whether a row's status is one of `statuses`, compared lower case, with spaces and
+    dashes as underscores ("In Trial" is in_trial)."""
+    values = frame.get_column("status").unique().drop_nulls().to_list()
+    matching = [v for v in values if re.sub(r"[\s-]+", "_", v.lower()) in statuses]
+    return pl.col("status").is_in(matching).fill_null(False) if matching else pl.lit(False)
+
+
 def normalize_periods(
     table: Table, options: NormalizeOptions, findings: Findings | None = None
 ) -> Rows:
@@ -186,15 +226,19 @@ def normalize_periods(
     already_monthly = amount_column != "amount"
     schema = frame.schema
 
-    # Text columns: blank means absent.
-    text_columns = [
-        c
-        for c in ("customer_id", "subscription_id", "currency", "interval", "status", "plan_id")
-        if _present(frame, c)
-    ]
+    # Text columns: blank means absent. Ids are stripped; columns of few distinct values
+    # (currency, interval, status) are tidied once per distinct value, and only if needed.
+    id_columns = [c for c in ("customer_id", "subscription_id") if _present(frame, c)]
     frame = frame.with_columns(
-        pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in text_columns
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in id_columns
     )
+    frame = frame.with_columns(
+        _tidy(frame, c, str.upper if c == "currency" else str.strip)
+        for c in ("currency", "interval", "status")
+        if _present(frame, c)
+    )
+    if _present(frame, "plan_id"):
+        frame = frame.with_columns(pl.col("plan_id").cast(pl.String))
 
     # Dates, parsed per file so one file's day-first dates do not decide another's.
     date_columns = [c for c in ("start_date", "end_date", "trial_end") if _present(frame, c)]
@@ -244,12 +288,7 @@ def normalize_periods(
         if _present(frame, column) and not already_monthly:
             frame = frame.with_columns(_scaled(column, schema[column], scale).alias(f"_{column}"))
     if _present(frame, "interval") and not already_monthly:
-        frame = frame.with_columns(
-            pl.col("interval")
-            .str.to_lowercase()
-            .replace_strict(INTERVALS, default=None, return_dtype=pl.String)
-            .alias("_interval")
-        )
+        frame = frame.with_columns(_interval_code(frame).alias("_interval"))
 
     def unreadable(column: str, parsed: str, kind: str) -> Check:
         raw = pl.col(column)
@@ -357,7 +396,6 @@ def normalize_periods(
     # Currency: per row, or the default; the reporting currency; rates when there are several.
     default_currency = (options.default_currency or options.currency or "").upper() or None
     if _present(frame, "currency"):
-        frame = frame.with_columns(pl.col("currency").str.to_uppercase())
         if default_currency:
             frame = frame.with_columns(pl.col("currency").fill_null(default_currency))
     else:
@@ -435,19 +473,15 @@ def normalize_periods(
             numerator = numerator - pl.col("_discount_amount").cast(money).fill_null(0) * ratio
         # months(interval, count) = count × per_month.numerator / per_month.denominator
         dpm = options.days_per_month
-        interval = pl.col("_interval") if "_interval" in frame.columns else pl.lit("month")
-        months_num = {"day": dpm.denominator, "week": 7 * dpm.denominator}
-        months_den = {"day": dpm.numerator, "week": dpm.numerator}
-        per_month_num = interval.replace_strict(
-            {"month": 1, "quarter": 3, "year": 12, **months_num},
-            default=1,
-            return_dtype=money,
-        )
-        per_month_den = interval.replace_strict(
-            {"month": 1, "quarter": 1, "year": 1, **months_den},
-            default=1,
-            return_dtype=money,
-        )
+        per_month_num = pl.lit(1, dtype=money)
+        per_month_den = pl.lit(1, dtype=money)
+        if "_interval" in frame.columns:
+            # Interval codes index small tables (day, week, month, quarter, year).
+            numerators = [dpm.denominator, 7 * dpm.denominator, 1, 3, 12]
+            denominators = [dpm.numerator, dpm.numerator, 1, 1, 1]
+            code = pl.col("_interval").fill_null(MONTH_CODE)
+            per_month_num = pl.lit(pl.Series(numerators, dtype=money)).gather(code)
+            per_month_den = pl.lit(pl.Series(denominators, dtype=money)).gather(code)
         count = (
             pl.col("_interval_count").cast(money).fill_null(1)
             if "_interval_count" in frame.columns
@@ -467,12 +501,11 @@ def normalize_periods(
     trial = pl.lit(False)
     unpaid = pl.lit(False)
     if _present(frame, "status"):
-        status = pl.col("status").str.to_lowercase().str.replace_all(r"[\s-]+", "_")
-        trial = status.is_in(options.trial_statuses).fill_null(False)
-        unpaid = status.is_in(options.unpaid_statuses).fill_null(False)
+        trial = _status_in(frame, options.trial_statuses)
+        unpaid = _status_in(frame, options.unpaid_statuses)
     exact = (2 * numerator + denominator) // (2 * denominator)
     frame = frame.with_columns(
-        pl.when(trial | unpaid).then(pl.lit(0, dtype=pl.Int128)).otherwise(exact).alias("_mrr"),
+        pl.when(trial | unpaid).then(pl.lit(0, dtype=money)).otherwise(exact).alias("_mrr"),
         trial.alias("_trial"),
     )
     # Money stays in Int64 minor units: bound each row, and the total, far from overflow.
@@ -489,7 +522,8 @@ def normalize_periods(
             )
         ],
     )
-    total = frame.select(pl.col("_mrr").filter(pl.col("_mrr") <= MAX_ROW_MRR).sum()).item()
+    within = pl.col("_mrr").filter(pl.col("_mrr") <= MAX_ROW_MRR)
+    total = frame.select(within.cast(pl.Int128).sum()).item()
     if total is not None and total > MAX_TOTAL_MRR:
         findings.fail(
             f"the MRR of all rows together ({total:,} minor units) is too large to add up "

@@ -234,9 +234,13 @@ def read_table(
     if not keep_duplicates:
         data_columns = [c for c in combined.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
         # Hash whole rows; only rows whose hash repeats are compared exactly.
-        hashed = combined.select(data_columns).hash_rows(seed=0).is_duplicated()
-        if hashed.any():
-            candidates = combined.filter(hashed)
+        # Sorting the hashes and comparing neighbours is several times faster than a hash
+        # table of them (is_duplicated); exports rarely repeat rows, so this is usually all.
+        hashes = combined.select(data_columns).hash_rows(seed=0)
+        ordered = hashes.sort()
+        repeated = ordered.filter(ordered == ordered.shift(1))
+        if repeated.len():
+            candidates = combined.filter(hashes.is_in(repeated.unique().implode()))
             first = candidates.select(pl.struct(data_columns).is_first_distinct()).to_series()
             duplicates = candidates.height - int(first.sum())
             if duplicates:
