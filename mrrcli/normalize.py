@@ -131,7 +131,8 @@ def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
 def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     """A column as an Int128 count of 10^-scale units."""
     if dtype.is_integer():
-        return pl.col(column).cast(pl.Int128) * 10**scale
+        whole: pl.Expr = pl.col(column).cast(pl.Int128) * 10**scale
+        return whole
     if isinstance(dtype, pl.Decimal):
         # A Decimal's physical value is the count of units of its scale.
         return pl.col(column).cast(pl.Decimal(38, scale), strict=False).to_physical()
