@@ -100,9 +100,9 @@ class Rows:
     source: str = "periods"
 
     def paying_rows(self) -> int:
-        """Input rows with MRR above 0 (a row split at its trial end counts once)."""
-        paying = self.frame.filter(pl.col("mrr") > 0)
-        return int(paying.select(pl.struct(FILE_COLUMN, ROW_COLUMN).n_unique()).item())
+        """Input rows with MRR above 0. A row split at its trial end counts once: only its
+        paying part can carry MRR."""
+        return int(self.frame.select((pl.col("mrr") > 0).sum()).item())
 
 
 def parse_fraction(text: str, what: str) -> Fraction:
@@ -205,10 +205,17 @@ def normalize_periods(
     """Validate a `periods` table and compute each row's MRR in minor units.
 
     Raises InputError at the first problem, unless `findings` gathers them (validate).
+    The table's frame is released once read (left empty), so that a large export is held
+    once, not twice; its other fields stay.
     """
     findings = findings or Findings(table)
     frame = table.frame
     files = table.files
+    read = table.frame.height + table.duplicates
+    headers = [c for c in frame.columns if not c.startswith("_")]
+    # Columns that are not canonical only decided duplicates: they are not needed any more.
+    frame = frame.select(c for c in frame.columns if c in PERIODS_COLUMNS or c.startswith("_"))
+    table.frame = table.frame.clear()
     missing = [c for c in ("customer_id", "start_date") if not _present(frame, c)]
     amount_column = next(
         (c for c in ("amount", "monthly_amount", "mrr") if _present(frame, c)), None
@@ -218,7 +225,7 @@ def normalize_periods(
     if missing:
         findings.fail(
             f"missing required column(s) {', '.join(missing)}; the file has "
-            f"{', '.join(c for c in frame.columns if not c.startswith('_'))}. "
+            f"{', '.join(headers)}. "
             "Use --map canonical=Header to name them",
             files[0],
             fatal=True,
@@ -586,7 +593,7 @@ def normalize_periods(
         currency=reporting,
         exponent=exponent,
         files=files,
-        read=table.frame.height + table.duplicates,
+        read=read,
         duplicates=table.duplicates,
         trial_rows=trial_rows,
         zero_rows=zero_rows,
