@@ -140,28 +140,130 @@ def _scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     return scaled.cast(pl.Int128, strict=False)
 
 
-def _money_dtype(frame: pl.DataFrame, options: NormalizeOptions, exponent: int) -> pl.DataType:
-    """Int64 when no intermediate of the MRR division can reach 2^62 (much faster), else
-    Int128. The bound multiplies the largest value of every factor, so it is never too low."""
-    factors = ["_amount", "_quantity", "_addons_amount", "_discount_amount", "_interval_count"]
-    present = [c for c in [*factors, "_rate"] if c in frame.columns]
+def _column_scale(dtype: pl.DataType, most: int) -> int:
+    """Decimal places to read a column with: none for integers, a Decimal's own scale, else
+    `most`. Fewer places keep the MRR division in Int64 more often."""
+    if dtype.is_integer():
+        return 0
+    if isinstance(dtype, pl.Decimal) and dtype.scale is not None and dtype.scale <= most:
+        return dtype.scale
+    return most
+
+
+@dataclass(frozen=True)
+class _Scales:
+    """Decimal places each kind of number is read with (see _column_scale)."""
+
+    amount: int = AMOUNT_SCALE
+    quantity: int = QUANTITY_SCALE
+    percent: int = PERCENT_SCALE
+
+
+def _mrr_fraction(
+    frame: pl.DataFrame,
+    options: NormalizeOptions,
+    exponent: int,
+    scales: _Scales,
+    already_monthly: bool,
+    foreign: bool,
+) -> tuple[pl.Expr, pl.Expr, pl.DataType]:
+    """Each row's MRR in reporting minor units as numerator and denominator expressions, and
+    the integer type to compute them in: Int64 when no intermediate can reach 2^62 (much
+    faster), else Int128. The bound follows the computation step by step with the largest
+    value of every factor, so it is never too low."""
+    factors = ["_amount", "_quantity", "_addons_amount", "_discount_amount", "_discount_percent"]
+    present = [c for c in [*factors, "_interval_count", "_rate"] if c in frame.columns]
     largest = dict.fromkeys(present, 0)
     if present and frame.height:
         row = frame.select(pl.col(c).abs().max() for c in present).row(0, named=True)
         largest.update({c: int(v or 0) for c, v in row.items()})
-    dpm = options.days_per_month
-    per_month = max(7 * dpm.numerator, 7 * dpm.denominator, 12)
-    quantity = max(largest.get("_quantity", 0), 10**QUANTITY_SCALE)
-    amounts = (
-        largest.get("_amount", 0) * quantity
-        + (largest.get("_addons_amount", 0) + largest.get("_discount_amount", 0))
-        * 10**QUANTITY_SCALE
+    _, _, numerator_bound, denominator_bound = _mrr_terms(
+        frame, options, exponent, scales, already_monthly, foreign, pl.Int128(), largest
     )
-    numerator = amounts * 100 * 10**PERCENT_SCALE * per_month * 10**exponent
-    numerator *= max(largest.get("_rate", 0), 1)
-    scale = 10 ** (AMOUNT_SCALE + QUANTITY_SCALE + PERCENT_SCALE + 4 + RATE_SCALE)
-    denominator = per_month * max(largest.get("_interval_count", 0), 1) * scale
-    return pl.Int64() if 2 * numerator + 2 * denominator < 2**62 else pl.Int128()
+    fits = 2 * numerator_bound + 2 * denominator_bound < 2**62
+    money: pl.DataType = pl.Int64() if fits else pl.Int128()
+    numerator, denominator, _, _ = _mrr_terms(
+        frame, options, exponent, scales, already_monthly, foreign, money, largest
+    )
+    return numerator, denominator, money
+
+
+def _mrr_terms(
+    frame: pl.DataFrame,
+    options: NormalizeOptions,
+    exponent: int,
+    scales: _Scales,
+    already_monthly: bool,
+    foreign: bool,
+    money: pl.DataType,
+    largest: dict[str, int],
+) -> tuple[pl.Expr, pl.Expr, int, int]:
+    """(numerator, denominator, bound of |numerator|, bound of denominator) in `money`.
+
+    mrr = (amount × quantity + addons) × (1 − discount_percent/100) − discount_amount, per
+    month of the interval, in minor units; `scale` tracks the numerator's fixed-point scale
+    so that amounts added to it (add-ons, discounts) are brought to it first."""
+    numerator = pl.col("_amount").cast(money)
+    high = largest.get("_amount", 0)
+    scale = 10**scales.amount
+    unit_divisor: pl.Expr = pl.lit(1, dtype=money)
+    unit_high = 1
+    if options.amount_unit == "minor":
+        row_exponent = pl.col("currency").replace_strict(
+            currencies.EXPONENTS, default=2, return_dtype=pl.Int64
+        )
+        unit_divisor = pl.lit(10, dtype=money).pow(row_exponent).cast(money)
+        unit_high = 10 ** max(currencies.EXPONENTS.values())
+    denominator: pl.Expr = pl.lit(1, dtype=money)
+    denominator_high = 1
+    if not already_monthly:
+        if "_quantity" in frame.columns:
+            one = 10**scales.quantity
+            numerator = numerator * pl.col("_quantity").cast(money).fill_null(one)
+            high *= max(largest["_quantity"], one)
+            scale *= one
+        if "_addons_amount" in frame.columns:
+            # Add-ons priced per interval for the whole subscription (Recurly add_ons_total).
+            ratio = scale // 10**scales.amount
+            numerator = numerator + pl.col("_addons_amount").cast(money).fill_null(0) * ratio
+            high += largest["_addons_amount"] * ratio
+        if "_discount_percent" in frame.columns:
+            full = 100 * 10**scales.percent
+            numerator = numerator * (full - pl.col("_discount_percent").cast(money).fill_null(0))
+            high *= full + largest["_discount_percent"]
+            scale *= full
+        if "_discount_amount" in frame.columns:
+            # discount_amount is in the file's unit too: bring it to the numerator's scale.
+            ratio = scale // 10**scales.amount
+            numerator = numerator - pl.col("_discount_amount").cast(money).fill_null(0) * ratio
+            high += largest["_discount_amount"] * ratio
+        # months(interval, count) = count × per_month.numerator / per_month.denominator
+        dpm = options.days_per_month
+        if "_interval" in frame.columns:
+            # Interval codes index small tables (day, week, month, quarter, year).
+            numerators = [dpm.denominator, 7 * dpm.denominator, 1, 3, 12]
+            denominators = [dpm.numerator, dpm.numerator, 1, 1, 1]
+            code = pl.col("_interval").fill_null(MONTH_CODE)
+            per_month_num = pl.lit(pl.Series(numerators, dtype=money)).gather(code)
+            per_month_den = pl.lit(pl.Series(denominators, dtype=money)).gather(code)
+            numerator = numerator * per_month_den
+            high *= max(denominators)
+            denominator = per_month_num
+            denominator_high = max(numerators)
+        if "_interval_count" in frame.columns:
+            denominator = denominator * pl.col("_interval_count").cast(money).fill_null(1)
+            denominator_high *= max(largest["_interval_count"], 1)
+    # A discount larger than the price leaves nothing, not a negative MRR.
+    numerator = pl.max_horizontal(numerator, pl.lit(0, dtype=money)) * 10**exponent
+    high *= 10**exponent
+    denominator = denominator * scale * unit_divisor
+    denominator_high *= scale * unit_high
+    if foreign:
+        numerator = numerator * pl.col("_rate").cast(money)
+        high *= max(largest.get("_rate", 0), 1)
+        denominator = denominator * 10**RATE_SCALE
+        denominator_high *= 10**RATE_SCALE
+    return numerator, denominator, high, denominator_high
 
 
 def _present(frame: pl.DataFrame, column: str) -> bool:
@@ -280,16 +382,25 @@ def normalize_periods(
             raw = raw.str.strip_chars().replace("", None)
         return raw
 
-    # Numbers as scaled integers.
-    amount_unit_scale = AMOUNT_SCALE
+    # Numbers as scaled integers, with as few decimal places as their types allow.
+    amount_columns = [amount_column, "discount_amount", "addons_amount"]
+    scales = _Scales(
+        amount=max(_column_scale(schema[c], AMOUNT_SCALE) for c in amount_columns if c in schema),
+        quantity=_column_scale(schema["quantity"], QUANTITY_SCALE)
+        if "quantity" in schema
+        else QUANTITY_SCALE,
+        percent=_column_scale(schema["discount_percent"], PERCENT_SCALE)
+        if "discount_percent" in schema
+        else PERCENT_SCALE,
+    )
     frame = frame.with_columns(
-        _scaled(amount_column, schema[amount_column], amount_unit_scale).alias("_amount")
+        _scaled(amount_column, schema[amount_column], scales.amount).alias("_amount")
     )
     optional_numbers = {
-        "quantity": QUANTITY_SCALE,
-        "discount_percent": PERCENT_SCALE,
-        "discount_amount": AMOUNT_SCALE,
-        "addons_amount": AMOUNT_SCALE,
+        "quantity": scales.quantity,
+        "discount_percent": scales.percent,
+        "discount_amount": scales.amount,
+        "addons_amount": scales.amount,
         "interval_count": 0,
     }
     for column, scale in optional_numbers.items():
@@ -328,7 +439,7 @@ def normalize_periods(
     checks.append(
         Check(
             amount_column,
-            pl.col("_amount").abs() >= MAX_AMOUNT * 10**AMOUNT_SCALE,
+            pl.col("_amount").abs() >= MAX_AMOUNT * 10**scales.amount,
             lambda v: f"amount {v!r} is implausibly large (limit {MAX_AMOUNT:,})",
         )
     )
@@ -338,7 +449,7 @@ def normalize_periods(
             Check("quantity", pl.col("_quantity") < 0, lambda v: f"negative quantity {v!r}"),
             Check(
                 "quantity",
-                pl.col("_quantity") >= MAX_QUANTITY * 10**QUANTITY_SCALE,
+                pl.col("_quantity") >= MAX_QUANTITY * 10**scales.quantity,
                 lambda v: f"quantity {v!r} is implausibly large",
             ),
         ]
@@ -348,7 +459,7 @@ def normalize_periods(
             Check(
                 "discount_percent",
                 (pl.col("_discount_percent") < 0)
-                | (pl.col("_discount_percent") > 100 * 10**PERCENT_SCALE),
+                | (pl.col("_discount_percent") > 100 * 10**scales.percent),
                 lambda v: f"discount_percent {v!r} is not between 0 and 100",
             ),
         ]
@@ -451,60 +562,11 @@ def normalize_periods(
     exponent = currencies.exponent(reporting)
 
     # Amounts in the file's unit → a numerator/denominator pair of reporting minor units.
-    # `scale` tracks the numerator's fixed-point scale so a discount_amount can join it.
     if foreign:
         frame = _attach_rates(frame, findings, options.fx, reporting)  # type: ignore[arg-type]
-    money = _money_dtype(frame, options, exponent)
-    numerator = pl.col("_amount").cast(money)
-    scale = 10**AMOUNT_SCALE
-    unit_divisor: pl.Expr = pl.lit(1, dtype=money)
-    if options.amount_unit == "minor":
-        row_exponent = pl.col("currency").replace_strict(
-            currencies.EXPONENTS, default=2, return_dtype=pl.Int64
-        )
-        unit_divisor = pl.lit(10, dtype=money).pow(row_exponent).cast(money)
-    if not already_monthly:
-        if "_quantity" in frame.columns:
-            numerator = numerator * pl.col("_quantity").cast(money).fill_null(10**QUANTITY_SCALE)
-            scale *= 10**QUANTITY_SCALE
-        if "_addons_amount" in frame.columns:
-            # Add-ons priced per interval for the whole subscription (Recurly add_ons_total).
-            ratio = scale // 10**AMOUNT_SCALE
-            numerator = numerator + pl.col("_addons_amount").cast(money).fill_null(0) * ratio
-        if "_discount_percent" in frame.columns:
-            full = 100 * 10**PERCENT_SCALE
-            numerator = numerator * (full - pl.col("_discount_percent").cast(money).fill_null(0))
-            scale *= full
-        if "_discount_amount" in frame.columns:
-            # discount_amount is in the file's unit too: bring it to the numerator's scale.
-            ratio = scale // 10**AMOUNT_SCALE
-            numerator = numerator - pl.col("_discount_amount").cast(money).fill_null(0) * ratio
-        # months(interval, count) = count × per_month.numerator / per_month.denominator
-        dpm = options.days_per_month
-        per_month_num = pl.lit(1, dtype=money)
-        per_month_den = pl.lit(1, dtype=money)
-        if "_interval" in frame.columns:
-            # Interval codes index small tables (day, week, month, quarter, year).
-            numerators = [dpm.denominator, 7 * dpm.denominator, 1, 3, 12]
-            denominators = [dpm.numerator, dpm.numerator, 1, 1, 1]
-            code = pl.col("_interval").fill_null(MONTH_CODE)
-            per_month_num = pl.lit(pl.Series(numerators, dtype=money)).gather(code)
-            per_month_den = pl.lit(pl.Series(denominators, dtype=money)).gather(code)
-        count = (
-            pl.col("_interval_count").cast(money).fill_null(1)
-            if "_interval_count" in frame.columns
-            else pl.lit(1, dtype=money)
-        )
-        numerator = numerator * per_month_den
-        denominator = per_month_num * count
-    else:
-        denominator = pl.lit(1, dtype=money)
-    # A discount larger than the price leaves nothing, not a negative MRR.
-    numerator = pl.max_horizontal(numerator, pl.lit(0, dtype=money)) * 10**exponent
-    denominator = denominator * scale * unit_divisor
-    if foreign:
-        numerator = numerator * pl.col("_rate").cast(money)
-        denominator = denominator * 10**RATE_SCALE
+    numerator, denominator, money = _mrr_fraction(
+        frame, options, exponent, scales, already_monthly, bool(foreign)
+    )
 
     trial = pl.lit(False)
     unpaid = pl.lit(False)

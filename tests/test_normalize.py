@@ -7,6 +7,7 @@ day → count ÷ 30.4375, and each row is rounded once, half away from zero, to 
 
 from __future__ import annotations
 
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 
@@ -438,3 +439,69 @@ def test_amount_with_thousands_separator(tmp_path: Path) -> None:
     # "1,200.00" as a spreadsheet writes it, a year: 1200 ÷ 12 = 100.00
     text = 'customer_id,start_date,amount,interval\nc1,2024-01-01,"1,200.00",year\n'
     assert mrr_of(tmp_path, text) == [10000]
+
+
+# Typed Parquet columns are read with their own decimal places (fewer scale factors keep the
+# division in Int64); the MRR must be the same cents as the same values read from text.
+TYPED_CASES = [
+    # amount, quantity, interval, count, discount_percent, expected MRR in cents
+    ("29.99", 3, "month", 1, None, 8997),
+    ("100.00", 1, "week", 2, None, 21741),  # 100 × 30.4375 / 14 = 217.4107…
+    ("1200.00", 7, "year", 1, "12.5", 61250),
+    ("0.05", 1, "day", 1, None, 152),  # 0.05 × 30.4375 = 1.5219 → 152 cents
+    ("99999999.99", 9999, "week", 1, None, None),  # large: the Int128 path
+]
+
+
+@pytest.mark.parametrize(
+    ("amount", "quantity", "interval", "count", "percent", "cents"), TYPED_CASES
+)
+def test_typed_parquet_columns_give_the_same_cents_as_text(
+    tmp_path: Path,
+    amount: str,
+    quantity: int,
+    interval: str,
+    count: int,
+    percent: str | None,
+    cents: int | None,
+) -> None:
+    from decimal import Decimal
+
+    import polars as pl
+
+    header = "customer_id,start_date,amount,quantity,interval,interval_count,discount_percent"
+    text = f"{header}\nc1,2024-01-01,{amount},{quantity},{interval},{count},{percent or ''}\n"
+    from_text = mrr_of(tmp_path, text)
+    typed = pl.DataFrame(
+        {
+            "customer_id": ["c1"],
+            "start_date": [date(2024, 1, 1)],
+            "amount": pl.Series([Decimal(amount)], dtype=pl.Decimal(18, 2)),
+            "quantity": pl.Series([quantity], dtype=pl.Int32),
+            "interval": [interval],
+            "interval_count": pl.Series([count], dtype=pl.Int32),
+            "discount_percent": pl.Series(
+                [Decimal(percent) if percent else None], dtype=pl.Decimal(5, 1)
+            ),
+        }
+    )
+    path = tmp_path / "typed.parquet"
+    typed.write_parquet(path)
+    from_parquet = load([str(path)]).frame.get_column("mrr").to_list()
+    assert from_parquet == from_text
+    exact = (
+        Fraction(amount)
+        * quantity
+        * (1 - Fraction(percent or 0) / 100)
+        / (
+            count
+            * {"day": Fraction(48, 1461), "week": Fraction(336, 1461), "month": 1, "year": 12}[
+                interval
+            ]
+        )
+        * 100
+    )
+    rounded = int(exact + Fraction(1, 2))  # half away from zero (positive)
+    assert from_parquet == [rounded]
+    if cents is not None:
+        assert rounded == cents
