@@ -82,12 +82,13 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def _read_one(path: str) -> tuple[pl.DataFrame, int]:
-    """One file as a DataFrame (CSV as text) and the number of lines before its first data row."""
+def _read_one(path: str) -> pl.DataFrame:
+    """One file as a DataFrame (CSV as text) with `_row`, the spreadsheet row of each row
+    (a CSV header is row 1)."""
     data: bytes | None = None
     try:
         if is_parquet(path):
-            return pl.read_parquet(path), 0
+            return pl.read_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
         source: str | io.BytesIO = path
         if path == "-":
             data = sys.stdin.buffer.read()
@@ -102,9 +103,11 @@ def _read_one(path: str) -> tuple[pl.DataFrame, int]:
             )
         if b"\x00" in head:
             raise InputError(f"{path}: the file is binary, not CSV text or Parquet")
-        frame = pl.read_csv(source, infer_schema=False)
-        _check_headers(path, frame.columns)
-        return frame, 1
+        frame = pl.read_csv(
+            source, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2
+        )
+        _check_headers(path, [c for c in frame.columns if c != ROW_COLUMN])
+        return frame
     except InputError:
         raise
     except pl.exceptions.NoDataError:
@@ -216,15 +219,18 @@ def read_table(
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
     for index, path in enumerate(files):
-        frame, header_lines = _read_one(path)
+        frame = _read_one(path)
         if frame.height == 0:
             raise InputError(f"{path}: the file has a header but no data rows")
         renames = rename_to_canonical(frame.columns, canonical, mapping)
         frame = frame.rename(renames)
         frame = frame.rename({c: header_key(c) for c in frame.columns if c not in renames.values()})
+        # The readers number rows in chunks aligned with the data; the file index is built
+        # from them so that it is aligned too (misaligned chunks cost a copy of every column
+        # at the first operation that combines them).
         frame = frame.with_columns(
-            pl.lit(index, dtype=pl.UInt16).alias(FILE_COLUMN),
-            (pl.int_range(pl.len(), dtype=pl.UInt32) + 1 + header_lines).alias(ROW_COLUMN),
+            (pl.col(ROW_COLUMN) * 0 + index).cast(pl.UInt16).alias(FILE_COLUMN),
+            pl.col(ROW_COLUMN).cast(pl.UInt32),
         )
         frames.append(frame)
     _check_same_columns(files, frames)
