@@ -148,6 +148,7 @@ def _classify(changes: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
             .then(pl.lit("expansion"))
             .otherwise(movement)
         )
+    movement = movement.cast(pl.Enum(MOVEMENTS))  # the type the fast engine gives
     return ranked.with_columns(movement.alias("movement"), (after - before).abs().alias("amount"))
 
 
