@@ -270,14 +270,19 @@ def _present(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns
 
 
-def _blank_is_null(text: pl.Expr) -> pl.Expr:
-    return pl.when(text == "").then(None).otherwise(text)
+def _distinct(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """The distinct non-null values of text columns of few values, found in one pass."""
+    if not columns:
+        return {}
+    found = frame.select(
+        pl.col(c).cast(pl.String).unique().drop_nulls().implode() for c in columns
+    ).row(0)
+    return {c: list(values) for c, values in zip(columns, found, strict=True)}
 
 
-def _tidy(frame: pl.DataFrame, column: str, case: Callable[[str], str]) -> pl.Expr:
+def _tidy(column: str, values: list[str], case: Callable[[str], str]) -> pl.Expr:
     """A text column of few distinct values stripped, blank as null and `case` applied,
     worked out once per distinct value (and not at all when every value is already tidy)."""
-    values = frame.get_column(column).cast(pl.String).unique().drop_nulls().to_list()
     tidy = {v: case(v.strip()) or None for v in values}
     text = pl.col(column).cast(pl.String)
     if all(v == t for v, t in tidy.items()):
@@ -285,19 +290,23 @@ def _tidy(frame: pl.DataFrame, column: str, case: Callable[[str], str]) -> pl.Ex
     return text.replace_strict(tidy, default=None, return_dtype=pl.String)
 
 
-def _interval_code(frame: pl.DataFrame) -> pl.Expr:
-    """`interval` as an index into INTERVAL_CODES (day, week, month, quarter, year); null
-    when it is not one of the names in INTERVALS."""
-    values = frame.get_column("interval").unique().drop_nulls().to_list()
-    codes = {v: INTERVAL_CODES.get(INTERVALS.get(v.lower(), "")) for v in values}
-    return pl.col("interval").replace_strict(codes, default=None, return_dtype=pl.UInt8)
+def _interval_code(values: list[str]) -> pl.Expr:
+    """`interval` (as in the file) as an index into INTERVAL_CODES (day, week, month,
+    quarter, year); null when it is not one of the names in INTERVALS."""
+    codes = {v: INTERVAL_CODES.get(INTERVALS.get(v.strip().lower(), "")) for v in values}
+    return (
+        pl.col("interval")
+        .cast(pl.String)
+        .replace_strict(codes, default=None, return_dtype=pl.UInt8)
+        .alias("_interval")
+    )
 
 
-def _status_in(frame: pl.DataFrame, statuses: tuple[str, ...]) -> pl.Expr:
-    """Whether a row's status is one of `statuses`, compared lower case, with spaces and
-    dashes as underscores ("In Trial" is in_trial)."""
-    values = frame.get_column("status").unique().drop_nulls().to_list()
-    matching = [v for v in values if re.sub(r"[\s-]+", "_", v.lower()) in statuses]
+def _status_in(values: list[str], statuses: tuple[str, ...]) -> pl.Expr:
+    """Whether a row's (tidied) status is one of `statuses`, compared lower case, with spaces
+    and dashes as underscores ("In Trial" is in_trial)."""
+    tidy = {v.strip() for v in values}
+    matching = [v for v in tidy if re.sub(r"[\s-]+", "_", v.lower()) in statuses]
     return pl.col("status").is_in(matching).fill_null(False) if matching else pl.lit(False)
 
 
@@ -338,23 +347,59 @@ def normalize_periods(
 
     # Text columns: blank means absent. Ids are stripped; columns of few distinct values
     # (currency, interval, status) are tidied once per distinct value, and only if needed.
-    id_columns = [c for c in ("customer_id", "subscription_id") if _present(frame, c)]
-    frame = frame.with_columns(
-        pl.col(c).cast(pl.String).str.strip_chars().replace("", None) for c in id_columns
+    distinct = _distinct(frame, [c for c in ("currency", "interval", "status") if c in schema])
+    text: list[pl.Expr] = [
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None)
+        for c in ("customer_id", "subscription_id")
+        if c in schema
+    ]
+    text += [
+        _tidy(c, values, str.upper if c == "currency" else str.strip)
+        for c, values in distinct.items()
+    ]
+    if "plan_id" in schema:
+        text.append(pl.col("plan_id").cast(pl.String))
+
+    # Numbers as scaled integers, with as few decimal places as their types allow.
+    amount_columns = [amount_column, "discount_amount", "addons_amount"]
+    scales = _Scales(
+        amount=max(_column_scale(schema[c], AMOUNT_SCALE) for c in amount_columns if c in schema),
+        quantity=_column_scale(schema["quantity"], QUANTITY_SCALE)
+        if "quantity" in schema
+        else QUANTITY_SCALE,
+        percent=_column_scale(schema["discount_percent"], PERCENT_SCALE)
+        if "discount_percent" in schema
+        else PERCENT_SCALE,
     )
-    frame = frame.with_columns(
-        _tidy(frame, c, str.upper if c == "currency" else str.strip)
-        for c in ("currency", "interval", "status")
-        if _present(frame, c)
-    )
-    if _present(frame, "plan_id"):
-        frame = frame.with_columns(pl.col("plan_id").cast(pl.String))
+    numbers = [_scaled(amount_column, schema[amount_column], scales.amount).alias("_amount")]
+    optional_numbers = {
+        "quantity": scales.quantity,
+        "discount_percent": scales.percent,
+        "discount_amount": scales.amount,
+        "addons_amount": scales.amount,
+        "interval_count": 0,
+    }
+    if not already_monthly:
+        numbers += [
+            _scaled(column, schema[column], scale).alias(f"_{column}")
+            for column, scale in optional_numbers.items()
+            if column in schema
+        ]
+        if "interval" in distinct:
+            numbers.append(_interval_code(distinct["interval"]))
+    # One pass: numbers read from the columns as they are, text columns replaced in place.
+    frame = frame.with_columns(*numbers, *text)
 
     # Dates, parsed per file so one file's day-first dates do not decide another's.
     date_columns = [c for c in ("start_date", "end_date", "trial_end") if _present(frame, c)]
     parsed_parts = []
     raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
-    for file_index, part in raw_dates.group_by(FILE_COLUMN, maintain_order=True):
+    by_file = (
+        [((0,), raw_dates)]
+        if len(files) == 1
+        else raw_dates.group_by(FILE_COLUMN, maintain_order=True)
+    )
+    for file_index, part in by_file:
         try:
             parsed, _ = parse_date_columns(part, date_columns, options.dates)
         except DateFormatError as error:
@@ -381,33 +426,6 @@ def normalize_periods(
         if frame.schema[c] == pl.String:
             raw = raw.str.strip_chars().replace("", None)
         return raw
-
-    # Numbers as scaled integers, with as few decimal places as their types allow.
-    amount_columns = [amount_column, "discount_amount", "addons_amount"]
-    scales = _Scales(
-        amount=max(_column_scale(schema[c], AMOUNT_SCALE) for c in amount_columns if c in schema),
-        quantity=_column_scale(schema["quantity"], QUANTITY_SCALE)
-        if "quantity" in schema
-        else QUANTITY_SCALE,
-        percent=_column_scale(schema["discount_percent"], PERCENT_SCALE)
-        if "discount_percent" in schema
-        else PERCENT_SCALE,
-    )
-    frame = frame.with_columns(
-        _scaled(amount_column, schema[amount_column], scales.amount).alias("_amount")
-    )
-    optional_numbers = {
-        "quantity": scales.quantity,
-        "discount_percent": scales.percent,
-        "discount_amount": scales.amount,
-        "addons_amount": scales.amount,
-        "interval_count": 0,
-    }
-    for column, scale in optional_numbers.items():
-        if _present(frame, column) and not already_monthly:
-            frame = frame.with_columns(_scaled(column, schema[column], scale).alias(f"_{column}"))
-    if _present(frame, "interval") and not already_monthly:
-        frame = frame.with_columns(_interval_code(frame).alias("_interval"))
 
     def unreadable(column: str, parsed: str, kind: str) -> Check:
         raw = pl.col(column)
@@ -571,8 +589,8 @@ def normalize_periods(
     trial = pl.lit(False)
     unpaid = pl.lit(False)
     if _present(frame, "status"):
-        trial = _status_in(frame, options.trial_statuses)
-        unpaid = _status_in(frame, options.unpaid_statuses)
+        trial = _status_in(distinct["status"], options.trial_statuses)
+        unpaid = _status_in(distinct["status"], options.unpaid_statuses)
     exact = (2 * numerator + denominator) // (2 * denominator)
     frame = frame.with_columns(
         pl.when(trial | unpaid).then(pl.lit(0, dtype=money)).otherwise(exact).alias("_mrr"),
