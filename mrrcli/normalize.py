@@ -244,8 +244,10 @@ def _mrr_terms(
             numerators = [dpm.denominator, 7 * dpm.denominator, 1, 3, 12]
             denominators = [dpm.numerator, dpm.numerator, 1, 1, 1]
             code = pl.col("_interval").fill_null(MONTH_CODE)
-            per_month_num = pl.lit(pl.Series(numerators, dtype=money)).gather(code)
-            per_month_den = pl.lit(pl.Series(denominators, dtype=money)).gather(code)
+            # (replace_strict keeps the data's chunks; a gather would not, and a later
+            # operation would then copy every column to align them.)
+            per_month_num = code.replace_strict(dict(enumerate(numerators)), return_dtype=money)
+            per_month_den = code.replace_strict(dict(enumerate(denominators)), return_dtype=money)
             numerator = numerator * per_month_den
             high *= max(denominators)
             denominator = per_month_num
@@ -268,6 +270,11 @@ def _mrr_terms(
 
 def _present(frame: pl.DataFrame, column: str) -> bool:
     return column in frame.columns
+
+
+# False on every row, in the data's chunks: a bare literal column would be one chunk, and the
+# next operation would copy every column to align them.
+_NOWHERE = pl.col(ROW_COLUMN).is_null()
 
 
 def _distinct(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:
@@ -307,7 +314,7 @@ def _status_in(values: list[str], statuses: tuple[str, ...]) -> pl.Expr:
     and dashes as underscores ("In Trial" is in_trial)."""
     tidy = {v.strip() for v in values}
     matching = [v for v in tidy if re.sub(r"[\s-]+", "_", v.lower()) in statuses]
-    return pl.col("status").is_in(matching).fill_null(False) if matching else pl.lit(False)
+    return pl.col("status").is_in(matching).fill_null(False) if matching else _NOWHERE
 
 
 def normalize_periods(
@@ -586,8 +593,7 @@ def normalize_periods(
         frame, options, exponent, scales, already_monthly, bool(foreign)
     )
 
-    trial = pl.lit(False)
-    unpaid = pl.lit(False)
+    trial = unpaid = _NOWHERE
     if _present(frame, "status"):
         trial = _status_in(distinct["status"], options.trial_statuses)
         unpaid = _status_in(distinct["status"], options.unpaid_statuses)
