@@ -105,27 +105,37 @@ def _events(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     return pl.concat([starts, ends])
 
 
-def _sorted_runs(events: pl.DataFrame, packed: bool) -> tuple[pl.DataFrame, bool]:
+def _position_of(day: date, settings: Settings) -> int:
+    """A day's `_pos` (see _events), in Python."""
+    if settings.mode == "snapshot":
+        return day.year * 12 + day.month - 1
+    return (day - date(1970, 1, 1)).days
+
+
+def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[pl.DataFrame, bool]:
     """Events sorted by key and position, reduced to the last event of each (key, position)
     run with `_after`, the key's MRR after it. Returns (runs, clean): `clean` is False when two
     different ids met in one sort key (the caller must not use the runs)."""
-    payload = [c for c in (KEY, CHECK, CUSTOMER, "delta") if c in events.columns]
+    events = _events(rows, settings)
+    payload = [KEY, CHECK, *([CUSTOMER] if settings.level == "subscription" else []), "delta"]
     if packed:
-        low, high = events.select(pl.col(POS).min().alias("lo"), pl.col(POS).max().alias("hi")).row(
-            0
-        )
-        low, span = low or 0, (high or 0) - (low or 0)
+        # Positions run from the first paying start to the as-of date: their span decides
+        # how many low bits of the key they take.
+        paying = (pl.col("mrr") != 0) & (pl.col("start_date") <= settings.as_of)
+        first = rows.select(pl.col("start_date").filter(paying).min()).collect().item()
+        low = _position_of(first or settings.as_of, settings)
+        span = max(_position_of(settings.as_of, settings) - low, 0)
         bits = max(span.bit_length(), 1)
         mask = (1 << 64) - (1 << bits)
         packed_key = (pl.col(KEY) & pl.lit(mask, dtype=pl.UInt64)) | (pl.col(POS) - low).cast(
             pl.UInt64
         )
-        ordered = events.select(packed_key.alias(PACKED), *payload).sort(PACKED)
+        ordered = events.select(packed_key.alias(PACKED), *payload).sort(PACKED).collect()
         block = pl.col(PACKED) & pl.lit(mask, dtype=pl.UInt64)
         run = pl.col(PACKED)
         position = (pl.col(PACKED) & pl.lit((1 << bits) - 1, dtype=pl.UInt64)).cast(pl.Int32) + low
     else:
-        ordered = events.select(POS, *payload).sort(KEY, POS)
+        ordered = events.select(POS, *payload).sort(KEY, POS).collect()
         block = pl.col(KEY)
         run = pl.struct(KEY, POS)
         position = pl.col(POS)
@@ -146,7 +156,7 @@ def _sorted_runs(events: pl.DataFrame, packed: bool) -> tuple[pl.DataFrame, bool
     runs = ordered.with_columns(total.alias("_total")).filter(last_of_run)
     runs = runs.select(
         KEY,
-        *([CUSTOMER] if CUSTOMER in events.columns else []),
+        *([CUSTOMER] if settings.level == "subscription" else []),
         position.alias(POS),
         "_total",
     )
@@ -241,13 +251,11 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings, ids: bool = True)
     Sorted by key and date. Totals need no ids: leaving them out saves a join of strings.
     Raises KeyCollision if two different ids share a 64-bit hash.
     """
-    events = _events(rows, settings).collect()
-    runs, clean = _sorted_runs(events, packed=True)
+    runs, clean = _sorted_runs(rows, settings, packed=True)
     if not clean:
-        runs, clean = _sorted_runs(events, packed=False)
+        runs, clean = _sorted_runs(rows, settings, packed=False)
     if not clean:
         raise KeyCollision("two different customer ids share one hash key; please report this")
-    del events
     first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
     after = pl.col("_after")
     changes = (

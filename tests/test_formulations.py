@@ -9,12 +9,13 @@ reactivation: the two must agree exactly, in every mode, level and scope. The fa
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import grouped_formulation
 import polars as pl
 import pytest
 from hypothesis import given
+from reference import Row
 from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
 
 from mrrcli import timeline
@@ -66,7 +67,21 @@ def events(
     )
 
 
-def test_two_ids_in_one_packed_key_fall_back_to_the_two_column_sort() -> None:
+def runs_of(
+    monkeypatch: pytest.MonkeyPatch, frame: pl.DataFrame, packed: bool
+) -> tuple[pl.DataFrame, bool]:
+    """timeline._sorted_runs on the given events (positions are days since 1970)."""
+    monkeypatch.setattr(timeline, "_events", lambda rows, settings: frame.lazy())
+    epoch = date(1970, 1, 1)
+    low, high = frame.get_column(POS).min(), frame.get_column(POS).max()
+    rows = pl.DataFrame({"mrr": [1], "start_date": [epoch + timedelta(days=low)]})
+    settings = Settings(as_of=epoch + timedelta(days=high))
+    return timeline._sorted_runs(rows.lazy(), settings, packed)
+
+
+def test_two_ids_in_one_packed_key_fall_back_to_the_two_column_sort(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Keys 0x100 and 0x101 differ only in the low bits the packed sort gives to positions.
     frame = events(
         [0x100, 0x101, 0x100, 0x101, 0x100],
@@ -74,9 +89,9 @@ def test_two_ids_in_one_packed_key_fall_back_to_the_two_column_sort() -> None:
         [19000, 19001, 19010, 19020, 19030],
         [500, 700, 300, -700, -800],
     )
-    _, clean = timeline._sorted_runs(frame, packed=True)
+    _, clean = runs_of(monkeypatch, frame, packed=True)
     assert not clean
-    runs, clean = timeline._sorted_runs(frame, packed=False)
+    runs, clean = runs_of(monkeypatch, frame, packed=False)
     assert clean
     assert runs.select(KEY, POS, "_after").rows() == [
         (0x100, 19000, 500),
@@ -87,14 +102,16 @@ def test_two_ids_in_one_packed_key_fall_back_to_the_two_column_sort() -> None:
     ]
 
 
-def test_the_packed_sort_nets_same_day_events_and_keeps_keys_apart() -> None:
+def test_the_packed_sort_nets_same_day_events_and_keeps_keys_apart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     frame = events(
         [7 << 32, 7 << 32, 9 << 32, 7 << 32, 9 << 32],
         [1, 1, 2, 1, 2],
         [100, 100, 100, 130, 160],
         [500, -200, 900, -300, -900],
     )
-    runs, clean = timeline._sorted_runs(frame, packed=True)
+    runs, clean = runs_of(monkeypatch, frame, packed=True)
     assert clean
     assert runs.select(KEY, POS, "_after").rows() == [
         (7 << 32, 100, 300),
@@ -106,10 +123,8 @@ def test_the_packed_sort_nets_same_day_events_and_keeps_keys_apart() -> None:
 
 def test_a_64_bit_collision_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # Two customers whose first hash is equal and whose second differs.
-    def colliding(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-        return events([5, 5], [1, 2], [19000, 19005], [100, 200]).lazy()
-
-    monkeypatch.setattr(timeline, "_events", colliding)
-    frame = frame_of([])
+    frame = events([5, 5], [1, 2], [19000, 19005], [100, 200])
+    monkeypatch.setattr(timeline, "_events", lambda rows, settings: frame.lazy())
     with pytest.raises(IdentityError, match="share one hash key"):
-        compute_changes(frame, Settings(as_of=date(2024, 1, 31)))
+        rows = frame_of([Row("a", "a", date(2021, 1, 1), None, 100)])
+        compute_changes(rows, Settings(as_of=date(2024, 1, 31)))
