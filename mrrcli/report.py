@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -185,16 +186,22 @@ def validate(
 
 
 def minor_to_major(column: str, exponent: int) -> pl.Expr:
-    """Integer minor units → an exact Decimal in major units (12345 → 123.45 for USD)."""
-    value = pl.col(column)
+    """Integer minor units → an exact Decimal in major units (12345 → 123.45 for USD).
+
+    Multiplying a whole Decimal by 10^-exponent is exact: the scales add up."""
+    whole = pl.col(column).cast(pl.Decimal(38, 0))
     if exponent == 0:
-        return value.cast(pl.Decimal(38, 0)).alias(column)
-    unit = 10**exponent
-    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    whole = (value.abs() // unit).cast(pl.String)
-    fraction = (value.abs() % unit).cast(pl.String).str.zfill(exponent)
-    major: pl.Expr = (sign + whole + "." + fraction).str.to_decimal(scale=exponent)
+        return whole.alias(column)
+    unit = pl.lit(Decimal(1).scaleb(-exponent), dtype=pl.Decimal(38, exponent))
+    major: pl.Expr = (whole * unit).cast(pl.Decimal(38, exponent))
     return major.alias(column)
+
+
+def _formatted_dates(frame: pl.DataFrame, column: str, pattern: str) -> pl.Expr:
+    """Dates as text, formatted once per distinct date (a report has few of them)."""
+    days = frame.get_column(column).unique().drop_nulls()
+    text = days.dt.strftime(pattern)
+    return pl.col(column).replace_strict(days, text, default=None, return_dtype=pl.String)
 
 
 def _present(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
@@ -206,9 +213,9 @@ def _present(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
         elif column in DAYNORM_COLUMNS:
             conversions.append((pl.col(column) / 10**exponent).round(RATIO_DECIMALS))
         elif column == "month" and dtype == pl.Date:
-            conversions.append(pl.col(column).dt.strftime("%Y-%m"))
+            conversions.append(_formatted_dates(frame, column, "%Y-%m"))
         elif column == "date" and dtype == pl.Date:
-            conversions.append(pl.col(column).dt.strftime("%Y-%m-%d"))
+            conversions.append(_formatted_dates(frame, column, "%Y-%m-%d"))
     return frame.with_columns(conversions)
 
 

@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from mrrcli.report import Settings, load, movements
 
 
@@ -60,3 +62,31 @@ def test_four_currencies_with_fx_give_hand_computed_cents(tmp_path: Path) -> Non
         Decimal("33.43"),
         Decimal("306.67"),
     )
+
+
+@pytest.mark.parametrize(
+    ("exponent", "minor", "major"),
+    [
+        (
+            2,
+            [12345, -5, 0, 9_223_372_036_854_775_807],
+            ["123.45", "-0.05", "0.00", "92233720368547758.07"],
+        ),
+        (0, [500, -1], ["500", "-1"]),
+        (3, [1_234, -1_000_001], ["1.234", "-1000.001"]),
+        (4, [1, 123_456_789], ["0.0001", "12345.6789"]),
+    ],
+)
+def test_minor_units_shown_exactly_in_major_units(
+    exponent: int, minor: list[int], major: list[str]
+) -> None:
+    from decimal import Decimal
+
+    import polars as pl
+
+    from mrrcli.report import minor_to_major
+
+    frame = pl.DataFrame({"amount": minor}, schema={"amount": pl.Int64})
+    shown = frame.select(minor_to_major("amount", exponent)).get_column("amount")
+    assert shown.dtype == pl.Decimal(38, exponent)
+    assert shown.to_list() == [Decimal(v) for v in major]
