@@ -280,12 +280,13 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
             .group_by(CUSTOMER)
             .agg(pl.col("amount").sum(), pl.len().alias("changes"))
         )
-        # Only the leaders need their ids: a short join, not one per change.
-        names = (
-            customer_ids(rows.frame.lazy(), settings)
-            .join(expanded.lazy().select(CUSTOMER), on=CUSTOMER, how="semi")
-            .collect()
-        )
+        # Only the leaders need their ids: those at or above the top-th amount (ties decide
+        # by id), looked up among the rows of these customers only.
+        if expanded.height > top:
+            cutoff = expanded.get_column("amount").sort(descending=True)[top - 1]
+            expanded = expanded.filter(pl.col("amount") >= cutoff)
+        leading = expanded.get_column(CUSTOMER).implode()
+        names = customer_ids(rows.frame.lazy(), settings, among=leading).collect()
         leaders = (
             expanded.join(names, on=CUSTOMER, how="left")
             .sort(["amount", "customer_id"], descending=[True, False])

@@ -63,11 +63,16 @@ def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     return keyed
 
 
-def customer_ids(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """`_customer` → `customer_id`, one row per customer: names for customer keys."""
+def customer_ids(
+    rows: pl.LazyFrame, settings: Settings, among: pl.Series | None = None
+) -> pl.LazyFrame:
+    """`_customer` → `customer_id`, one row per customer: names for customer keys (only the
+    keys in `among`, an imploded list, when given)."""
     keyed = with_key(rows, settings)
     if settings.level == "customer":
         keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
+    if among is not None:
+        keyed = keyed.filter(pl.col(CUSTOMER).is_in(among))
     return keyed.select(CUSTOMER, "customer_id").unique(CUSTOMER)
 
 
