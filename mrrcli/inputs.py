@@ -18,6 +18,7 @@ from mrrcli.problems import Findings
 from mrrcli.read import (
     FILE_COLUMN,
     ROW_COLUMN,
+    Partition,
     Table,
     expand_paths,
     header_key,
@@ -56,11 +57,13 @@ def open_input(
     source: str = "auto",
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
+    partition: Partition | None = None,
 ) -> Input:
     """Read every file, choose the source (said in `notes`), rename headers to canonical.
 
     Files that are another table of a vendor's export (Stripe invoices beside invoice lines)
-    are told apart by their headers and joined in.
+    are told apart by their headers and joined in. With `partition`, only the rows of one
+    part of the customers are read (see partition_column).
     """
     files = expand_paths(paths)
     tables: list[tuple[str, Source, Lookup]] = []
@@ -75,7 +78,7 @@ def open_input(
                 tables.append((path, *found))
         if not main_files:
             raise InputError(f"{', '.join(files)}: no file holds the rows to report on")
-    table = read_table(main_files, (), None, keep_duplicates=keep_duplicates)
+    table = read_table(main_files, (), None, keep_duplicates=keep_duplicates, partition=partition)
     headers = [c for c in table.frame.columns if not c.startswith("_")]
     notes: list[str] = []
     if source == "auto":
@@ -137,6 +140,30 @@ def open_input(
     frame = _status_ends(frame, chosen, notes)
     table = replace(table, frame=frame)
     return Input(table, chosen, notes, set_aside, read)
+
+
+def partition_column(
+    paths: Sequence[str], source: str = "auto", mapping: Mapping[str, str] | None = None
+) -> str | None:
+    """The header that holds the customer id when an export can be read in parts by customer:
+    files (not stdin) of one table, no lookup table beside them, and the customer id in one
+    header (a source that falls back to a second header for it cannot be split by the first).
+    None when it cannot."""
+    files = expand_paths(paths)
+    if "-" in files:
+        return None
+    headers = _headers(files[0])
+    if not headers or any(lookup_for(_headers(path)) is not None for path in files):
+        return None
+    chosen = detect(headers)[0] if source == "auto" else by_name(source)
+    if mapping and "customer_id" in mapping:
+        wanted = mapping["customer_id"]
+    else:
+        candidates = chosen.fallbacks(headers).get("customer_id", ["customer_id"])
+        if len(candidates) != 1:
+            return None
+        wanted = candidates[0]
+    return next((h for h in headers if header_key(h) == header_key(wanted)), None)
 
 
 def _headers(path: str) -> list[str]:

@@ -125,12 +125,29 @@ def customer_month_ends(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     return compute_changes(rows, snapshot, ids=False)
 
 
-def metrics_table(rows: pl.LazyFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """The `metrics` report: growth, quick ratio, churn rates, NRR/GRR, ARPA, counts."""
+def needs_month_ends(settings: Settings) -> bool:
+    """Whether metrics need customer month-end changes besides the report's own changes."""
+    return not (
+        settings.mode == "snapshot" and settings.level == "customer" and settings.scope == "strict"
+    )
+
+
+def metrics_table(
+    rows: pl.LazyFrame | None,
+    changes: pl.DataFrame,
+    settings: Settings,
+    month_ends: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The `metrics` report: growth, quick ratio, churn rates, NRR/GRR, ARPA, counts.
+
+    Cohorts and counts come from customer month-end changes: `changes` themselves in
+    customer-level strict snapshot mode, else `month_ends` or, without them, computed from
+    `rows` (see customer_month_ends)."""
     table = _with_counts(monthly_totals(changes, settings), changes)
-    if settings.mode == "snapshot" and settings.level == "customer" and settings.scope == "strict":
+    if not needs_month_ends(settings):
         month_ends = changes
-    else:
+    elif month_ends is None:
+        assert rows is not None, "metrics_table needs rows or month_ends"
         month_ends = customer_month_ends(rows, settings)
     before, after = pl.col("mrr_before"), pl.col("mrr_after")
     cohort = before > 0

@@ -98,11 +98,18 @@ class Rows:
     notes: list[str] = field(default_factory=list)  # for the user, on stderr
     shape: str = "periods"
     source: str = "periods"
+    set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
+    # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
+    parts: list[Rows] = field(default_factory=list)
+
+    def pieces(self) -> list[Rows]:
+        """The parts of an export read in parts, else the rows themselves."""
+        return self.parts or [self]
 
     def paying_rows(self) -> int:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its
         paying part can carry MRR."""
-        return int(self.frame.select((pl.col("mrr") > 0).sum()).item())
+        return sum(int(p.frame.select((pl.col("mrr") > 0).sum()).item()) for p in self.pieces())
 
 
 def parse_fraction(text: str, what: str) -> Fraction:

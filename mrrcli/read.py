@@ -26,6 +26,23 @@ ROW_COLUMN = "_row"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
+@dataclass(frozen=True)
+class Partition:
+    """Read only the rows whose customer falls in part `index` of `count`: `column` is the
+    file's header of the customer id. A customer's rows all fall in one part."""
+
+    index: int
+    count: int
+    column: str
+
+    def keeps(self) -> pl.Expr:
+        # The same hash as the engine's customer key (timeline.with_key), so a part holds
+        # whole keys and a collision of keys never spans two parts.
+        customer = pl.col(self.column).cast(pl.String).str.strip_chars().replace("", None)
+        key = pl.struct(customer.alias("customer_id")).hash(seed=0)
+        return key % self.count == self.index
+
+
 @dataclass
 class Table:
     """The rows of every input file, concatenated, with where each row came from."""
@@ -82,11 +99,22 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def _read_one(path: str) -> pl.DataFrame:
+def _read_part(path: str, partition: Partition) -> pl.DataFrame:
+    """The rows of one part of a file, scanned so that the rest is never held in memory."""
+    if is_parquet(path):
+        scan = pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
+    else:
+        scan = pl.scan_csv(path, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2)
+    return scan.filter(partition.keeps()).collect()
+
+
+def _read_one(path: str, partition: Partition | None = None) -> pl.DataFrame:
     """One file as a DataFrame (CSV as text) with `_row`, the spreadsheet row of each row
     (a CSV header is row 1)."""
     data: bytes | None = None
     try:
+        if partition is not None:
+            return _read_part(path, partition)
         if is_parquet(path):
             return pl.read_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
         source: str | io.BytesIO = path
@@ -209,6 +237,7 @@ def read_table(
     canonical: Sequence[str],
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
+    partition: Partition | None = None,
 ) -> Table:
     """Read every file into one frame, headers renamed to their canonical names.
 
@@ -219,8 +248,8 @@ def read_table(
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
     for index, path in enumerate(files):
-        frame = _read_one(path)
-        if frame.height == 0:
+        frame = _read_one(path, partition)
+        if frame.height == 0 and partition is None:
             raise InputError(f"{path}: the file has a header but no data rows")
         renames = rename_to_canonical(frame.columns, canonical, mapping)
         frame = frame.rename(renames)

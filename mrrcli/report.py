@@ -12,6 +12,7 @@ major units with the currency's decimals, ratios as Float64 rounded to 6 places.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -22,8 +23,9 @@ import polars as pl
 
 from mrrcli import __version__
 from mrrcli.dates import DateParsing
-from mrrcli.inputs import for_source, open_input, to_periods
-from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table
+from mrrcli.errors import InputError
+from mrrcli.inputs import for_source, open_input, partition_column, to_periods
+from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table, needs_month_ends
 from mrrcli.movements import compute_changes, monthly_totals
 from mrrcli.normalize import (
     STANDARD_DAYS_PER_MONTH,
@@ -33,6 +35,7 @@ from mrrcli.normalize import (
     read_fx,
 )
 from mrrcli.problems import Findings
+from mrrcli.read import Partition, expand_paths, is_parquet
 from mrrcli.timeline import CUSTOMER, MOVEMENTS, Settings, customer_ids
 from mrrcli.validate import Validation
 from mrrcli.validate import validate as validate_export
@@ -117,6 +120,13 @@ class Report:
         return meta
 
 
+# Exports of more rows than this are read in parts of about PART_ROWS rows, by customer, so
+# that memory stays bounded (each part is normalized and classified on its own; monthly totals
+# add up). MRRCLI_WHOLE_ROWS lowers it on a machine with less memory.
+WHOLE_ROWS = 30_000_000
+PART_ROWS = 12_000_000
+
+
 def load(
     paths: Sequence[str],
     *,
@@ -129,24 +139,100 @@ def load(
     date_format: str | None = None,
     fx: str | None = None,
     keep_duplicates: bool = False,
+    parts: int | None = None,
 ) -> Rows:
     """Read an export (any source or shape) and compute every row's MRR in minor units.
 
     `Rows.notes` holds what the user should be told: the source chosen and why, what the file
-    cannot show, and the rows set aside.
+    cannot show, and the rows set aside. `parts`: read the export in that many parts by
+    customer (default: one, or enough to keep each near PART_ROWS rows when the export has
+    more than WHOLE_ROWS rows and can be split — see inputs.partition_column).
     """
-    inp = open_input(paths, source, mapping, keep_duplicates)
-    options = for_source(
-        inp, _options(currency, days_per_month, timezone, date_format, fx), amount_unit
-    )
+    options = _options(currency, days_per_month, timezone, date_format, fx)
+    count = parts if parts is not None else _auto_parts(paths)
+    column = partition_column(paths, source, mapping) if count > 1 else None
+    if column is None:
+        return _load(paths, source, mapping, keep_duplicates, options, amount_unit, None)
+    pieces = [
+        _load(paths, source, mapping, keep_duplicates, options, amount_unit, part)
+        for part in (Partition(i, count, column) for i in range(count))
+    ]
+    return _joined(pieces, options)
+
+
+def _auto_parts(paths: Sequence[str]) -> int:
+    """How many parts to read an export in: by its number of rows (estimated for CSV)."""
+    whole = int(os.environ.get("MRRCLI_WHOLE_ROWS", WHOLE_ROWS))
+    rows = 0
+    for path in expand_paths(paths):
+        if path == "-":
+            return 1
+        if is_parquet(path):
+            rows += pl.scan_parquet(path).select(pl.len()).collect().item()
+        else:
+            with open(path, "rb") as handle:
+                sample = handle.read(1 << 20)
+            lines = max(sample.count(b"\n"), 1)
+            rows += os.path.getsize(path) * lines // max(len(sample), 1)
+    if rows <= whole:
+        return 1
+    return -(-rows // min(PART_ROWS, whole))
+
+
+def _load(
+    paths: Sequence[str],
+    source: str,
+    mapping: Mapping[str, str] | None,
+    keep_duplicates: bool,
+    reading: NormalizeOptions,
+    amount_unit: Literal["major", "minor"] | None,
+    partition: Partition | None,
+) -> Rows:
+    inp = open_input(paths, source, mapping, keep_duplicates, partition)
+    options = for_source(inp, reading, amount_unit)
     findings = Findings(inp.table)
     table = to_periods(inp, options.dates, findings)
     rows = normalize_periods(table, options, findings)
     rows.shape = inp.source.shape
     rows.source = inp.source.name
     rows.read = inp.read
+    rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}
     rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
     return rows
+
+
+def _joined(parts: list[Rows], options: NormalizeOptions) -> Rows:
+    """Parts of one export as one Rows: they must agree on the reporting currency."""
+    currencies = sorted({p.currency for p in parts if p.frame.height})
+    if len(currencies) > 1:
+        raise InputError(
+            f"{', '.join(parts[0].files)}: the data holds several currencies "
+            f"({', '.join(currencies)}) and no --fx rates; currencies are never added together "
+            "or converted without rates: give --fx rates.csv (date,currency,rate)"
+        )
+    first = next((p for p in parts if p.frame.height), parts[0])
+    set_aside: dict[str, int] = {}
+    for part in parts:
+        for reason, n in part.set_aside.items():
+            set_aside[reason] = set_aside.get(reason, 0) + n
+    said = {f"{n:,} {reason} set aside" for p in parts for reason, n in p.set_aside.items()}
+    notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
+    notes.append(f"read in {len(parts)} parts by customer ({len(parts[0].files)} file(s))")
+    return Rows(
+        frame=first.frame.clear(),
+        currency=first.currency,
+        exponent=first.exponent,
+        files=first.files,
+        read=sum(p.read for p in parts),
+        duplicates=sum(p.duplicates for p in parts),
+        trial_rows=sum(p.trial_rows for p in parts),
+        zero_rows=sum(p.zero_rows for p in parts),
+        notes=notes + [f"{n:,} {reason} set aside" for reason, n in set_aside.items()],
+        shape=first.shape,
+        source=first.source,
+        set_aside=set_aside,
+        parts=parts,
+    )
 
 
 def _options(
@@ -246,7 +332,18 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
 
 
 def _changes(rows: Rows, settings: Settings, ids: bool = False) -> pl.DataFrame:
-    return compute_changes(rows.frame.lazy(), settings, ids)
+    """Classified changes; of each part in turn for an export read in parts (a customer's
+    changes depend only on its own rows, and every total is a sum over customers)."""
+    pieces = [compute_changes(p.frame.lazy(), settings, ids) for p in rows.pieces()]
+    return pieces[0] if len(pieces) == 1 else pl.concat(pieces)
+
+
+def _month_ends(rows: Rows, settings: Settings, changes: pl.DataFrame) -> pl.DataFrame:
+    """Customer-level month-end changes for cohorts and counts (see metrics_table)."""
+    if not needs_month_ends(settings):
+        return changes
+    snapshot = replace(settings, mode="snapshot", level="customer", scope="strict")
+    return _changes(rows, snapshot)
 
 
 def for_shape(rows: Rows, settings: Settings) -> Settings:
@@ -286,7 +383,9 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
             cutoff = expanded.get_column("amount").sort(descending=True)[top - 1]
             expanded = expanded.filter(pl.col("amount") >= cutoff)
         leading = expanded.get_column(CUSTOMER).implode()
-        names = customer_ids(rows.frame.lazy(), settings, among=leading).collect()
+        names = pl.concat(
+            customer_ids(p.frame.lazy(), settings, among=leading).collect() for p in rows.pieces()
+        )
         leaders = (
             expanded.join(names, on=CUSTOMER, how="left")
             .sort(["amount", "customer_id"], descending=[True, False])
@@ -302,7 +401,7 @@ def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
     settings = for_shape(rows, settings)
     changes = _changes(rows, settings)
-    table = metrics_table(rows.frame.lazy(), changes, settings)
+    table = metrics_table(None, changes, settings, _month_ends(rows, settings, changes))
     return _report("metrics", table, rows, settings)
 
 
@@ -313,7 +412,7 @@ def all_metrics(rows: Rows, settings: Settings) -> Report:
     table = monthly_totals(changes, settings)
     for extra in (
         expansion_table(changes, settings),
-        metrics_table(rows.frame.lazy(), changes, settings),
+        metrics_table(None, changes, settings, _month_ends(rows, settings, changes)),
     ):
         new_columns = [c for c in extra.columns if c not in table.columns]
         table = table.join(extra.select("month", *new_columns), on="month", how="left")
