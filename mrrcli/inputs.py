@@ -146,9 +146,9 @@ def partition_column(
     paths: Sequence[str], source: str = "auto", mapping: Mapping[str, str] | None = None
 ) -> str | None:
     """The header that holds the customer id when an export can be read in parts by customer:
-    files (not stdin) of one table, no lookup table beside them, and the customer id in one
-    header (a source that falls back to a second header for it cannot be split by the first).
-    None when it cannot."""
+    files (not stdin) of one `periods` table with no status rules, no lookup table beside
+    them, and the customer id in one header (a source that falls back to a second header for
+    it cannot be split by the first). None when it cannot."""
     files = expand_paths(paths)
     if "-" in files:
         return None
@@ -156,6 +156,8 @@ def partition_column(
     if not headers or any(lookup_for(_headers(path)) is not None for path in files):
         return None
     chosen = detect(headers)[0] if source == "auto" else by_name(source)
+    if chosen.shape != "periods" or chosen.status_ends:
+        return None  # invoice lines and status rules are judged over the whole export
     if mapping and "customer_id" in mapping:
         wanted = mapping["customer_id"]
     else:

@@ -81,6 +81,9 @@ class NormalizeOptions:
     fx: pl.DataFrame | None = None  # date, currency, rate (reporting units per 1 unit)
     trial_statuses: tuple[str, ...] = TRIAL_STATUSES  # status values of trials (0 MRR)
     unpaid_statuses: tuple[str, ...] = ()  # status values of rows that never paid (0 MRR)
+    # The reporting currency when --currency is not given, decided elsewhere (by the whole
+    # export, when it is read in parts); rows without a currency are not given it.
+    reporting_currency: str | None = None
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
+    date_orders: set[str] = field(default_factory=set)  # how dates were read (dates.py)
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
 
@@ -407,6 +411,7 @@ def normalize_periods(
     # Dates, parsed per file so one file's day-first dates do not decide another's.
     date_columns = [c for c in ("start_date", "end_date", "trial_end") if _present(frame, c)]
     parsed_parts = []
+    date_orders: set[str] = set()
     raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
     by_file = (
         [((0,), raw_dates)]
@@ -415,7 +420,8 @@ def normalize_periods(
     )
     for file_index, part in by_file:
         try:
-            parsed, _ = parse_date_columns(part, date_columns, options.dates)
+            parsed, how = parse_date_columns(part, date_columns, options.dates)
+            date_orders.add(how)
         except DateFormatError as error:
             findings.fail(str(error), files[int(file_index[0])], fatal=True)  # type: ignore[arg-type]
         parsed_parts.append(
@@ -574,7 +580,8 @@ def normalize_periods(
             )
         ]
         findings.check(frame, checks)
-    reporting = (options.currency or (present[0] if len(present) == 1 else "USD")).upper()
+    only = present[0] if len(present) == 1 else "USD"
+    reporting = (options.currency or options.reporting_currency or only).upper()
     if not currencies.is_known(reporting):
         raise UsageError(f"unknown currency {reporting!r} for --currency")
     frame = frame.with_columns(pl.col("currency").fill_null(reporting))
@@ -690,6 +697,7 @@ def normalize_periods(
         duplicates=table.duplicates,
         trial_rows=trial_rows,
         zero_rows=zero_rows,
+        date_orders=date_orders,
     )
 
 

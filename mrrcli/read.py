@@ -33,12 +33,12 @@ class Partition:
 
     index: int
     count: int
-    column: str
+    column: str  # compared as header_key: each file's own spelling of it is used
 
-    def keeps(self) -> pl.Expr:
+    def keeps(self, column: str) -> pl.Expr:
         # The same hash as the engine's customer key (timeline.with_key), so a part holds
         # whole keys and a collision of keys never spans two parts.
-        customer = pl.col(self.column).cast(pl.String).str.strip_chars().replace("", None)
+        customer = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
         key = pl.struct(customer.alias("customer_id")).hash(seed=0)
         return key % self.count == self.index
 
@@ -105,7 +105,14 @@ def _read_part(path: str, partition: Partition) -> pl.DataFrame:
         scan = pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
     else:
         scan = pl.scan_csv(path, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2)
-    return scan.filter(partition.keeps()).collect()
+    headers = [c for c in scan.collect_schema().names() if c != ROW_COLUMN]
+    _check_headers(path, headers)
+    if scan.head(1).collect().height == 0:
+        raise InputError(f"{path}: the file has a header but no data rows")
+    column = next((h for h in headers if header_key(h) == header_key(partition.column)), None)
+    if column is None:
+        raise InputError(f"{path}: no column {partition.column!r}, which the first file has")
+    return scan.filter(partition.keeps(column)).collect()
 
 
 def _read_one(path: str, partition: Partition | None = None) -> pl.DataFrame:

@@ -28,6 +28,7 @@ from mrrcli.inputs import for_source, open_input, partition_column, to_periods
 from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table, needs_month_ends
 from mrrcli.movements import compute_changes, monthly_totals
 from mrrcli.normalize import (
+    MAX_TOTAL_MRR,
     STANDARD_DAYS_PER_MONTH,
     NormalizeOptions,
     Rows,
@@ -153,11 +154,19 @@ def load(
     column = partition_column(paths, source, mapping) if count > 1 else None
     if column is None:
         return _load(paths, source, mapping, keep_duplicates, options, amount_unit, None)
+    partitions = [Partition(i, count, column) for i in range(count)]
     pieces = [
-        _load(paths, source, mapping, keep_duplicates, options, amount_unit, part)
-        for part in (Partition(i, count, column) for i in range(count))
+        _load(paths, source, mapping, keep_duplicates, options, amount_unit, p) for p in partitions
     ]
-    return _joined(pieces, options)
+    if len({p.currency for p in pieces if p.frame.height}) > 1 and fx and not currency:
+        # Parts chose different reporting currencies; the whole export holds several, and
+        # with rates it is reported in USD, as when read whole.
+        options = replace(options, reporting_currency="USD")
+        pieces = [
+            _load(paths, source, mapping, keep_duplicates, options, amount_unit, p)
+            for p in partitions
+        ]
+    return _joined([p for p in pieces if p.frame.height] or pieces[:1])
 
 
 def _auto_parts(paths: Sequence[str]) -> int:
@@ -189,6 +198,9 @@ def _load(
     partition: Partition | None,
 ) -> Rows:
     inp = open_input(paths, source, mapping, keep_duplicates, partition)
+    if partition is not None and inp.table.frame.height == 0:
+        # No customer of this part: nothing to normalize (the caller drops the part).
+        return Rows(frame=pl.DataFrame(), currency="", exponent=0, files=inp.table.files)
     options = for_source(inp, reading, amount_unit)
     findings = Findings(inp.table)
     table = to_periods(inp, options.dates, findings)
@@ -201,12 +213,30 @@ def _load(
     return rows
 
 
-def _joined(parts: list[Rows], options: NormalizeOptions) -> Rows:
-    """Parts of one export as one Rows: they must agree on the reporting currency."""
+def _joined(parts: list[Rows]) -> Rows:
+    """Parts of one export as one Rows: they must agree on the reporting currency and on how
+    dates are read, and their MRR must add up within the bounds of one export."""
+    files = ", ".join(parts[0].files)
+    orders = set().union(*(p.date_orders for p in parts)) & {"mdy", "dmy"}
+    if len(orders) > 1:
+        raise InputError(
+            f"{files}: numeric dates are day-first in some rows and month-first in others; "
+            "give --date-format"
+        )
+    total = sum(
+        p.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
+        for p in parts
+        if p.frame.height
+    )
+    if total > MAX_TOTAL_MRR:
+        raise InputError(
+            f"{files}: the MRR of all rows together ({total:,} minor units) is too large to add "
+            "up exactly; check the amount unit (--amount-unit) and quantities"
+        )
     currencies = sorted({p.currency for p in parts if p.frame.height})
     if len(currencies) > 1:
         raise InputError(
-            f"{', '.join(parts[0].files)}: the data holds several currencies "
+            f"{files}: the data holds several currencies "
             f"({', '.join(currencies)}) and no --fx rates; currencies are never added together "
             "or converted without rates: give --fx rates.csv (date,currency,rate)"
         )

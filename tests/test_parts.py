@@ -10,11 +10,13 @@ import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 from test_properties import COMBINATIONS
 
 from mrrcli import report
+from mrrcli.errors import InputError
 from mrrcli.report import Settings, load
 from mrrcli.timeline import Level, Mode, Scope
 from tests.conftest import SAMPLE_CSV, SAMPLE_PARQUET
@@ -72,3 +74,56 @@ def test_large_exports_are_read_in_parts_by_the_command_line() -> None:
     assert split.stdout == one.stdout
     assert "read in 4 parts by customer" in split.stderr
     assert "parts" not in one.stderr
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_parts_agree_on_the_reporting_currency_with_rates(tmp_path: Path) -> None:
+    data = "customer_id,start_date,amount,currency\n"
+    data += "".join(f"C{i},2024-01-01,100,{'EUR' if i % 2 else 'USD'}\n" for i in range(12))
+    export = write(tmp_path, "fx_rows.csv", data)
+    fx = write(tmp_path, "fx.csv", "date,currency,rate\n2023-01-01,EUR,1.10\n")
+    settings = Settings(as_of=date(2024, 1, 31))
+    one = report.movements(load([export], fx=fx), settings)
+    split = report.movements(load([export], fx=fx, parts=5), settings)
+    assert split.currency == one.currency == "USD"
+    assert split.frame.equals(one.frame)
+    # Without rates, several currencies are an error whether read whole or in parts.
+    with pytest.raises(InputError, match="several currencies"):
+        load([export], parts=5)
+
+
+def test_the_total_bound_holds_across_parts(tmp_path: Path) -> None:
+    # Each row is within bounds; together they are not, in any one part or in all of them.
+    rows = "".join(f"C{i},2024-01-01,999999999999,10\n" for i in range(6000))
+    export = write(tmp_path, "huge.csv", "customer_id,start_date,amount,quantity\n" + rows)
+    with pytest.raises(InputError, match="too large to add up"):
+        load([export])
+    with pytest.raises(InputError, match="too large to add up"):
+        load([export], parts=3)
+
+
+def test_each_file_spells_the_customer_header_its_own_way(tmp_path: Path) -> None:
+    first = write(tmp_path, "a.csv", "Customer_ID,start_date,amount\nC1,2024-01-01,10\n")
+    second = write(tmp_path, "b.csv", "customer_id ,start_date,amount\nC2,2024-01-05,20\n")
+    settings = Settings(as_of=date(2024, 1, 31))
+    one = report.movements(load([first, second]), settings)
+    assert report.movements(load([first, second], parts=3), settings).frame.equals(one.frame)
+
+
+def test_a_header_only_file_is_an_error_in_parts_too(tmp_path: Path) -> None:
+    rows = write(tmp_path, "a.csv", "customer_id,start_date,amount\nC1,2024-01-01,10\n")
+    empty = write(tmp_path, "b.csv", "customer_id,start_date,amount\n")
+    with pytest.raises(InputError, match="no data rows"):
+        load([rows, empty], parts=2)
+
+
+def test_invoice_lines_are_never_split(tmp_path: Path) -> None:
+    fixture = Path(__file__).parent / "fixtures" / "sources" / "stripe_invoice_lines.csv"
+    split = load([str(fixture)], parts=7)
+    assert not split.parts
+    assert split.frame.equals(load([str(fixture)]).frame)
