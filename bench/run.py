@@ -47,8 +47,9 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 GENERATOR = REPO.parent / "shared" / "bench" / "gen_periods.py"
 PYTHON = sys.executable
-# gen_periods.py makes ~3.5 rows per customer. 100m is Parquet only and times `movements` only
-# (the export is read in parts, see README "Performance"); the references are not run there.
+# gen_periods.py makes ~3.5 rows per customer. 100m is Parquet only (10 relabelled copies of
+# 10m, see prepare) and times `movements` only (the export is read in parts, see README
+# "Performance"); the references are not run there.
 CUSTOMERS = {"1m": 300_000, "10m": 3_000_000, "100m": 30_000_000}
 SCALE_SIZES = {"100m"}
 CHECK_SIZE = "1m"
@@ -227,12 +228,19 @@ def prepare(size: str, data_dir: Path, generator: Path, as_of: dt.date | None) -
     parquet = data_dir / f"rows_{size}_usd.parquet"
     csv = data_dir / f"rows_{size}_usd.csv"
     if size in SCALE_SIZES and not parquet.exists():
-        raw = generate(size, data_dir, generator)
-        log(f"bench: writing the single-currency (USD) copy {parquet.name} (streaming) ...")
+        # gen_periods.py holds its whole output in memory: at 30M customers it needs more than
+        # 24 GiB. The 100m export is ten copies of the 10m one with the ids relabelled (ten
+        # times the customers, the same shape), streamed to disk.
+        source = prepare("10m", data_dir, generator, as_of).parquet
+        log(f"bench: writing {parquet.name}: 10 relabelled copies of {source.name} ...")
         tmp_parquet = parquet.with_name(parquet.name + ".tmp")
-        pl.scan_parquet(raw).with_columns(pl.lit("USD").alias("currency")).sink_parquet(
-            tmp_parquet, compression="zstd", row_group_size=1_000_000
-        )
+        copies = [
+            pl.scan_parquet(source).with_columns(
+                pl.col("customer_id") + f"_{k}", pl.col("subscription_id") + f"_{k}"
+            )
+            for k in range(10)
+        ]
+        pl.concat(copies).sink_parquet(tmp_parquet, compression="zstd", row_group_size=1_000_000)
         tmp_parquet.replace(parquet)
     elif size not in SCALE_SIZES and not (parquet.exists() and csv.exists()):
         raw = generate(size, data_dir, generator)
