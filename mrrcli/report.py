@@ -210,6 +210,9 @@ def _load(
     rows.read = inp.read
     rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}
     rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
+    if partition is not None:
+        # Parts are all held until the report is done: keep only what reports use.
+        rows.frame = rows.frame.drop("plan_id")
     return rows
 
 
@@ -361,11 +364,21 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
     )
 
 
-def _changes(rows: Rows, settings: Settings, ids: bool = False) -> pl.DataFrame:
-    """Classified changes; of each part in turn for an export read in parts (a customer's
-    changes depend only on its own rows, and every total is a sum over customers)."""
-    pieces = [compute_changes(p.frame.lazy(), settings, ids) for p in rows.pieces()]
+def _changes(
+    rows: Rows, settings: Settings, ids: bool = False, columns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """Classified changes (only `columns`, when given); of each part in turn for an export
+    read in parts (a customer's changes depend only on its own rows, and every total is a
+    sum over customers)."""
+    pieces = []
+    for part in rows.pieces():
+        changes = compute_changes(part.frame.lazy(), settings, ids)
+        pieces.append(changes.select(columns) if columns is not None else changes)
     return pieces[0] if len(pieces) == 1 else pl.concat(pieces)
+
+
+# What monthly totals need of the changes (all a `movements` report keeps of each part).
+TOTALS_COLUMNS = ("month", "movement", "amount", "delta")
 
 
 def _month_ends(rows: Rows, settings: Settings, changes: pl.DataFrame) -> pl.DataFrame:
@@ -386,7 +399,8 @@ def for_shape(rows: Rows, settings: Settings) -> Settings:
 def movements(rows: Rows, settings: Settings) -> Report:
     """Monthly movements (§7.1 `movements`)."""
     settings = for_shape(rows, settings)
-    return _report("movements", monthly_totals(_changes(rows, settings), settings), rows, settings)
+    changes = _changes(rows, settings, columns=TOTALS_COLUMNS)
+    return _report("movements", monthly_totals(changes, settings), rows, settings)
 
 
 def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
