@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.movements import MOVEMENT_COLUMNS, compute_changes, monthly_totals
+from mrrcli.movements import MOVEMENT_COLUMNS, monthly_totals
 from mrrcli.timeline import CUSTOMER, Settings
 
 BENCHMARK_EXPANSION_TO_NEW = 0.30
@@ -119,12 +119,6 @@ def expansion_table(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     return _round_ratios(table.select(EXPANSION_COLUMNS), keep=("expansion_mrr_daynorm",))
 
 
-def customer_month_ends(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
-    """Customer-level month-end changes (snapshot mode), the basis of cohorts and counts."""
-    snapshot = replace(settings, mode="snapshot", level="customer", scope="strict")
-    return compute_changes(rows, snapshot, ids=False)
-
-
 def needs_month_ends(settings: Settings) -> bool:
     """Whether metrics need customer month-end changes besides the report's own changes."""
     return not (
@@ -133,22 +127,13 @@ def needs_month_ends(settings: Settings) -> bool:
 
 
 def metrics_table(
-    rows: pl.LazyFrame | None,
-    changes: pl.DataFrame,
-    settings: Settings,
-    month_ends: pl.DataFrame | None = None,
+    changes: pl.DataFrame, settings: Settings, month_ends: pl.DataFrame
 ) -> pl.DataFrame:
     """The `metrics` report: growth, quick ratio, churn rates, NRR/GRR, ARPA, counts.
 
-    Cohorts and counts come from customer month-end changes: `changes` themselves in
-    customer-level strict snapshot mode, else `month_ends` or, without them, computed from
-    `rows` (see customer_month_ends)."""
+    Cohorts and counts come from `month_ends`, customer-level month-end changes (the report's
+    own changes when needs_month_ends is False)."""
     table = _with_counts(monthly_totals(changes, settings), changes)
-    if not needs_month_ends(settings):
-        month_ends = changes
-    elif month_ends is None:
-        assert rows is not None, "metrics_table needs rows or month_ends"
-        month_ends = customer_month_ends(rows, settings)
     before, after = pl.col("mrr_before"), pl.col("mrr_after")
     cohort = before > 0
     per_month = month_ends.group_by("month").agg(

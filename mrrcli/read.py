@@ -38,9 +38,10 @@ class Partition:
     def keeps(self, column: str) -> pl.Expr:
         # The same hash as the engine's customer key (timeline.with_key), so a part holds
         # whole keys and a collision of keys never spans two parts.
+        from mrrcli.timeline import id_hash
+
         customer = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
-        key = pl.struct(customer.alias("customer_id")).hash(seed=0)
-        return key % self.count == self.index
+        return id_hash([customer.alias("customer_id")]) % self.count == self.index
 
 
 @dataclass

@@ -177,7 +177,10 @@ def _auto_parts(paths: Sequence[str]) -> int:
         if path == "-":
             return 1
         if is_parquet(path):
-            rows += pl.scan_parquet(path).select(pl.len()).collect().item()
+            try:
+                rows += pl.scan_parquet(path).select(pl.len()).collect().item()
+            except (pl.exceptions.PolarsError, OSError):
+                return 1  # read whole: reading it says what is wrong, with the file's name
         else:
             with open(path, "rb") as handle:
                 sample = handle.read(1 << 20)
@@ -445,7 +448,7 @@ def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
     settings = for_shape(rows, settings)
     changes = _changes(rows, settings)
-    table = metrics_table(None, changes, settings, _month_ends(rows, settings, changes))
+    table = metrics_table(changes, settings, _month_ends(rows, settings, changes))
     return _report("metrics", table, rows, settings)
 
 
@@ -456,7 +459,7 @@ def all_metrics(rows: Rows, settings: Settings) -> Report:
     table = monthly_totals(changes, settings)
     for extra in (
         expansion_table(changes, settings),
-        metrics_table(None, changes, settings, _month_ends(rows, settings, changes)),
+        metrics_table(changes, settings, _month_ends(rows, settings, changes)),
     ):
         new_columns = [c for c in extra.columns if c not in table.columns]
         table = table.join(extra.select("month", *new_columns), on="month", how="left")

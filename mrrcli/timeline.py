@@ -53,11 +53,18 @@ KEY = "_key"
 CUSTOMER = "_customer"
 
 
+def id_hash(columns: list[str] | list[pl.Expr], seed: int = 0) -> pl.Expr:
+    """The 64-bit hash of ids that keys are made of (seed 0: the key; another seed: the
+    independent check hash). Reading in parts (read.Partition) uses it too, so that a part
+    holds whole keys."""
+    return pl.struct(columns).hash(seed=seed)
+
+
 def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Add `_key`, a 64-bit hash of the customer (or subscription) id: sorting and grouping
     integers is several times faster than strings. `classified_changes` proves that distinct
     ids got distinct keys. At subscription level `_customer` hashes the customer, for counts."""
-    keyed = rows.with_columns(pl.struct(settings.keys).hash(seed=0).alias(KEY))
+    keyed = rows.with_columns(id_hash(settings.keys).alias(KEY))
     if settings.level == "subscription":
         keyed = keyed.with_columns(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
     return keyed
@@ -81,6 +88,7 @@ class KeyCollision(AssertionError):
 
 
 CHECK = "_check"  # the second hash of the ids
+CHECK_SEED = 7
 POS = "_pos"  # the day (days since 1970) or the month (months since year 0) of an event
 PACKED = "_sk"
 
@@ -90,8 +98,7 @@ def _events(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     the as-of date. Nothing after it counts: a row starting later is ignored and an end after it
     is not yet an end."""
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
-    ids = [pl.struct(settings.keys).hash(seed=0).alias(KEY)]
-    ids.append(pl.struct(settings.keys).hash(seed=7).alias(CHECK))
+    ids = [id_hash(settings.keys).alias(KEY), id_hash(settings.keys, CHECK_SEED).alias(CHECK)]
     if settings.level == "subscription":
         ids.append(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
 
@@ -137,12 +144,14 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
         )
         ordered = events.select(packed_key.alias(PACKED), *payload).sort(PACKED).collect()
         block = pl.col(PACKED) & pl.lit(mask, dtype=pl.UInt64)
-        run = pl.col(PACKED)
+        last_of_run = (pl.col(PACKED) != pl.col(PACKED).shift(-1)).fill_null(True)
         position = (pl.col(PACKED) & pl.lit((1 << bits) - 1, dtype=pl.UInt64)).cast(pl.Int32) + low
     else:
         ordered = events.select(POS, *payload).sort(KEY, POS).collect()
         block = pl.col(KEY)
-        run = pl.struct(KEY, POS)
+        last_of_run = (
+            (pl.col(KEY) != pl.col(KEY).shift(-1)) | (pl.col(POS) != pl.col(POS).shift(-1))
+        ).fill_null(True)
         position = pl.col(POS)
     same_block = block == block.shift(1)
     # Neighbours in one key must be one id: both hashes agree.
@@ -151,12 +160,6 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
     )
     if ordered.select(mixed.any()).item():
         return ordered.clear(), False
-    if packed:
-        last_of_run = (run != run.shift(-1)).fill_null(True)
-    else:
-        last_of_run = (
-            (pl.col(KEY) != pl.col(KEY).shift(-1)) | (pl.col(POS) != pl.col(POS).shift(-1))
-        ).fill_null(True)
     total = pl.col("delta").cum_sum()
     runs = ordered.with_columns(total.alias("_total")).filter(last_of_run)
     runs = runs.select(

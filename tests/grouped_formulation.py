@@ -9,70 +9,14 @@ column of both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from fractions import Fraction
-from typing import Literal
 
 import polars as pl
 
-Mode = Literal["event", "snapshot"]
-Level = Literal["customer", "subscription"]
-Scope = Literal["strict", "broad"]
-MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
+from mrrcli.timeline import CUSTOMER, KEY, MOVEMENTS, Scope, Settings, with_key
 
-
-@dataclass(frozen=True)
-class Settings:
-    """What a report covers and how movements are classified."""
-
-    as_of: date
-    mode: Mode = "event"
-    level: Level = "customer"
-    scope: Scope = "strict"
-    month_from: date | None = None  # first day of the first month reported
-    month_to: date | None = None  # first day of the last month reported
-    days_per_month: Fraction = field(default=Fraction(36525, 1200))
-
-    @property
-    def keys(self) -> list[str]:
-        return ["customer_id"] if self.level == "customer" else ["customer_id", "subscription_id"]
-
-
-KEY = "_key"
-
-
-CUSTOMER = "_customer"
-
-
-def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Add `_key`, a 64-bit hash of the customer (or subscription) id: sorting and grouping
-    integers is several times faster than strings. `key_collisions` proves that distinct ids
-    got distinct keys. At subscription level `_customer` hashes the customer, for counts."""
-    keyed = rows.with_columns(pl.struct(settings.keys).hash(seed=0).alias(KEY))
-    if settings.level == "subscription":
-        keyed = keyed.with_columns(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
-    return keyed
-
-
-def customer_ids(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """`_customer` → `customer_id`, one row per customer: names for customer keys."""
-    keyed = with_key(rows, settings)
-    if settings.level == "customer":
-        keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
-    return keyed.select(CUSTOMER, "customer_id").unique(CUSTOMER)
-
-
-def key_collisions(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """One row, `collisions`: > 0 when two ids share a key. A second, independent 64-bit hash
-    of the ids counts them again: if the key has fewer distinct values, ids collided in it.
-    (Counting hashes is far cheaper than counting the id strings themselves.)"""
-    second = pl.struct(settings.keys).hash(seed=7)
-    return with_key(rows, settings).select(
-        (second.n_unique().cast(pl.Int64) - pl.col(KEY).n_unique().cast(pl.Int64))
-        .clip(lower_bound=0)
-        .alias("collisions")
-    )
+# Shared with the engine: Settings, the key hash (with_key) and the movement names. The rest
+# below is the independent formulation.
 
 
 def _group_keys(settings: Settings) -> list[str]:

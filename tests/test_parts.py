@@ -127,3 +127,11 @@ def test_invoice_lines_are_never_split(tmp_path: Path) -> None:
     split = load([str(fixture)], parts=7)
     assert not split.parts
     assert split.frame.equals(load([str(fixture)]).frame)
+
+
+def test_a_broken_parquet_file_is_an_input_error_before_any_parts(tmp_path: Path) -> None:
+    # Counting rows to decide on parts must not trip over a file the reader rejects properly.
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1")
+    with pytest.raises(InputError, match="broken.parquet"):
+        load([str(broken)])
