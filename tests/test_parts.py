@@ -133,5 +133,5 @@ def test_a_broken_parquet_file_is_an_input_error_before_any_parts(tmp_path: Path
     # Counting rows to decide on parts must not trip over a file the reader rejects properly.
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"PAR1")
-    with pytest.raises(InputError, match="broken.parquet"):
+    with pytest.raises(InputError, match=r"broken\.parquet"):
         load([str(broken)])
