@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 AS_OF := 2026-06-30
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test golden lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## Rewrite the golden outputs (tests/golden/) from the current code: read the diff before committing.
+golden: $(STAMP)
+	MRRCLI_GOLDEN_WRITE=1 $(BIN)/python -m pytest -q tests/test_golden.py
+	git status --short tests/golden | head -20
 
 lint: $(STAMP)
 	$(BIN)/ruff check mrrcli tests sample_data bench
