@@ -22,24 +22,24 @@ from typing import Any, Literal
 import polars as pl
 
 from mrrcli import __version__
-from mrrcli.dates import DateParsing
+from mrrcli.engine.metrics import RATIO_DECIMALS, expansion_table, metrics_table, needs_month_ends
+from mrrcli.engine.timeline import CUSTOMER, MOVEMENTS, Settings, customer_ids
+from mrrcli.engine.totals import compute_changes, monthly_totals
 from mrrcli.errors import InputError
-from mrrcli.inputs import for_source, open_input, partition_column, to_periods
-from mrrcli.metrics import RATIO_DECIMALS, expansion_table, metrics_table, needs_month_ends
-from mrrcli.movements import compute_changes, monthly_totals
-from mrrcli.normalize import (
+from mrrcli.normalize.periods import (
     MAX_TOTAL_MRR,
-    STANDARD_DAYS_PER_MONTH,
     NormalizeOptions,
     Rows,
     normalize_periods,
     read_fx,
 )
-from mrrcli.problems import Findings
-from mrrcli.read import Partition, expand_paths, is_parquet
-from mrrcli.timeline import CUSTOMER, MOVEMENTS, Settings, customer_ids
+from mrrcli.read.dates import DateParsing
+from mrrcli.read.files import Partition, expand_paths, is_parquet
+from mrrcli.read.problems import Findings
+from mrrcli.sources.inputs import for_source, open_input, partition_column, to_periods
 from mrrcli.validate import Validation
 from mrrcli.validate import validate as validate_export
+from mrrcli.vocabulary import STANDARD_DAYS_PER_MONTH
 
 __all__ = ["Report", "Rows", "Settings", "customers", "expansion", "load", "metrics", "movements"]
 

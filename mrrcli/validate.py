@@ -11,10 +11,10 @@ from typing import Literal
 
 import polars as pl
 
-from mrrcli.inputs import for_source, open_input, to_periods
-from mrrcli.normalize import NormalizeOptions, Rows, normalize_periods
-from mrrcli.problems import Check, Findings, Problem, Stop
-from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.problems import Check, Findings, Problem, Stop
+from mrrcli.sources.inputs import for_source, open_input, to_periods
 
 PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
 

@@ -1,6 +1,6 @@
 """A second formulation of the engine, kept to check the first (issue 5).
 
-This is how `mrrcli.timeline` computed changes before it was made fast: events netted per key
+This is how `mrrcli.engine.timeline` computed changes before it was made fast: events netted per key
 and day with a group_by on two columns, re-grouped per month in snapshot mode, sorted by key
 and day, running totals per key. Slower, but written independently of the packed one-column
 sort, the run detection and the calendar gather; tests/test_formulations.py compares every
@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.timeline import CUSTOMER, KEY, MOVEMENTS, Scope, Settings, with_key
+from mrrcli.engine.timeline import CUSTOMER, KEY, MOVEMENTS, Scope, Settings, with_key
 
 # Shared with the engine: Settings, the key hash (with_key) and the movement names. The rest
 # below is the independent formulation.

@@ -59,7 +59,7 @@ class Row:
 
 @dataclass(frozen=True)
 class RefSettings:
-    """The same knobs as `mrrcli.timeline.Settings` (months are their first day)."""
+    """The same knobs as `mrrcli.engine.timeline.Settings` (months are their first day)."""
 
     as_of: date
     mode: Mode = "event"

@@ -41,7 +41,7 @@ def test_readme_documents_exit_codes_and_setup() -> None:
 
 def test_source_help_names_every_source() -> None:
     # The --source help is written by hand (importing the sources would load Polars at start-up).
-    from mrrcli.options import SourceOption
+    from mrrcli.cli.options import SourceOption
     from mrrcli.sources import source_names
 
     help_text = SourceOption.__metadata__[0].help

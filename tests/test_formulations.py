@@ -1,6 +1,6 @@
 """The fast engine against a second formulation, every column of every change (issue 5).
 
-`mrrcli.timeline` packs key and day into one integer, sorts once and finds runs by comparing
+`mrrcli.engine.timeline` packs key and day into one integer, sorts once and finds runs by comparing
 neighbours; `grouped_formulation` nets events with group_by and sorts by two columns. Running
 columns must be computed before any aggregation, or MRR silently moves between new and
 reactivation: the two must agree exactly, in every mode, level and scope. The fallback paths
@@ -18,10 +18,10 @@ from hypothesis import given
 from reference import Row
 from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
 
-from mrrcli import timeline
-from mrrcli.movements import IdentityError, compute_changes
+from mrrcli.engine import timeline
+from mrrcli.engine.timeline import CHECK, KEY, POS, Level, Mode, Scope, Settings
+from mrrcli.engine.totals import IdentityError, compute_changes
 from mrrcli.report import load
-from mrrcli.timeline import CHECK, KEY, POS, Level, Mode, Scope, Settings
 from tests.conftest import SAMPLE_CSV
 
 

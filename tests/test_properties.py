@@ -2,7 +2,7 @@
 
 Random small datasets — overlapping subscriptions, plan changes that end one row the day the
 next starts, gaps and returns, same-day changes, zero-length rows, zero-MRR (trial) rows,
-open-ended rows, a leap February — are run through `mrrcli.movements` in every mode, level and
+open-ended rows, a leap February — are run through `mrrcli.engine.totals` in every mode, level and
 expansion scope, and must agree with the reference to the minor unit, month by month and change
 by change.
 """
@@ -35,9 +35,9 @@ from reference import (
     periods_mrr,
 )
 
-from mrrcli.movements import MOVEMENTS_COLUMNS, compute_changes, monthly_movements
+from mrrcli.engine.timeline import Level, Mode, Scope, Settings
+from mrrcli.engine.totals import MOVEMENTS_COLUMNS, compute_changes, monthly_movements
 from mrrcli.report import load
-from mrrcli.timeline import Level, Mode, Scope, Settings
 
 COMBINATIONS: list[tuple[Mode, Level, Scope]] = list(
     itertools.product(("event", "snapshot"), ("customer", "subscription"), ("strict", "broad"))

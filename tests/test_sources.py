@@ -20,11 +20,10 @@ import pytest
 from typer.testing import CliRunner
 
 from mrrcli.cli import app
-from mrrcli.normalize import PERIODS_COLUMNS
 from mrrcli.report import Rows, Settings, customers, load, movements
-from mrrcli.shapes import INVOICE_LINE_COLUMNS, SNAPSHOT_COLUMNS
 from mrrcli.sources import by_name, detect, source_names
 from mrrcli.sources.vendors import VENDORS
+from mrrcli.vocabulary import INVOICE_LINE_COLUMNS, PERIODS_COLUMNS, SNAPSHOT_COLUMNS
 
 SOURCES = Path(__file__).parent / "fixtures" / "sources"
 COLUMNS = (

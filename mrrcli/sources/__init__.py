@@ -1,4 +1,4 @@
-"""Sources: what each billing system's export looks like, as data (SPEC §2.4).
+"""Sources and shapes: what each billing system's export looks like, as data (SPEC §2.4).
 
 A Source maps an export's own headers onto one of the canonical shapes (`periods`,
 `invoice-lines`, `snapshots`) and says what it knows about the file: the unit of its amounts,
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from mrrcli.errors import UsageError
-from mrrcli.read import header_key
+from mrrcli.read.files import header_key
 
 Shape = Literal["periods", "invoice-lines", "snapshots"]
 

@@ -10,7 +10,7 @@ from typing import Literal
 import polars as pl
 
 from mrrcli.errors import InputError, row_problem
-from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 
 
 @dataclass(frozen=True)

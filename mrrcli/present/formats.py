@@ -260,7 +260,7 @@ def print_table(report: Report, chart: bool = False) -> None:
     if leaders is not None and leaders.height:
         console.print(_leaders_text(leaders, report.exponent), highlight=False)
     if chart:
-        from mrrcli.chart import movement_chart
+        from mrrcli.present.chart import movement_chart
 
         movements = report.extra.get("movements", report.frame)
         console.print(movement_chart(movements.to_dicts(), report.currency, width))

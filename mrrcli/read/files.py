@@ -38,7 +38,7 @@ class Partition:
     def keeps(self, column: str) -> pl.Expr:
         # The same hash as the engine's customer key (timeline.with_key), so a part holds
         # whole keys and a collision of keys never spans two parts.
-        from mrrcli.timeline import id_hash
+        from mrrcli.engine.timeline import id_hash
 
         customer = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
         return id_hash([customer.alias("customer_id")]) % self.count == self.index

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.movements import MOVEMENT_COLUMNS, monthly_totals
-from mrrcli.timeline import CUSTOMER, Settings
+from mrrcli.engine.timeline import CUSTOMER, Settings
+from mrrcli.engine.totals import MOVEMENT_COLUMNS, monthly_totals
 
 BENCHMARK_EXPANSION_TO_NEW = 0.30
 RATIO_DECIMALS = 6

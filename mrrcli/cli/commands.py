@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mrrcli import __version__
-from mrrcli.errors import ExitCode, InputError, MrrError, UsageError
-from mrrcli.options import (
+from mrrcli.cli.options import (
     AmountUnitOption,
     AsOfOption,
     CommonOptions,
@@ -43,6 +42,7 @@ from mrrcli.options import (
     ToOption,
     merge,
 )
+from mrrcli.errors import ExitCode, InputError, MrrError, UsageError
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -217,8 +217,9 @@ def report_command(func: Callable[..., None]) -> Callable[..., None]:
 
 
 def _settings(common: CommonOptions) -> "Settings":
-    from mrrcli.normalize import as_of_default, parse_fraction
     from mrrcli.report import Settings
+    from mrrcli.vocabulary import parse_fraction
+    from mrrcli.vocabulary import today as as_of_default
 
     as_of = common.as_of or as_of_default()
     if common.month_from and common.month_to and common.month_from > common.month_to:
@@ -254,7 +255,7 @@ def _load(common: CommonOptions, settings: "Settings") -> tuple["Rows", "Setting
 
 def reading_options(common: CommonOptions) -> dict[str, Any]:
     """The options of `report.load` and `report.validate`: how an export is read."""
-    from mrrcli.normalize import parse_fraction
+    from mrrcli.vocabulary import parse_fraction
 
     return {
         "source": common.source,
@@ -295,14 +296,14 @@ def tell(rows: "Rows", common: CommonOptions) -> None:
 
 def resolve_output_format(common: CommonOptions) -> str:
     """The format to write: --format, or --output's extension, or by whether stdout is a tty."""
-    from mrrcli.render import resolve_format
+    from mrrcli.present.formats import resolve_format
 
     return resolve_format(common.format, common.output, sys.stdout.isatty())  # type: ignore[arg-type]
 
 
 def write_report_file(path: str, text: str | None) -> None:
     """Write a report file atomically; a folder that cannot be written is a usage error."""
-    from mrrcli.render import write_atomic
+    from mrrcli.present.formats import write_atomic
 
     try:
         write_atomic(path, text or "")
@@ -312,7 +313,7 @@ def write_report_file(path: str, text: str | None) -> None:
 
 def deliver(rendered: "str | Table", common: CommonOptions) -> None:
     """Text or a Rich table to --output (as text) or stdout (a table printed with Rich)."""
-    from mrrcli.render import table_text
+    from mrrcli.present.formats import table_text
 
     if common.output is not None:
         text = rendered if isinstance(rendered, str) else table_text(rendered)
@@ -328,7 +329,7 @@ def deliver(rendered: "str | Table", common: CommonOptions) -> None:
 
 def emit(report: "Report", common: CommonOptions, chart: bool = False) -> None:
     """Write the report where and how it was asked for; a chart only on a terminal."""
-    from mrrcli.render import print_table, render_text, table_text
+    from mrrcli.present.formats import print_table, render_text, table_text
 
     fmt = resolve_output_format(common)
     if common.output is not None:
@@ -447,7 +448,7 @@ def customers(
         $ mrrcli customers sample_data/subscriptions.csv --as-of 2026-06-30 \\
             --month 2026-03 --movement expansion
     """
-    from mrrcli.options import parse_month
+    from mrrcli.cli.options import parse_month
     from mrrcli.report import customers as customers_report
 
     if month is not None:
@@ -478,7 +479,7 @@ def validate(common: CommonOptions) -> None:
 
         $ mrrcli validate export.csv --map customer_id="Account ID"
     """
-    from mrrcli.render import render_problems
+    from mrrcli.present.formats import render_problems
     from mrrcli.report import validate as validate_files
 
     with progress(f"reading {', '.join(common.files)} …", common):
@@ -523,10 +524,10 @@ def check(common: CommonOptions, rule: RuleOption, month: CheckMonthOption = Non
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
     from mrrcli.checks import evaluate, last_complete_month, parse_rule
-    from mrrcli.metrics import EXPANSION_COLUMNS, METRICS_COLUMNS
-    from mrrcli.movements import MOVEMENTS_COLUMNS
-    from mrrcli.options import parse_month
-    from mrrcli.render import render_outcomes
+    from mrrcli.cli.options import parse_month
+    from mrrcli.engine.metrics import EXPANSION_COLUMNS, METRICS_COLUMNS
+    from mrrcli.engine.totals import MOVEMENTS_COLUMNS
+    from mrrcli.present.formats import render_outcomes
     from mrrcli.report import all_metrics
 
     known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)

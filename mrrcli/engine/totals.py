@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.timeline import KeyCollision, Settings, classified_changes
+from mrrcli.engine.timeline import KeyCollision, Settings, classified_changes
 
 MOVEMENT_COLUMNS = {
     "new": "new_mrr",

@@ -11,11 +11,10 @@ from typing import Literal
 
 import polars as pl
 
-from mrrcli.dates import DateParsing
 from mrrcli.errors import InputError, UsageError, row_problem
-from mrrcli.normalize import PERIODS_COLUMNS, NormalizeOptions
-from mrrcli.problems import Findings
-from mrrcli.read import (
+from mrrcli.normalize.periods import NormalizeOptions
+from mrrcli.read.dates import DateParsing
+from mrrcli.read.files import (
     FILE_COLUMN,
     ROW_COLUMN,
     Partition,
@@ -26,19 +25,13 @@ from mrrcli.read import (
     read_table,
     rename_to_canonical,
 )
-from mrrcli.shapes import (
-    INVOICE_LINE_COLUMNS,
-    SNAPSHOT_COLUMNS,
+from mrrcli.read.problems import Findings
+from mrrcli.sources import Lookup, Source, by_name, detect, lookup_for
+from mrrcli.sources.shapes import (
     invoice_lines_to_periods,
     snapshots_to_periods,
 )
-from mrrcli.sources import Lookup, Source, by_name, detect, lookup_for
-
-SHAPE_COLUMNS = {
-    "periods": PERIODS_COLUMNS,
-    "invoice-lines": INVOICE_LINE_COLUMNS,
-    "snapshots": SNAPSHOT_COLUMNS,
-}
+from mrrcli.vocabulary import SHAPE_COLUMNS
 
 
 @dataclass

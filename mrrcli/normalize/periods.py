@@ -13,42 +13,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date
 from fractions import Fraction
 from typing import Literal
 
 import polars as pl
 
 from mrrcli import currency as currencies
-from mrrcli.dates import DateFormatError, DateParsing, parse_date_columns
 from mrrcli.errors import InputError, UsageError
-from mrrcli.problems import Check, Findings
-from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.problems import Check, Findings
+from mrrcli.vocabulary import PERIODS_COLUMNS, STANDARD_DAYS_PER_MONTH, TRIAL_STATUSES
 
-STANDARD_DAYS_PER_MONTH = Fraction(36525, 1200)  # 30.4375 = 365.25 / 12
-
-PERIODS_COLUMNS = (
-    "customer_id",
-    "subscription_id",
-    "start_date",
-    "end_date",
-    "amount",
-    "monthly_amount",
-    "mrr",
-    "currency",
-    "interval",
-    "interval_count",
-    "quantity",
-    "discount_percent",
-    "discount_amount",
-    "status",
-    "plan_id",
-    "trial_end",
-    "addons_amount",
-)
 INTERVAL_CODES = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
 MONTH_CODE = INTERVAL_CODES["month"]
-TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
 
 INTERVALS = {
     **dict.fromkeys(("day", "days", "daily"), "day"),
@@ -114,16 +92,6 @@ class Rows:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its
         paying part can carry MRR."""
         return sum(int(p.frame.select((pl.col("mrr") > 0).sum()).item()) for p in self.pieces())
-
-
-def parse_fraction(text: str, what: str) -> Fraction:
-    try:
-        value = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(f"{what} must be a number, not {text!r}") from None
-    if value <= 0:
-        raise UsageError(f"{what} must be positive, not {text!r}")
-    return value
 
 
 def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
@@ -703,7 +671,7 @@ def normalize_periods(
 
 def read_fx(path: str, dates: DateParsing) -> pl.DataFrame:
     """An FX table: date, currency, rate (reporting-currency units per one unit of currency)."""
-    from mrrcli.read import read_table
+    from mrrcli.read.files import read_table
 
     table = read_table([path], ("date", "currency", "rate"), keep_duplicates=True)
     frame = table.frame
@@ -752,9 +720,3 @@ def _attach_rates(
     ]
     findings.check(joined, checks)
     return joined.drop("_order", "_fx_date")
-
-
-def as_of_default() -> date:
-    from datetime import datetime
-
-    return datetime.now(UTC).date()

@@ -13,26 +13,10 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.dates import DateFormatError, DateParsing, parse_date_columns
-from mrrcli.problems import Check, Findings
-from mrrcli.read import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.problems import Check, Findings
 
-INVOICE_LINE_COLUMNS = (
-    "customer_id",
-    "subscription_id",
-    "amount",
-    "currency",
-    "period_start",
-    "period_end",
-    "kind",
-    "type",
-    "proration",
-    "tax_amount",
-    "discount_amount",
-    "status",
-    "plan_id",
-)
-SNAPSHOT_COLUMNS = ("customer_id", "subscription_id", "month", "mrr", "currency", "plan_id")
 RECURRING_KINDS = ("subscription", "recurring", "plan", "addon", "add_on", "add-on")
 TRUE_VALUES = ("true", "t", "1", "yes", "y")
 

@@ -1,0 +1,269 @@
+"""The words every layer shares: movement names, modes, column names, settings and options.
+
+No Polars here (nor anything heavy): the CLI imports this module to build `--help`, which must
+stay fast. Each name is defined once; every other module imports it from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from fractions import Fraction
+
+from mrrcli.errors import UsageError
+
+# 30.4375 = 365.25 / 12: the standard month, wherever a day count becomes a month (SPEC §3).
+STANDARD_DAYS_PER_MONTH = Fraction(36525, 1200)
+
+
+class Mode(StrEnum):
+    """event: every change on its day; snapshot: month end to month end (SPEC §4.2, §4.3)."""
+
+    event = "event"
+    snapshot = "snapshot"
+
+
+class Level(StrEnum):
+    customer = "customer"
+    subscription = "subscription"
+
+
+class Scope(StrEnum):
+    strict = "strict"
+    broad = "broad"
+
+
+class Movement(StrEnum):
+    new = "new"
+    expansion = "expansion"
+    reactivation = "reactivation"
+    contraction = "contraction"
+    churn = "churn"
+
+
+class OutputFormat(StrEnum):
+    auto = "auto"
+    table = "table"
+    csv = "csv"
+    json = "json"
+    ndjson = "ndjson"
+    markdown = "markdown"
+
+
+class AmountUnit(StrEnum):
+    major = "major"
+    minor = "minor"
+
+
+MOVEMENTS: tuple[str, ...] = tuple(m.value for m in Movement)
+
+# Each movement kind's money column in the reports (SPEC §7.1).
+MOVEMENT_COLUMNS = {
+    "new": "new_mrr",
+    "expansion": "expansion_mrr",
+    "reactivation": "reactivation_mrr",
+    "contraction": "contraction_mrr",
+    "churn": "churned_mrr",
+}
+# Each movement kind's customer count in `metrics`.
+COUNT_COLUMNS = {
+    "new": "new_customers",
+    "expansion": "expanded_customers",
+    "contraction": "contracted_customers",
+    "churn": "churned_customers",
+    "reactivation": "reactivated_customers",
+}
+
+MOVEMENTS_COLUMNS = (
+    "month",
+    "days",
+    "opening_mrr",
+    *MOVEMENT_COLUMNS.values(),
+    "net_new_mrr",
+    "closing_mrr",
+)
+EXPANSION_COLUMNS = (
+    "month",
+    "days",
+    "opening_mrr",
+    "new_mrr",
+    "expansion_mrr",
+    "expansion_mrr_daynorm",
+    "expansion_rate",
+    "expansion_pct_of_opening",
+    "expansion_to_new",
+    "benchmark_met",
+    "expanded_customers",
+)
+METRICS_COLUMNS = (
+    "month",
+    "opening_mrr",
+    "closing_mrr",
+    "net_new_mrr",
+    "mrr_growth_rate",
+    "quick_ratio",
+    "gross_mrr_churn_rate",
+    "net_mrr_churn_rate",
+    "nrr",
+    "grr",
+    "arpa",
+    "customers_opening",
+    "customers_closing",
+    "new_customers",
+    "expanded_customers",
+    "contracted_customers",
+    "churned_customers",
+    "reactivated_customers",
+)
+CUSTOMERS_COLUMNS = (
+    "date",
+    "month",
+    "customer_id",
+    "movement",
+    "mrr_before",
+    "mrr_after",
+    "amount",
+)
+
+# Money in minor units inside the engine, shown in major units.
+MONEY_COLUMNS = frozenset({*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"})
+RATIO_COLUMNS = frozenset(
+    {
+        "expansion_rate",
+        "expansion_pct_of_opening",
+        "expansion_to_new",
+        "mrr_growth_rate",
+        "quick_ratio",
+        "gross_mrr_churn_rate",
+        "net_mrr_churn_rate",
+        "nrr",
+        "grr",
+    }
+)
+# Flows per standard month: computed in minor units, shown in major units with 6 decimals.
+DAYNORM_COLUMNS = frozenset({"expansion_mrr_daynorm"})
+RATIO_DECIMALS = 6
+BENCHMARK_EXPANSION_TO_NEW = 0.30
+
+# The canonical columns of each input shape (SPEC §2.1–§2.3).
+PERIODS_COLUMNS = (
+    "customer_id",
+    "subscription_id",
+    "start_date",
+    "end_date",
+    "amount",
+    "monthly_amount",
+    "mrr",
+    "currency",
+    "interval",
+    "interval_count",
+    "quantity",
+    "discount_percent",
+    "discount_amount",
+    "status",
+    "plan_id",
+    "trial_end",
+    "addons_amount",
+)
+INVOICE_LINE_COLUMNS = (
+    "customer_id",
+    "subscription_id",
+    "amount",
+    "currency",
+    "period_start",
+    "period_end",
+    "kind",
+    "type",
+    "proration",
+    "tax_amount",
+    "discount_amount",
+    "status",
+    "plan_id",
+)
+SNAPSHOT_COLUMNS = ("customer_id", "subscription_id", "month", "mrr", "currency", "plan_id")
+SHAPE_COLUMNS = {
+    "periods": PERIODS_COLUMNS,
+    "invoice-lines": INVOICE_LINE_COLUMNS,
+    "snapshots": SNAPSHOT_COLUMNS,
+}
+TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
+
+# Exports of more rows than this are read in parts by customer (SPEC §13); the CLI lets
+# MRRCLI_WHOLE_ROWS lower it on a machine with less memory.
+WHOLE_ROWS = 30_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a report covers and how movements are classified."""
+
+    as_of: date
+    mode: Mode = Mode.event
+    level: Level = Level.customer
+    scope: Scope = Scope.strict
+    month_from: date | None = None  # first day of the first month reported
+    month_to: date | None = None  # first day of the last month reported
+
+    def __post_init__(self) -> None:
+        # Library callers may pass plain strings ("snapshot").
+        object.__setattr__(self, "mode", Mode(self.mode))
+        object.__setattr__(self, "level", Level(self.level))
+        object.__setattr__(self, "scope", Scope(self.scope))
+
+    @property
+    def keys(self) -> list[str]:
+        """The id columns that make one key of the classification."""
+        if self.level == Level.customer:
+            return ["customer_id"]
+        return ["customer_id", "subscription_id"]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Everything that decides how an export is read and turned into MRR: one object from the
+    command line (or a library call) to the pipeline."""
+
+    source: str = "auto"
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    currency: str | None = None  # reporting currency; default: the data's only currency
+    amount_unit: AmountUnit | None = None  # None: the source's own unit
+    days_per_month: Fraction = STANDARD_DAYS_PER_MONTH
+    timezone: str = "UTC"
+    date_format: str | None = None
+    fx: str | None = None  # path of a date,currency,rate file
+    keep_duplicates: bool = False
+    parts: int | None = None  # read in this many parts by customer (None: decided by size)
+    whole_rows: int = WHOLE_ROWS  # above this many rows an export is read in parts
+
+
+def whole_rows_from_environment() -> int:
+    """MRRCLI_WHOLE_ROWS, or the default threshold for reading in parts."""
+    text = os.environ.get("MRRCLI_WHOLE_ROWS", "").strip()
+    if not text:
+        return WHOLE_ROWS
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"MRRCLI_WHOLE_ROWS must be a whole number, not {text!r}") from None
+    if value <= 0:
+        raise UsageError(f"MRRCLI_WHOLE_ROWS must be positive, not {text!r}")
+    return value
+
+
+def parse_fraction(text: str, what: str) -> Fraction:
+    """A positive number given as text ("30.4375", "365.25/12"), or a usage error."""
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(f"{what} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise UsageError(f"{what} must be positive, not {text!r}")
+    return value
+
+
+def today() -> date:
+    """The default as-of date: today in UTC."""
+    return datetime.now(UTC).date()
