@@ -6,15 +6,16 @@ names its file, the first spreadsheet rows, the column and how many rows share i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import polars as pl
 
-from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods
+from mrrcli.normalize.periods import Rows
+from mrrcli.pipeline import for_source, normalize_options, open_export, periods_of, rows_of
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings, Problem, Stop
-from mrrcli.sources.inputs import for_source, open_input, to_periods
+from mrrcli.vocabulary import ReadOptions
 
 PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
 
@@ -104,53 +105,60 @@ def _overlaps(table: Table, rows: Rows, findings: Findings) -> None:
         )
 
 
-def validate(
-    paths: list[str],
-    options: NormalizeOptions,
-    mapping: dict[str, str] | None = None,
-    keep_duplicates: bool = False,
-    source: str = "auto",
-    amount_unit: Literal["major", "minor"] | None = None,
-) -> Validation:
-    """Read `paths` as the reports do and gather every problem instead of stopping.
-
-    The source's zone, statuses and (unless `amount_unit` is given) unit apply.
-    """
-    inp = open_input(paths, source, mapping, keep_duplicates)
+def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
+    """Read `paths` as the reports do (mrrcli.pipeline) and gather every problem instead of
+    stopping. The source's zone, statuses and (unless --amount-unit is given) unit apply."""
+    inp = open_export(paths, options)
     table = inp.table
     findings = Findings(table, gather=True)
     for message in inp.notes:
         findings.warn(message)
     read = table.frame.height + table.duplicates
     set_aside: dict[str, int] = {"duplicate rows (counted once)": table.duplicates}
-    if table.duplicates and table.duplicate_rows is not None:
-        findings.check(
-            table.duplicate_rows.with_columns(pl.lit(True).alias("_duplicate")),
-            [
-                Check(
-                    "_duplicate",
-                    pl.col("_duplicate"),
-                    lambda v: (
-                        "identical to an earlier row in every column: counted once "
-                        "(--keep-duplicates counts it)"
-                    ),
-                    show_column=False,
-                )
-            ],
-            warning=True,
-        )
-    options = for_source(inp, options, amount_unit)
+    _duplicates(table, findings)
+    reading = for_source(inp, normalize_options(options), options)
     try:
-        periods = to_periods(inp, options.dates, findings)
+        periods = periods_of(inp, reading, findings)
         for reason, count in inp.set_aside.items():
             set_aside[reason] = count
             findings.warn(f"{reason} carry no MRR and are set aside", count=count)
-        rows = normalize_periods(periods, options, findings)
+        rows = rows_of(inp, periods, reading, findings)
     except Stop:
         return Validation(table.files, read, 0, set_aside, findings.problems)
     # Warnings are listed even when there are errors: a user fixes everything in one pass.
     set_aside["trial rows"] = rows.trial_rows
     set_aside["rows with a zero amount or a full discount"] = rows.zero_rows
+    _zero_rows(rows, findings)
+    usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
+    _overlaps(table, replace(rows, frame=usable), findings)
+    errors = any(p.severity == "error" for p in findings.problems)
+    used = 0 if errors else rows.frame.height - rows.trial_rows - rows.zero_rows
+    return Validation(table.files, read, used, set_aside, findings.problems)
+
+
+def _duplicates(table: Table, findings: Findings) -> None:
+    """Rows identical to an earlier one: counted once, listed as a warning."""
+    if not table.duplicates or table.duplicate_rows is None:
+        return
+    findings.check(
+        table.duplicate_rows.with_columns(pl.lit(True).alias("_duplicate")),
+        [
+            Check(
+                "_duplicate",
+                pl.col("_duplicate"),
+                lambda v: (
+                    "identical to an earlier row in every column: counted once "
+                    "(--keep-duplicates counts it)"
+                ),
+                show_column=False,
+            )
+        ],
+        warning=True,
+    )
+
+
+def _zero_rows(rows: Rows, findings: Findings) -> None:
+    """Trial rows and rows at 0 MRR: warnings, since they carry no MRR."""
     findings.check(
         rows.frame,
         [
@@ -165,8 +173,3 @@ def validate(
         ],
         warning=True,
     )
-    usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
-    _overlaps(table, replace(rows, frame=usable), findings)
-    errors = any(p.severity == "error" for p in findings.problems)
-    used = 0 if errors else rows.frame.height - rows.trial_rows - rows.zero_rows
-    return Validation(table.files, read, used, set_aside, findings.problems)

@@ -13,7 +13,8 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.engine.timeline import CUSTOMER, KEY, MOVEMENTS, Scope, Settings, with_key
+from mrrcli.engine.keys import CUSTOMER, KEY, with_key
+from mrrcli.vocabulary import MOVEMENTS, Scope, Settings
 
 # Shared with the engine: Settings, the key hash (with_key) and the movement names. The rest
 # below is the independent formulation.

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from mrrcli.engine.totals import MOVEMENT_COLUMNS
+from mrrcli.vocabulary import MOVEMENT_COLUMNS
 from mrrcli.present.chart import movement_chart
 from mrrcli.report import Settings, customers, expansion, load, movements
 from tests.conftest import SAMPLE_CSV, SPEC_EXAMPLE

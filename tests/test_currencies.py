@@ -84,7 +84,7 @@ def test_minor_units_shown_exactly_in_major_units(
 
     import polars as pl
 
-    from mrrcli.report import minor_to_major
+    from mrrcli.present.document import minor_to_major
 
     frame = pl.DataFrame({"amount": minor}, schema={"amount": pl.Int64})
     shown = frame.select(minor_to_major("amount", exponent)).get_column("amount")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mrrcli.cli import app
-from mrrcli.engine.timeline import Level, Mode, Scope
+from mrrcli.vocabulary import Level, Mode, Scope
 from mrrcli.errors import MrrError
 from mrrcli.report import Settings, load, movements
 

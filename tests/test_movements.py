@@ -484,8 +484,12 @@ def test_partial_month_in_snapshot_mode_uses_the_as_of_day(tmp_path: Path) -> No
 # --- day normalization ------------------------------------------------------------------------
 
 
-def daynorm_of(path: str, **settings: Any) -> list[tuple[str, int, float]]:
-    frame = expansion(load([path]), Settings(**settings)).frame
+def daynorm_of(
+    path: str, days_per_month: Fraction | None = None, **settings: Any
+) -> list[tuple[str, int, float]]:
+    # The standard month is a reading option: the rows carry it to every report.
+    given = {} if days_per_month is None else {"days_per_month": days_per_month}
+    frame = expansion(load([path], **given), Settings(**settings)).frame
     return frame.select("month", "days", "expansion_mrr_daynorm").rows()
 
 

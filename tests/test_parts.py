@@ -16,7 +16,7 @@ import pytest
 from test_properties import COMBINATIONS
 
 from mrrcli import report
-from mrrcli.engine.timeline import Level, Mode, Scope
+from mrrcli.vocabulary import Level, Mode, Scope
 from mrrcli.errors import InputError
 from mrrcli.report import Settings, load
 from tests.conftest import SAMPLE_CSV, SAMPLE_PARQUET

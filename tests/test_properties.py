@@ -35,8 +35,10 @@ from reference import (
     periods_mrr,
 )
 
-from mrrcli.engine.timeline import Level, Mode, Scope, Settings
-from mrrcli.engine.totals import MOVEMENTS_COLUMNS, compute_changes, monthly_movements
+from mrrcli.vocabulary import Level, Mode, Scope, Settings
+from mrrcli.engine.partials import monthly_movements
+from mrrcli.engine.timeline import classified_changes as compute_changes
+from mrrcli.vocabulary import MOVEMENTS_COLUMNS
 from mrrcli.report import load
 
 COMBINATIONS: list[tuple[Mode, Level, Scope]] = list(

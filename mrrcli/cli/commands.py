@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from mrrcli.report import Report, Rows, Settings
+    from mrrcli.vocabulary import ReadOptions
 
 app = typer.Typer(
     name="mrrcli",
@@ -218,7 +219,6 @@ def report_command(func: Callable[..., None]) -> Callable[..., None]:
 
 def _settings(common: CommonOptions) -> "Settings":
     from mrrcli.report import Settings
-    from mrrcli.vocabulary import parse_fraction
     from mrrcli.vocabulary import today as as_of_default
 
     as_of = common.as_of or as_of_default()
@@ -238,7 +238,6 @@ def _settings(common: CommonOptions) -> "Settings":
         scope=common.scope,  # type: ignore[arg-type]
         month_from=common.month_from,
         month_to=common.month_to,
-        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
     )
 
 
@@ -253,28 +252,34 @@ def _load(common: CommonOptions, settings: "Settings") -> tuple["Rows", "Setting
     return rows, shaped
 
 
-def reading_options(common: CommonOptions) -> dict[str, Any]:
-    """The options of `report.load` and `report.validate`: how an export is read."""
-    from mrrcli.vocabulary import parse_fraction
+def reading_options(common: CommonOptions) -> "ReadOptions":
+    """How an export is read, for `report.load` and `report.validate`."""
+    from mrrcli.vocabulary import (
+        AmountUnit,
+        ReadOptions,
+        parse_fraction,
+        whole_rows_from_environment,
+    )
 
-    return {
-        "source": common.source,
-        "mapping": common.mapping,
-        "currency": common.currency,
-        "amount_unit": common.amount_unit,
-        "days_per_month": parse_fraction(common.days_per_month, "--days-per-month"),
-        "timezone": common.timezone,
-        "date_format": common.date_format,
-        "fx": common.fx,
-        "keep_duplicates": common.keep_duplicates,
-    }
+    return ReadOptions(
+        source=common.source,
+        mapping=common.mapping,
+        currency=common.currency,
+        amount_unit=AmountUnit(common.amount_unit) if common.amount_unit else None,
+        days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+        timezone=common.timezone,
+        date_format=common.date_format,
+        fx=common.fx,
+        keep_duplicates=common.keep_duplicates,
+        whole_rows=whole_rows_from_environment(),
+    )
 
 
 def _load_rows(common: CommonOptions) -> "Rows":
     from mrrcli.report import load
 
     with progress(f"reading {', '.join(common.files)} …", common):
-        return load(common.files, **reading_options(common))
+        return load(common.files, reading_options(common))
 
 
 def tell(rows: "Rows", common: CommonOptions) -> None:
@@ -483,7 +488,7 @@ def validate(common: CommonOptions) -> None:
     from mrrcli.report import validate as validate_files
 
     with progress(f"reading {', '.join(common.files)} …", common):
-        result = validate_files(common.files, **reading_options(common))
+        result = validate_files(common.files, reading_options(common))
     deliver(render_problems(result, resolve_output_format(common)), common)
     note(result.summary(), common)
     if result.errors:
@@ -525,10 +530,9 @@ def check(common: CommonOptions, rule: RuleOption, month: CheckMonthOption = Non
     """
     from mrrcli.checks import evaluate, last_complete_month, parse_rule
     from mrrcli.cli.options import parse_month
-    from mrrcli.engine.metrics import EXPANSION_COLUMNS, METRICS_COLUMNS
-    from mrrcli.engine.totals import MOVEMENTS_COLUMNS
     from mrrcli.present.formats import render_outcomes
     from mrrcli.report import all_metrics
+    from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
 
     known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
     known -= {"month"}

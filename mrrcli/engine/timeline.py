@@ -16,79 +16,21 @@ the run stops with an error).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from fractions import Fraction
-from typing import Literal
 
 import polars as pl
 
-Mode = Literal["event", "snapshot"]
-Level = Literal["customer", "subscription"]
-Scope = Literal["strict", "broad"]
-MOVEMENTS = ("new", "expansion", "reactivation", "contraction", "churn")
+from mrrcli.engine.keys import CHECK, CHECK_SEED, CUSTOMER, KEY, id_hash, with_key
+from mrrcli.engine.totals import IdentityError
+from mrrcli.vocabulary import MOVEMENTS, Scope, Settings
+
 MOVEMENT = pl.Enum(MOVEMENTS)  # far cheaper to build than a text column of 10M names
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a report covers and how movements are classified."""
-
-    as_of: date
-    mode: Mode = "event"
-    level: Level = "customer"
-    scope: Scope = "strict"
-    month_from: date | None = None  # first day of the first month reported
-    month_to: date | None = None  # first day of the last month reported
-    days_per_month: Fraction = field(default=Fraction(36525, 1200))
-
-    @property
-    def keys(self) -> list[str]:
-        return ["customer_id"] if self.level == "customer" else ["customer_id", "subscription_id"]
-
-
-KEY = "_key"
-
-
-CUSTOMER = "_customer"
-
-
-def id_hash(columns: list[str] | list[pl.Expr], seed: int = 0) -> pl.Expr:
-    """The 64-bit hash of ids that keys are made of (seed 0: the key; another seed: the
-    independent check hash). Reading in parts (read.Partition) uses it too, so that a part
-    holds whole keys."""
-    return pl.struct(columns).hash(seed=seed)
-
-
-def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
-    """Add `_key`, a 64-bit hash of the customer (or subscription) id: sorting and grouping
-    integers is several times faster than strings. `classified_changes` proves that distinct
-    ids got distinct keys. At subscription level `_customer` hashes the customer, for counts."""
-    keyed = rows.with_columns(id_hash(settings.keys).alias(KEY))
-    if settings.level == "subscription":
-        keyed = keyed.with_columns(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
-    return keyed
-
-
-def customer_ids(
-    rows: pl.LazyFrame, settings: Settings, among: pl.Series | None = None
-) -> pl.LazyFrame:
-    """`_customer` → `customer_id`, one row per customer: names for customer keys (only the
-    keys in `among`, an imploded list, when given)."""
-    keyed = with_key(rows, settings)
-    if settings.level == "customer":
-        keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
-    if among is not None:
-        keyed = keyed.filter(pl.col(CUSTOMER).is_in(among))
-    return keyed.select(CUSTOMER, "customer_id").unique(CUSTOMER)
 
 
 class KeyCollision(AssertionError):
     """Two different ids share a 64-bit hash: never silently merge two customers."""
 
 
-CHECK = "_check"  # the second hash of the ids
-CHECK_SEED = 7
 POS = "_pos"  # the day (days since 1970) or the month (months since year 0) of an event
 PACKED = "_sk"
 
@@ -250,7 +192,18 @@ def _with_calendar(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     )
 
 
-def classified_changes(rows: pl.LazyFrame, settings: Settings, ids: bool = True) -> pl.DataFrame:
+def classified_changes(
+    rows: pl.DataFrame | pl.LazyFrame, settings: Settings, ids: bool = True
+) -> pl.DataFrame:
+    """Classified changes (see _classified), collected; with the id columns when `ids`.
+    Raises IdentityError if two ids ever shared a hash key: never merge two customers."""
+    try:
+        return _classified(rows.lazy(), settings, ids)
+    except KeyCollision as error:
+        raise IdentityError(str(error)) from None
+
+
+def _classified(rows: pl.LazyFrame, settings: Settings, ids: bool) -> pl.DataFrame:
     """Every movement: `_key, _customer, date, month, movement, mrr_before, mrr_after, amount,
     delta`, and the id columns (customer_id[, subscription_id]) first when `ids`.
 

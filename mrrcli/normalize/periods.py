@@ -81,6 +81,7 @@ class Rows:
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
     date_orders: set[str] = field(default_factory=set)  # how dates were read (dates.py)
+    days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
 

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
-from mrrcli.report import MONEY_COLUMNS, RATIO_COLUMNS, Report
+from mrrcli.present.document import Report
 from mrrcli.validate import Validation
+from mrrcli.vocabulary import MONEY_COLUMNS, RATIO_COLUMNS
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Protocol, TextIO
 
 import polars as pl
 
@@ -26,22 +26,18 @@ ROW_COLUMN = "_row"
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
 
-@dataclass(frozen=True)
-class Partition:
-    """Read only the rows whose customer falls in part `index` of `count`: `column` is the
-    file's header of the customer id. A customer's rows all fall in one part."""
+class RowFilter(Protocol):
+    """Which rows of a file to read (a part of the customers, see mrrcli.parts): `column` names
+    the header it looks at, compared as header_key, so each file's own spelling is used."""
 
-    index: int
-    count: int
-    column: str  # compared as header_key: each file's own spelling of it is used
+    @property
+    def column(self) -> str:
+        """The header of the column the filter looks at."""
+        ...
 
     def keeps(self, column: str) -> pl.Expr:
-        # The same hash as the engine's customer key (timeline.with_key), so a part holds
-        # whole keys and a collision of keys never spans two parts.
-        from mrrcli.engine.timeline import id_hash
-
-        customer = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
-        return id_hash([customer.alias("customer_id")]) % self.count == self.index
+        """True for the rows to read, given the file's own name of `column`."""
+        ...
 
 
 @dataclass
@@ -100,7 +96,7 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def _read_part(path: str, partition: Partition) -> pl.DataFrame:
+def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
     """The rows of one part of a file, scanned so that the rest is never held in memory."""
     if is_parquet(path):
         scan = pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
@@ -116,7 +112,7 @@ def _read_part(path: str, partition: Partition) -> pl.DataFrame:
     return scan.filter(partition.keeps(column)).collect()
 
 
-def _read_one(path: str, partition: Partition | None = None) -> pl.DataFrame:
+def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
     """One file as a DataFrame (CSV as text) with `_row`, the spreadsheet row of each row
     (a CSV header is row 1)."""
     data: bytes | None = None
@@ -245,7 +241,7 @@ def read_table(
     canonical: Sequence[str],
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
-    partition: Partition | None = None,
+    partition: RowFilter | None = None,
 ) -> Table:
     """Read every file into one frame, headers renamed to their canonical names.
 

@@ -84,6 +84,21 @@ class Source:
         present = {header_key(h) for h in headers}
         return bool(self.signature) and all(header_key(h) in present for h in self.signature)
 
+    def read_whole_because(self) -> str | None:
+        """Why this export must be read whole rather than in parts by customer: a rule of the
+        source that must see rows of several customers, or a whole key, at once. None when
+        its rows can be split by customer id (every rule then looks at one row or one key).
+        Derived from the declaration, so a new rule cannot be forgotten here."""
+        if self.shape != "periods":
+            return f"{self.shape} are turned into periods per subscription, across customers"
+        if self.latest_version is not None:
+            return "versions of one row may name different customers (a history table)"
+        if self.status_ends:
+            return "its status rules are counted over the whole export"
+        if self.lookups:
+            return "its rows take their customer from another table"
+        return None
+
 
 GENERIC: tuple[Source, ...] = (
     Source("periods", "periods", "price periods (SPEC §2.1)"),

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError, row_problem
-from mrrcli.normalize.periods import NormalizeOptions
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.files import (
     FILE_COLUMN,
     ROW_COLUMN,
-    Partition,
+    RowFilter,
     Table,
     expand_paths,
     header_key,
@@ -50,7 +48,7 @@ def open_input(
     source: str = "auto",
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
-    partition: Partition | None = None,
+    partition: RowFilter | None = None,
 ) -> Input:
     """Read every file, choose the source (said in `notes`), rename headers to canonical.
 
@@ -64,7 +62,7 @@ def open_input(
     if len(files) > 1:
         main_files = []
         for path in files:
-            found = lookup_for(_headers(path)) if path != "-" else None
+            found = lookup_for(headers_of(path)) if path != "-" else None
             if found is None:
                 main_files.append(path)
             else:
@@ -135,33 +133,7 @@ def open_input(
     return Input(table, chosen, notes, set_aside, read)
 
 
-def partition_column(
-    paths: Sequence[str], source: str = "auto", mapping: Mapping[str, str] | None = None
-) -> str | None:
-    """The header that holds the customer id when an export can be read in parts by customer:
-    files (not stdin) of one `periods` table with no status rules, no lookup table beside
-    them, and the customer id in one header (a source that falls back to a second header for
-    it cannot be split by the first). None when it cannot."""
-    files = expand_paths(paths)
-    if "-" in files:
-        return None
-    headers = _headers(files[0])
-    if not headers or any(lookup_for(_headers(path)) is not None for path in files):
-        return None
-    chosen = detect(headers)[0] if source == "auto" else by_name(source)
-    if chosen.shape != "periods" or chosen.status_ends:
-        return None  # invoice lines and status rules are judged over the whole export
-    if mapping and "customer_id" in mapping:
-        wanted = mapping["customer_id"]
-    else:
-        candidates = chosen.fallbacks(headers).get("customer_id", ["customer_id"])
-        if len(candidates) != 1:
-            return None
-        wanted = candidates[0]
-    return next((h for h in headers if header_key(h) == header_key(wanted)), None)
-
-
-def _headers(path: str) -> list[str]:
+def headers_of(path: str) -> list[str]:
     """A file's header names, without reading its rows (empty when it cannot be read)."""
     try:
         if is_parquet(path):
@@ -285,18 +257,4 @@ def to_periods(inp: Input, dates: DateParsing, findings: Findings) -> Table:
     return inp.table
 
 
-def for_source(
-    inp: Input, options: NormalizeOptions, amount_unit: Literal["major", "minor"] | None
-) -> NormalizeOptions:
-    """The reading options with what the source knows: the zone of its naive timestamps, its
-    trial and unpaid statuses, and its amount unit unless `amount_unit` is given."""
-    return replace(
-        options,
-        dates=replace(options.dates, source_timezone=inp.source.timezone),
-        trial_statuses=inp.source.trial_statuses,
-        unpaid_statuses=inp.source.unpaid_statuses,
-        amount_unit=amount_unit or inp.source.amount_unit,
-    )
-
-
-__all__ = ["Input", "for_source", "open_input", "to_periods"]
+__all__ = ["Input", "headers_of", "open_input", "to_periods"]

@@ -1,0 +1,99 @@
+"""A report as people and pipes see it: its frame in display values, and what it was computed
+from (SPEC §7.1). Every output format renders a Report; none computes a number of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import polars as pl
+
+from mrrcli import __version__
+from mrrcli.vocabulary import DAYNORM_COLUMNS, MONEY_COLUMNS, RATIO_DECIMALS, Settings
+
+Kind = Literal["movements", "expansion", "metrics", "customers"]
+
+
+@dataclass
+class Report:
+    """A computed report: the frame to show and what it was computed from.
+
+    The frame is what every output format shows: months as `YYYY-MM`, money as Decimal in
+    major units with the currency's decimals, ratios as Float64 rounded to 6 places."""
+
+    kind: Kind
+    frame: pl.DataFrame
+    currency: str
+    exponent: int
+    settings: Settings
+    files: list[str]
+    days_per_month: float = 30.4375
+    partial_month: str | None = None  # YYYY-MM of a month-to-date month, if reported
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "report": self.kind,
+            "inputs": self.files,
+            "as_of": s.as_of.isoformat(),
+            "currency": self.currency,
+            "mode": str(s.mode),
+            "level": str(s.level),
+            "expansion_scope": str(s.scope),
+            "days_per_month": self.days_per_month,
+            "from": s.month_from.strftime("%Y-%m") if s.month_from else None,
+            "to": s.month_to.strftime("%Y-%m") if s.month_to else None,
+            "partial_month": self.partial_month,
+            "mrrcli_version": __version__,
+        }
+
+
+def minor_to_major(column: str, exponent: int) -> pl.Expr:
+    """Integer minor units → an exact Decimal in major units (12345 → 123.45 for USD).
+
+    Multiplying a whole Decimal by 10^-exponent is exact: the scales add up."""
+    whole = pl.col(column).cast(pl.Decimal(38, 0))
+    if exponent == 0:
+        return whole.alias(column)
+    unit = pl.lit(Decimal(1).scaleb(-exponent), dtype=pl.Decimal(38, exponent))
+    major: pl.Expr = (whole * unit).cast(pl.Decimal(38, exponent))
+    return major.alias(column)
+
+
+def _formatted_dates(frame: pl.DataFrame, column: str, pattern: str) -> pl.Expr:
+    """Dates as text, formatted once per distinct date (a report has few of them)."""
+    days = frame.get_column(column).unique().drop_nulls()
+    text = days.dt.strftime(pattern)
+    return pl.col(column).replace_strict(days, text, default=None, return_dtype=pl.String)
+
+
+def for_output(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
+    """Engine frame → display values: months as YYYY-MM, days as YYYY-MM-DD, money in major
+    units, day-normalized flows in major units rounded to 6 places."""
+    conversions: list[pl.Expr] = []
+    for column, dtype in frame.schema.items():
+        if column in MONEY_COLUMNS:
+            conversions.append(minor_to_major(column, exponent))
+        elif column in DAYNORM_COLUMNS:
+            conversions.append((pl.col(column) / 10**exponent).round(RATIO_DECIMALS))
+        elif column == "month" and dtype == pl.Date:
+            conversions.append(_formatted_dates(frame, column, "%Y-%m"))
+        elif column == "date" and dtype == pl.Date:
+            conversions.append(_formatted_dates(frame, column, "%Y-%m-%d"))
+    return frame.with_columns(conversions)
+
+
+def partial_month(frame: pl.DataFrame, settings: Settings) -> str | None:
+    """The reported month that ends after the as-of date (a month-to-date month), if any."""
+    if "month" not in frame.columns or frame.height == 0:
+        return None
+    as_of = settings.as_of
+    last_day = pl.Series([as_of]).dt.month_end()[0]
+    if as_of == last_day:
+        return None
+    month = as_of.strftime("%Y-%m")
+    return month if month in frame.get_column("month").to_list() else None
