@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from mrrcli.vocabulary import MOVEMENT_COLUMNS
 from mrrcli.present.chart import movement_chart
 from mrrcli.report import Settings, customers, expansion, load, movements
+from mrrcli.vocabulary import MOVEMENT_COLUMNS
 from tests.conftest import SAMPLE_CSV, SPEC_EXAMPLE
 
 

@@ -21,10 +21,10 @@ from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
 from mrrcli.engine import timeline
 from mrrcli.engine.keys import CHECK, KEY
 from mrrcli.engine.timeline import POS
-from mrrcli.vocabulary import Level, Mode, Scope, Settings
 from mrrcli.engine.timeline import classified_changes as compute_changes
 from mrrcli.engine.totals import IdentityError
 from mrrcli.report import load
+from mrrcli.vocabulary import Level, Mode, Scope, Settings
 from tests.conftest import SAMPLE_CSV
 
 

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mrrcli.cli import app
-from mrrcli.vocabulary import Level, Mode, Scope
 from mrrcli.errors import MrrError
 from mrrcli.report import Settings, load, movements
+from mrrcli.vocabulary import Level, Mode, Scope
 
 AS_OF = date(2024, 12, 31)
 FAST = settings(

@@ -16,9 +16,9 @@ import pytest
 from test_properties import COMBINATIONS
 
 from mrrcli import report
-from mrrcli.vocabulary import Level, Mode, Scope
 from mrrcli.errors import InputError
 from mrrcli.report import Settings, load
+from mrrcli.vocabulary import Level, Mode, Scope
 from tests.conftest import SAMPLE_CSV, SAMPLE_PARQUET
 
 AS_OF = date(2026, 6, 30)

@@ -35,11 +35,10 @@ from reference import (
     periods_mrr,
 )
 
-from mrrcli.vocabulary import Level, Mode, Scope, Settings
 from mrrcli.engine.partials import monthly_movements
 from mrrcli.engine.timeline import classified_changes as compute_changes
-from mrrcli.vocabulary import MOVEMENTS_COLUMNS
 from mrrcli.report import load
+from mrrcli.vocabulary import MOVEMENTS_COLUMNS, Level, Mode, Scope, Settings
 
 COMBINATIONS: list[tuple[Mode, Level, Scope]] = list(
     itertools.product(("event", "snapshot"), ("customer", "subscription"), ("strict", "broad"))
