@@ -18,6 +18,7 @@ from test_properties import COMBINATIONS
 from mrrcli import report
 from mrrcli.errors import InputError
 from mrrcli.report import Settings, load
+from mrrcli.sources import by_name
 from mrrcli.vocabulary import Level, Mode, Scope
 from tests.conftest import SAMPLE_CSV, SAMPLE_PARQUET
 
@@ -135,3 +136,56 @@ def test_a_broken_parquet_file_is_an_input_error_before_any_parts(tmp_path: Path
     broken.write_bytes(b"PAR1")
     with pytest.raises(InputError, match=r"broken\.parquet"):
         load([str(broken)])
+
+
+def test_a_history_table_is_read_whole_so_the_latest_version_wins(tmp_path: Path) -> None:
+    # A Recurly history table: the later version of sub_1 corrects its account from acct-A to
+    # acct-B. Only the latest version counts (one subscription at 100.00), so reading in parts
+    # by customer must not keep the older version in acct-A's part: closing MRR is 100.00 in
+    # every split, never 200.00.
+    history = write(
+        tmp_path,
+        "history.csv",
+        "id,uuid,account_code,state,unit_amount,currency,interval_unit,interval_length,"
+        "activated_at,expires_at,updated_at\n"
+        "sub_1,sub_1,acct-A,active,100,USD,months,1,2024-01-01 00:00:00,,2024-01-01\n"
+        "sub_1,sub_1,acct-B,active,100,USD,months,1,2024-01-01 00:00:00,,2024-02-01\n",
+    )
+    settings = Settings(as_of=date(2024, 3, 31))
+    for count in (1, 2, 3, 5, 7):
+        rows = load([history], parts=count)
+        assert not rows.parts
+        closing = report.movements(rows, settings).frame.get_column("closing_mrr")
+        assert [str(v) for v in closing] == ["100.00", "100.00", "100.00"], count
+
+
+SOURCE_FIXTURES = sorted((Path(__file__).parent / "fixtures" / "sources").glob("*.csv"))
+
+
+@pytest.mark.parametrize("fixture", SOURCE_FIXTURES, ids=[f.stem for f in SOURCE_FIXTURES])
+def test_every_source_fixture_gives_the_same_reports_in_parts(fixture: Path) -> None:
+    whole = load([str(fixture)])
+    split = load([str(fixture)], parts=3)
+    source = by_name(whole.source)
+    # Split exactly when the source's declaration allows it (and the file has customers in
+    # more than one part).
+    assert bool(split.parts) <= (source.read_whole_because() is None)
+    for mode, level, scope in COMBINATIONS:
+        settings = Settings(as_of=date(2024, 12, 31), mode=mode, level=level, scope=scope)
+        for build in (report.movements, report.metrics, report.all_metrics, report.customers):
+            assert build(split, settings).frame.equals(build(whole, settings).frame), build
+        one, other = report.expansion(split, settings), report.expansion(whole, settings)
+        assert one.frame.equals(other.frame)
+        assert one.extra["top_expanding"].equals(other.extra["top_expanding"])
+
+
+def test_sources_that_may_be_split_are_split() -> None:
+    fixtures = {f.stem: f for f in SOURCE_FIXTURES}
+    splittable = [
+        name
+        for name, path in fixtures.items()
+        if by_name(load([str(path)]).source).read_whole_because() is None
+    ]
+    assert {"chargebee", "chargify", "baremetrics", "zuora"} <= set(splittable)
+    for name in splittable:
+        assert load([str(fixtures[name])], parts=3).parts, name
