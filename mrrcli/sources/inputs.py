@@ -54,30 +54,13 @@ def open_input(
 
     Files that are another table of a vendor's export (Stripe invoices beside invoice lines)
     are told apart by their headers and joined in. With `partition`, only the rows of one
-    part of the customers are read (see partition_column).
+    part of the customers are read (see mrrcli.parts).
     """
-    files = expand_paths(paths)
-    tables: list[tuple[str, Source, Lookup]] = []
-    main_files = files
-    if len(files) > 1:
-        main_files = []
-        for path in files:
-            found = lookup_for(headers_of(path)) if path != "-" else None
-            if found is None:
-                main_files.append(path)
-            else:
-                tables.append((path, *found))
-        if not main_files:
-            raise InputError(f"{', '.join(files)}: no file holds the rows to report on")
+    mapping = dict(mapping or {})
+    main_files, tables = _main_and_lookup_files(expand_paths(paths))
     table = read_table(main_files, (), None, keep_duplicates=keep_duplicates, partition=partition)
-    headers = [c for c in table.frame.columns if not c.startswith("_")]
     notes: list[str] = []
-    if source == "auto":
-        chosen, why = detect(headers)
-        if chosen.name != "periods" or mapping:
-            notes.append(f"reading as --source {chosen.name} ({why})")
-    else:
-        chosen = by_name(source)
+    chosen = _chosen_source(_headers(table), source, mapping, notes)
     for path, owner, lookup in tables:
         if owner is not chosen:
             raise InputError(
@@ -85,34 +68,84 @@ def open_input(
             )
         table = _join_lookup(table, path, lookup, keep_duplicates)
         notes.append(f"{path}: {lookup.title} joined in")
-    headers = [c for c in table.frame.columns if not c.startswith("_")]
+    headers = _headers(table)
     if chosen.note:
         notes.append(chosen.note)
-    present = {header_key(h) for h in headers}
+    _check_mapping(table.files[0], headers, chosen, mapping)
+    read = table.frame.height + table.duplicates
+    set_aside: dict[str, int] = {}
+    frame = _latest_versions(table.frame, chosen, set_aside)
+    frame = _filter_values(frame, chosen, set_aside)
+    frame = _canonical(frame, headers, chosen, mapping)
+    frame = _status_ends(frame, chosen, notes)
+    return Input(replace(table, frame=frame), chosen, notes, set_aside, read)
+
+
+def _headers(table: Table) -> list[str]:
+    return [c for c in table.frame.columns if not c.startswith("_")]
+
+
+def _main_and_lookup_files(
+    files: list[str],
+) -> tuple[list[str], list[tuple[str, Source, Lookup]]]:
+    """The files of the rows to report on, and the lookup tables beside them (by header)."""
+    if len(files) == 1:
+        return files, []
+    main_files: list[str] = []
+    tables: list[tuple[str, Source, Lookup]] = []
+    for path in files:
+        found = lookup_for(headers_of(path)) if path != "-" else None
+        if found is None:
+            main_files.append(path)
+        else:
+            tables.append((path, *found))
+    if not main_files:
+        raise InputError(f"{', '.join(files)}: no file holds the rows to report on")
+    return main_files, tables
+
+
+def _chosen_source(
+    headers: list[str], source: str, mapping: Mapping[str, str], notes: list[str]
+) -> Source:
+    """--source, or the source the headers identify (said in `notes` unless plain periods)."""
+    if source != "auto":
+        return by_name(source)
+    chosen, why = detect(headers)
+    if chosen.name != "periods" or mapping:
+        notes.append(f"reading as --source {chosen.name} ({why})")
+    return chosen
+
+
+def _check_mapping(
+    file: str, headers: list[str], chosen: Source, mapping: Mapping[str, str]
+) -> None:
+    """Every --map names a canonical column of the shape and a header of the file."""
     known = SHAPE_COLUMNS[chosen.shape]
-    for canonical in mapping or {}:
+    for canonical in mapping:
         if canonical not in known:
             raise UsageError(
-                f"{table.files[0]}: --map {canonical}=…: {canonical!r} is not a column of the "
+                f"{file}: --map {canonical}=…: {canonical!r} is not a column of the "
                 f"{chosen.shape} shape; known: {', '.join(known)}"
             )
-    for canonical, header in (mapping or {}).items():
+    present = {header_key(h) for h in headers}
+    for canonical, header in mapping.items():
         if header_key(header) not in present:
             raise InputError(
-                f"{table.files[0]}: --map {canonical}={header}: the file has no column "
+                f"{file}: --map {canonical}={header}: the file has no column "
                 f"{header!r}; its columns are {', '.join(headers)}"
             )
-    frame = table.frame
-    read = frame.height + table.duplicates
-    set_aside: dict[str, int] = {}
-    frame = _latest_versions(frame, chosen, set_aside)
-    frame = _filter_values(frame, chosen, set_aside)
-    wanted = {**chosen.mapping(headers), **dict(mapping or {})}
-    # A row empty in the source's first header for a column takes its next one.
+
+
+def _canonical(
+    frame: pl.DataFrame, headers: list[str], chosen: Source, mapping: Mapping[str, str]
+) -> pl.DataFrame:
+    """Headers renamed to the shape's canonical columns (the source's names, then --map); a
+    row empty in the source's first header for a column takes its next one."""
+    wanted = {**chosen.mapping(headers), **mapping}
     fallbacks = {
         canonical: [h for h in found[1:] if h in frame.columns]
         for canonical, found in chosen.fallbacks(headers).items()
-        if canonical not in (mapping or {}) and len(found) > 1
+        if canonical not in mapping and len(found) > 1
     }
     renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
     # A header already named like a canonical column that another header now fills steps aside.
@@ -128,9 +161,7 @@ def open_input(
             frame = frame.with_columns(
                 pl.coalesce(_blank_is_null(canonical), *(_blank_is_null(o) for o in others))
             )
-    frame = _status_ends(frame, chosen, notes)
-    table = replace(table, frame=frame)
-    return Input(table, chosen, notes, set_aside, read)
+    return frame
 
 
 def headers_of(path: str) -> list[str]:

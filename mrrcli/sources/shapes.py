@@ -70,6 +70,30 @@ def invoice_lines_to_periods(
     """
     frame = table.frame
     _missing(frame, ("customer_id", "amount", "period_start", "period_end"), findings)
+    kept, counts = _recurring_lines(frame, findings)
+    kept = _parse_dates(kept, ["period_start", "period_end"], dates, findings)
+    findings.check(
+        kept,
+        [
+            Check(
+                column,
+                pl.col(column).cast(pl.String).str.strip_chars().replace("", None).is_null()
+                | pl.col(f"{column}__date").is_null(),
+                lambda v: "empty date" if v is None else f"cannot read {v!r} as a date",
+            )
+            for column in ("period_start", "period_end")
+        ],
+    )
+    if end_inclusive:
+        kept = _exclusive_ends(kept, dates, findings)
+    kept, deductions = _with_deductions(kept, findings)
+    return replace(table, frame=_lines_as_periods(kept, deductions)), counts
+
+
+def _recurring_lines(
+    frame: pl.DataFrame, findings: Findings
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The lines that carry MRR, and how many of the others were set aside, by reason."""
     text = [c for c in ("kind", "type", "proration", "status") if c in frame.columns]
     frame = frame.with_columns(
         pl.col(c).cast(pl.String).str.strip_chars().str.to_lowercase().replace("", None)
@@ -98,65 +122,71 @@ def invoice_lines_to_periods(
             findings.table.files[0],
             fatal=True,
         )
-    kept = _parse_dates(kept, ["period_start", "period_end"], dates, findings)
+    return kept, counts
+
+
+def _exclusive_ends(kept: pl.DataFrame, dates: DateParsing, findings: Findings) -> pl.DataFrame:
+    """A period's last instant (…T23:59:59) ends the day in the source's zone: the next
+    period starts at the following midnight there, whatever --timezone shows it as."""
+    zone = dates.source_timezone or dates.timezone
+    in_source = _parse_dates(
+        kept.select("period_end"), ["period_end"], replace(dates, timezone=zone), findings
+    )
+    return kept.with_columns(
+        in_source.get_column("period_end__date")
+        .dt.offset_by("1d")
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone(zone)
+        .dt.convert_time_zone(dates.timezone)
+        .dt.date()
+        .alias("period_end__date")
+    )
+
+
+def _with_deductions(kept: pl.DataFrame, findings: Findings) -> tuple[pl.DataFrame, bool]:
+    """Discount and tax of a line summed as `_deduction` (whether there are any)."""
+    deductions = [c for c in ("discount_amount", "tax_amount") if c in kept.columns]
+    if not deductions:
+        return kept, False
+
+    def amount(c: str) -> pl.Expr:
+        return pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6)
+
+    kept = kept.with_columns(
+        pl.sum_horizontal(amount(c).fill_null(0) for c in deductions).alias("_deduction")
+    )
     findings.check(
         kept,
         [
             Check(
-                column,
-                pl.col(column).cast(pl.String).str.strip_chars().replace("", None).is_null()
-                | pl.col(f"{column}__date").is_null(),
-                lambda v: "empty date" if v is None else f"cannot read {v!r} as a date",
+                c,
+                pl.col(c).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
+                & amount(c).is_null(),
+                lambda v: f"cannot read {v!r} as an amount",
             )
-            for column in ("period_start", "period_end")
+            for c in deductions
         ],
     )
-    if end_inclusive:
-        # The period's last instant (…T23:59:59) ends the day in the source's zone: the next
-        # period starts at the following midnight there, whatever --timezone shows it as.
-        zone = dates.source_timezone or dates.timezone
-        in_source = _parse_dates(
-            kept.select("period_end"), ["period_end"], replace(dates, timezone=zone), findings
-        )
-        kept = kept.with_columns(
-            in_source.get_column("period_end__date")
-            .dt.offset_by("1d")
-            .cast(pl.Datetime("us"))
-            .dt.replace_time_zone(zone)
-            .dt.convert_time_zone(dates.timezone)
-            .dt.date()
-            .alias("period_end__date")
-        )
+    return kept, True
+
+
+def _lines_as_periods(kept: pl.DataFrame, deductions: bool) -> pl.DataFrame:
+    """Each line as a period at its service dates, its interval its own length: whole
+    calendar months, else days."""
     start, end = pl.col("period_start__date"), pl.col("period_end__date")
     months = _whole_months(start, end)
     days = (end - start).dt.total_days()
-    deductions = [c for c in ("discount_amount", "tax_amount") if c in kept.columns]
-    if deductions:
-        kept = kept.with_columns(
-            pl.sum_horizontal(
-                pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6).fill_null(0)
-                for c in deductions
-            ).alias("_deduction")
-        )
-        findings.check(
-            kept,
-            [
-                Check(
-                    c,
-                    pl.col(c).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
-                    & pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6).is_null(),
-                    lambda v: f"cannot read {v!r} as an amount",
-                )
-                for c in deductions
-            ],
-        )
-    periods = kept.select(
+
+    def present(*columns: str) -> list[str]:
+        return [c for c in columns if c in kept.columns]
+
+    return kept.select(
         "customer_id",
-        *(["subscription_id"] if "subscription_id" in kept.columns else []),
+        *present("subscription_id"),
         start.alias("start_date"),
         end.alias("end_date"),
         "amount",
-        *(["currency"] if "currency" in kept.columns else []),
+        *present("currency"),
         pl.when(months.is_not_null())
         .then(pl.lit("month"))
         .otherwise(pl.lit("day"))
@@ -165,12 +195,10 @@ def invoice_lines_to_periods(
         .cast(pl.String)
         .alias("interval_count"),
         *([pl.col("_deduction").alias("discount_amount")] if deductions else []),
-        *(["status"] if "status" in kept.columns else []),
-        *(["plan_id"] if "plan_id" in kept.columns else []),
+        *present("status", "plan_id"),
         FILE_COLUMN,
         ROW_COLUMN,
     )
-    return replace(table, frame=periods), counts
 
 
 def snapshots_to_periods(table: Table, dates: DateParsing, findings: Findings) -> Table:
