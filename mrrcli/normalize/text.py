@@ -1,0 +1,89 @@
+"""Text columns: their distinct values, tidied (stripped, blank as absent), interval names as
+codes and statuses matched, each worked out once per distinct value rather than per row."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import polars as pl
+
+from mrrcli.read.files import ROW_COLUMN
+
+INTERVAL_CODES = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
+MONTH_CODE = INTERVAL_CODES["month"]
+
+INTERVALS = {
+    **dict.fromkeys(("day", "days", "daily"), "day"),
+    **dict.fromkeys(("week", "weeks", "weekly"), "week"),
+    **dict.fromkeys(("month", "months", "monthly"), "month"),
+    **dict.fromkeys(("quarter", "quarters", "quarterly"), "quarter"),
+    **dict.fromkeys(("year", "years", "yearly", "annual", "annually"), "year"),
+}
+
+# Text columns of few distinct values, tidied once per value.
+FEW_VALUES = ("currency", "interval", "status")
+
+# False on every row, in the data's chunks: a bare literal column would be one chunk, and the
+# next operation would copy every column to align them.
+NOWHERE = pl.col(ROW_COLUMN).is_null()
+
+
+def distinct(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """The distinct non-null values (as text) of each of `columns` of `frame`, text columns
+    of few values, found in one pass."""
+    if not columns:
+        return {}
+    found = frame.select(
+        pl.col(c).cast(pl.String).unique().drop_nulls().implode() for c in columns
+    ).row(0)
+    return {c: list(values) for c, values in zip(columns, found, strict=True)}
+
+
+def _tidy(column: str, values: list[str], case: Callable[[str], str]) -> pl.Expr:
+    """A text column of few distinct values stripped, blank as null and `case` applied,
+    worked out once per distinct value (and not at all when every value is already tidy)."""
+    tidy = {v: case(v.strip()) or None for v in values}
+    text = pl.col(column).cast(pl.String)
+    if all(v == t for v, t in tidy.items()):
+        return text
+    return text.replace_strict(tidy, default=None, return_dtype=pl.String)
+
+
+def text_columns(schema: pl.Schema, values: dict[str, list[str]]) -> list[pl.Expr]:
+    """Expressions replacing the text columns of `schema` in place, blank meaning absent: ids
+    stripped; the columns of few distinct `values` (currency upper case) tidied."""
+    text: list[pl.Expr] = [
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None)
+        for c in ("customer_id", "subscription_id")
+        if c in schema
+    ]
+    text += [
+        _tidy(c, column_values, str.upper if c == "currency" else str.strip)
+        for c, column_values in values.items()
+    ]
+    if "plan_id" in schema:
+        text.append(pl.col("plan_id").cast(pl.String))
+    return text
+
+
+def interval_code(values: list[str]) -> pl.Expr:
+    """`_interval`: `interval` (as in the file, of distinct `values`) as an index into
+    INTERVAL_CODES (day, week, month, quarter, year); null when it is not one of the names in
+    INTERVALS."""
+    codes = {v: INTERVAL_CODES.get(INTERVALS.get(v.strip().lower(), "")) for v in values}
+    return (
+        pl.col("interval")
+        .cast(pl.String)
+        .replace_strict(codes, default=None, return_dtype=pl.UInt8)
+        .alias("_interval")
+    )
+
+
+def status_in(values: list[str], statuses: tuple[str, ...]) -> pl.Expr:
+    """Whether a row's (tidied) status, of distinct `values`, is one of `statuses` (a boolean
+    expression), compared lower case, with spaces and dashes as underscores ("In Trial" is
+    in_trial)."""
+    tidy = {v.strip() for v in values}
+    matching = [v for v in tidy if re.sub(r"[\s-]+", "_", v.lower()) in statuses]
+    return pl.col("status").is_in(matching).fill_null(False) if matching else NOWHERE

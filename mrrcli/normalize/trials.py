@@ -1,0 +1,64 @@
+"""Trials and statuses: rows in trial or that never paid are at 0 MRR, and a paying row with
+its trial end ahead is split into a free trial row and a paying row."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mrrcli.normalize.text import NOWHERE, status_in
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN
+
+
+def status_rules(
+    values: dict[str, list[str]],
+    trial_statuses: tuple[str, ...],
+    unpaid_statuses: tuple[str, ...],
+) -> tuple[pl.Expr, pl.Expr]:
+    """Whether a row is in trial (its status one of `trial_statuses`) and whether it never
+    paid (one of `unpaid_statuses`), as boolean expressions; `values` holds the distinct
+    values of the text columns, `status` among them when the frame has one."""
+    if "status" not in values:
+        return NOWHERE, NOWHERE
+    return (
+        status_in(values["status"], trial_statuses),
+        status_in(values["status"], unpaid_statuses),
+    )
+
+
+def zero_trials_and_unpaid(
+    frame: pl.DataFrame, mrr: pl.Expr, money: pl.DataType, trial: pl.Expr, unpaid: pl.Expr
+) -> pl.DataFrame:
+    """`frame` with `_mrr` (in `money`): `mrr`, but 0 on rows in `trial` or `unpaid`; and
+    `_trial` (whether the row is in trial)."""
+    return frame.with_columns(
+        pl.when(trial | unpaid).then(pl.lit(0, dtype=money)).otherwise(mrr).alias("_mrr"),
+        trial.alias("_trial"),
+    )
+
+
+def split_at_trial_end(
+    frame: pl.DataFrame, columns: list[pl.Expr], start: pl.Expr, end: pl.Expr
+) -> pl.DataFrame:
+    """The output `columns` (customer_id, subscription_id, plan_id, start_date, end_date,
+    mrr, then the file, row and `_trial`) of `frame`, a row still in trial at its `start`
+    (`trial_end__parsed` after it) split in two: the paying row from the trial's end (never
+    after the row's `end`), then after all paying rows, its free trial row up to there."""
+    # A trial written as a paying row with its end ahead: the row is a free trial until
+    # the trial ends (never after the row itself ends), then pays.
+    trial_end = pl.col("trial_end__parsed")
+    paid_from = pl.when(end.is_not_null() & (trial_end > end)).then(end).otherwise(trial_end)
+    in_trial = (trial_end > start).fill_null(False)
+    paying = frame.select(
+        *columns[:3],
+        pl.when(in_trial).then(paid_from).otherwise(start).alias("start_date"),
+        *columns[4:],
+    )
+    trials = frame.filter(in_trial).select(
+        *columns[:4],
+        paid_from.cast(pl.Date).alias("end_date"),
+        pl.lit(0, dtype=pl.Int64).alias("mrr"),
+        pl.col(FILE_COLUMN),
+        pl.col(ROW_COLUMN),
+        pl.lit(True).alias("_trial"),
+    )
+    return pl.concat([paying, trials])
