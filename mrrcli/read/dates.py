@@ -158,6 +158,15 @@ def parse_date_columns(
     if _failures(cleaned, text_columns, plain) == 0:
         return cleaned.with_columns(plain[c].alias(c) for c in text_columns), "ymd"
 
+    chosen, parsed = _numeric_order(cleaned, text_columns, p)
+    return cleaned.with_columns(parsed[c].alias(c) for c in text_columns), chosen
+
+
+def _numeric_order(
+    cleaned: pl.DataFrame, text_columns: list[str], p: DateParsing
+) -> tuple[str, dict[str, pl.Expr]]:
+    """The field order that reads every value ("ymd" first; day-first or month-first only
+    when the values tell which), and the parsing expression of each column in it."""
     texts = {c: _clean(pl.col(c)) for c in text_columns}
     results: dict[str, tuple[int, dict[str, pl.Expr]]] = {}
     for order, formats in _ORDERS.items():
@@ -183,5 +192,4 @@ def parse_date_columns(
         # Nothing reads every value: keep the order that reads most, and let the caller
         # report the values it cannot read.
         chosen = min(results, key=lambda order: results[order][0])
-    parsed = results[chosen][1]
-    return cleaned.with_columns(parsed[c].alias(c) for c in text_columns), chosen
+    return chosen, results[chosen][1]
