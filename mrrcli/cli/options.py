@@ -1,21 +1,17 @@
-"""Option types defined once (Annotated aliases) and the config-file merge (SPEC §7).
+"""Option types defined once (Annotated aliases) and the options every report shares.
 
 Kept free of Polars so that `mrrcli --help` starts fast.
 """
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-
-from mrrcli.errors import UsageError
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -269,140 +265,3 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
-
-
-CONFIG_KEYS = {
-    "source": "source",
-    "currency": "currency",
-    "fx": "fx",
-    "amount_unit": "amount_unit",
-    "amount-unit": "amount_unit",
-    "timezone": "timezone",
-    "date_format": "date_format",
-    "date-format": "date_format",
-    "keep_duplicates": "keep_duplicates",
-    "keep-duplicates": "keep_duplicates",
-    "as_of": "as_of",
-    "as-of": "as_of",
-    "from": "month_from",
-    "to": "month_to",
-    "mode": "mode",
-    "level": "level",
-    "expansion_scope": "scope",
-    "expansion-scope": "scope",
-    "days_per_month": "days_per_month",
-    "days-per-month": "days_per_month",
-    "format": "format",
-    "output": "output",
-    "quiet": "quiet",
-}
-
-
-def check_timezone(name: str) -> None:
-    """An IANA time zone name such as Europe/Berlin, or a usage error."""
-    import zoneinfo
-
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"--timezone {name!r} is not a time zone name (e.g. UTC, Europe/Berlin)"
-        ) from None
-
-
-def parse_day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{option} must be a day YYYY-MM-DD, not {text!r}") from None
-
-
-def parse_month(text: str, option: str) -> date:
-    try:
-        return datetime.strptime(text.strip(), "%Y-%m").date()
-    except ValueError:
-        raise UsageError(f"{option} must be a month YYYY-MM, not {text!r}") from None
-
-
-def parse_mapping(items: list[str]) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for item in items:
-        canonical, sep, header = item.partition("=")
-        if not sep or not canonical.strip() or not header.strip():
-            raise UsageError(f"--map takes canonical=Header, not {item!r}")
-        mapping[canonical.strip().lower()] = header.strip()
-    return mapping
-
-
-def load_config(path: Path | None) -> dict[str, Any]:
-    """The config file's settings (empty when there is none)."""
-    if path is None:
-        default = Path(CONFIG_NAME)
-        if not default.is_file():
-            return {}
-        path = default
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: config file not found") from None
-    except (tomllib.TOMLDecodeError, OSError) as error:
-        raise UsageError(f"{path}: cannot read the config file: {error}") from None
-    section = data.get("mrrcli", data)
-    unknown = [k for k in section if k not in CONFIG_KEYS and k != "map"]
-    if unknown:
-        raise UsageError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
-    return dict(section)
-
-
-def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> CommonOptions:
-    """Options from the command line (those given, not None) over the config file."""
-    config = load_config(config_path)
-    values: dict[str, Any] = {}
-    for key, value in config.items():
-        if key == "map":
-            if not isinstance(value, dict):
-                raise UsageError("the config file's [map] must be a table of canonical = header")
-            values["mapping"] = {str(k).lower(): str(v) for k, v in value.items()}
-        else:
-            values[CONFIG_KEYS[key]] = value
-    mapping = values.pop("mapping", {})
-    for key, value in cli.items():
-        if value is None:
-            continue
-        if key == "mapping":
-            mapping = {**mapping, **parse_mapping(value)}
-            continue
-        values[key] = value.value if isinstance(value, Enum) else value
-    for key in ("as_of",):
-        if key in values and isinstance(values[key], str):
-            values[key] = parse_day(values[key], "--as-of")
-    for key, option in (("month_from", "--from"), ("month_to", "--to")):
-        if key in values and isinstance(values[key], str):
-            values[key] = parse_month(values[key], option)
-    for key in ("fx", "output"):
-        if key in values and values[key] is not None:
-            values[key] = os.fspath(values[key])
-    choices: dict[str, type[Enum]] = {
-        "mode": Mode,
-        "level": Level,
-        "scope": Scope,
-        "format": OutputFormat,
-        "amount_unit": AmountUnit,
-    }
-    for key, enum in choices.items():
-        allowed_values = [str(member.value) for member in enum]
-        if key in values and values[key] not in allowed_values:
-            allowed = ", ".join(allowed_values)
-            raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
-    if "days_per_month" in values:
-        values["days_per_month"] = str(values["days_per_month"])
-    if "timezone" in values:
-        check_timezone(str(values["timezone"]))
-    if values.get("currency") is not None:
-        from mrrcli.currency import is_known
-
-        values["currency"] = str(values["currency"]).strip().upper()
-        if not is_known(values["currency"]):
-            raise UsageError(f"--currency {values['currency']!r} is not an ISO 4217 currency code")
-    return CommonOptions(files=files, mapping=mapping, **values)

@@ -1,17 +1,22 @@
 """A report as people and pipes see it: its frame in display values, and what it was computed
-from (SPEC §7.1). Every output format renders a Report; none computes a number of its own.
+from (SPEC §7.1); and a Document, what every output format renders. None computes a number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from mrrcli import __version__
 from mrrcli.vocabulary import DAYNORM_COLUMNS, MONEY_COLUMNS, RATIO_DECIMALS, Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 Kind = Literal["movements", "expansion", "metrics", "customers"]
 
@@ -97,3 +102,16 @@ def partial_month(frame: pl.DataFrame, settings: Settings) -> str | None:
         return None
     month = as_of.strftime("%Y-%m")
     return month if month in frame.get_column("month").to_list() else None
+
+
+@dataclass(frozen=True)
+class Document:
+    """What a command produced, ready for any format: its rows, what they are (JSON's meta)
+    and how they look as a table. Reports, validate's problems and check's outcomes are each
+    turned into one (present.output) and written by one function."""
+
+    frame: pl.DataFrame
+    meta: dict[str, Any]
+    table: Callable[[], Table]  # the rows styled for people; Rich is imported only if drawn
+    ascii_meta: bool = True  # validate and check write their meta as ASCII JSON, reports not
+    below: Callable[[Console, int], None] | None = None  # after the table, on a terminal

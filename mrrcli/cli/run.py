@@ -1,0 +1,177 @@
+"""One command run: its options and its terminal, and what every command does with them —
+Settings and ReadOptions built in one place, the export read (with a spinner on a terminal),
+the result written by the one output path, and the notes on stderr."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mrrcli.cli.errors import say
+from mrrcli.cli.options import CommonOptions
+from mrrcli.errors import UsageError
+from mrrcli.present.terminal import Terminal
+
+if TYPE_CHECKING:
+    from mrrcli.present.document import Document, Report
+    from mrrcli.present.formats import Format
+    from mrrcli.report import Rows, Settings
+    from mrrcli.validate import Validation
+    from mrrcli.vocabulary import ReadOptions
+
+
+@dataclass(frozen=True)
+class Run:
+    """The options of one command run, after the config file, and the terminal it writes to."""
+
+    options: CommonOptions
+    terminal: Terminal
+
+    def note(self, message: str) -> None:
+        """A message for people, on stderr; none with --quiet."""
+        if not self.options.quiet:
+            say(message)
+
+    @contextlib.contextmanager
+    def progress(self, message: str, delay: float = 2.0) -> Iterator[None]:
+        """A spinner on stderr, only on a terminal and only once work takes `delay` s."""
+        if self.options.quiet or not self.terminal.stderr_is_terminal:
+            yield
+            return
+        import threading
+
+        status = self.terminal.console(stderr=True).status(message, spinner="dots")
+        timer = threading.Timer(delay, status.start)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            status.stop()
+
+    def settings(self) -> Settings:
+        """What the reports compute, from the period and classification options."""
+        from mrrcli.report import Settings
+        from mrrcli.vocabulary import today as as_of_default
+
+        common = self.options
+        as_of = common.as_of or as_of_default()
+        if common.month_from and common.month_to and common.month_from > common.month_to:
+            raise UsageError("--from is after --to")
+        if common.month_to and common.month_to > as_of.replace(day=1):
+            raise UsageError(
+                f"--to {common.month_to:%Y-%m} is after the as-of month {as_of:%Y-%m}; "
+                "give a later --as-of"
+            )
+        if common.month_from and common.month_from > as_of:
+            raise UsageError(f"--from {common.month_from:%Y-%m} is after --as-of {as_of}")
+        return Settings(
+            as_of=as_of,
+            mode=common.mode,  # type: ignore[arg-type]
+            level=common.level,  # type: ignore[arg-type]
+            scope=common.scope,  # type: ignore[arg-type]
+            month_from=common.month_from,
+            month_to=common.month_to,
+        )
+
+    def read_options(self) -> ReadOptions:
+        """How an export is read, for `report.load` and `report.validate`."""
+        from mrrcli.vocabulary import (
+            AmountUnit,
+            ReadOptions,
+            parse_fraction,
+            whole_rows_from_environment,
+        )
+
+        common = self.options
+        return ReadOptions(
+            source=common.source,
+            mapping=common.mapping,
+            currency=common.currency,
+            amount_unit=AmountUnit(common.amount_unit) if common.amount_unit else None,
+            days_per_month=parse_fraction(common.days_per_month, "--days-per-month"),
+            timezone=common.timezone,
+            date_format=common.date_format,
+            fx=common.fx,
+            keep_duplicates=common.keep_duplicates,
+            whole_rows=whole_rows_from_environment(),
+        )
+
+    def _reading(self) -> contextlib.AbstractContextManager[None]:
+        return self.progress(f"reading {', '.join(self.options.files)} …")
+
+    def validation(self) -> Validation:
+        """The export checked the way the reports read it."""
+        from mrrcli.report import validate
+
+        with self._reading():
+            return validate(self.options.files, self.read_options())
+
+    def load(self, settings: Settings | None = None) -> tuple[Rows, Settings]:
+        """The export's rows; snapshots hold month-end values, so they are compared in
+        snapshot mode."""
+        from mrrcli.report import for_shape, load
+
+        settings = self.settings() if settings is None else settings
+        with self._reading():
+            rows = load(self.options.files, self.read_options())
+        shaped = for_shape(rows, settings)
+        if shaped.mode != settings.mode:
+            rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
+        return rows, shaped
+
+    def report(self, build: Callable[..., Report], chart: bool = False, **filters: Any) -> None:
+        """Read the export, write the report `build` makes of it, then say what was read."""
+        rows, settings = self.load()
+        self.emit(build(rows, settings, **filters), chart)
+        self.tell(rows)
+
+    def tell(self, rows: Rows) -> None:
+        """After a result is out: what was read, used and set aside, on stderr. (Said last, so
+        a run that fails says one line: its error.)"""
+        for message in rows.notes:
+            self.note(message)
+        parts = [f"{rows.read:,} rows read, {rows.paying_rows():,} carry MRR"]
+        if rows.duplicates:
+            parts.append(
+                f"{rows.duplicates:,} duplicate rows counted once (--keep-duplicates counts them)"
+            )
+        if rows.trial_rows:
+            parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
+        if rows.zero_rows:
+            parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
+        self.note("; ".join(parts))
+
+    def format(self) -> Format:
+        """--format, or --output's extension, or by whether stdout is a terminal."""
+        from mrrcli.present.formats import resolve_format
+
+        return resolve_format(
+            self.options.format,  # type: ignore[arg-type]
+            self.options.output,
+            self.terminal.stdout_is_terminal,
+        )
+
+    def deliver(self, document: Document) -> None:
+        """Write a document where and how it was asked for."""
+        from mrrcli.present.output import write
+
+        write(document, self.format(), self.options.output, self.terminal)
+
+    def emit(self, report: Report, chart: bool = False) -> None:
+        """Write a report; the chart only with a table on a terminal, and a note where not."""
+        from mrrcli.present.output import report_document, write
+
+        fmt, output = self.format(), self.options.output
+        on_terminal = self.terminal.stdout_is_terminal
+        if chart and output is None and fmt != "table":
+            self.note("--chart draws on a terminal only, with the table format")
+        drawn = chart and output is None and fmt == "table" and on_terminal
+        write(report_document(report, chart=drawn), fmt, output, self.terminal)
+        if output is not None:
+            self.note(f"wrote {report.frame.height:,} rows to {output}")
+        elif chart and fmt == "table" and not on_terminal:
+            self.note("--chart draws on a terminal only")

@@ -1,0 +1,142 @@
+"""The one output path: what a command produced, as a Document, in a format, to a file
+(atomically) or to stdout (a table drawn for the terminal)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from mrrcli.errors import UsageError
+from mrrcli.present.document import Document, Report
+from mrrcli.present.files import write_atomic
+from mrrcli.present.formats import Format, render_text
+from mrrcli.present.terminal import Terminal
+from mrrcli.validate import Validation
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from mrrcli.checks import Outcome
+
+OUTCOME_COLUMNS = ("rule", "month", "metric", "value", "op", "threshold", "result")
+
+
+def write(document: Document, fmt: Format, output: str | None, terminal: Terminal) -> None:
+    """Write the document in `fmt` to `output` (whole or not at all), else to stdout."""
+    if output is not None:
+        try:
+            write_atomic(output, render_text(document, fmt))
+        except OSError as error:
+            raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
+    elif fmt == "table":
+        print_table(document, terminal)
+    else:
+        sys.stdout.write(render_text(document, fmt))
+        sys.stdout.flush()
+
+
+def print_table(document: Document, terminal: Terminal) -> None:
+    """Print the table on stdout; a table wider than the terminal is never cut short (columns
+    that set a minimum width, numbers, keep it). Below it: what the document adds."""
+    console = terminal.console()
+    width = console.width
+    table = document.table()
+    needed = sum(column.min_width + 3 for column in table.columns if column.min_width)
+    if needed > console.width:
+        console.width = needed
+    console.print(table)
+    if document.below is not None:
+        document.below(console, width)
+
+
+def report_document(report: Report, chart: bool = False) -> Document:
+    """A report; on a terminal, the top expanding customers (expansion) and the chart follow."""
+
+    def table() -> Table:
+        from mrrcli.present.tables import rich_table
+
+        return rich_table(report)
+
+    def below(console: Console, width: int) -> None:
+        from mrrcli.present.tables import leaders_text
+
+        leaders = report.extra.get("top_expanding")
+        if leaders is not None and leaders.height:
+            console.print(leaders_text(leaders, report.exponent), highlight=False)
+        if chart:
+            from mrrcli.present.chart import movement_chart
+
+            movements = report.extra.get("movements", report.frame)
+            console.print(movement_chart(movements.to_dicts(), report.currency, width))
+
+    return Document(report.frame, report.meta, table, ascii_meta=False, below=below)
+
+
+def problems_document(validation: Validation) -> Document:
+    """validate's findings, errors in red and warnings in yellow."""
+    frame = validation.frame()
+    meta = {
+        "inputs": validation.files,
+        "rows_read": validation.read,
+        "rows_used": validation.used,
+        "set_aside": validation.set_aside,
+        "errors": validation.errors,
+        "warnings": validation.warnings,
+    }
+
+    def table() -> Table:
+        from mrrcli.present.tables import rows_table
+
+        drawn = rows_table(
+            frame,
+            f"validate · {', '.join(validation.files)}",
+            right={"count"},
+            row_style=lambda row: "red" if row[0] == "error" else "yellow",
+            header_style="bold",
+        )
+        if frame.height == 0:
+            drawn.caption = "no problems found"
+        return drawn
+
+    return Document(frame, meta, table)
+
+
+def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
+    """check's results, one rule a row, passes in green and failures in bold red."""
+    from mrrcli import __version__
+
+    frame = pl.DataFrame(
+        {
+            "rule": [o.rule.text for o in outcomes],
+            "month": [o.month for o in outcomes],
+            "metric": [o.rule.metric for o in outcomes],
+            "value": [None if o.value is None else str(o.value) for o in outcomes],
+            "op": [o.rule.op for o in outcomes],
+            "threshold": [str(o.rule.threshold) for o in outcomes],
+            "result": ["pass" if o.passed else "fail" for o in outcomes],
+        },
+        schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
+    )
+    meta: dict[str, Any] = {
+        "report": "check",
+        "month": outcomes[0].month if outcomes else None,
+        "currency": currency,
+        "passed": all(o.passed for o in outcomes),
+        "mrrcli_version": __version__,
+    }
+
+    def table() -> Table:
+        from mrrcli.present.tables import rows_table
+
+        return rows_table(
+            frame,
+            f"check · {currency}",
+            right={"value", "threshold"},
+            row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
+            empty="(empty)",
+        )
+
+    return Document(frame, meta, table)
