@@ -11,9 +11,9 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import report_command
-from mrrcli.cli.options import Movement
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
+from mrrcli.vocabulary import Movement
 
 ChartOption = Annotated[
     bool,

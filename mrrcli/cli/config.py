@@ -10,16 +10,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from mrrcli.cli.options import (
-    CONFIG_NAME,
-    AmountUnit,
-    CommonOptions,
-    Level,
-    Mode,
-    OutputFormat,
-    Scope,
-)
+from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
+from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
 
 CONFIG_KEYS = {
     "source": "source",

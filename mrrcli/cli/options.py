@@ -7,50 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+
 CONFIG_NAME = "mrrcli.toml"
-
-
-class Mode(str, Enum):
-    event = "event"
-    snapshot = "snapshot"
-
-
-class Level(str, Enum):
-    customer = "customer"
-    subscription = "subscription"
-
-
-class Scope(str, Enum):
-    strict = "strict"
-    broad = "broad"
-
-
-class OutputFormat(str, Enum):
-    auto = "auto"
-    table = "table"
-    csv = "csv"
-    json = "json"
-    ndjson = "ndjson"
-    markdown = "markdown"
-
-
-class AmountUnit(str, Enum):
-    major = "major"
-    minor = "minor"
-
-
-class Movement(str, Enum):
-    new = "new"
-    expansion = "expansion"
-    reactivation = "reactivation"
-    contraction = "contraction"
-    churn = "churn"
 
 
 INPUT = "Input"
