@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 
+# What the metrics need of each part besides its flows: customer counts and month-end sums.
+METRICS_NEEDS = Needs(counts=True, retention=True)
+
+
 def load(paths: Sequence[str], options: ReadOptions | None = None, **given: Any) -> Rows:
     """Read an export (any source or shape) and compute every row's MRR in minor units.
 
@@ -115,16 +119,14 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
 def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
     settings = for_shape(rows, settings)
-    needs = Needs(counts=True, retention=True)
-    combined = combine(parts.partials(rows, settings, needs), settings)
+    combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
     return _report("metrics", metrics_table(combined), rows, settings)
 
 
 def all_metrics(rows: Rows, settings: Settings) -> Report:
     """Movements, expansion and metrics columns side by side, one row per month (for check)."""
     settings = for_shape(rows, settings)
-    needs = Needs(counts=True, retention=True)
-    combined = combine(parts.partials(rows, settings, needs), settings)
+    combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
     return _report("metrics", all_metrics_table(combined, rows.days_per_month), rows, settings)
 
 

@@ -21,7 +21,7 @@ from mrrcli.engine.timeline import classified_changes
 from mrrcli.engine.totals import (
     empty_flows,
     flows_by_month,
-    month_start,
+    last_month,
     movements_from,
     reported,
 )
@@ -127,7 +127,7 @@ def leading_expanders(
     """The customers with the most expansion in the last reported month, with their ids: every
     customer at or above the top-th amount (ties kept, so the top of partials combined is the
     top of the whole). Only these few ids are looked up among the rows."""
-    last = settings.month_to or month_start(settings.as_of)
+    last = last_month(settings)
     expanded = (
         changes.filter((pl.col("month") == last) & (pl.col("movement") == "expansion"))
         .group_by(CUSTOMER)
@@ -164,7 +164,7 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
     )
     leaders = [p.leaders for p in partials if p.leaders is not None]
     if leaders and movements.height:
-        last = settings.month_to or month_start(settings.as_of)
+        last = last_month(settings)
         combined.leaders = (
             pl.concat(leaders)
             .sort(["amount", "customer_id"], descending=[True, False])

@@ -21,6 +21,11 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
+def last_month(settings: Settings) -> date:
+    """The last month a report covers: --to, else the month of the as-of date."""
+    return settings.month_to or month_start(settings.as_of)
+
+
 def month_spine(first: date, last: date, as_of: date) -> pl.DataFrame:
     """`month` (first day) and `days`: calendar days, or the days elapsed in the as-of month."""
     months = pl.date_range(first, last, interval="1mo", eager=True).alias("month")
@@ -59,7 +64,7 @@ def movements_from(flows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Every month from the earliest flow (or --from, if earlier) to the last reported month:
     the movements columns, opening and closing rebuilt from the running net change. Months
     before --from are kept (their flows move the opening; rates need the month before)."""
-    last = settings.month_to or month_start(settings.as_of)
+    last = last_month(settings)
     earliest: date | None = flows.get_column("month").min()  # type: ignore[assignment]
     if settings.month_from is not None:
         earliest = min(settings.month_from, earliest or settings.month_from)

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from mrrcli import __version__
-from mrrcli.vocabulary import DAYNORM_COLUMNS, MONEY_COLUMNS, RATIO_DECIMALS, Settings
+from mrrcli.vocabulary import (
+    DAYNORM_COLUMNS,
+    MONEY_COLUMNS,
+    RATIO_DECIMALS,
+    STANDARD_DAYS_PER_MONTH,
+    Settings,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,7 +40,7 @@ class Report:
     exponent: int
     settings: Settings
     files: list[str]
-    days_per_month: float = 30.4375
+    days_per_month: float = float(STANDARD_DAYS_PER_MONTH)
     partial_month: str | None = None  # YYYY-MM of a month-to-date month, if reported
     extra: dict[str, Any] = field(default_factory=dict)
 
