@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mrrcli.errors import UsageError
+from mrrcli.engine.freshness import Freshness
+from mrrcli.errors import InputError, UsageError
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -86,3 +87,13 @@ def evaluate(rules: list[Rule], month: str, values: dict[str, Any]) -> list[Outc
         passed = value is not None and OPERATORS[rule.op](value, rule.threshold)
         outcomes.append(Outcome(rule, month, value, passed))
     return outcomes
+
+
+class StaleExport(InputError):
+    """The export ends too long before the as-of date to judge a month by it (SPEC §12)."""
+
+
+def require_fresh(freshness: Freshness | None, files: Iterable[str] = ()) -> None:
+    """A stale export never lets an alert pass: its empty months would read as no churn."""
+    if freshness is not None and freshness.stale:
+        raise StaleExport(f"{freshness.problem(files)}; no rule was checked")

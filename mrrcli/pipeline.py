@@ -65,6 +65,7 @@ def rows_of(inp: Input, periods: Table, reading: NormalizeOptions, findings: Fin
     rows = normalize_periods(periods, reading, findings)
     rows.shape = inp.source.shape
     rows.source = inp.source.name
+    rows.caveat = inp.source.caveat
     rows.read = inp.read
     rows.days_per_month = reading.days_per_month
     rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}

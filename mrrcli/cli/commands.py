@@ -174,7 +174,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule
+    from mrrcli.checks import evaluate, last_complete_month, parse_rule, require_fresh
     from mrrcli.cli.config import parse_month
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
@@ -189,6 +189,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     ).strftime("%Y-%m")
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
+    require_fresh(report.freshness, report.files)
     found = report.frame.filter(report.frame.get_column("month") == target)
     if found.height == 0:
         months = report.frame.get_column("month").to_list()

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -108,6 +108,18 @@ AsOfOption = Annotated[
     typer.Option(
         "--as-of",
         help="Count nothing after this day, YYYY-MM-DD.  [default: today, UTC]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
+MaxAgeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-age",
+        min=0,
+        metavar="DAYS",
+        help="The export is stale when --as-of is more than DAYS after its last event: reports "
+        f"warn, check exits 1. 0: no limit.  [default: {DEFAULT_MAX_AGE}]",
         rich_help_panel=PERIOD,
         show_default=False,
     ),
@@ -229,3 +241,4 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    max_age: int = DEFAULT_MAX_AGE

@@ -116,6 +116,8 @@ def rich_table(report: Report) -> Table:
     for cells in rows:
         table.add_row(*cells)
     _caption_partial_month(table, report)
+    notes = [table.caption, *report.caption_notes()] if table.caption else report.caption_notes()
+    table.caption, table.caption_justify = "\n".join(map(str, notes)) or None, "left"
     return table
 
 
