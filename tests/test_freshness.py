@@ -207,3 +207,51 @@ def test_the_spec_example_is_fresh_as_of_its_own_last_month() -> None:
     _, out, _ = run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-05-31", "-f", "json")
     meta = json.loads(out)["meta"]
     assert (meta["data_through"], meta["stale"]) == ("2024-05-10", False)
+
+
+# --- the source and the subscription-list caveat (SPEC §12) -----------------------------------
+
+STRIPE_LIST = str(ROOT / "tests/fixtures/sources/stripe_subscriptions.csv")
+# Its last event is on 2024-05-01; as of 2024-05-31 (30 days) it is fresh, so -q prints nothing.
+STRIPE_AS_OF = ("--as-of", "2024-05-31")
+
+
+def test_quiet_json_keeps_the_source_and_the_caveat() -> None:
+    code, out, err = run("movements", STRIPE_LIST, *STRIPE_AS_OF, "-f", "json", "-q")
+    assert code == 0 and err == ""
+    meta = json.loads(out)["meta"]
+    assert meta["source"] == "stripe-subscriptions"
+    assert meta["caveat"].startswith("A Stripe subscriptions export is a subscription list")
+    assert "past upgrades and downgrades cannot be seen" in meta["caveat"]
+    assert (meta["data_through"], meta["stale"]) == ("2024-05-01", False)
+
+
+def test_quiet_table_keeps_the_source_and_the_caveat() -> None:
+    code, out, err = run("metrics", STRIPE_LIST, *STRIPE_AS_OF, "-f", "table", "-q")
+    assert code == 0 and err == ""
+    caption = " ".join(out.split())  # the caption wraps at the table's width
+    assert "source stripe-subscriptions · data through 2024-05-01" in caption
+    assert "! A Stripe subscriptions export is a subscription list" in caption
+
+
+def test_check_carries_the_caveat_too() -> None:
+    code, out, _ = run("check", STRIPE_LIST, *STRIPE_AS_OF, "-r", "closing_mrr>0", "-f", "json")
+    assert code == 0
+    meta = json.loads(out)["meta"]
+    assert meta["source"] == "stripe-subscriptions" and "subscription list" in meta["caveat"]
+    assert (meta["data_through"], meta["stale"]) == ("2024-05-01", False)
+
+
+def test_sources_with_full_history_carry_no_caveat() -> None:
+    lines = str(ROOT / "tests/fixtures/sources/stripe_invoice_lines.csv")
+    _, out, _ = run("movements", lines, "--as-of", "2024-04-30", "-f", "json", "-q")
+    meta = json.loads(out)["meta"]
+    assert (meta["source"], meta["caveat"]) == ("stripe-invoice-lines", None)
+
+
+def test_every_subscription_list_source_has_the_caveat() -> None:
+    from mrrcli.sources import all_sources
+
+    lists = {s.name for s in all_sources() if s.caveat is not None}
+    assert {"stripe-subscriptions", "chargebee", "recurly", "chargify", "baremetrics"} <= lists
+    assert not lists & {"stripe-invoice-lines", "lago", "chartmogul", "paddle", "periods"}

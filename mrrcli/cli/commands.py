@@ -199,7 +199,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
-    run.deliver(outcomes_document(outcomes, report.currency))
+    run.deliver(outcomes_document(outcomes, report.currency, report))
     run.tell(rows)
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -204,7 +204,7 @@ QuietOption = Annotated[
     typer.Option(
         "--quiet",
         "-q",
-        help="No notes on stderr, only errors.",
+        help="No notes on stderr, only errors and the warning that an export is stale.",
         rich_help_panel=OUTPUT,
         show_default=False,
     ),

@@ -104,8 +104,11 @@ def problems_document(validation: Validation) -> Document:
     return Document(frame, meta, table)
 
 
-def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
-    """check's results, one rule a row, passes in green and failures in bold red."""
+def outcomes_document(
+    outcomes: list[Outcome], currency: str, judged: Report | None = None
+) -> Document:
+    """check's results, one rule a row, passes in green and failures in bold red; with the
+    report `judged`, its source, caveat and freshness in meta and the caption."""
     from mrrcli import __version__
 
     frame = pl.DataFrame(
@@ -127,16 +130,22 @@ def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
         "passed": all(o.passed for o in outcomes),
         "mrrcli_version": __version__,
     }
+    if judged is not None:
+        about = ("source", "caveat", "as_of", "data_through", "max_age", "stale")
+        meta.update({key: judged.meta[key] for key in about})
 
     def table() -> Table:
         from mrrcli.present.tables import rows_table
 
-        return rows_table(
+        drawn = rows_table(
             frame,
             f"check · {currency}",
             right={"value", "threshold"},
             row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
             empty="(empty)",
         )
+        if judged is not None and judged.caption_notes():
+            drawn.caption, drawn.caption_justify = "\n".join(judged.caption_notes()), "left"
+        return drawn
 
     return Document(frame, meta, table)
