@@ -168,7 +168,9 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
     Prints each rule with the metric's value and pass or fail. Exit 0 when all pass, 3 when
     any fails (an empty value, such as a ratio over 0, fails), 2 for a malformed rule or an
-    unknown metric. Any column of movements, expansion or metrics is a metric.
+    unknown metric, 1 for bad input or a stale export (its last event more than --max-age
+    days before --as-of: nothing is judged). Any column of movements, expansion or metrics
+    is a metric.
 
     [bold]Example[/bold]
 
