@@ -105,9 +105,14 @@ def shared_periods(frame: pl.DataFrame, tables: Sequence[int]) -> pl.DataFrame:
     what is left is a period the two files tell differently, e.g. open in an older copy and
     ended in a newer one."""
     table = pl.col(FILE_COLUMN).replace_strict(range(len(tables)), tables, default=-1)
+    # Only keys whose hash repeats are grouped exactly (a split export repeats almost none).
+    hashes = frame.select(pl.struct(table, *PERIOD_KEY).hash(seed=0)).to_series()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1)).unique()
     by_file = pl.col(ROW_COLUMN).sort_by(FILE_COLUMN)
     found = (
         frame.lazy()
+        .filter(hashes.is_in(repeated.implode()))
         .select(*PERIOD_KEY, FILE_COLUMN, ROW_COLUMN, table.alias("_table"))
         .group_by("_table", *PERIOD_KEY)
         .agg(
