@@ -24,41 +24,56 @@ if TYPE_CHECKING:
 OUTCOME_COLUMNS = ("rule", "month", "metric", "value", "op", "threshold", "result")
 
 
-def write(document: Document, fmt: Format, output: str | None, terminal: Terminal) -> None:
-    """Write the document in `fmt` to `output` (whole or not at all), else to stdout."""
+def write(
+    document: Document, fmt: Format, output: str | None, terminal: Terminal, wide: bool = False
+) -> None:
+    """Write the document in `fmt` to `output` (whole or not at all), else to stdout. A table
+    fits the terminal unless `wide`."""
     if output is not None:
         try:
             write_atomic(output, render_text(document, fmt))
         except OSError as error:
             raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
     elif fmt == "table":
-        print_table(document, terminal)
+        print_table(document, terminal, wide)
     else:
         sys.stdout.write(render_text(document, fmt))
         sys.stdout.flush()
 
 
-def print_table(document: Document, terminal: Terminal) -> None:
-    """Print the table on stdout; a table wider than the terminal is never cut short (columns
-    that set a minimum width, numbers, keep it). Below it: what the document adds."""
+def print_table(document: Document, terminal: Terminal, wide: bool = False) -> None:
+    """Print the table on stdout, fitted to the terminal's width (every column with `wide`);
+    a table that cannot fit is drawn wider rather than wrapping a number. Below it: what the
+    document adds. Not on a terminal, lines end without spaces."""
+    from mrrcli.present.tables import needed_width, without_trailing_spaces
+
     console = terminal.console()
     width = console.width
-    table = document.table()
-    needed = sum(column.min_width + 3 for column in table.columns if column.min_width)
-    if needed > console.width:
-        console.width = needed
+    table = document.table(None if wide else width)
+    console.width = max(width, needed_width(table))
+    if terminal.stdout_is_terminal:
+        _print_with_below(console, table, document, width)
+        return
+    with console.capture() as captured:
+        _print_with_below(console, table, document, width)
+    sys.stdout.write(without_trailing_spaces(captured.get()))
+    sys.stdout.flush()
+
+
+def _print_with_below(console: Console, table: Table, document: Document, width: int) -> None:
     console.print(table)
     if document.below is not None:
+        console.width = width
         document.below(console, width)
 
 
 def report_document(report: Report, chart: bool = False) -> Document:
     """A report; on a terminal, the top expanding customers (expansion) and the chart follow."""
 
-    def table() -> Table:
+    def table(width: int | None) -> Table:
         from mrrcli.present.tables import rich_table
 
-        return rich_table(report)
+        return rich_table(report, width)
 
     def below(console: Console, width: int) -> None:
         from mrrcli.present.tables import leaders_text
@@ -87,11 +102,14 @@ def problems_document(validation: Validation) -> Document:
         "warnings": validation.warnings,
     }
 
-    def table() -> Table:
+    def table(width: int | None) -> Table:
         from mrrcli.present.tables import rows_table
 
+        shown = frame
+        if frame.get_column("file").n_unique() <= 1:  # the title names the one file
+            shown = frame.drop("file")
         drawn = rows_table(
-            frame,
+            shown,
             f"validate · {', '.join(validation.files)}",
             right={"count"},
             row_style=lambda row: "red" if row[0] == "error" else "yellow",
@@ -99,6 +117,7 @@ def problems_document(validation: Validation) -> Document:
         )
         if frame.height == 0:
             drawn.caption = "no problems found"
+            drawn.caption_justify = "left"
         return drawn
 
     return Document(frame, meta, table)
@@ -128,7 +147,7 @@ def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
         "mrrcli_version": __version__,
     }
 
-    def table() -> Table:
+    def table(width: int | None) -> Table:
         from mrrcli.present.tables import rows_table
 
         return rows_table(
