@@ -213,3 +213,15 @@ def test_validate_problems_fit(width: int) -> None:
         # Row numbers and counts appear whole ("12", not "1" and "2").
         numbers = [*re.findall(r"\d+", row["rows"]), row["count"]]
         assert all(number in words for number in numbers), (numbers, table)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_check_outcomes_fit(width: int) -> None:
+    rules = ("-r", "expansion_to_new>=0.30", "-r", "nrr>=1", "-r", "churned_mrr<5000")
+    code, table = invoke(terminal(width), "check", str(SAMPLE_CSV), *AS_OF, *rules)
+    _, text = invoke(terminal(width), "check", str(SAMPLE_CSV), *AS_OF, *rules, "-f", "csv")
+    assert code == 3
+    assert max(len(line) for line in table.splitlines()) <= width, table
+    # CSV 3.668791, 1.007777 and 6255.36 shown whole as the reports show them.
+    assert "3.668791" in text and "1.007777" in text and "6255.36" in text
+    assert {"366.9%", "100.8%", "6,255.36"} <= set(table.split())

@@ -174,7 +174,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule
+    from mrrcli.checks import evaluate, last_complete_month, parse_rule, summary
     from mrrcli.cli.config import parse_month
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
@@ -198,7 +198,8 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
-    run.deliver(outcomes_document(outcomes, report.currency))
+    run.deliver(outcomes_document(outcomes, report.currency, report.exponent))
     run.tell(rows)
+    run.note(summary(outcomes))
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))

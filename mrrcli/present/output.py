@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from mrrcli.checks import Outcome
 
-OUTCOME_COLUMNS = ("rule", "month", "metric", "value", "op", "threshold", "result")
+OUTCOME_COLUMNS = ("rule", "month", "metric", "value", "op", "threshold", "result", "reason")
 
 
 def write(
@@ -123,9 +123,12 @@ def problems_document(validation: Validation) -> Document:
     return Document(frame, meta, table)
 
 
-def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
-    """check's results, one rule a row, passes in green and failures in bold red."""
+def outcomes_document(outcomes: list[Outcome], currency: str, exponent: int = 2) -> Document:
+    """check's results, one rule a row, passes in green and failures in bold red. CSV keeps
+    plain numbers; the table shows values as the reports do (money with the currency's
+    decimals, ratios as percentages), why an empty value fails, and how many rules failed."""
     from mrrcli import __version__
+    from mrrcli.checks import summary
 
     frame = pl.DataFrame(
         {
@@ -136,6 +139,7 @@ def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
             "op": [o.rule.op for o in outcomes],
             "threshold": [str(o.rule.threshold) for o in outcomes],
             "result": ["pass" if o.passed else "fail" for o in outcomes],
+            "reason": [o.reason for o in outcomes],
         },
         schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
     )
@@ -148,14 +152,31 @@ def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
     }
 
     def table(width: int | None) -> Table:
-        from mrrcli.present.tables import rows_table
+        from mrrcli.present.tables import display_text, rows_table
 
-        return rows_table(
-            frame,
-            f"check · {currency}",
-            right={"value", "threshold"},
-            row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
-            empty="(empty)",
+        shown = pl.DataFrame(
+            {
+                "rule": [o.rule.text for o in outcomes],
+                "month": [o.month for o in outcomes],
+                "value": [display_text(o.rule.metric, o.value, exponent) for o in outcomes],
+                "result": [_result(o.passed, o.reason) for o in outcomes],
+            },
+            schema=dict.fromkeys(("rule", "month", "value", "result"), pl.String),
         )
+        drawn = rows_table(
+            shown,
+            f"check · {currency}",
+            right={"value"},
+            row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
+        )
+        drawn.caption = summary(outcomes)
+        drawn.caption_justify = "left"
+        return drawn
 
     return Document(frame, meta, table)
+
+
+def _result(passed: bool, reason: str | None) -> str:
+    if passed:
+        return "pass"
+    return f"fail ({reason})" if reason else "fail"

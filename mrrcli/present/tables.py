@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +108,7 @@ def rich_table(report: Report, width: int | None = None) -> Table:
     from rich.table import Table
 
     frame = report.frame
-    columns, cells, widths, short, left = _fitted(report, width)
+    fit = _fitted(report, width)
     table = Table(
         title=report_title(report),
         title_justify="left",
@@ -117,43 +118,57 @@ def rich_table(report: Report, width: int | None = None) -> Table:
         pad_edge=False,
         show_edge=False,
     )
-    for column in columns:
+    for column in fit.columns:
         table.add_column(
-            header(column, compact=short),
+            header(column, compact=fit.compact),
             justify="right" if is_number(frame, column) else "left",
-            min_width=widths[column],
+            min_width=fit.widths[column],
             no_wrap=True,  # a number is never wrapped (the table is as wide as its columns)
         )
     for index in range(frame.height):
-        table.add_row(*(cells[column][index] for column in columns))
-    notes = caption_notes(report, short, left)
+        table.add_row(*(fit.cells[column][index] for column in fit.columns))
+    notes = caption_notes(report, fit.short, fit.left)
     if notes:
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
     return table
 
 
-def _fitted(
-    report: Report, width: int | None
-) -> tuple[list[str], dict[str, list[Text]], dict[str, int], bool, list[str]]:
-    """The columns shown, their cells and widths, whether money is abbreviated and the
-    columns left out: first those that only repeat another, then money is abbreviated, then
-    the least important columns go."""
-    columns = list(report.frame.columns)
+@dataclass
+class _Fit:
+    """What a table shows at a width: its columns, their cells and widths, and how it was
+    shortened (compact headers, abbreviated money, the columns left out)."""
+
+    columns: list[str]
+    cells: dict[str, list[Text]]
+    widths: dict[str, int]
+    compact: bool = False
+    short: bool = False
+    left: list[str] = field(default_factory=list)
+
+    def too_wide(self, width: int) -> bool:
+        return table_width([self.widths[c] for c in self.columns]) > width
+
+
+def _fitted(report: Report, width: int | None) -> _Fit:
+    """The table at `width`, shortened step by step only as far as needed: first what loses
+    nothing (compact headers, a column that only repeats another), then money abbreviated,
+    then the least important columns left out."""
     cells = _cells(report, short=False)
-    widths = _widths(cells)
-    if width is None or table_width(list(widths.values())) <= width:
-        return columns, cells, widths, False, []
-    left = [c for c in REPEATED.get(report.kind, ()) if c in widths]
-    kept = {c: w for c, w in widths.items() if c not in left}
-    if table_width(list(kept.values())) > width:
-        cells = _cells(report, short=True)
-        kept = {c: w for c, w in _widths(cells, compact=True).items() if c not in left}
-        more = leave_out(report.kind, kept, width)
-        kept = {c: w for c, w in kept.items() if c not in more}
-        left += more
-        return [c for c in columns if c in kept], cells, kept, True, left
-    return [c for c in columns if c in kept], cells, kept, False, left
+    fit = _Fit(list(report.frame.columns), cells, _widths(cells))
+    if width is None or not fit.too_wide(width):
+        return fit
+    fit.compact, fit.widths = True, _widths(cells, compact=True)
+    fit.left = [c for c in REPEATED.get(report.kind, ()) if c in fit.widths]
+    fit.columns = [c for c in fit.columns if c not in fit.left]
+    if not fit.too_wide(width):
+        return fit
+    fit.short, fit.cells = True, _cells(report, short=True)
+    fit.widths = _widths(fit.cells, compact=True)
+    more = leave_out(report.kind, {c: fit.widths[c] for c in fit.columns}, width)
+    fit.left += more
+    fit.columns = [c for c in fit.columns if c not in more]
+    return fit
 
 
 def caption_notes(report: Report, short: bool = False, left: Collection[str] = ()) -> list[str]:
@@ -247,7 +262,7 @@ def _styled_cell(
 def leaders_text(leaders: pl.DataFrame, exponent: int) -> str:
     """The customers with the most expansion in the last month, as Rich markup."""
     month = leaders.get_column("month")[0]
-    lines = [f"[bold]Top expanding customers in {month}[/bold]"]
+    lines = ["", f"[bold]Top expanding customers in {month}[/bold]"]
     for row in leaders.iter_rows(named=True):
         changes = f" ({row['changes']} changes)" if row["changes"] > 1 else ""
         lines.append(
