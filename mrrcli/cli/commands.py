@@ -166,9 +166,10 @@ CheckMonthOption = Annotated[
 def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     """Evaluate threshold rules on one month's metrics, for alerts from cron.
 
-    Prints each rule with the metric's value and pass or fail. Exit 0 when all pass, 3 when
-    any fails (an empty value, such as a ratio over 0, fails), 2 for a malformed rule or an
-    unknown metric. Any column of movements, expansion or metrics is a metric.
+    Prints each rule with the metric's value and pass or fail (with why, for an empty value),
+    then how many rules failed on stderr. Exit 0 when all pass, 3 when any fails (an empty
+    value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric. Any
+    column of movements, expansion or metrics is a metric.
 
     [bold]Example[/bold]
 
