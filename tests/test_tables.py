@@ -9,6 +9,7 @@ import io
 import itertools
 import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,3 +226,24 @@ def test_check_outcomes_fit(width: int) -> None:
     # CSV 3.668791, 1.007777 and 6255.36 shown whole as the reports show them.
     assert "3.668791" in text and "1.007777" in text and "6255.36" in text
     assert {"366.9%", "100.8%", "6,255.36"} <= set(table.split())
+
+
+def test_labels_follow_the_period() -> None:
+    assert header("nrr", period="quarter") == "NRR\n(quarter)"
+    assert header("nrr_ttm", period="quarter") == "NRR\n(12 mo)"
+
+
+@pytest.mark.parametrize("kind", ["movements", "expansion", "metrics"])
+def test_a_month_to_date_fits(kind: str) -> None:
+    args = (kind, str(SAMPLE_CSV), "--as-of", "2026-06-17", "--from", "2026-01")
+    table, text = _table_and_csv(80, *args)
+    assert_fits(table, text, 80, kind)
+    assert "2026-06 *" in table and "* 2026-06 is month to date: 17 days" in table
+
+
+def test_wide_from_the_config_file(in_tmp: Path) -> None:
+    (in_tmp / "mrrcli.toml").write_text("wide = true\n")
+    _, out = invoke(terminal(80), "movements", str(SAMPLE_CSV), *AS_OF, "--from", "2026-06")
+    # June 2026 in full: opening 284,911.41, reactivation 196.00, closing 291,023.60.
+    assert {"284,911.41", "196.00", "291,023.60"} <= set(out.split())
+    assert "reactivation" in out and "--wide" not in out

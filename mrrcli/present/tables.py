@@ -68,15 +68,15 @@ COMPACT_HEADERS = {"reactivation_mrr": "reacti-\nvation", "contraction_mrr": "co
 TRAILING_SUFFIX = "_ttm"  # nrr_ttm → "NRR (12 mo)": a trailing-twelve-months ratio
 
 
-def header(column: str, compact: bool = False) -> str:
-    """A column's header on the terminal: `nrr` → "NRR\n(month)", `nrr_ttm` → "NRR\n(12 mo)";
-    `compact`, the narrowest one."""
+def header(column: str, compact: bool = False, period: str = "month") -> str:
+    """A column's header on the terminal: `nrr` → "NRR\n(month)" (the span of one `period`),
+    `nrr_ttm` → "NRR\n(12 mo)"; `compact`, the narrowest one."""
     if compact and column in COMPACT_HEADERS:
         return COMPACT_HEADERS[column]
     if column.endswith(TRAILING_SUFFIX) and column not in HEADERS:
         monthly = HEADERS.get(column.removesuffix(TRAILING_SUFFIX), column)
         return monthly.replace("(month)", "(12 mo)") if "(month)" in monthly else column
-    return HEADERS.get(column, column)
+    return HEADERS.get(column, column).replace("(month)", f"({period})")
 
 
 def money(value: Decimal | None, exponent: int) -> str:
