@@ -98,6 +98,16 @@ def test_whole_and_in_parts_agree_on_data_through() -> None:
     assert len(days) > 1 and max(d for d in days if d) == date(2026, 6, 29)
 
 
+def test_whole_and_in_parts_print_the_same_stale_report() -> None:
+    args = ["movements", SAMPLE, "--as-of", "2026-08-05", "-f", "json"]
+    whole = runner.invoke(app, args)
+    split = runner.invoke(app, args, env={"MRRCLI_WHOLE_ROWS": "500"})
+    assert "read in 4 parts" in split.stderr
+    assert split.stdout == whole.stdout
+    warning = [line for line in whole.stderr.splitlines() if "warning: " in line]
+    assert len(warning) == 1 and warning[0] in split.stderr.splitlines()
+
+
 # --- the command line -----------------------------------------------------------------------
 
 
