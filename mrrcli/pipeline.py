@@ -11,7 +11,7 @@ adds what the source knows (its zone, statuses and unit) to the user's reading o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Literal, cast
 
@@ -131,7 +131,7 @@ def shared_periods(frame: pl.DataFrame, tables: Sequence[int]) -> pl.DataFrame:
     )
 
 
-def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | None:
+def dated_copies(pieces: Iterable[pl.DataFrame], files: Sequence[str]) -> str | None:
     """What is wrong when files of one table hold the same subscription periods: dated copies
     of one export (`billing-2026-05-31.csv billing-2026-06-30.csv`) would count them twice.
     Files of different tables (a multi-table export), or of one table split by month or by
@@ -165,7 +165,7 @@ def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | 
     )
 
 
-def no_dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> None:
+def no_dated_copies(pieces: Iterable[pl.DataFrame], files: Sequence[str]) -> None:
     """Stop (InputError) when the files are dated copies of one export (see dated_copies)."""
     problem = dated_copies(pieces, files)
     if problem is not None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import AmountUnit, Engine, Level, Mode, OutputFormat, Scope
 
 CONFIG_KEYS = {
     "source": "source",
@@ -41,6 +41,11 @@ CONFIG_KEYS = {
     "wide": "wide",
     "max_age": "max_age",
     "max-age": "max_age",
+    "parts": "parts",
+    "engine": "engine",
+    "spark_master": "spark_master",
+    "spark-master": "spark_master",
+    "buckets": "buckets",
 }
 
 
@@ -142,12 +147,16 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         "scope": Scope,
         "format": OutputFormat,
         "amount_unit": AmountUnit,
+        "engine": Engine,
     }
     for key, enum in choices.items():
         allowed_values = [str(member.value) for member in enum]
         if key in values and values[key] not in allowed_values:
             allowed = ", ".join(allowed_values)
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
+    for key in ("parts", "buckets"):
+        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+            raise UsageError(f"{key} must be a whole number, 1 or more, not {values[key]!r}")
     if "max_age" in values:
         values["max_age"] = parse_max_age(values["max_age"])
     if "days_per_month" in values:

@@ -7,7 +7,8 @@ numbers.py), dates parsed per file (dates.py), rows checked (checks.py), currenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Literal
 
@@ -74,10 +75,16 @@ class Rows:
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
     caveat: str | None = None  # what the source cannot show (a subscription list), for meta
+    spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
 
-    def pieces(self) -> list[Rows]:
-        """The parts of an export read in parts, else the rows themselves."""
-        return self.parts or [self]
+    def pieces(self) -> Iterator[Rows]:
+        """The parts of an export read in parts (one at a time: a part written to disk is read
+        back only when its turn comes), else the rows themselves."""
+        for piece in self.parts or [self]:
+            if piece.spilled is None:
+                yield piece
+            else:
+                yield replace(piece, frame=pl.read_parquet(piece.spilled), spilled=None)
 
     def paying_rows(self) -> int:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its
