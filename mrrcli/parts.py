@@ -16,9 +16,12 @@ import tempfile
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
+from typing import cast
 
 import polars as pl
 
+from mrrcli.engine.freshness import data_through
 from mrrcli.engine.keys import customer_hash
 from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import InputError
@@ -27,7 +30,7 @@ from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.vocabulary import ReadOptions, Settings
+from mrrcli.vocabulary import Engine, ReadOptions, Settings
 
 # Parts hold about this many rows each when an export is split by size.
 PART_ROWS = 12_000_000
@@ -91,7 +94,12 @@ def split_files(paths: Sequence[str], partition: Partition, directory: str) -> N
 
 def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     """Read an export whole, or in parts when it is large (or `options.parts` says so) and
-    its source allows it; Rows of a split export hold each part's rows in `parts`."""
+    its source allows it; Rows of a split export hold each part's rows in `parts`. With
+    --engine spark the parts are computed on Spark (mrrcli.spark)."""
+    if options.engine == Engine.spark:
+        from mrrcli.spark import load as load_on_spark
+
+        return load_on_spark(paths, options)
     rows = _load(paths, options)
     no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
     return rows
@@ -253,9 +261,18 @@ def _check_across_parts(parts: list[Rows], files: str, total: int) -> None:
         )
 
 
+def last_day(rows: Rows, settings: Settings) -> date | None:
+    """The export's last event day on or before the as-of date, over every part (SPEC §12)."""
+    if rows.remote is not None:
+        return cast(date | None, rows.remote.data_through(rows.shape, settings.as_of))
+    return data_through((piece.frame for piece in rows.pieces()), rows.shape, settings.as_of)
+
+
 def partials(rows: Rows, settings: Settings, needs: Needs) -> list[Partial]:
     """One partial per part of an export read in parts (one for an export read whole)."""
+    if rows.remote is not None:
+        return list(rows.remote.partials(settings, needs))
     return [partial(piece.frame, settings, needs) for piece in rows.pieces()]
 
 
-__all__ = ["Partition", "joined", "load", "partials", "split_column"]
+__all__ = ["Partition", "joined", "last_day", "load", "partials", "split_column"]

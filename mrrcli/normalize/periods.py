@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -76,6 +76,8 @@ class Rows:
     parts: list[Rows] = field(default_factory=list)
     caveat: str | None = None  # what the source cannot show (a subscription list), for meta
     spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
+    # An export whose parts are computed elsewhere (mrrcli.spark): it gives the partials.
+    remote: Any = None
 
     def pieces(self) -> Iterator[Rows]:
         """The parts of an export read in parts (one at a time: a part written to disk is read
@@ -89,6 +91,8 @@ class Rows:
     def paying_rows(self) -> int:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its
         paying part can carry MRR."""
+        if self.remote is not None:
+            return int(self.remote.paying)
         return sum(int(p.frame.select((pl.col("mrr") > 0).sum()).item()) for p in self.pieces())
 
 
