@@ -208,7 +208,8 @@ def split_column(paths: Sequence[str], options: ReadOptions) -> tuple[str | None
 
 
 def _has_rows(piece: Rows) -> bool:
-    return piece.spilled is not None or piece.frame.height > 0
+    """Whether a part holds MRR rows: in its frame, on disk, or elsewhere (Spark)."""
+    return piece.frame.height > 0 or piece.spilled is not None or piece.remote is not None
 
 
 def joined(parts: list[Rows], total: int) -> Rows:

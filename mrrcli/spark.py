@@ -159,6 +159,7 @@ class Job:
             int(mrr.cast(pl.Int128).sum() or 0),
             int((mrr > 0).sum()),
             shared_periods(piece.frame, self.tables) if piece.frame.height else None,
+            piece.frame.height > 0,
         )
         return _table(bucket, [("summary", pickle.dumps(summary)), ("rows", _ipc(piece.frame))])
 
@@ -280,10 +281,18 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     raw = _read(spark, files, customers, buckets)
     reading = normalize_options(options)
     job = Job(tuple(files), local, reading, column, tuple(schemas), tuple(file_tables(files)))
-    rows = _run_load(raw, job)
-    if len({p.currency for p in rows.parts}) > 1 and options.fx and not options.currency:
+    loaded, summaries = _run_load(raw, job)
+    if len({s[0].currency for s in summaries}) > 1 and options.fx and not options.currency:
         # Buckets chose different reporting currencies: with rates, the export is in USD.
-        rows = _run_load(raw, replace(job, reading=replace(reading, reporting_currency="USD")))
+        job = replace(job, reading=replace(reading, reporting_currency="USD"))
+        loaded, summaries = _run_load(raw, job)
+    pieces = [s[0] for s in summaries]
+    empty = Rows(frame=pl.DataFrame(), currency="", exponent=0, files=list(files))
+    rows = parts.joined(pieces or [empty], sum(s[1] for s in summaries))
+    problem = copies_found([s[3] for s in summaries if s[3] is not None], files)
+    if problem is not None:
+        raise InputError(problem)
+    rows.remote = SparkRows(loaded.filter("name = 'rows'"), sum(s[2] for s in summaries))
     rows.notes[-1] = (
         f"computed on Spark ({options.spark_master}) in {buckets} buckets by customer "
         f"({len(files)} file(s))"
@@ -291,29 +300,32 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     return rows
 
 
-def _run_load(raw: Any, job: Job) -> Rows:
-    """The load job: each bucket's rows read and normalized, kept on Spark; the summaries
-    joined on the driver, the decisions across buckets checked (parts.joined)."""
-    from pyspark.sql import functions as F
+@dataclass(frozen=True)
+class Held:
+    """Where a bucket's MRR rows are: on Spark (Rows.remote of the bucket's summary)."""
+
+    bucket: int
+    paying: int
+
+
+def _run_load(raw: Any, job: Job) -> tuple[Any, list[tuple[Rows, int, int, Any]]]:
+    """The load job: each bucket's rows read and normalized, kept on Spark (persisted); the
+    summaries of the buckets that hold MRR rows, in bucket order: their Rows (the rows
+    themselves left out), MRR total, paying rows and shared periods (dated copies)."""
 
     def load_bucket(table: pa.Table) -> pa.Table:  # a function of one argument, for Spark
         return job.load(table)
 
     loaded = raw.groupBy(BUCKET).applyInArrow(load_bucket, RESULT_SCHEMA).persist()
     found = sorted(
-        (int(r[0]), str(r[1]), bytes(r[2]))
-        for r in loaded.filter(F.col("name") != "rows").collect()
+        (int(r[0]), str(r[1]), bytes(r[2])) for r in loaded.filter("name != 'rows'").collect()
     )
     errors = [pickle.loads(data) for _, name, data in found if name == "error"]
     if errors:
         raise errors[0]
-    summaries = [pickle.loads(data) for *_, data in found]
-    pieces = [s[0] for s in summaries]
-    if not pieces:
-        pieces = [Rows(frame=pl.DataFrame(), currency="", exponent=0, files=list(job.paths))]
-    rows = parts.joined(pieces, sum(s[1] for s in summaries))
-    problem = copies_found([s[3] for s in summaries if s[3] is not None], job.paths)
-    if problem is not None:
-        raise InputError(problem)
-    rows.remote = SparkRows(loaded.filter(F.col("name") == "rows"), sum(s[2] for s in summaries))
-    return rows
+    summaries = []
+    for bucket, _, data in found:
+        piece, total, paying, shared, held = pickle.loads(data)
+        if held:
+            summaries.append((replace(piece, remote=Held(bucket, paying)), total, paying, shared))
+    return loaded, summaries
