@@ -25,7 +25,13 @@ CONFIG: dict[str, Any] = {
     "padding": 8,
     "title": {"fontSize": 15, "anchor": "start", "subtitleFontSize": 11},
     "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#e6e6e6"},
-    "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "bottom", "labelLimit": 0, "titleLimit": 0},
+    "legend": {
+        "labelFontSize": 11,
+        "titleFontSize": 11,
+        "orient": "bottom",
+        "labelLimit": 0,
+        "titleLimit": 0,
+    },
     "view": {"stroke": None},
 }
 # Movement kinds: label, fill (lightness differs, so grey print tells them apart), outline dash.
@@ -141,11 +147,27 @@ def _kind_legend(kinds: list[str]) -> dict[str, Any]:
     }
 
 
-def periods_in(label: str) -> int:
-    """Standard months in a reported period: `2026-Q2` 3, `2026` 12, `2026-06` 1."""
-    if "-Q" in label:
-        return 3
-    return 12 if "-" not in label else 1
+def standard_days(days_per_month: float) -> pl.Expr:
+    """Days of the standard period a flow is day-normalized to (SPEC §5): a month's
+    `days_per_month`, a quarter's (`2026-Q2`) 3 times that, a year's (`2026`) 12 times."""
+    month = pl.col("month")
+    months = (
+        pl.when(month.str.contains("-Q", literal=True))
+        .then(3)
+        .when(~month.str.contains("-", literal=True))
+        .then(12)
+        .otherwise(1)
+    )
+    return (months * days_per_month).alias("standard")
+
+
+def _series_legend(names: list[str], colours: list[str]) -> dict[str, Any]:
+    return {
+        "field": "series",
+        "type": "nominal",
+        "scale": {"domain": names, "range": colours},
+        "title": None,
+    }
 
 
 def expansion_spec(
@@ -158,58 +180,42 @@ def expansion_spec(
     (so a bar reaches the line exactly when the benchmark is met), as a dashed line with
     triangles. `frame`: an expansion report."""
     data = frame.select("month", "days", "new_mrr", "expansion_mrr_daynorm", "benchmark_met")
-    series = "series"
-    bar_name, line_name = "Expansion MRR, day-normalized", "30% of new MRR, day-normalized"
-    standard = {"standard": [periods_in(m) * days_per_month for m in data["month"].to_list()]}
-    legend = {
-        "field": series,
-        "type": "nominal",
-        "scale": {"domain": [bar_name, line_name], "range": ["#2e7d32", "#222"]},
-        "title": None,
-    }
+    names = ["Expansion MRR, day-normalized", "30% of new MRR, day-normalized"]
+    legend = _series_legend(names, ["#2e7d32", "#222"])
     bars = {
-        "transform": [{"calculate": f"'{bar_name}'", "as": series}],
+        "transform": [{"calculate": f"'{names[0]}'", "as": "series"}],
         "mark": {"type": "bar", "stroke": "#222", "strokeWidth": 1},
         "encoding": {
             "x": _month_axis(label),
             "y": {
                 "field": "expansion_mrr_daynorm",
                 "type": "quantitative",
-                "title": f"{currency} per standard month",
+                "title": f"{currency} per standard {label}",
             },
             "color": legend,
         },
     }
+    benchmark = f"{BENCHMARK} * datum.new_mrr * datum.standard / datum.days"
     line = {
         "transform": [
-            {"calculate": f"{BENCHMARK} * datum.new_mrr * datum.standard / datum.days", "as": "b"},
-            {"calculate": f"'{line_name}'", "as": series},
+            {"calculate": benchmark, "as": "benchmark"},
+            {"calculate": f"'{names[1]}'", "as": "series"},
         ],
         "mark": {"type": "line", "strokeDash": [6, 4], "point": {"shape": "triangle-up"}},
         "encoding": {
             "x": _month_axis(label),
-            "y": {"field": "b", "type": "quantitative"},
+            "y": {"field": "benchmark", "type": "quantitative"},
             "color": legend,
-            "shape": {
-                **legend,
-                "scale": {"domain": [bar_name, line_name], "range": ["square", "triangle-up"]},
-            },
+            "shape": {**legend, "scale": {"domain": names, "range": ["square", "triangle-up"]}},
         },
     }
-    values = _values(
-        data.with_columns(pl.Series(**{"name": "standard", "values": standard["standard"]}))
-    )
     spec = _base(
         f"Expansion MRR, day-normalized ({currency})",
         "bars: expansion MRR at a standard month's pace; dashed line: the 30%-of-new benchmark",
     )
-    return {
-        **spec,
-        "data": {"values": values},
-        "width": WIDTH,
-        "height": HEIGHT,
-        "layer": [bars, line],
-    }
+    values = _values(data.with_columns(standard_days(days_per_month)))
+    size = {"width": WIDTH, "height": HEIGHT}
+    return {**spec, "data": {"values": values}, **size, "layer": [bars, line]}
 
 
 def retention_spec(frame: pl.DataFrame, currency: str, label: str = "month") -> dict[str, Any]:
