@@ -42,7 +42,7 @@ KINDS: dict[str, tuple[str, str, list[int]]] = {
     "expansion_mrr": ("expansion", "#66bb6a", [6, 3]),
     "reactivation_mrr": ("reactivation", "#c8e6c9", [2, 2]),
     "contraction_mrr": ("contraction", "#f4a582", [6, 2, 2, 2]),
-    "churned_mrr": ("churned", "#b2182b", [1, 0]),
+    "churned_mrr": ("churned", "#b2182b", [4, 1, 1, 1]),
 }
 RETENTION: dict[str, tuple[str, str, list[int], str]] = {
     "nrr": ("NRR (month)", "#1f4e9c", [1, 0], "circle"),
@@ -280,7 +280,7 @@ def cohort_spec(frame: pl.DataFrame, currency: str) -> dict[str, Any]:
             "color": {
                 "field": "nrr",
                 "type": "quantitative",
-                "title": "NRR",
+                "title": f"NRR ({currency} MRR)",
                 "scale": {"scheme": "blues", "domainMin": 0},
                 "legend": {"format": ".0%", "orient": "right"},
             },
