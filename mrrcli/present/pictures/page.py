@@ -17,7 +17,6 @@ from typing import Any
 import polars as pl
 
 from mrrcli.present.document import Report
-from mrrcli.present.formats import cell_text
 from mrrcli.present.pictures import specs
 from mrrcli.present.tables import display_text, header
 from mrrcli.vocabulary import MONEY_COLUMNS
@@ -81,6 +80,13 @@ class Figure:
     value: str  # as the CSV writes it
 
 
+def csv_value(value: object) -> str:
+    """A value as the CSV output writes it (`true`, `0.357143`, `1234.50`, empty)."""
+    if value is None:
+        return ""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def headline_month(contents: Contents) -> str | None:
     """The last complete month (or period) reported; the month to date if it is the only one."""
     months = contents.metrics.frame.get_column("month").to_list()
@@ -105,7 +111,7 @@ def headline(contents: Contents) -> list[Figure]:
         shown = header(column, period=contents.period).replace("\n", " ")
         if column.startswith(("nrr", "grr")):
             label = shown
-        figures.append(Figure(column, label, text, cell_text(value)))
+        figures.append(Figure(column, label, text, csv_value(value)))
     return figures
 
 
@@ -213,7 +219,7 @@ def _table_html(report: Report) -> str:
     rows = []
     for row in frame.iter_rows(named=True):
         cells = "".join(
-            f'<td data-column="{c}" data-value="{_e(cell_text(v))}">'
+            f'<td data-column="{c}" data-value="{_e(csv_value(v))}">'
             f"{_e(display_text(c, v, report.exponent))}</td>"
             for c, v in row.items()
         )
