@@ -30,6 +30,7 @@ from mrrcli.present.pictures.mail import eml_report, html_report
 from mrrcli.present.pictures.page import NO_COHORTS, Contents
 from mrrcli.present.terminal import Terminal
 from mrrcli.report import Settings, expansion, load, metrics, movements
+from mrrcli.vocabulary import Level, Mode, Scope
 from tests.conftest import ROOT, SAMPLE_CSV, SPEC_EXAMPLE
 
 PIPE = Terminal(stdout_is_terminal=False, stderr_is_terminal=False, width=100, color=False)
@@ -351,3 +352,24 @@ def test_the_page_module_computes_nothing() -> None:
     # reports). The only numbers it writes are its own layout constants.
     source = Path(page_module.__file__).read_text(encoding="utf-8")
     assert ".sum(" not in source and ".mean(" not in source and " / " not in source
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(as_of=date(2026, 6, 30)),
+        Settings(as_of=date(2026, 6, 12), mode=Mode.snapshot, level=Level.subscription),
+        Settings(as_of=date(2026, 6, 30), scope=Scope.broad, month_from=date(2025, 7, 1)),
+    ],
+)
+def test_overview_is_the_three_reports_in_one_pass(settings: Settings) -> None:
+    from mrrcli.report import overview
+
+    rows = load([str(SAMPLE_CSV)])
+    one_pass = overview(rows, settings)
+    each = (movements(rows, settings), expansion(rows, settings), metrics(rows, settings))
+    for together, alone in zip(one_pass, each, strict=True):
+        assert together.kind == alone.kind
+        assert together.frame.equals(alone.frame), alone.kind
+        assert together.meta == alone.meta
+    assert one_pass[1].extra["top_expanding"].equals(each[1].extra["top_expanding"])

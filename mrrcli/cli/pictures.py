@@ -102,8 +102,9 @@ def write_chart(report: Report, path: str) -> None:
 
 
 def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str | None) -> None:
-    """`mrrcli report`: one load of the rows, each report computed once, the page written
-    whole or not at all. A broken or empty export writes nothing (exit 1)."""
+    """`mrrcli report`: one load of the rows, the movements, expansion and metrics reports from
+    one pass over them (report.overview), the page written whole or not at all. A broken or
+    empty export writes nothing (exit 1)."""
     from mrrcli import report as library
     from mrrcli.present.pictures.mail import report_extension, write_report
     from mrrcli.present.pictures.page import Contents
@@ -113,12 +114,8 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     report_extension(path)
     converter()
     rows, settings = run.load()
-    contents = Contents(
-        movements=library.movements(rows, settings),
-        expansion=library.expansion(rows, settings),
-        metrics=library.metrics(rows, settings),
-        notes=[*rows.notes, run.read_summary(rows)],
-    )
+    movements, expansion, metrics = library.overview(rows, settings)
+    contents = Contents(movements, expansion, metrics, notes=[*rows.notes, run.read_summary(rows)])
     build_cohorts = getattr(library, "cohorts", None)
     if callable(build_cohorts):
         contents.cohorts = build_cohorts(rows, settings)
