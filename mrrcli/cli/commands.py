@@ -228,11 +228,11 @@ def report(
     -o report.html writes one self-contained page (inline SVG charts, no JavaScript, no
     external URL, printable); -o report.eml a MIME message for sendmail -t, its charts as PNG
     parts. A broken or empty export writes nothing and exits 1; a stale one is marked STALE
-    on the page and in the subject. Needs the pictures extra: pip install 'mrrcli[pictures]'.
+    on the page and in the subject. Needs the pictures extra (vl-convert-python).
 
     [bold]Example[/bold]
 
-        $ mrrcli report sample_data/subscriptions.csv --as-of 2026-06-30 -o report.html
+        $ mrrcli report sample_data/subscriptions.csv -o report.html
     """
     from mrrcli.cli.pictures import write_page
 
