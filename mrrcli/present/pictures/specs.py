@@ -127,9 +127,10 @@ def _kind_legend(kinds: list[str]) -> dict[str, Any]:
     domain = [KINDS[k][0] for k in kinds]
     legend = {
         "title": "movement (stacked from 0 in this order)",
-        "symbolStrokeColor": "#222",
-        "symbolStrokeWidth": 2,
         "symbolSize": 200,
+        "encode": {
+            "symbols": {"update": {"stroke": {"value": "#222"}, "strokeWidth": {"value": 1.5}}}
+        },
     }
     return {
         "color": {
