@@ -130,3 +130,56 @@ def test_stripe_warehouse_is_read_whole() -> None:
     # Its rows take their customer from the subscription table.
     assert by_name("stripe-warehouse").read_whole_because() is not None
     assert load(tables_of(WAREHOUSE), parts=3).parts == []
+
+
+# --- Recurly subscription history ---------------------------------------------------------------
+
+# By hand (Fivetran's subscription_history layout, major units, monthly plans):
+# - sub1 (acct-X): 50.00 from its activation 2024-01-05; the 2024-02-05 version (a renewal)
+#   changes no price; upgraded to 80.00 on 2024-03-10 (expansion 30.00); canceled 2024-05-20,
+#   service until expires_at 2024-06-01 (churn 80.00 in June, not May); the expired version
+#   written after that carries nothing and is set aside.
+# - sub2 (acct-Y): 2 seats × 20.00 + add-ons 5.00 = 45.00 from 2024-02-15; one seat from
+#   2024-04-01: 1 × 20.00 + 5.00 = 25.00 (contraction 20.00 in April).
+# - sub3 (acct-Z): a `future` version from 2024-04-20 (not paying yet), active at 100.00 from
+#   2024-05-01 (new 100.00 in May).
+RECURLY_HISTORY_MONTHS = [
+    ("2024-01", "0.00", "50.00", "0.00", "0.00", "0.00", "0.00", "50.00"),
+    ("2024-02", "50.00", "45.00", "0.00", "0.00", "0.00", "0.00", "95.00"),
+    ("2024-03", "95.00", "0.00", "30.00", "0.00", "0.00", "0.00", "125.00"),
+    ("2024-04", "125.00", "0.00", "0.00", "0.00", "20.00", "0.00", "105.00"),
+    ("2024-05", "105.00", "100.00", "0.00", "0.00", "0.00", "0.00", "205.00"),
+    ("2024-06", "205.00", "0.00", "0.00", "0.00", "0.00", "80.00", "125.00"),
+]
+
+
+def test_recurly_history_versions_become_price_changes() -> None:
+    rows = load([str(SOURCES / "recurly_history.csv")])
+    assert rows.source == "recurly"
+    assert table(rows, date(2024, 6, 30)) == RECURLY_HISTORY_MONTHS
+    assert rows.set_aside == {"versions written after their subscription expired": 1}
+    # A history shows past upgrades: the subscription-list caveat is not said.
+    notes = "\n".join(rows.notes)
+    assert "A history of subscription versions" in notes
+    assert "cannot be seen" not in notes
+
+
+def test_recurly_history_upgrade_day_and_churn_month() -> None:
+    result = CliRunner().invoke(
+        app,
+        ["customers", str(SOURCES / "recurly_history.csv"), "--as-of", "2024-06-30", "-f", "csv"],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "reading as --source recurly" in result.stderr
+    lines = result.stdout.splitlines()
+    # 50 → 80 on the day of the upgrading version; churn of 80 when service ends.
+    assert "2024-03-10,2024-03,acct-X,expansion,50.00,80.00,30.00" in lines
+    assert "2024-06-01,2024-06,acct-X,churn,80.00,0.00,80.00" in lines
+
+
+def test_recurly_history_without_updated_at_is_a_subscription_list() -> None:
+    # The plain export (one row per subscription, no updated_at) still says it cannot show
+    # past upgrades.
+    rows = load([str(SOURCES / "recurly.csv")])
+    assert any("cannot be seen" in note for note in rows.notes)
+    assert by_name("recurly").read_whole_because() is not None

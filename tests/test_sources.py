@@ -72,6 +72,7 @@ DETECTED = [
     ("chargebee_future.csv", "chargebee"),
     ("recurly.csv", "recurly"),
     ("recurly_trial.csv", "recurly"),
+    ("recurly_history.csv", "recurly"),
     ("chargify.csv", "chargify"),
     ("chargify_traps.csv", "chargify"),
     ("paddle.csv", "paddle"),

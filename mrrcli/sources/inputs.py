@@ -68,14 +68,16 @@ def open_input(
     table, joined = join_beside(table, [(path, lookup) for path, _, lookup in tables], chosen)
     notes.extend(joined)
     headers = _headers(table)
-    if chosen.note:
-        notes.append(chosen.note)
     _check_mapping(table.files[0], headers, chosen, mapping)
     read = table.frame.height + table.duplicates
     set_aside: dict[str, int] = {}
     frame = _filter_values(table.frame, chosen, set_aside)
     frame = latest_versions(frame, chosen, set_aside)
-    frame = price_history(frame, chosen, set_aside)
+    frame, history = price_history(frame, chosen, set_aside)
+    if history:
+        notes.append(history)
+    elif chosen.note:
+        notes.append(chosen.note)
     frame = latest_of(frame, chosen, list(mapping))
     frame = _canonical(frame, headers, chosen, mapping)
     frame = _status_ends(frame, chosen, notes)

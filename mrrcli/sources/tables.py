@@ -194,19 +194,22 @@ def _ordering(frame: pl.DataFrame, column: str) -> pl.Expr:
     return number if unread == 0 else _text(column)
 
 
-def price_history(frame: pl.DataFrame, source: Source, set_aside: dict[str, int]) -> pl.DataFrame:
+def price_history(
+    frame: pl.DataFrame, source: Source, set_aside: dict[str, int]
+) -> tuple[pl.DataFrame, str | None]:
     """Each version of a subscription as a period: from its own update (the first version from
     the subscription's start) to the next version's, the last one to the subscription's end;
     a version's end comes earlier when it expired before the next update. Versions written
-    after the subscription expired carry nothing and are set aside."""
+    after the subscription expired carry nothing and are set aside. With a note for the user
+    when the export is such a history."""
     if source.price_history is None:
-        return frame
+        return frame, None
     id_column, updated = (header_key(h) for h in source.price_history)
     headers = [c for c in frame.columns if not c.startswith("_")]
     mapping = source.mapping(headers)
     start, end = mapping.get("start_date"), mapping.get("end_date")
     if id_column not in frame.columns or updated not in frame.columns or start is None:
-        return frame
+        return frame, None
     frame = frame.sort(id_column, _text(updated), FILE_COLUMN, ROW_COLUMN, nulls_last=True)
     first = pl.int_range(pl.len()).over(id_column) == 0
     since = pl.when(first).then(pl.coalesce(_text(start), _text(updated))).otherwise(_text(updated))
@@ -226,7 +229,11 @@ def price_history(frame: pl.DataFrame, source: Source, set_aside: dict[str, int]
     frame = frame.filter(~after_expiry).with_columns(pl.col("_since").alias(start))
     if end is not None:
         frame = frame.with_columns(pl.col("_until").alias(end))
-    return frame.drop("_since", "_until").sort(FILE_COLUMN, ROW_COLUMN)
+    note = (
+        f"A history of subscription versions: each version's price holds from its {updated} "
+        "until the next version's, so past upgrades and downgrades show"
+    )
+    return frame.drop("_since", "_until").sort(FILE_COLUMN, ROW_COLUMN), note
 
 
 def latest_of(frame: pl.DataFrame, source: Source, mapped: Sequence[str]) -> pl.DataFrame:
