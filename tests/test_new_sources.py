@@ -183,3 +183,62 @@ def test_recurly_history_without_updated_at_is_a_subscription_list() -> None:
     rows = load([str(SOURCES / "recurly.csv")])
     assert any("cannot be seen" in note for note in rows.notes)
     assert by_name("recurly").read_whole_because() is not None
+
+
+# --- Zuora charge versions and segments ---------------------------------------------------------
+
+# By hand (`mrr` is already monthly; effective end dates exclusive):
+# - C-00000101 (acct_A): version 1 is one open segment at 100.00 from 2024-01-01; the price
+#   rise amended on 2024-03-10 wrote version 2: segment 1 at 100.00 until 2024-03-15, segment 2
+#   at 150.00 from then. Version 2 counts, both segments: new 100.00 in January, expansion 50.00
+#   in March (counting every version would give 200.00 in January). A version 3 row was
+#   deleted (_fivetran_deleted): set aside, so version 2 stays the latest.
+# - C-00000102 (acct_B): 60.00 from 2024-02-01; version 2 ends it 2024-05-01: churn in May.
+# - C-00000104 (acct_C): 30.00 from 2024-02-10, copied unchanged into a second subscription
+#   version with the same charge version: counted once. February: new 60.00 + 30.00 = 90.00.
+ZUORA_MONTHS = [
+    ("2024-01", "0.00", "100.00", "0.00", "0.00", "0.00", "0.00", "100.00"),
+    ("2024-02", "100.00", "90.00", "0.00", "0.00", "0.00", "0.00", "190.00"),
+    ("2024-03", "190.00", "0.00", "50.00", "0.00", "0.00", "0.00", "240.00"),
+    ("2024-04", "240.00", "0.00", "0.00", "0.00", "0.00", "0.00", "240.00"),
+    ("2024-05", "240.00", "0.00", "0.00", "0.00", "0.00", "60.00", "180.00"),
+    ("2024-06", "180.00", "0.00", "0.00", "0.00", "0.00", "0.00", "180.00"),
+]
+
+
+def test_zuora_counts_each_charge_segment_once_from_its_latest_version() -> None:
+    rows = load([str(SOURCES / "zuora_versions.csv")])
+    assert rows.source == "zuora"
+    assert table(rows, date(2024, 6, 30)) == ZUORA_MONTHS
+    # rpc_a1 and rpc_b1 (older versions) and rpc_c1 (an older copy): 3; rpc_a4 deleted: 1.
+    assert rows.set_aside == {
+        "rows with _fivetran_deleted true": 1,
+        "older versions or repeated copies of a row (history table)": 3,
+    }
+
+
+def test_zuora_data_source_headers_version_alike(tmp_path: Path) -> None:
+    # The same charges under a Data Source export's headers (RatePlanCharge.*): same months.
+    renames = {
+        "charge_number": "RatePlanCharge.ChargeNumber",
+        "version": "RatePlanCharge.Version",
+        "segment": "RatePlanCharge.Segment",
+        "updated_date": "RatePlanCharge.UpdatedDate",
+        "charge_type": "RatePlanCharge.ChargeType",
+        "mrr": "RatePlanCharge.MRR",
+    }
+    lines = (SOURCES / "zuora_versions.csv").read_text().splitlines()
+    header = ",".join(renames.get(h, h) for h in lines[0].split(","))
+    path = tmp_path / "charges.csv"
+    path.write_text("\n".join([header, *lines[1:]]) + "\n")
+    assert table(load([str(path)], source="zuora"), date(2024, 6, 30)) == ZUORA_MONTHS
+
+
+def test_zuora_is_read_whole_and_auto_recognises_it() -> None:
+    # A charge's latest version may name another account than its older ones.
+    assert by_name("zuora").read_whole_because() is not None
+    result = CliRunner().invoke(
+        app, ["movements", str(SOURCES / "zuora_versions.csv"), "--as-of", "2024-06-30"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "reading as --source zuora" in result.stderr

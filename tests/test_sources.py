@@ -83,6 +83,7 @@ DETECTED = [
     ("baremetrics.csv", "baremetrics"),
     ("zuora.csv", "zuora"),
     ("zuora_charge_types.csv", "zuora"),
+    ("zuora_versions.csv", "zuora"),
 ]
 
 

@@ -51,6 +51,19 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class Versions:
+    """Rows copied into several versions (Zuora copies every charge into each new subscription
+    version): only the rows of each key's latest version count, each part of it once (the
+    most recently updated copy when a version repeats a row)."""
+
+    # Each field: the export's headers for it, in order of preference.
+    key: tuple[str, ...]  # what is versioned (a charge number)
+    version: tuple[str, ...]  # its version, compared as a number when every value is one
+    part: tuple[str, ...] = ()  # tells apart rows of one version (a segment)
+    updated: tuple[str, ...] = ()  # orders copies of one row
+
+
+@dataclass(frozen=True)
 class Source:
     """One export format, declaratively."""
 
@@ -72,9 +85,8 @@ class Source:
     keep: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # header → values of rows set aside and counted (deleted rows, metered prices)
     drop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # (key headers, version header): rows of several versions; only the rows of each key's
-    # latest version count (Zuora copies every charge into each new subscription version)
-    latest_version: tuple[tuple[str, ...], str] | None = None
+    # rows of several versions: only each key's latest version counts
+    latest_version: Versions | None = None
     # (id header, updated-at header): a history table whose versions are a history of prices;
     # each version holds from its own update (the first from its start) to the next one's
     price_history: tuple[str, str] | None = None

@@ -172,17 +172,26 @@ def _add_rows(table: Table, path: str, lookup: Lookup) -> Table:
 
 def latest_versions(frame: pl.DataFrame, source: Source, set_aside: dict[str, int]) -> pl.DataFrame:
     """Rows of several versions: only the rows of each key's latest version count (all its
-    rows: a Zuora charge's latest version holds every segment of it)."""
-    if source.latest_version is None:
+    parts: a Zuora charge's latest version holds every segment of it), each part once."""
+    versions = source.latest_version
+    if versions is None:
         return frame
-    keys = [header_key(h) for h in source.latest_version[0]]
-    version = header_key(source.latest_version[1])
-    if version not in frame.columns or not all(k in frame.columns for k in keys):
+    key = _first_present(versions.key, frame.columns)
+    version = _first_present(versions.version, frame.columns)
+    if key is None or version is None:
         return frame
     order = _ordering(frame, version)
-    latest = frame.filter((order == order.max().over(keys)) | order.max().over(keys).is_null())
+    latest = frame.filter((order == order.max().over(key)) | order.max().over(key).is_null())
+    part = _first_present(versions.part, frame.columns)
+    updated = _first_present(versions.updated, frame.columns)
+    if updated is not None:
+        latest = latest.sort(_text(updated), nulls_last=False, maintain_order=True)
+    once = [key] if part is None else [key, part]
+    latest = latest.unique(once, keep="last", maintain_order=True).sort(FILE_COLUMN, ROW_COLUMN)
     if frame.height - latest.height:
-        set_aside["rows of older versions (history table)"] = frame.height - latest.height
+        set_aside["older versions or repeated copies of a row (history table)"] = (
+            frame.height - latest.height
+        )
     return latest
 
 

@@ -8,7 +8,7 @@ vendor's export.
 
 from __future__ import annotations
 
-from mrrcli.sources import SUBSCRIPTION_LIST_NOTE, Lookup, Source
+from mrrcli.sources import SUBSCRIPTION_LIST_NOTE, Lookup, Source, Versions
 from mrrcli.sources.warehouse import STRIPE_WAREHOUSE
 
 STRIPE_SUBSCRIPTIONS = Source(
@@ -271,13 +271,18 @@ ZUORA = Source(
     },
     signature=("account_id", "mrr", "effective_start_date", "effective_end_date"),
     # OneTime and Usage charges carry no MRR; a warehouse sync marks deleted rows.
-    keep={"charge_type": ("Recurring",)},
+    keep={"charge_type": ("Recurring",), "RatePlanCharge.ChargeType": ("Recurring",)},
     drop={"_fivetran_deleted": ("true",)},
     # Each amendment copies every charge into a new subscription version (same
     # `charge_number`, new `id`, `version` + 1). A charge counts once, from its latest version,
     # which holds all its segments (a price change ends one segment where the next begins;
     # `is_last_segment` marks the last).
-    latest_version=(("charge_number",), "version"),
+    latest_version=Versions(
+        key=("charge_number", "RatePlanCharge.ChargeNumber"),
+        version=("version", "RatePlanCharge.Version"),
+        part=("segment", "RatePlanCharge.Segment"),
+        updated=("updated_date", "RatePlanCharge.UpdatedDate"),
+    ),
 )
 
 # Chargify / Maxio subscriptions CSV: `recurring_price` in major units, dates with offsets
