@@ -242,3 +242,73 @@ def test_zuora_is_read_whole_and_auto_recognises_it() -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "reading as --source zuora" in result.stderr
+
+
+# --- Chargebee add-ons --------------------------------------------------------------------------
+
+ADDONS = SOURCES / "chargebee_addons"
+
+# By hand (major units; each add-on has its subscription's customer, period, interval, status):
+# - cust_A, sub_1 from 2024-01-05: plan 3 × 10.00 = 30.00, add-ons 2 × 5.00 = 10.00 and
+#   1 × 2.50 = 2.50 → new 42.50 in January (the plan alone would be 30.00).
+# - cust_B, sub_2 yearly from 2024-02-10: 600.00 / 12 = 50.00 + add-on 120.00 / 12 = 10.00 →
+#   new 60.00 in February; cancelled 2024-04-10 → churn 60.00 in April.
+# - cust_A, sub_4 from 2024-03-01: 10.00 + add-on 15.00 = 25.00 → expansion 25.00 in March.
+# - cust_C, sub_3 in trial until 2024-07-20: its plan and its add-on carry 0 through June.
+ADDON_MONTHS = [
+    ("2024-01", "0.00", "42.50", "0.00", "0.00", "0.00", "0.00", "42.50"),
+    ("2024-02", "42.50", "60.00", "0.00", "0.00", "0.00", "0.00", "102.50"),
+    ("2024-03", "102.50", "0.00", "25.00", "0.00", "0.00", "0.00", "127.50"),
+    ("2024-04", "127.50", "0.00", "0.00", "0.00", "0.00", "60.00", "67.50"),
+    ("2024-05", "67.50", "0.00", "0.00", "0.00", "0.00", "0.00", "67.50"),
+    ("2024-06", "67.50", "0.00", "0.00", "0.00", "0.00", "0.00", "67.50"),
+]
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_chargebee_add_ons_add_their_mrr_to_their_subscription(order: str) -> None:
+    files = tables_of(ADDONS)
+    if order == "reversed":
+        files.reverse()
+    rows = load(files)
+    assert rows.source == "chargebee"
+    assert table(rows, date(2024, 6, 30)) == ADDON_MONTHS
+    assert any("Chargebee subscription add-ons joined in" in note for note in rows.notes)
+    # 4 subscriptions and 5 add-ons read.
+    assert rows.read == 9
+
+
+def test_chargebee_add_ons_do_not_take_the_plan_price_of_their_subscription() -> None:
+    # The subscriptions carry plan_unit_price_in_decimal too; an add-on row must not fall
+    # back to it. sub_1's MRR by hand: 30.00 + 10.00 + 2.50 = 42.50 (in cents, 4250).
+    rows = load(tables_of(ADDONS))
+    sub_1 = rows.frame.filter(
+        (rows.frame["subscription_id"] == "sub_1") & (rows.frame["mrr"] > 0)
+    ).get_column("mrr")
+    assert sorted(sub_1.to_list()) == [250, 1000, 3000]
+
+
+def test_chargebee_add_on_of_an_unknown_subscription_is_an_error(tmp_path: Path) -> None:
+    addons = tmp_path / "SubscriptionAddons.csv"
+    addons.write_text((ADDONS / "SubscriptionAddons.csv").read_text() + "sub_9,sso,1,15.00,15.00\n")
+    with pytest.raises(InputError) as error:
+        load([str(ADDONS / "Subscriptions.csv"), str(addons)])
+    message = str(error.value)
+    assert "SubscriptionAddons.csv" in message and "row 7" in message and "'sub_9'" in message
+
+
+def test_chargebee_alone_may_be_split_with_add_ons_it_is_read_whole() -> None:
+    # The add-ons file has no customer column: beside it, the export is read whole.
+    assert by_name("chargebee").read_whole_because() is None
+    assert load(tables_of(ADDONS), parts=3).parts == []
+    assert load([str(SOURCES / "chargebee.csv")], parts=3).parts
+
+
+def test_chargebee_add_ons_are_recognised_by_auto() -> None:
+    result = CliRunner().invoke(
+        app, ["movements", *tables_of(ADDONS), "--as-of", "2024-06-30", "-f", "csv"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "reading as --source chargebee" in result.stderr
+    assert "Chargebee subscription add-ons joined in" in result.stderr
+    assert result.stdout.splitlines()[-1].endswith(",67.50")
