@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from mrrcli.cli import app
 from mrrcli.errors import InputError
 from mrrcli.report import Rows, Settings, load, movements
-from mrrcli.sources import by_name
+from mrrcli.sources import by_name, detect, lookup_for
+from mrrcli.sources.inputs import headers_of
 
 SOURCES = Path(__file__).parent / "fixtures" / "sources"
 WAREHOUSE = SOURCES / "stripe_warehouse"
@@ -312,3 +313,76 @@ def test_chargebee_add_ons_are_recognised_by_auto() -> None:
     assert "reading as --source chargebee" in result.stderr
     assert "Chargebee subscription add-ons joined in" in result.stderr
     assert result.stdout.splitlines()[-1].endswith(",67.50")
+
+
+def test_chargebee_add_on_without_a_price_is_an_error_not_the_plan_price(tmp_path: Path) -> None:
+    # An add-on row with no unit price must not fall back to its subscription's
+    # plan_unit_price_in_decimal (10.00): the row is named instead.
+    addons = tmp_path / "SubscriptionAddons.csv"
+    addons.write_text((ADDONS / "SubscriptionAddons.csv").read_text() + "sub_4,seats,2,,\n")
+    with pytest.raises(InputError) as error:
+        load([str(ADDONS / "Subscriptions.csv"), str(addons)])
+    assert "SubscriptionAddons.csv" in str(error.value) and "row 7" in str(error.value)
+
+
+def test_chargebee_add_on_exported_twice_counts_once(tmp_path: Path) -> None:
+    # sub_4's add-on row repeated: counted once (same months as above), reported as a
+    # duplicate; with --keep-duplicates it counts twice: March expansion 10.00 + 2 × 15.00.
+    addons = tmp_path / "SubscriptionAddons.csv"
+    addons.write_text((ADDONS / "SubscriptionAddons.csv").read_text() + "sub_4,sso,1,15.00,15.00\n")
+    files = [str(ADDONS / "Subscriptions.csv"), str(addons)]
+    rows = load(files)
+    assert rows.duplicates == 1
+    assert table(rows, date(2024, 6, 30)) == ADDON_MONTHS
+    kept = load(files, keep_duplicates=True)
+    assert table(kept, date(2024, 3, 31))[2][3] == "40.00"
+
+
+# --- The public Fivetran samples: their real headers are told apart -----------------------------
+
+DATA = next(
+    (
+        d
+        for d in (
+            Path(__file__).resolve().parents[2] / "shared" / "data",
+            Path("/work/shared/data"),
+        )
+        if d.is_dir()
+    ),
+    None,
+)
+
+
+@pytest.mark.skipif(DATA is None, reason="shared data not found")
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("subscription_data.csv", "Stripe subscriptions"),
+        ("subscription_history_data.csv", "Stripe subscriptions"),
+        ("price_data.csv", "Stripe prices"),
+        ("plan_data.csv", "Stripe plans"),
+    ],
+)
+def test_fivetran_stripe_tables_are_told_apart_by_their_headers(name: str, expected: str) -> None:
+    assert DATA is not None
+    found = lookup_for(headers_of(str(DATA / "fivetran-stripe" / name)))
+    assert found is not None and found[0].name == "stripe-warehouse"
+    assert found[1].title == expected
+
+
+@pytest.mark.skipif(DATA is None, reason="shared data not found")
+def test_fivetran_stripe_subscription_items_are_the_main_table() -> None:
+    assert DATA is not None
+    headers = headers_of(str(DATA / "fivetran-stripe" / "subscription_item_data.csv"))
+    assert lookup_for(headers) is None
+    assert detect(headers)[0].name == "stripe-warehouse"
+    # The sample's ids do not all join (its README says so): the first item whose
+    # subscription is missing is named, never silently dropped.
+    stripe = DATA / "fivetran-stripe"
+    with pytest.raises(InputError, match=r"row 4.*'sdfg5637' is not in Stripe subscriptions"):
+        load(
+            [
+                str(stripe / f)
+                for f in ("subscription_item_data.csv", "subscription_data.csv", "plan_data.csv")
+            ]
+        )

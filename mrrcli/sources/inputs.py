@@ -65,7 +65,8 @@ def open_input(
             raise InputError(
                 f"{path}: looks like {lookup.title}, which --source {chosen.name} does not use"
             )
-    table, joined = join_beside(table, [(path, lookup) for path, _, lookup in tables], chosen)
+    beside = [(path, lookup) for path, _, lookup in tables]
+    table, joined = join_beside(table, beside, chosen, keep_duplicates)
     notes.extend(joined)
     headers = _headers(table)
     _check_mapping(table.files[0], headers, chosen, mapping)

@@ -56,10 +56,10 @@ def missing_required(source: Source, beside: Sequence[Lookup], main_file: str) -
 
 
 def join_beside(
-    table: Table, beside: Sequence[tuple[str, Lookup]], source: Source
+    table: Table, beside: Sequence[tuple[str, Lookup]], source: Source, keep_duplicates: bool
 ) -> tuple[Table, list[str]]:
-    """The tables beside the main one joined in (columns) or appended (rows), and a note for
-    each table used."""
+    """The tables beside the main one joined in (columns) or appended (rows, whose identical
+    copies count once unless `keep_duplicates`), and a note for each table used."""
     groups: dict[str, list[tuple[str, Lookup]]] = {}
     for path, lookup in beside:
         groups.setdefault(lookup.group or lookup.title, []).append((path, lookup))
@@ -69,16 +69,19 @@ def join_beside(
         first = members[0][1]
         if first.adds_rows:
             for path, lookup in members:
-                table = _add_rows(table, path, lookup)
+                table = _add_rows(table, path, lookup, keep_duplicates)
         else:
             table = _add_columns(table, members, group)
         notes.extend(f"{path}: {lookup.title} joined in" for path, lookup in members)
     return table, notes
 
 
-def _lookup_rows(path: str, lookup: Lookup) -> pl.DataFrame:
-    """A lookup table's rows under the names it adds, keyed by `KEY`."""
-    other = _dropped(read_table([path], (), None, keep_duplicates=True).frame, lookup.drop)
+def _lookup_rows(path: str, lookup: Lookup, other: pl.DataFrame | None = None) -> pl.DataFrame:
+    """A lookup table's rows (`other`, else read from `path`) under the names it adds, keyed
+    by `KEY`."""
+    if other is None:
+        other = read_table([path], (), None, keep_duplicates=True).frame
+    other = _dropped(other, lookup.drop)
     table_key = header_key(lookup.table_key)
     if table_key not in other.columns:
         raise InputError(f"{path}: {lookup.title} have no {lookup.table_key} column")
@@ -130,9 +133,10 @@ def _add_columns(table: Table, members: Sequence[tuple[str, Lookup]], group: str
     return replace(table, frame=joined.drop(KEY, "_found"))
 
 
-def _add_rows(table: Table, path: str, lookup: Lookup) -> Table:
+def _add_rows(table: Table, path: str, lookup: Lookup, keep_duplicates: bool) -> Table:
     """The table's rows appended to the main ones: each fills the main headers `columns` names
-    and takes every other column from the main row with its key."""
+    (empty where the table has none of their headers) and takes every other column from the
+    main row with its key."""
     frame = table.frame
     key = _first_present(lookup.key, frame.columns)
     if key is None:
@@ -140,8 +144,9 @@ def _add_rows(table: Table, path: str, lookup: Lookup) -> Table:
             f"{path}: {lookup.title} are joined by {' or '.join(lookup.key)}, which the main "
             "file does not have"
         )
-    rows = _lookup_rows(path, lookup)
-    filled = [header_key(c) for c in lookup.columns if header_key(c) in rows.columns]
+    read = read_table([path], (), None, keep_duplicates=keep_duplicates)
+    rows = _lookup_rows(path, lookup, read.frame)
+    filled = [header_key(c) for c in lookup.columns]
     rows = rows.rename({c: header_key(c) for c in lookup.columns if c in rows.columns})
     taken = [c for c in frame.columns if c not in (*filled, FILE_COLUMN, ROW_COLUMN)]
     parents = frame.select(*taken).with_columns(_text(key).alias(KEY))
@@ -166,8 +171,18 @@ def _add_rows(table: Table, path: str, lookup: Lookup) -> Table:
         else pl.lit(index, dtype=frame.schema[c]).alias(c)
         for c in frame.columns
     )
-    combined = pl.concat([frame, added])
-    return replace(table, frame=combined, files=[*table.files, path])
+    copies = [table.duplicate_rows] if table.duplicate_rows is not None else []
+    if read.duplicate_rows is not None:
+        copies.append(
+            read.duplicate_rows.with_columns(pl.lit(index, dtype=pl.UInt16).alias(FILE_COLUMN))
+        )
+    return replace(
+        table,
+        frame=pl.concat([frame, added]),
+        files=[*table.files, path],
+        duplicates=table.duplicates + read.duplicates,
+        duplicate_rows=pl.concat(copies) if copies else None,
+    )
 
 
 def latest_versions(frame: pl.DataFrame, source: Source, set_aside: dict[str, int]) -> pl.DataFrame:
