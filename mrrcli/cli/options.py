@@ -197,6 +197,15 @@ QuietOption = Annotated[
         show_default=False,
     ),
 ]
+WideOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--wide",
+        help="Print every column of a table in full, however wide the terminal.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
+]
 DebugOption = Annotated[
     bool,
     typer.Option(
@@ -229,3 +238,4 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    wide: bool = False
