@@ -96,6 +96,19 @@ def test_stripe_warehouse_is_recognised_by_auto_and_said_on_stderr() -> None:
     assert result.stdout.splitlines()[-1].endswith(",160.00")
 
 
+def test_stripe_warehouse_named_and_with_price_id_items(tmp_path: Path) -> None:
+    # --source stripe-warehouse reads it as auto does; items written with `price_id` (newer
+    # connectors) instead of `plan_id` join the same prices: the months worked out above.
+    assert load(tables_of(WAREHOUSE), source="stripe-warehouse").frame.equals(
+        load(tables_of(WAREHOUSE)).frame
+    )
+    for name in ("subscription.csv", "price.csv", "plan.csv"):
+        (tmp_path / name).write_text((WAREHOUSE / name).read_text())
+    items = (WAREHOUSE / "subscription_item.csv").read_text().replace(",plan_id,", ",price_id,", 1)
+    (tmp_path / "subscription_item.csv").write_text(items)
+    assert table(load(tables_of(tmp_path)), date(2024, 6, 30)) == WAREHOUSE_MONTHS
+
+
 def test_stripe_warehouse_needs_its_subscription_and_price_tables() -> None:
     with pytest.raises(InputError, match="need Stripe subscriptions passed with them"):
         load([str(WAREHOUSE / "subscription_item.csv")])
