@@ -84,11 +84,14 @@ def _rows_text(problem: Problem) -> str:
 
 
 def _overlaps(table: Table, rows: Rows, findings: Findings) -> None:
-    """Rows of one subscription whose periods overlap: usually a versioned export read whole."""
-    frame = rows.frame.sort("subscription_id", "start_date", "end_date", nulls_last=True)
-    previous_end = pl.col("end_date").shift(1).over("subscription_id")
+    """Rows of one subscription and plan whose periods overlap: usually a versioned export read
+    whole (rows of different plans are items or add-ons of the subscription, and add up)."""
+    key = ["subscription_id", "plan_id"]
+    frame = rows.frame.sort(*key, "start_date", "end_date", nulls_last=True)
+    previous_end = pl.col("end_date").shift(1).over(key)
     overlapping = frame.filter(
         (pl.col("subscription_id") == pl.col("subscription_id").shift(1))
+        & pl.col("plan_id").eq_missing(pl.col("plan_id").shift(1))
         & (previous_end.is_null() | (pl.col("start_date") < previous_end))
         & pl.col("subscription_id").shift(1).is_not_null()
     )

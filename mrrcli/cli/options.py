@@ -32,7 +32,7 @@ SourceOption = Annotated[
         "-s",
         help="Where the export comes from: auto, periods, invoice-lines, snapshots, "
         "stripe-subscriptions, stripe-invoice-lines, chargebee, recurly, chargify, paddle, lago, "
-        "chartmogul, baremetrics, zuora.  [default: auto, by the header]",
+        "chartmogul, baremetrics, zuora, stripe-warehouse.  [default: auto, by the header]",
         rich_help_panel=INPUT,
         show_default=False,
     ),
