@@ -65,7 +65,10 @@ CurrencyOption = Annotated[
 FxOption = Annotated[
     Path | None,
     typer.Option(
-        help="Exchange rates CSV: date,currency,rate (reporting units per unit of currency).",
+        help=(
+            "Exchange rates CSV: date,currency,rate (reporting units per unit of currency); "
+            "a subscription converts at the rate of its first paying day."
+        ),
         rich_help_panel=INPUT,
         show_default=False,
     ),

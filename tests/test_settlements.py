@@ -1,0 +1,122 @@
+"""The settled points of issue 11 in SPEC §3, §4.4, §5 and §7.1, each with cents worked out
+by hand: one FX rate per subscription, snapshot-mode free-to-paid conversions, the months of
+a report, an as-of date in the future, and `subscription_id` in the customers report."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from mrrcli.errors import InputError
+from mrrcli.report import Settings, load, movements
+
+FLOWS = ("new_mrr", "expansion_mrr", "reactivation_mrr", "contraction_mrr", "churned_mrr")
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def flows(path: str, settings: Settings, **options: str) -> dict[str, tuple[str, ...]]:
+    """month → (new, expansion, reactivation, contraction, churned, closing) as text."""
+    table = movements(load([path], **options), settings).frame  # type: ignore[arg-type]
+    return {
+        row["month"]: tuple(str(row[c]) for c in (*FLOWS, "closing_mrr"))
+        for row in table.to_dicts()
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# §3: every row of a subscription at one rate, that of its first paying day
+
+EUR_RATES = "date,currency,rate\n2023-12-01,EUR,1.10\n2024-01-20,EUR,1.20\n"
+
+
+def test_a_subscription_keeps_the_rate_of_its_first_paying_day(tmp_path: Path) -> None:
+    fx = write(tmp_path, "fx.csv", EUR_RATES)
+    data = write(
+        tmp_path,
+        "eur.csv",
+        "customer_id,subscription_id,start_date,end_date,amount,currency\n"
+        # s1 first pays on 2024-01-01: rate of 2023-12-01, 1.10, for all its rows.
+        "C,s1,2024-01-01,2024-02-01,100,EUR\n"  # 100 × 1.10 = 110.00
+        "C,s1,2024-02-01,2024-03-01,100,EUR\n"  # renewal after the move to 1.20: still 110.00
+        "C,s1,2024-03-01,,150,EUR\n"  # plan change: 150 × 1.10 = 165.00
+        # s2 first pays on 2024-02-15: rate of 2024-01-20, 1.20: 10 × 1.20 = 12.00
+        "C,s2,2024-02-15,,10,EUR\n",
+    )
+    got = flows(data, Settings(as_of=date(2024, 3, 31)), currency="USD", fx=fx)
+    # January: new 110.00. February: the renewal is no movement (at each row's own start
+    # rate it would be 120 − 110 = 10.00 expansion); s2 adds 12.00. March: the plan change
+    # moves MRR by its price difference at s1's rate: (150 − 100) × 1.10 = 55.00.
+    # Closing: 110 → 110 + 12 = 122 → 165 + 12 = 177.
+    assert got == {
+        "2024-01": ("110.00", "0.00", "0.00", "0.00", "0.00", "110.00"),
+        "2024-02": ("0.00", "12.00", "0.00", "0.00", "0.00", "122.00"),
+        "2024-03": ("0.00", "55.00", "0.00", "0.00", "0.00", "177.00"),
+    }
+
+
+def test_rows_without_a_subscription_share_the_customers_first_paying_day(
+    tmp_path: Path,
+) -> None:
+    fx = write(tmp_path, "fx.csv", EUR_RATES)
+    data = write(
+        tmp_path,
+        "eur.csv",
+        "customer_id,subscription_id,start_date,end_date,amount,currency,status\n"
+        # D has no subscription ids: its EUR rows share D's first paying day in EUR,
+        # 2024-01-10 (rate 1.10): 50 × 1.10 = 55.00, then 60 × 1.10 = 66.00 (not 72.00).
+        "D,,2024-01-10,2024-02-10,50,EUR,active\n"
+        "D,,2024-02-10,,60,EUR,active\n"
+        # T's trial (0 MRR) starts before the rate moves; it first pays on 2024-01-25, after
+        # it: 100 × 1.20 = 120.00.
+        "T,t1,2024-01-05,2024-01-25,100,EUR,trialing\n"
+        "T,t1,2024-01-25,,100,EUR,active\n"
+        # F never pays: no rate is needed for its free row before the first rate.
+        "F,f1,2023-06-01,,0,EUR,active\n",
+    )
+    got = flows(data, Settings(as_of=date(2024, 2, 29)), currency="USD", fx=fx)
+    # January: new 55.00 (D) + 120.00 (T) = 175.00. February: D 55 → 66, expansion 11.00;
+    # closing 66 + 120 = 186.00.
+    assert got == {
+        "2024-01": ("175.00", "0.00", "0.00", "0.00", "0.00", "175.00"),
+        "2024-02": ("0.00", "11.00", "0.00", "0.00", "0.00", "186.00"),
+    }
+
+
+def test_a_trial_end_column_dates_the_first_paying_day(tmp_path: Path) -> None:
+    fx = write(tmp_path, "fx.csv", EUR_RATES)
+    data = write(
+        tmp_path,
+        "eur.csv",
+        "customer_id,subscription_id,start_date,end_date,trial_end,amount,currency\n"
+        # One row, in trial until 2024-01-22: it first pays then, at 1.20: 100 × 1.20 = 120.
+        "T,t1,2024-01-08,,2024-01-22,100,EUR\n",
+    )
+    rows = load([data], currency="USD", fx=fx)
+    paying = rows.frame.filter(rows.frame["mrr"] > 0)
+    assert paying.select("start_date", "mrr").rows() == [(date(2024, 1, 22), 12000)]
+
+
+def test_a_paying_subscription_without_a_rate_names_its_row(tmp_path: Path) -> None:
+    fx = write(tmp_path, "fx.csv", "date,currency,rate\n2024-03-01,EUR,1.2\n")
+    data = write(
+        tmp_path,
+        "eur.csv",
+        "customer_id,subscription_id,start_date,end_date,amount,currency\n"
+        "c1,a,2024-01-01,,100,USD\n"
+        # Its first paying day, 2024-02-15, has no EUR rate on or before it; its later
+        # row would have one, but every row of a subscription takes the first day's rate.
+        "c2,b,2024-02-15,2024-03-15,100,EUR\n"
+        "c2,b,2024-03-15,,120,EUR\n",
+    )
+    with pytest.raises(InputError) as error:
+        load([data], currency="USD", fx=fx)
+    message = str(error.value)
+    assert "row 3" in message and "'currency'" in message and "EUR" in message
+    assert "(1 other row has the same problem)" in message
