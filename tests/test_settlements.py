@@ -4,6 +4,7 @@ a report, an as-of date in the future, and `subscription_id` in the customers re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -120,3 +121,58 @@ def test_a_paying_subscription_without_a_rate_names_its_row(tmp_path: Path) -> N
     message = str(error.value)
     assert "row 3" in message and "'currency'" in message and "EUR" in message
     assert "(1 other row has the same problem)" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# §4.4: snapshot mode, broad scope: free-to-paid only from a 0-MRR row in force at the
+# previous month end
+
+TRIALS = (
+    "customer_id,subscription_id,start_date,end_date,amount,status\n"
+    # A: in trial over the end of January, pays 100 from February 10.
+    "A,a1,2024-01-10,2024-02-10,100,trialing\n"
+    "A,a1,2024-02-10,,100,active\n"
+    # B: a trial that starts and converts within February, then pays 50.
+    "B,b1,2024-02-03,2024-02-17,50,trialing\n"
+    "B,b1,2024-02-17,,50,active\n"
+)
+
+
+@pytest.mark.parametrize("level", ["customer", "subscription"])
+def test_snapshot_broad_conversion_needs_a_free_row_at_the_previous_month_end(
+    tmp_path: Path, level: str
+) -> None:
+    data = write(tmp_path, "trials.csv", TRIALS)
+    broad = Settings(as_of=date(2024, 2, 29), level=level, scope="broad")  # type: ignore[arg-type]
+    snapshot = flows(data, replace(broad, mode="snapshot"))
+    # Snapshot: A's trial was in force on January 31, so its February arrival is a
+    # conversion: expansion 100.00; B's trial started after it: new 50.00. Closing 150.00.
+    assert snapshot == {"2024-02": ("50.00", "100.00", "0.00", "0.00", "0.00", "150.00")}
+    # Event mode judges day by day: both had rows before their first paying day, so both
+    # are conversions: expansion 100 + 50 = 150.00, no new.
+    event = flows(data, broad)
+    assert event == {"2024-02": ("0.00", "150.00", "0.00", "0.00", "0.00", "150.00")}
+
+
+FREE_THEN_PAID = (
+    "customer_id,subscription_id,start_date,end_date,amount\n"
+    # C uses a free plan from January 1, then adds a paid subscription of 30 on February 10.
+    "C,c-free,2024-01-01,,0\n"
+    "C,c-paid,2024-02-10,,30\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["event", "snapshot"])
+def test_a_paid_subscription_after_a_free_one_is_new_at_subscription_level(
+    tmp_path: Path, mode: str
+) -> None:
+    data = write(tmp_path, "free.csv", FREE_THEN_PAID)
+    settings = Settings(as_of=date(2024, 2, 29), mode=mode, scope="broad")  # type: ignore[arg-type]
+    # Customer level: C's free row was in force on January 31 (and started before February
+    # 10): a conversion, expansion 30.00.
+    assert flows(data, settings) == {"2024-02": ("0.00", "30.00", "0.00", "0.00", "0.00", "30.00")}
+    # Subscription level: the key is c-paid, which had no free row of its own: new 30.00.
+    by_subscription = replace(settings, level="subscription")
+    assert flows(data, by_subscription) == {
+        "2024-02": ("30.00", "0.00", "0.00", "0.00", "0.00", "30.00")
+    }
