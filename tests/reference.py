@@ -280,11 +280,10 @@ def total_mrr_on(rows: Sequence[Row], day: date, as_of: date) -> int:
 
 
 def first_paying_month(rows: Sequence[Row], settings: RefSettings) -> date | None:
-    """The first month with MRR > 0 as this mode sees it: any day, or its snapshot day."""
+    """The first month with MRR > 0 on any day, in both modes (§5, settled)."""
     days, _ = daily_mrr(rows, settings)
-    totals = [mrr_on(rows, day) for day in days]
-    for day, value in _observations(days, totals, settings):
-        if value > 0:
+    for day in days:
+        if mrr_on(rows, day) > 0:
             return month_start(day)
     return None
 

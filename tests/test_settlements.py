@@ -176,3 +176,51 @@ def test_a_paid_subscription_after_a_free_one_is_new_at_subscription_level(
     assert flows(data, by_subscription) == {
         "2024-02": ("30.00", "0.00", "0.00", "0.00", "0.00", "30.00")
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# §5: both modes list the same months, from the first month with MRR > 0 on any day
+
+
+def test_event_and_snapshot_list_the_same_months_on_the_spec_example() -> None:
+    from tests.conftest import SPEC_EXAMPLE
+
+    rows = load([str(SPEC_EXAMPLE)])
+    event = movements(rows, Settings(as_of=date(2024, 5, 31))).frame
+    snapshot = movements(rows, Settings(as_of=date(2024, 5, 31), mode="snapshot")).frame  # type: ignore[arg-type]
+    # C pays from 2024-01-03 and A from 2024-01-15: January to May in both modes.
+    months = ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05"]
+    assert event.get_column("month").to_list() == months
+    assert snapshot.get_column("month").to_list() == months
+
+
+COMES_AND_GOES = (
+    "customer_id,subscription_id,start_date,end_date,amount\n"
+    # X, the first to pay, pays 40 from January 5 to 25 and leaves within January.
+    "X,x1,2024-01-05,2024-01-25,40\n"
+    # Y pays 100 from February 10.
+    "Y,y1,2024-02-10,,100\n"
+)
+
+
+def test_a_first_customer_who_comes_and_goes_still_starts_the_snapshot_months(
+    tmp_path: Path,
+) -> None:
+    data = write(tmp_path, "blip.csv", COMES_AND_GOES)
+    as_of = date(2024, 2, 29)
+    # Event: January new 40.00 and churn 40.00 (closing 0); February new 100.00.
+    assert flows(data, Settings(as_of=as_of)) == {
+        "2024-01": ("40.00", "0.00", "0.00", "0.00", "40.00", "0.00"),
+        "2024-02": ("100.00", "0.00", "0.00", "0.00", "0.00", "100.00"),
+    }
+    # Snapshot: X is at 0 on both month ends, so January shows nothing, but it is listed:
+    # MRR was > 0 on January 5.
+    assert flows(data, Settings(as_of=as_of, mode="snapshot")) == {  # type: ignore[arg-type]
+        "2024-01": ("0.00", "0.00", "0.00", "0.00", "0.00", "0.00"),
+        "2024-02": ("100.00", "0.00", "0.00", "0.00", "0.00", "100.00"),
+    }
+    # --from still decides: from February only, or from December with an empty month.
+    february = Settings(as_of=as_of, mode="snapshot", month_from=date(2024, 2, 1))  # type: ignore[arg-type]
+    assert list(flows(data, february)) == ["2024-02"]
+    december = Settings(as_of=as_of, mode="snapshot", month_from=date(2023, 12, 1))  # type: ignore[arg-type]
+    assert list(flows(data, december)) == ["2023-12", "2024-01", "2024-02"]

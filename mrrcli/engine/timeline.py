@@ -117,6 +117,16 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
     return runs, True
 
 
+def first_paying_day(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> date | None:
+    """The first day, up to the as-of date, on which any key has MRR > 0 (judged day by day in
+    both modes, §5): the first start of a paying row of non-zero length (see _first_days)."""
+    start, end = pl.col("start_date"), pl.col("end_date")
+    pays = (pl.col("mrr") != 0) & (end.is_null() | (end != start))
+    pays &= start <= pl.lit(settings.as_of, dtype=pl.Date)
+    first: date | None = rows.lazy().select(start.filter(pays).min()).collect().item()
+    return first
+
+
 def _first_days(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Per key: `first_seen`, the first start of any row (paying or not), and `_first_day`,
     the first day it paid — judged day by day in both modes — up to the as-of date.
