@@ -212,6 +212,12 @@ class Settings:
         object.__setattr__(self, "mode", Mode(self.mode))
         object.__setattr__(self, "level", Level(self.level))
         object.__setattr__(self, "scope", Scope(self.scope))
+        now = today()
+        if self.as_of > now:
+            raise UsageError(
+                f"--as-of {self.as_of} is after today ({now}, UTC): nothing is known about "
+                "the future"
+            )
 
     @property
     def keys(self) -> list[str]:

@@ -5,7 +5,7 @@ a report, an as-of date in the future, and `subscription_id` in the customers re
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -224,3 +224,33 @@ def test_a_first_customer_who_comes_and_goes_still_starts_the_snapshot_months(
     assert list(flows(data, february)) == ["2024-02"]
     december = Settings(as_of=as_of, mode="snapshot", month_from=date(2023, 12, 1))  # type: ignore[arg-type]
     assert list(flows(data, december)) == ["2023-12", "2024-01", "2024-02"]
+
+
+# ---------------------------------------------------------------------------------------------
+# §5: an --as-of after today is a usage error: nothing is known about the future
+
+
+def test_an_as_of_after_today_is_a_usage_error(in_tmp: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mrrcli.cli import app
+    from mrrcli.errors import ExitCode, UsageError
+    from mrrcli.present.terminal import Terminal
+    from mrrcli.vocabulary import today
+    from tests.conftest import SPEC_EXAMPLE
+
+    tomorrow = today() + timedelta(days=1)
+    result = CliRunner().invoke(
+        app,
+        ["movements", str(SPEC_EXAMPLE), "--as-of", tomorrow.isoformat(), "-f", "csv"],
+        obj=Terminal(),
+    )
+    assert result.exit_code == ExitCode.USAGE == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "future" in lines[0] and tomorrow.isoformat() in lines[0]
+    # The library says so too, when the settings are made.
+    with pytest.raises(UsageError, match="nothing is known about the future"):
+        Settings(as_of=tomorrow)
+    # Today itself is a month-to-date run, not an error.
+    assert Settings(as_of=today()).as_of == today()

@@ -110,7 +110,9 @@ AsOfOption = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="Count nothing after this day, YYYY-MM-DD.  [default: today, UTC]",
+        help=(
+            "Count nothing after this day, YYYY-MM-DD (today at the latest).  [default: today, UTC]"
+        ),
         rich_help_panel=PERIOD,
         show_default=False,
     ),
