@@ -273,3 +273,12 @@ def parse_fraction(text: str, what: str) -> Fraction:
 def today() -> date:
     """The default as-of date: today in UTC."""
     return datetime.now(UTC).date()
+
+
+def customers_columns(level: Level) -> tuple[str, ...]:
+    """The `customers` report's columns (§7.1): CUSTOMERS_COLUMNS, with `subscription_id`
+    after `customer_id` at `--level subscription`."""
+    if Level(level) != Level.subscription:
+        return CUSTOMERS_COLUMNS
+    after = CUSTOMERS_COLUMNS.index("customer_id") + 1
+    return (*CUSTOMERS_COLUMNS[:after], "subscription_id", *CUSTOMERS_COLUMNS[after:])

@@ -254,3 +254,71 @@ def test_an_as_of_after_today_is_a_usage_error(in_tmp: Path) -> None:
         Settings(as_of=tomorrow)
     # Today itself is a month-to-date run, not an error.
     assert Settings(as_of=today()).as_of == today()
+
+
+# ---------------------------------------------------------------------------------------------
+# §7.1: `customers --level subscription` has `subscription_id` after `customer_id`
+
+SUBSCRIPTION_COLUMNS = [
+    "date",
+    "month",
+    "customer_id",
+    "subscription_id",
+    "movement",
+    "mrr_before",
+    "mrr_after",
+    "amount",
+]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "ndjson", "markdown", "table"])
+def test_customers_at_subscription_level_name_the_subscription(in_tmp: Path, fmt: str) -> None:
+    import csv
+    import io
+    import json
+
+    from typer.testing import CliRunner
+
+    from mrrcli.cli import app
+    from mrrcli.present.terminal import Terminal
+    from mrrcli.vocabulary import CUSTOMERS_COLUMNS, Level, customers_columns
+    from tests.conftest import SPEC_EXAMPLE
+
+    assert list(customers_columns(Level.subscription)) == SUBSCRIPTION_COLUMNS
+    assert customers_columns(Level.customer) == CUSTOMERS_COLUMNS
+    args = ["customers", str(SPEC_EXAMPLE), "--as-of", "2024-05-31", "--level", "subscription"]
+    args += ["--month", "2024-03", "-f", fmt, "-q"]
+    result = CliRunner().invoke(app, args, obj=Terminal(width=200))
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    # SPEC §8, March: B's add-on b2 (40/month) starts on the 5th and ends on the 20th; at
+    # subscription level that is b2 new 40.00 and b2 churn 40.00 (equal amounts: by date).
+    expected = [
+        ["2024-03-05", "2024-03", "B", "b2", "new", "0.00", "40.00", "40.00"],
+        ["2024-03-20", "2024-03", "B", "b2", "churn", "40.00", "0.00", "40.00"],
+    ]
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(out)))
+        assert rows == [SUBSCRIPTION_COLUMNS, *expected]
+    elif fmt in ("json", "ndjson"):
+        records = (
+            json.loads(out)["rows"]
+            if fmt == "json"
+            else [json.loads(line) for line in out.splitlines()]
+        )
+        assert [list(r) for r in records] == [SUBSCRIPTION_COLUMNS] * 2
+        assert [
+            [str(v) if not isinstance(v, float) else f"{v:.2f}" for v in r.values()]
+            for r in records
+        ] == expected
+    elif fmt == "markdown":
+        header = [c.strip() for c in out.splitlines()[0].strip("|").split("|")]
+        assert header == SUBSCRIPTION_COLUMNS
+        assert "| B | b2 | new |" in out and "| B | b2 | churn |" in out
+    else:
+        # The Rich table: a `subscription` heading between `customer` and `movement`, and
+        # b2 on both rows.
+        heading = next(line for line in out.splitlines() if "movement" in line)
+        assert heading.index("customer") < heading.index("subscription")
+        assert heading.index("subscription") < heading.index("movement")
+        assert out.count(" b2 ") == 2
