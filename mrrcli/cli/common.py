@@ -34,6 +34,7 @@ from mrrcli.cli.options import (
     SourceOption,
     TimezoneOption,
     ToOption,
+    WideOption,
 )
 from mrrcli.cli.run import Run
 from mrrcli.present.terminal import Terminal
@@ -60,6 +61,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("output", OutputOption),
     ("quiet", QuietOption),
     ("debug", DebugOption),
+    ("wide", WideOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

@@ -38,6 +38,7 @@ CONFIG_KEYS = {
     "format": "format",
     "output": "output",
     "quiet": "quiet",
+    "wide": "wide",
 }
 
 

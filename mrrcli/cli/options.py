@@ -202,6 +202,15 @@ QuietOption = Annotated[
         show_default=False,
     ),
 ]
+WideOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--wide",
+        help="Print every column of a table in full, however wide the terminal.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
+]
 DebugOption = Annotated[
     bool,
     typer.Option(
@@ -234,3 +243,4 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    wide: bool = False
