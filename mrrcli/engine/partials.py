@@ -56,8 +56,8 @@ class Partial:
 @dataclass
 class Combined:
     """Partials added up: `movements` runs from the first month with MRR > 0 on any day (or
-    --from),
-    opening and closing rebuilt, identity checked; the other frames are summed per month."""
+    --from), opening and closing rebuilt, identity checked; the other frames are summed per
+    month."""
 
     settings: Settings
     movements: pl.DataFrame

@@ -129,7 +129,7 @@ def first_paying_day(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> d
 
 def _first_days(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Per key: `first_seen`, the first start of any row (paying or not), and `_first_day`,
-    the first day it paid — judged day by day in both modes — up to the as-of date.
+    the first day it paid — judged day by day — up to the as-of date (event-mode conversions).
 
     A row of zero length nets out on its day; any other paying row adds MRR on its start day
     that nothing can take back that day (MRR is never negative), so the first paying day is
