@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from mrrcli.normalize.periods import Rows
-from mrrcli.pipeline import for_source, normalize_options, open_export, periods_of, rows_of
+from mrrcli.pipeline import (
+    dated_copies,
+    for_source,
+    normalize_options,
+    open_export,
+    periods_of,
+    rows_of,
+)
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings, Problem, Stop
 from mrrcli.vocabulary import ReadOptions
@@ -131,6 +138,9 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     _zero_rows(rows, findings)
     usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
     _overlaps(table, replace(rows, frame=usable), findings)
+    copies = dated_copies([usable], table.files)
+    if copies is not None:
+        findings.problems.append(Problem(", ".join(table.files), None, None, copies))
     errors = any(p.severity == "error" for p in findings.problems)
     used = 0 if errors else rows.frame.height - rows.trial_rows - rows.zero_rows
     return Validation(table.files, read, used, set_aside, findings.problems)

@@ -147,8 +147,10 @@ def _cases() -> list[Case]:
             ),
         )
     )
-    cases.append(Case("bad/no-such-file", ("metrics", "tests/fixtures/bad/absent.csv")))
-    cases.append(Case("bad/bad-month", ("movements", SAMPLE, "--from", "2026-13")))
+    cases.append(
+        Case("bad/no-such-file", ("metrics", "tests/fixtures/bad/absent.csv", *SOURCE_AS_OF))
+    )
+    cases.append(Case("bad/bad-month", ("movements", SAMPLE, *SAMPLE_AS_OF, "--from", "2026-13")))
     return cases
 
 
@@ -167,6 +169,13 @@ def _transcript(case: Case) -> str:
 
 def test_case_names_are_unique() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_every_report_case_has_an_as_of() -> None:
+    # Without --as-of a report runs to today: its output (and staleness, SPEC §12) would
+    # change with the day the tests run.
+    undated = [c.name for c in CASES if c.args[0] != "validate" and "--as-of" not in c.args]
+    assert undated == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -117,6 +117,18 @@ AsOfOption = Annotated[
         show_default=False,
     ),
 ]
+MaxAgeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-age",
+        min=0,
+        metavar="DAYS",
+        help="The export is stale when --as-of is more than DAYS after its last event: reports "
+        f"warn, check exits 1. 0: no limit.  [default: {DEFAULT_MAX_AGE}]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
 FromOption = Annotated[
     str | None,
     typer.Option(
@@ -197,7 +209,7 @@ QuietOption = Annotated[
     typer.Option(
         "--quiet",
         "-q",
-        help="No notes on stderr, only errors.",
+        help="No notes on stderr, only errors and the warning that an export is stale.",
         rich_help_panel=OUTPUT,
         show_default=False,
     ),
@@ -244,3 +256,4 @@ class CommonOptions:
     quiet: bool = False
     debug: bool = False
     wide: bool = False
+    max_age: int = DEFAULT_MAX_AGE

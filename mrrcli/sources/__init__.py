@@ -17,6 +17,8 @@ from mrrcli.errors import UsageError
 from mrrcli.read.files import header_key
 
 Shape = Literal["periods", "invoice-lines", "snapshots"]
+# What a source's note says when it is a subscription list (its current state only).
+SUBSCRIPTION_LIST = "is a subscription list"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ class Source:
     def matches(self, headers: Iterable[str]) -> bool:
         present = {header_key(h) for h in headers}
         return bool(self.signature) and all(header_key(h) in present for h in self.signature)
+
+    @property
+    def caveat(self) -> str | None:
+        """What every report built from this export must carry (SPEC §12): the note of a
+        subscription list, which cannot show past upgrades and downgrades."""
+        return self.note if self.note and SUBSCRIPTION_LIST in self.note else None
 
     def read_whole_because(self) -> str | None:
         """Why this export must be read whole rather than in parts by customer: a rule of the
