@@ -27,6 +27,7 @@ from mrrcli.cli.options import (
     KeepDuplicatesOption,
     LevelOption,
     MapOption,
+    MaxAgeOption,
     ModeOption,
     OutputOption,
     QuietOption,
@@ -62,6 +63,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("quiet", QuietOption),
     ("debug", DebugOption),
     ("wide", WideOption),
+    ("max_age", MaxAgeOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

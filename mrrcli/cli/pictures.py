@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand
 
+from mrrcli.cli.errors import say
 from mrrcli.errors import InputError
 
 if TYPE_CHECKING:
@@ -125,3 +126,5 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     write_report(contents, path, mail_to, subject, mail_from)
     run.note(f"wrote the report to {path}")
     run.tell(rows)
+    if metrics.stale and metrics.freshness is not None:  # marked on the page; said even with -q
+        say(f"warning: {metrics.freshness.problem(metrics.files)}")

@@ -75,6 +75,7 @@ class Run:
             scope=common.scope,  # type: ignore[arg-type]
             month_from=common.month_from,
             month_to=common.month_to,
+            max_age=common.max_age,
         )
 
     def read_options(self) -> ReadOptions:
@@ -145,6 +146,10 @@ class Run:
             write_chart(report, picture)
             self.note(f"wrote the chart to {picture}")
         self.tell(rows)
+        if report.stale:
+            # Said even with --quiet: the numbers of the months after the data are not true.
+            assert report.freshness is not None
+            say(f"warning: {report.freshness.problem(report.files)}")
 
     def tell(self, rows: Rows) -> None:
         """After a result is out: what was read, used and set aside, on stderr. (Said last, so
