@@ -373,3 +373,19 @@ def test_overview_is_the_three_reports_in_one_pass(settings: Settings) -> None:
         assert together.frame.equals(alone.frame), alone.kind
         assert together.meta == alone.meta
     assert one_pass[1].extra["top_expanding"].equals(each[1].extra["top_expanding"])
+
+
+def test_a_stale_export_from_the_command_line(tmp_path: Path) -> None:
+    path = tmp_path / "r.eml"
+    result = invoke("report", str(SPEC_EXAMPLE), "--as-of", "2024-12-31", "-o", str(path), "-q")
+    # SPEC §8's last event is C's return on 2024-05-10: 235 days before 2024-12-31, more than
+    # the default --max-age 35. The report is written, marked, and the warning survives -q.
+    assert result.exit_code == 0
+    assert "stale export: it shows nothing after 2024-05-10, 235 days" in result.stderr
+    message = parsed(path)
+    assert message["Subject"] == "[STALE] MRR report 2024-12 (USD)"
+    body = message.get_body(("html",))
+    assert body is not None
+    assert "STALE: the export shows nothing after 2024-05-10" in body.get_content()
+    text = message.get_body(("plain",))
+    assert text is not None and text.get_content().startswith("STALE · MRR report")
