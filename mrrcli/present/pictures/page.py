@@ -229,7 +229,10 @@ def _table_html(report: Report) -> str:
 
 def _options_html(contents: Contents) -> str:
     shown = {k: v for k, v in contents.meta.items() if k not in OPTIONS_SHOWN and v is not None}
-    parts = [f"{_e(k)}: {_e(', '.join(v) if isinstance(v, list) else v)}" for k, v in shown.items()]
+    parts = [
+        f"{_e(k)}: {_e(', '.join(v) if isinstance(v, list) else csv_value(v))}"
+        for k, v in shown.items()
+    ]
     version = contents.meta.get("mrrcli_version")
     return f'<p class="options">{" · ".join(parts)} · mrrcli {_e(version)}</p>'
 
