@@ -389,3 +389,31 @@ def test_a_stale_export_from_the_command_line(tmp_path: Path) -> None:
     assert "STALE: the export shows nothing after 2024-05-10" in body.get_content()
     text = message.get_body(("plain",))
     assert text is not None and text.get_content().startswith("STALE · MRR report")
+
+
+def test_the_page_prints(sample_page: Path, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    done = browse(sample_page, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert pdf.exists(), done.stderr
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
+    assert 2 <= pages <= 6, pages  # A4: the figures and charts over a few pages, not one strip
+    assert done.requests == []
+
+
+def test_the_headline_has_the_trailing_twelve_months_when_the_metrics_do() -> None:
+    import polars as pl
+
+    contents = spec_contents(date(2024, 4, 30))
+    # A metrics frame that has nrr_ttm / grr_ttm (the `period` work adds them to metrics).
+    frame = contents.metrics.frame.with_columns(
+        pl.lit(1.05).alias("nrr_ttm"), pl.lit(None, pl.Float64).alias("grr_ttm")
+    )
+    contents.metrics = Report("metrics", frame, "USD", 2, contents.metrics.settings, [])
+    figures = {f.label: f.text for f in page_module.headline(contents)}
+    # April: NRR (month) 100 / 280 = 35.7%; the 12-month figures as given, an empty one as —.
+    assert figures["NRR (month)"] == "35.7%"
+    assert figures["NRR (12 mo)"] == "105.0%"
+    assert figures["GRR (12 mo)"] == "—"
+    assert "NRR (12 mo)" in html_report(contents)

@@ -18,7 +18,7 @@ import polars as pl
 
 from mrrcli.present.document import Report
 from mrrcli.present.pictures import specs
-from mrrcli.present.tables import display_text, header
+from mrrcli.present.tables import TRAILING_SUFFIX, display_text, header
 from mrrcli.vocabulary import MONEY_COLUMNS
 
 TABLE_MONTHS = 12
@@ -105,7 +105,9 @@ def headline(contents: Contents) -> list[Figure]:
             continue
         row = report.frame.filter(pl.col("month") == month).row(0, named=True)
         value = row[column]
-        text = display_text(column, value, report.exponent) if value is not None else "—"
+        # A trailing ratio shows as its monthly one does (nrr_ttm as nrr: a percentage).
+        shown_as = column.removesuffix(TRAILING_SUFFIX)
+        text = display_text(shown_as, value, report.exponent) if value is not None else "—"
         if column in MONEY_COLUMNS:
             text = f"{contents.currency} {text}"
         shown = header(column, period=contents.period).replace("\n", " ")
