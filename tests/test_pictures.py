@@ -279,3 +279,11 @@ def test_vl_convert_is_imported_only_for_a_picture(args: list[str]) -> None:
         [sys.executable, "-c", START_UP, *args], capture_output=True, text=True, cwd=ROOT
     )
     assert "VL:False" in done.stderr, done.stderr
+
+
+def test_a_report_by_quarter_names_its_period() -> None:
+    frame = pl.DataFrame({"month": ["2026-Q1", "2026-Q2"], "nrr": [1.0, 0.9], "grr": [0.9, 0.8]})
+    spec = specs.retention_spec(frame, "USD", "quarter")
+    names = {v["series"] for v in spec["layer"][1]["data"]["values"]}
+    assert names == {"NRR (quarter)", "GRR (quarter)"}
+    assert spec["layer"][1]["encoding"]["x"]["title"] == "quarter"

@@ -212,7 +212,7 @@ def expansion_spec(
     }
     spec = _base(
         f"Expansion MRR, day-normalized ({currency})",
-        "bars: expansion MRR at a standard month's pace; dashed line: the 30%-of-new benchmark",
+        f"bars: expansion MRR at a standard {label}'s pace; dashed line: the 30%-of-new benchmark",
     )
     values = _values(data.with_columns(standard_days(days_per_month)))
     size = {"width": WIDTH, "height": HEIGHT}
@@ -223,7 +223,7 @@ def retention_spec(frame: pl.DataFrame, currency: str, label: str = "month") -> 
     """NRR and GRR of each month (and of the trailing twelve months when the frame has them)
     as lines, each its own dash and point shape; a rule at 100%. `frame`: a metrics report."""
     columns = [c for c in RETENTION if c in frame.columns]
-    names = {c: RETENTION[c][0] for c in columns}
+    names = {c: RETENTION[c][0].replace("(month)", f"({label})") for c in columns}
     long = (
         frame.select("month", *columns)
         .unpivot(index="month", variable_name="kind", value_name="ratio")
