@@ -154,7 +154,8 @@ def _check_across_parts(parts: list[Rows], files: str) -> None:
     if total > MAX_TOTAL_MRR:
         raise InputError(
             f"{files}: the MRR of all rows together ({total:,} minor units) is too large to add "
-            "up exactly; check the amount unit (--amount-unit) and quantities"
+            "up exactly: it would overflow the reports' 64-bit sums (limit 2^62 minor units); "
+            "check the amount unit (--amount-unit) and quantities"
         )
     currencies = sorted({p.currency for p in parts if p.frame.height})
     if len(currencies) > 1:

@@ -19,12 +19,12 @@ from mrrcli.normalize.currency import read_fx, settle_currency
 from mrrcli.normalize.dates import DATE_COLUMNS, parse_dates
 from mrrcli.normalize.numbers import (
     MAX_TOTAL_MRR,
+    MONEY,
     Division,
-    Scales,
     bound_mrr,
-    number_columns,
-    read_scales,
-    rounded_mrr,
+    price_columns,
+    with_mrr,
+    with_number_columns,
 )
 from mrrcli.normalize.text import FEW_VALUES, distinct, interval_code, text_columns
 from mrrcli.normalize.trials import split_at_trial_end, status_rules, zero_trials_and_unpaid
@@ -93,7 +93,6 @@ class _Columns:
     read: int  # rows in the input, duplicates included
     amount_column: str  # amount, monthly_amount or mrr
     already_monthly: bool  # the amount is MRR already (monthly_amount, mrr): no division
-    scales: Scales
     values: dict[str, list[str]]  # the distinct values of currency, interval and status
     date_columns: list[str]
 
@@ -113,9 +112,7 @@ def normalize_periods(
     frame, date_orders = parse_dates(
         frame, columns.files, columns.date_columns, options.dates, findings
     )
-    frame = check_rows(
-        frame, findings, columns.amount_column, columns.date_columns, columns.scales, options.dates
-    )
+    frame = check_rows(frame, findings, columns.amount_column, columns.date_columns, options.dates)
     # Currency: per row, or the default; the reporting currency; rates when there are several.
     frame, reporting, foreign = settle_currency(
         frame,
@@ -144,9 +141,9 @@ def normalize_periods(
 
 
 def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Columns]:
-    """`table`'s canonical columns with text tidied and numbers read as scaled integers (in
-    one pass), and what was found out about them; `table.frame` is left empty. Missing
-    required columns fail in `findings`."""
+    """`table`'s canonical columns with text tidied and numbers read exactly (mantissa and
+    scale, read.numbers), and what was found out about them; `table.frame` is left empty.
+    Missing required columns fail in `findings`."""
     frame = table.frame
     read = table.frame.height + table.duplicates
     headers = [c for c in frame.columns if not c.startswith("_")]
@@ -159,19 +156,18 @@ def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Colum
     # Text columns: blank means absent. Ids are stripped; columns of few distinct values
     # (currency, interval, status) are tidied once per distinct value, and only if needed.
     values = distinct(frame, [c for c in FEW_VALUES if c in schema])
-    # Numbers as scaled integers, with as few decimal places as their types allow.
-    scales = read_scales(schema, amount_column)
-    numbers = number_columns(schema, amount_column, scales, already_monthly)
-    if not already_monthly and "interval" in values:
-        numbers.append(interval_code(values["interval"]))
-    # One pass: numbers read from the columns as they are, text columns replaced in place.
-    frame = frame.with_columns(*numbers, *text_columns(schema, values))
+    # Numbers exactly as written, read from the columns as they are; then text columns
+    # replaced in place.
+    frame = with_number_columns(frame, amount_column, already_monthly)
+    codes = (
+        [interval_code(values["interval"])] if not already_monthly and "interval" in values else []
+    )
+    frame = frame.with_columns(*codes, *text_columns(schema, values))
     return frame, _Columns(
         files=table.files,
         read=read,
         amount_column=amount_column,
         already_monthly=already_monthly,
-        scales=scales,
         values=values,
         date_columns=[c for c in DATE_COLUMNS if c in frame.columns],
     )
@@ -187,21 +183,21 @@ def _with_mrr(
 ) -> pl.DataFrame:
     """`frame` (rows checked, currencies settled) with `mrr` (Int64, see Rows) and `_trial`:
     the MRR in minor units (`exponent` decimal places) of the reporting currency, through
-    `_rate` when some rows are `foreign`; 0 for trials and unpaid statuses; null on bad or
-    implausibly large rows (reported to `findings`)."""
-    # Amounts in the file's unit → a numerator/denominator pair of reporting minor units.
+    `_rate` when some rows are `foreign`; 0 for trials and unpaid statuses; null on bad rows
+    and rows that overflow (reported to `findings`); and `_over_discount`."""
+    # The exact price per interval in the file's unit, then its one division.
     division = Division(
-        scales=columns.scales,
         exponent=exponent,
         amount_unit=options.amount_unit,
         days_per_month=options.days_per_month,
         already_monthly=columns.already_monthly,
         foreign=foreign,
     )
-    mrr, money = rounded_mrr(frame, division)
+    frame = frame.with_columns(price_columns(frame.columns, columns.already_monthly))
+    frame = with_mrr(frame, division)
     trial, unpaid = status_rules(columns.values, options.trial_statuses, options.unpaid_statuses)
-    frame = zero_trials_and_unpaid(frame, mrr, money, trial, unpaid)
-    return bound_mrr(frame, findings, columns.amount_column, columns.files)
+    frame = zero_trials_and_unpaid(frame, pl.col("_mrr_exact"), MONEY, trial, unpaid)
+    return bound_mrr(frame, findings, columns.amount_column, columns.files, frame.columns)
 
 
 def _result(frame: pl.DataFrame, date_columns: list[str]) -> pl.DataFrame:
