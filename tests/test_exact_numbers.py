@@ -175,3 +175,57 @@ def test_a_row_beyond_the_64_bit_sums_is_an_overflow_naming_the_row(tmp_path: Pa
     code, _, err = movements(tmp_path, text)
     assert code == 1
     assert "row 2" in err and "amount" in err and "overflow" in err
+
+
+# --- 3. a discount larger than the price ------------------------------------------------------
+
+DISCOUNTS = (
+    "customer_id,start_date,amount,quantity,discount_amount,status\n"
+    "A,2024-01-01,10,2,25,active\n"  # 10 × 2 − 25 = −5: more discount than price → 0
+    "B,2024-01-01,10,1,,active\n"  # 10 → 10.00
+    "C,2024-01-01,0,1,,active\n"  # a zero amount → 0 (counted apart)
+    "D,2024-01-01,5,1,5.01,active\n"  # 5 − 5.01 = −0.01 → 0
+    "E,2024-01-01,5,1,5,active\n"  # 5 − 5 = 0: a full discount, not more → 0 (counted apart)
+    "F,2024-01-01,5,1,9,trialing\n"  # a trial: 0 as a trial, not as a discount
+)
+
+
+def test_a_discount_larger_than_the_price_is_zero_never_negative(tmp_path: Path) -> None:
+    rows = load([write(tmp_path, DISCOUNTS)])
+    assert rows.frame.sort("_row").get_column("mrr").to_list() == [0, 1000, 0, 0, 0, 0]
+    # A and D: discount above the price; C and E at 0 otherwise; F a trial
+    assert (rows.over_discount_rows, rows.zero_rows, rows.trial_rows) == (2, 2, 1)
+    assert rows.paying_rows() == 1
+
+
+def test_reports_count_rows_with_a_discount_larger_than_the_price(tmp_path: Path) -> None:
+    code, rows, err = movements(tmp_path, DISCOUNTS)
+    assert code == 0, err
+    # only B pays: 10.00
+    assert rows[0]["closing_mrr"] == "10.00"
+    assert "2 rows have a discount larger than the price (counted as 0 MRR)" in err
+    assert "2 rows carry 0 MRR (zero amount or full discount)" in err
+    assert err.count("\n") == 1, err  # one line, with the other counts
+
+
+def test_read_in_parts_the_count_is_the_same(tmp_path: Path) -> None:
+    path = write(tmp_path, DISCOUNTS)
+    assert load([path], parts=3).over_discount_rows == load([path]).over_discount_rows == 2
+
+
+def test_validate_warns_about_each_row_with_its_file_row_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, DISCOUNTS)
+    result = runner.invoke(app, ["validate", path, "-f", "csv"])
+    assert result.exit_code == 0, result.stderr  # a warning, not an error
+    problems = list(csv.DictReader(io.StringIO(result.stdout)))
+    larger = [p for p in problems if "larger than the price" in p["problem"]]
+    # rows 2 (A) and 5 (D), under discount_amount
+    assert [(p["severity"], p["rows"], p["column"], p["count"]) for p in larger] == [
+        ("warning", "2, 5", "discount_amount", "2")
+    ]
+    # They are not listed again among the rows at 0 MRR (C and E: rows 4 and 6).
+    zero = [p for p in problems if p["problem"].startswith("carries 0 MRR")]
+    assert [p["rows"] for p in zero] == ["4, 6"]
+    # 6 read; B is the one used; set aside: C and E at 0, A and D discounted away, F a trial
+    assert "6 rows read; 1 used" in result.stderr
+    assert "2 rows with a discount larger than the price" in result.stderr

@@ -64,7 +64,7 @@ class Rows:
     read: int = 0
     duplicates: int = 0
     trial_rows: int = 0
-    zero_rows: int = 0
+    zero_rows: int = 0  # at 0 MRR out of trial, a discount larger than the price aside
     notes: list[str] = field(default_factory=list)  # for the user, on stderr
     shape: str = "periods"
     source: str = "periods"
@@ -73,6 +73,10 @@ class Rows:
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
+    # Rows whose discount is larger than their price (SPEC §3): at 0 MRR, counted on stderr;
+    # which they are (_file, _row, discount_amount as written) for `validate`.
+    over_discount_rows: int = 0
+    over_discount: pl.DataFrame | None = None
 
     def pieces(self) -> list[Rows]:
         """The parts of an export read in parts, else the rows themselves."""
@@ -126,7 +130,9 @@ def normalize_periods(
     exponent = currencies.exponent(reporting)
     frame = _with_mrr(frame, columns, options, findings, exponent, foreign)
     trial_rows = int(frame.get_column("_trial").sum())
-    zero_rows = int(((frame.get_column("mrr") == 0) & ~frame.get_column("_trial")).sum())
+    over_discount = _over_discount(frame)
+    zero = (pl.col("mrr") == 0) & ~pl.col("_trial") & ~pl.col("_over_discount")
+    zero_rows = int(frame.select(zero.sum()).item())
     return Rows(
         frame=_result(frame, columns.date_columns),
         currency=reporting,
@@ -137,7 +143,21 @@ def normalize_periods(
         trial_rows=trial_rows,
         zero_rows=zero_rows,
         date_orders=date_orders,
+        over_discount_rows=over_discount.height,
+        over_discount=over_discount,
     )
+
+
+def _over_discount(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `frame` (MRR worked out) whose discount is larger than their price, out
+    of trial: `_file`, `_row` and their discount_amount as written. They count as 0 MRR."""
+    over = frame.filter(pl.col("_over_discount") & ~pl.col("_trial"))
+    value = (
+        pl.col("discount_amount").cast(pl.String)
+        if "discount_amount" in frame.columns
+        else pl.lit(None, dtype=pl.String).alias("discount_amount")
+    )
+    return over.select(FILE_COLUMN, ROW_COLUMN, value)
 
 
 def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Columns]:
