@@ -140,7 +140,7 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
 
 
 def _duplicates(table: Table, findings: Findings) -> None:
-    """Rows identical to an earlier one: counted once, listed as a warning."""
+    """Rows the same as an earlier one (values as read): counted once, listed as a warning."""
     if not table.duplicates or table.duplicate_rows is None:
         return
     findings.check(
@@ -150,7 +150,8 @@ def _duplicates(table: Table, findings: Findings) -> None:
                 "_duplicate",
                 pl.col("_duplicate"),
                 lambda v: (
-                    "identical to an earlier row in every column: counted once "
+                    "the same as an earlier row in every column (values as read: 10 = "
+                    "10.00, ids without surrounding spaces): counted once "
                     "(--keep-duplicates counts it)"
                 ),
                 show_column=False,

@@ -229,3 +229,75 @@ def test_validate_warns_about_each_row_with_its_file_row_and_column(tmp_path: Pa
     # 6 read; B is the one used; set aside: C and E at 0, A and D discounted away, F a trial
     assert "6 rows read; 1 used" in result.stderr
     assert "2 rows with a discount larger than the price" in result.stderr
+
+
+# --- 4. duplicate rows judged on the values as read ------------------------------------------
+
+DUPLICATES = (
+    "customer_id,subscription_id,start_date,amount,quantity,currency,note\n"
+    "A,a1,2024-01-01,10,1,USD,x\n"  # row 2: 10.00
+    " A ,a1 ,2024-01-01,10.00,1.0, usd,x\n"  # row 3: row 2 again (spaces, 10.00, 1.0, usd)
+    "a,a1,2024-01-01,10,1,USD,x\n"  # row 4: another customer (ids keep their case): 10.00
+    "B,b1,2024-01-01,1e1,1,USD,x\n"  # row 5: 10.00
+    "B,b1,2024-01-01,010,1,USD,x\n"  # row 6: row 5 again (1e1 = 010 = 10)
+    "B,b1,2024-01-01,10,1,USD,y\n"  # row 7: differs in a column of its own (note): 10.00
+    "C,c1,2024-01-01,10.5,1,USD,x\n"  # row 8: 10.50
+    "C,c1,2024-01-01,10.05,1,USD,x\n"  # row 9: another amount: 10.05
+)
+
+
+def test_numbers_are_compared_by_value_and_ids_without_spaces(tmp_path: Path) -> None:
+    rows = load([write(tmp_path, DUPLICATES)])
+    # rows 3 and 6 repeat rows 2 and 5
+    assert (rows.read, rows.duplicates) == (8, 2)
+    assert rows.frame.sort("_row").get_column("_row").to_list() == [2, 4, 5, 7, 8, 9]
+    # A 10 + a 10 + B 10 + B 10 + C 10.50 + C 10.05 = 60.55
+    assert rows.frame.get_column("mrr").sum() == 6055
+
+
+def test_keep_duplicates_counts_every_row_as_given(tmp_path: Path) -> None:
+    rows = load([write(tmp_path, DUPLICATES)], keep_duplicates=True)
+    # all eight rows: 60.55 + row 3's 10.00 + row 6's 10.00 = 80.55
+    assert (rows.duplicates, rows.frame.height) == (0, 8)
+    assert rows.frame.get_column("mrr").sum() == 8055
+
+
+def test_the_cli_says_how_many_duplicates_it_counted_once(tmp_path: Path) -> None:
+    code, rows, err = movements(tmp_path, DUPLICATES)
+    assert code == 0, err
+    # customers A, a, B and C: 10 + 10 + 20 + 20.55 = 60.55
+    assert rows[0]["closing_mrr"] == "60.55"
+    assert "2 duplicate rows counted once (--keep-duplicates counts them)" in err
+    code, rows, err = movements(tmp_path, DUPLICATES, "--keep-duplicates")
+    assert rows[0]["closing_mrr"] == "80.55" and "duplicate" not in err
+
+
+def test_validate_names_the_repeated_rows(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", write(tmp_path, DUPLICATES), "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    problems = list(csv.DictReader(io.StringIO(result.stdout)))
+    same = [p for p in problems if "earlier row" in p["problem"]]
+    assert [(p["severity"], p["rows"], p["count"]) for p in same] == [("warning", "3, 6", "2")]
+
+
+def test_duplicates_are_the_same_read_whole_or_in_parts(tmp_path: Path) -> None:
+    path = write(tmp_path, DUPLICATES)
+    whole, split = load([path]), load([path], parts=3)
+    assert split.duplicates == whole.duplicates == 2
+    assert sum(p.frame.get_column("mrr").sum() for p in split.parts) == 6055
+
+
+def test_a_parquet_export_and_its_csv_copy_are_one_export(tmp_path: Path) -> None:
+    # The Parquet file holds 10.00 as a Decimal, the CSV copy writes 10: one row of 10.00
+    parquet = tmp_path / "export.parquet"
+    pl.DataFrame(
+        {
+            "customer_id": ["A"],
+            "start_date": ["2024-01-01"],
+            "amount": pl.Series([Decimal("10.00")], dtype=pl.Decimal(18, 2)),
+        }
+    ).write_parquet(parquet)
+    copy = write(tmp_path, "customer_id,start_date,amount\nA,2024-01-01,10\n", "copy.csv")
+    rows = load([str(parquet), copy])
+    assert (rows.read, rows.duplicates) == (2, 1)
+    assert rows.frame.get_column("mrr").to_list() == [1000]

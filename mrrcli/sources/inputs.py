@@ -15,8 +15,12 @@ from mrrcli.read.dates import DateParsing
 from mrrcli.read.files import (
     FILE_COLUMN,
     ROW_COLUMN,
+    SAME_CODE,
+    SAME_ID,
+    SAME_NUMBER,
     RowFilter,
     Table,
+    drop_duplicates,
     expand_paths,
     header_key,
     is_parquet,
@@ -58,7 +62,7 @@ def open_input(
     """
     mapping = dict(mapping or {})
     main_files, tables = _main_and_lookup_files(expand_paths(paths))
-    table = read_table(main_files, (), None, keep_duplicates=keep_duplicates, partition=partition)
+    table = read_table(main_files, (), None, keep_duplicates=True, partition=partition)
     notes: list[str] = []
     chosen = _chosen_source(_headers(table), source, mapping, notes)
     for path, owner, lookup in tables:
@@ -69,6 +73,8 @@ def open_input(
         table = _join_lookup(table, path, lookup, keep_duplicates)
         notes.append(f"{path}: {lookup.title} joined in")
     headers = _headers(table)
+    if not keep_duplicates:
+        table = drop_duplicates(table, _compared_as(headers, chosen, mapping))
     if chosen.note:
         notes.append(chosen.note)
     _check_mapping(table.files[0], headers, chosen, mapping)
@@ -134,6 +140,35 @@ def _check_mapping(
                 f"{file}: --map {canonical}={header}: the file has no column "
                 f"{header!r}; its columns are {', '.join(headers)}"
             )
+
+
+# Canonical columns compared by their value when judging duplicate rows (SPEC §2.5).
+_COMPARED_AS = {
+    **dict.fromkeys(("customer_id", "subscription_id"), SAME_ID),
+    **dict.fromkeys(("currency", "interval", "status"), SAME_CODE),
+    **dict.fromkeys(
+        (
+            "amount",
+            "monthly_amount",
+            "mrr",
+            "interval_count",
+            "quantity",
+            "discount_percent",
+            "discount_amount",
+            "addons_amount",
+            "tax_amount",
+        ),
+        SAME_NUMBER,
+    ),
+}
+
+
+def _compared_as(headers: list[str], chosen: Source, mapping: Mapping[str, str]) -> dict[str, str]:
+    """How each header standing for a canonical column is compared for duplicates (the
+    parsed value: read.files.drop_duplicates); the others as written."""
+    wanted = {**chosen.mapping(headers), **mapping}
+    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
+    return {h: _COMPARED_AS[c] for h, c in renames.items() if c in _COMPARED_AS}
 
 
 def _canonical(
