@@ -316,7 +316,13 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
         return table
     drop = candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
     kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
-    return Table(frame=kept, files=table.files, duplicates=duplicates, duplicate_rows=drop)
+    earlier = [table.duplicate_rows] if table.duplicate_rows is not None else []
+    return Table(
+        frame=kept,
+        files=table.files,
+        duplicates=table.duplicates + duplicates,
+        duplicate_rows=pl.concat([*earlier, drop]),
+    )
 
 
 def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
