@@ -22,7 +22,7 @@ import shutil
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -53,7 +53,6 @@ from mrrcli.vocabulary import Engine, ReadOptions, Settings
 
 BUCKET = "_bucket"
 RESULT_SCHEMA = "_bucket long, name string, data binary"
-PARTIAL_FRAMES = ("flows", "counts", "retention", "leaders", "audit")
 
 
 class SparkMissing(MrrError):
@@ -191,13 +190,21 @@ class SparkRows:
         """Each bucket reduced to its partial sums on Spark, in bucket order."""
 
         def work(bucket: int, frame: pl.DataFrame) -> list[tuple[str, bytes]]:
+            # Frames of sums as Arrow IPC; any other field (a day) pickled, under "=name".
             result = partial(frame, settings, needs)
-            frames = ((n, getattr(result, n)) for n in PARTIAL_FRAMES)
-            return [(n, _ipc(f)) for n, f in frames if f is not None]
+            values = ((f.name, getattr(result, f.name)) for f in fields(Partial))
+            return [
+                (n, _ipc(v)) if isinstance(v, pl.DataFrame) else (f"={n}", pickle.dumps(v))
+                for n, v in values
+                if v is not None
+            ]
 
-        found: dict[int, dict[str, pl.DataFrame]] = {}
+        found: dict[int, dict[str, Any]] = {}
         for bucket, name, data in self._run(work):
-            found.setdefault(bucket, {})[name] = pl.read_ipc_stream(io.BytesIO(data))
+            value = (
+                pickle.loads(data) if name.startswith("=") else pl.read_ipc_stream(io.BytesIO(data))
+            )
+            found.setdefault(bucket, {})[name.lstrip("=")] = value
         return [Partial(**found[bucket]) for bucket in sorted(found)]
 
     def data_through(self, shape: str, as_of: date) -> date | None:

@@ -41,7 +41,7 @@ SourceOption = Annotated[
         "-s",
         help="Where the export comes from: auto, periods, invoice-lines, snapshots, "
         "stripe-subscriptions, stripe-invoice-lines, chargebee, recurly, chargify, paddle, lago, "
-        "chartmogul, baremetrics, zuora.  [default: auto, by the header]",
+        "chartmogul, baremetrics, zuora, stripe-warehouse.  [default: auto, by the header]",
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -74,7 +74,10 @@ CurrencyOption = Annotated[
 FxOption = Annotated[
     Path | None,
     typer.Option(
-        help="Exchange rates CSV: date,currency,rate (reporting units per unit of currency).",
+        help=(
+            "Exchange rates CSV: date,currency,rate (reporting units per unit of currency); "
+            "a subscription converts at the rate of its first paying day."
+        ),
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -116,7 +119,9 @@ AsOfOption = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="Count nothing after this day, YYYY-MM-DD.  [default: today, UTC]",
+        help=(
+            "Count nothing after this day, YYYY-MM-DD (today at the latest).  [default: today, UTC]"
+        ),
         rich_help_panel=PERIOD,
         show_default=False,
     ),
