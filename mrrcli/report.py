@@ -78,7 +78,7 @@ def for_shape(rows: Rows, settings: Settings) -> Settings:
 
 
 def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> Report:
-    shown = for_output(frame, rows.exponent)
+    shown = for_output(frame, rows.exponent, settings.period)
     return Report(
         kind=kind,
         frame=shown,
@@ -101,7 +101,8 @@ def movements(rows: Rows, settings: Settings) -> Report:
 def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     """Expansion MRR, its day-normalized value and rate, shares (§7.1 `expansion`).
 
-    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month;
+    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month
+    (or period);
     `extra["movements"]`: the movements table, for the chart.
     """
     settings = for_shape(rows, settings)
@@ -109,10 +110,12 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     combined = combine(parts.partials(rows, settings, needs), settings, top)
     table = expansion_table(combined, rows.days_per_month)
     report = _report("expansion", table, rows, settings)
-    report.extra["movements"] = for_output(movements_table(combined), rows.exponent)
+    report.extra["movements"] = for_output(
+        movements_table(combined), rows.exponent, settings.period
+    )
     if combined.leaders is not None:
         leaders = combined.leaders.select("customer_id", "amount", "changes", "month")
-        report.extra["top_expanding"] = for_output(leaders, rows.exponent)
+        report.extra["top_expanding"] = for_output(leaders, rows.exponent, settings.period)
     return report
 
 

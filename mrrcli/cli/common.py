@@ -29,6 +29,7 @@ from mrrcli.cli.options import (
     MapOption,
     ModeOption,
     OutputOption,
+    PeriodOption,
     QuietOption,
     ScopeOption,
     SourceOption,
@@ -60,6 +61,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("output", OutputOption),
     ("quiet", QuietOption),
     ("debug", DebugOption),
+    ("period", PeriodOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

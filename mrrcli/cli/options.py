@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Period, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -197,6 +197,17 @@ QuietOption = Annotated[
         show_default=False,
     ),
 ]
+PeriodOption = Annotated[
+    Period | None,
+    typer.Option(
+        "--period",
+        help="Rows of calendar months, quarters (2026-Q2) or years: flows summed, opening and "
+        "closing at the period's ends, NRR/GRR over the period (customers keeps days and "
+        "months).  [default: month]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
 DebugOption = Annotated[
     bool,
     typer.Option(
@@ -229,3 +240,4 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    period: str = "month"

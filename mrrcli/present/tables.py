@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mrrcli.present.document import Report
+from mrrcli.present.document import Report, reported_through
 from mrrcli.present.formats import cell_text, is_number
 from mrrcli.vocabulary import MONEY_COLUMNS, RATIO_COLUMNS
 
@@ -46,8 +46,8 @@ HEADERS = {
     "quick_ratio": "quick\nratio",
     "gross_mrr_churn_rate": "gross\nchurn",
     "net_mrr_churn_rate": "net\nchurn",
-    "nrr": "NRR",
-    "grr": "GRR",
+    "nrr_ttm": "NRR\n(12 mo)",
+    "grr_ttm": "GRR\n(12 mo)",
     "arpa": "ARPA",
     "customers_opening": "customers\nopening",
     "customers_closing": "customers\nclosing",
@@ -102,7 +102,7 @@ def rich_table(report: Report) -> Table:
         for row in frame.iter_rows(named=True)
     ]
     for index, column in enumerate(frame.columns):
-        header = HEADERS.get(column, column)
+        header = _header(column, report)
         widest = max(
             max((len(cells[index].plain) for cells in rows), default=0),
             max(len(word) for word in header.split()),
@@ -122,11 +122,26 @@ def rich_table(report: Report) -> Table:
 def _caption_partial_month(table: Table, report: Report) -> None:
     partial = report.partial_month
     if partial is not None:
-        as_of = report.settings.as_of
-        table.caption = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
+        period = report.settings.period
+        if period == "month":
+            as_of = report.settings.as_of
+            table.caption = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
+        else:
+            through = reported_through(report.settings)
+            table.caption = f"* {partial} is {period} to date, through {through}"
         if report.kind == "expansion":
             table.caption += "; its day-normalized flow is at the pace of those days"
         table.caption_justify = "left"
+
+
+def _header(column: str, report: Report) -> str:
+    """A column's header: NRR and GRR say over what span (§10: "NRR (month)", "NRR (12 mo)")."""
+    period = report.settings.period
+    if column in ("nrr", "grr"):
+        return f"{column.upper()}\n({period})"
+    if column == "expansion_mrr_daynorm" and period != "month":
+        return f"expansion\n(std {period})"
+    return HEADERS.get(column, column)
 
 
 def _styled_cell(column: str, value: Any, row: dict[str, Any], report: Report) -> Text:
