@@ -452,3 +452,40 @@ def test_every_period_is_the_same_read_in_parts() -> None:
         settings = Settings(as_of=date(2026, 6, 17), period=period, month_from=date(2024, 11, 1))
         for build in (movements, expansion, metrics):
             assert build(in_parts, settings).frame.equals(build(whole, settings).frame)
+
+
+def test_check_judges_the_last_complete_quarter(in_tmp: Path) -> None:
+    base = ["check", str(SPEC_EXAMPLE), "--as-of", "2024-05-31", "--period", "quarter"]
+    # As of 2024-05-31 Q2 is not over: the last complete quarter is 2024-Q1, whose expansion
+    # is 80 + 40 = 120 and whose NRR is empty (nobody paid at its opening): that rule fails.
+    result = runner.invoke(app, [*base, "-r", "expansion_mrr>=100", "-r", "nrr>=0.3", "-f", "csv"])
+    assert result.exit_code == 3
+    assert result.stdout.splitlines()[1:] == [
+        "expansion_mrr>=100,2024-Q1,expansion_mrr,120.00,>=,100,pass",
+        "nrr>=0.3,2024-Q1,nrr,,>=,0.3,fail",
+    ]
+    # --month names the quarter to date, by a month of it or by its label: NRR 100/280.
+    for month in ("2024-05", "2024-Q2"):
+        result = runner.invoke(app, [*base, "--month", month, "-r", "nrr>=0.3", "-f", "csv"])
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.splitlines()[1] == "nrr>=0.3,2024-Q2,nrr,0.357143,>=,0.3,pass"
+    result = runner.invoke(app, [*base, "--month", "2024-Q5", "-r", "nrr>=0.3"])
+    assert result.exit_code == 2
+    assert "--month must be a month YYYY-MM or a period such as 2026-Q2" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("as_of", "months", "expected"),
+    [
+        (date(2026, 6, 30), 3, date(2026, 4, 1)),  # June ends Q2
+        (date(2026, 6, 29), 3, date(2026, 1, 1)),  # Q2 not over: Q1
+        (date(2026, 1, 5), 3, date(2025, 10, 1)),  # December ended Q4 of the year before
+        (date(2026, 12, 31), 12, date(2026, 1, 1)),
+        (date(2026, 12, 30), 12, date(2025, 1, 1)),
+        (date(2026, 3, 10), 1, date(2026, 2, 1)),
+    ],
+)
+def test_last_complete_period(as_of: date, months: int, expected: date) -> None:
+    from mrrcli.checks import last_complete_period
+
+    assert last_complete_period(as_of, months) == expected

@@ -13,7 +13,7 @@ from mrrcli.cli.application import command
 from mrrcli.cli.common import report_command
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import Movement
+from mrrcli.vocabulary import Movement, Period, Settings
 
 ChartOption = Annotated[
     bool,
@@ -155,7 +155,8 @@ CheckMonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="Month to check, YYYY-MM.  [default: the last complete month before --as-of]",
+        help="Month to check, YYYY-MM (with --period, its quarter or year, or 2026-Q2, "
+        "2026).  [default: the last complete month (or period) before --as-of]",
         show_default=False,
     ),
 ]
@@ -174,8 +175,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule
-    from mrrcli.cli.config import parse_month
+    from mrrcli.checks import evaluate, parse_rule
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
     from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
@@ -184,9 +184,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     known -= {"month"}
     rules = [parse_rule(text, known) for text in rule]
     settings = run.settings()
-    target = (
-        parse_month(month, "--month") if month else last_complete_month(settings.as_of)
-    ).strftime("%Y-%m")
+    target = _check_target(month, settings)
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
     found = report.frame.filter(report.frame.get_column("month") == target)
@@ -202,3 +200,20 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     run.tell(rows)
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+def _check_target(month: str | None, settings: Settings) -> str:
+    """The label of the month (or, with --period, the period) check judges: --month, else the
+    last complete one."""
+    from mrrcli.checks import last_complete_month, last_complete_period, period_of_text
+    from mrrcli.cli.config import parse_month
+    from mrrcli.present.document import period_label
+
+    period = settings.period
+    if period == Period.month:
+        return (
+            parse_month(month, "--month") if month else last_complete_month(settings.as_of)
+        ).strftime("%Y-%m")
+    if month:
+        return period_label(period_of_text(month, period.months, "--month"), period)
+    return period_label(last_complete_period(settings.as_of, period.months), period)

@@ -125,12 +125,16 @@ def _append_level(text: Text, rows: list[dict[str, Any]], scale: _Scale, level: 
 def _append_months(text: Text, rows: list[dict[str, Any]]) -> None:
     """Below the bars: the month numbers, the years where they start, and the legend."""
     text.append(" " * 13)
+    # Months `2026-06` show 06 (quarters `2026-Q2` show Q2; years `2026` show 26), and the
+    # year below where it starts.
     for row in rows:
-        text.append(f" {str(row['month'])[5:7]}", style="dim")
+        month = str(row["month"])
+        text.append(f" {month[5:7] or month[2:4]}", style="dim")
     text.append("\n" + " " * 13)
     for index, row in enumerate(rows):
         month = str(row["month"])
-        year = month[:4] if index == 0 or month[5:7] == "01" else ""
+        starts = index == 0 or month[5:7] in ("01", "Q1")
+        year = month[:4] if starts and len(month) > 4 else ""
         text.append(f" {year[2:]:<2}" if year else "   ", style="dim")
     text.append("\n" + " " * 13)
     for _, name, style in UP + DOWN:
