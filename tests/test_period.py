@@ -28,9 +28,10 @@ from typer.testing import CliRunner
 from mrrcli.cli import app
 from mrrcli.engine.metrics import expansion_table, metrics_table, movements_table
 from mrrcli.engine.partials import Needs, combine, partial
+from mrrcli.engine.timeline import classified_changes
 from mrrcli.present.terminal import Terminal
 from mrrcli.report import Settings, expansion, load, metrics, movements
-from mrrcli.vocabulary import MOVEMENT_COLUMNS, STANDARD_DAYS_PER_MONTH, Period
+from mrrcli.vocabulary import COUNT_COLUMNS, MOVEMENT_COLUMNS, STANDARD_DAYS_PER_MONTH, Period
 from tests.conftest import SAMPLE_CSV, SPEC_EXAMPLE
 
 AS_OF = date(2024, 5, 31)
@@ -186,6 +187,26 @@ def test_a_period_cut_by_from_starts_there() -> None:
     e1 = expansion(rows, settings).frame.row(0, named=True)
     # 120 × 3 × 30.4375 ÷ 60 = 182.625 (the pace of the 60 days reported).
     assert e1["expansion_mrr_daynorm"] == pytest.approx(182.625, abs=1e-9)
+
+
+def test_a_period_cut_by_to_ends_there() -> None:
+    # --from 2024-03 --to 2024-03 by year: 2024 holds March alone, although the as-of date
+    # (2024-05-31) is later. March: expansion 40 (B's add-on), contraction 40; A's churn in
+    # April and C's return in May are after --to and count nowhere, not even in the counts.
+    rows = load([str(SPEC_EXAMPLE)])
+    settings = Settings(
+        as_of=AS_OF, period="year", month_from=date(2024, 3, 1), month_to=date(2024, 3, 1)
+    )
+    (row,) = metrics(rows, settings).frame.to_dicts()
+    assert (row["month"], row["opening_mrr"], row["closing_mrr"]) == ("2024", D(280), D(280))
+    counts = ("expanded_customers", "contracted_customers", "churned_customers")
+    assert [row[c] for c in (*counts, "reactivated_customers")] == [1, 1, 0, 0]
+    # Paying at the end of February: A 180, B 100; at the end of March the same → NRR 1.
+    assert (row["nrr"], row["grr"]) == (ratio(1), ratio(1))
+    report = movements(rows, settings)
+    assert report.partial_month == "2024"  # the year is cut at the end of March
+    (grown,) = expansion(rows, settings).extra["top_expanding"].to_dicts()
+    assert (grown["customer_id"], grown["amount"], grown["month"]) == ("B", D(40), "2024")
 
 
 def test_period_month_is_the_monthly_report() -> None:
@@ -384,11 +405,15 @@ def period_cases(draw: st.DrawFn) -> tuple[Dataset, Settings]:
     data = stretched(draw(datasets()), draw(st.sampled_from([1, 2, 3])))
     period = draw(st.sampled_from([Period.quarter, Period.year]))
     mode = draw(st.sampled_from(["event", "snapshot"]))
-    month_from = None
+    month_from = month_to = None
     first = min(r.start_date for r in data.rows)
     if first <= data.as_of and draw(st.booleans()):
         month_from = draw(st.sampled_from(months_between(first, data.as_of)))
-    settings = Settings(as_of=data.as_of, mode=mode, period=period, month_from=month_from)
+    if first <= data.as_of and draw(st.booleans()):
+        month_to = draw(st.sampled_from(months_between(month_from or first, data.as_of)))
+    settings = Settings(
+        as_of=data.as_of, mode=mode, period=period, month_from=month_from, month_to=month_to
+    )
     return data, settings
 
 
@@ -413,6 +438,16 @@ def test_periods_are_sums_of_their_months(case: tuple[Dataset, Settings]) -> Non
         flows = row["new_mrr"] + row["expansion_mrr"] + row["reactivation_mrr"]
         flows -= row["contraction_mrr"] + row["churned_mrr"]
         assert row["opening_mrr"] + flows == row["closing_mrr"]
+    # Customer counts: distinct customers with such a movement in the period's reported months.
+    reported = {m["month"]: period_of(m["month"], settings.period) for m in months.to_dicts()}
+    counts: dict[tuple[date, str], set[str]] = {}
+    for change in classified_changes(frame_of(data.rows), settings).to_dicts():
+        if change["month"] in reported:
+            key = (reported[change["month"]], change["movement"])
+            counts.setdefault(key, set()).add(change["customer_id"])
+    for row in periods["metrics"].to_dicts():
+        for movement, column in COUNT_COLUMNS.items():
+            assert row[column] == len(counts.get((row["month"], movement), ())), (row, column)
 
 
 @FAST
@@ -421,7 +456,7 @@ def test_period_and_ttm_retention_count_each_customer(case: tuple[Dataset, Setti
     data, settings = case
     tables = engine_tables(data.rows, settings)
     n = settings.period.months
-    last_month = data.as_of.replace(day=1)
+    last_month = settings.month_to or data.as_of.replace(day=1)
     for row in tables["metrics"].to_dicts():
         start = max(row["month"], settings.month_from or row["month"])
         end = min(shift_months(row["month"], n - 1), last_month)

@@ -47,13 +47,16 @@ def period_start(month: pl.Expr, period: Period) -> pl.Expr:
 
 def period_key(month: pl.Expr, settings: Settings) -> pl.Expr:
     """The period of a month (its first day); null for the months of the first reported period
-    that come before --from, which belong to no reported period."""
+    that come before --from and for those after the last reported month (--to), which belong
+    to no reported period."""
     start = period_start(month, settings.period)
-    cut = settings.month_from
-    if cut is None or settings.period == Period.month:
+    if settings.period == Period.month:
         return start
-    before_cut = (month < pl.lit(cut)) & (start == period_start(pl.lit(cut), settings.period))
-    return pl.when(before_cut).then(None).otherwise(start)
+    outside = month > pl.lit(last_month(settings))
+    cut = settings.month_from
+    if cut is not None:
+        outside |= (month < pl.lit(cut)) & (start == period_start(pl.lit(cut), settings.period))
+    return pl.when(outside).then(None).otherwise(start)
 
 
 def rolled_up(movements: pl.DataFrame, settings: Settings) -> pl.DataFrame:
