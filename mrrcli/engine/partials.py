@@ -2,9 +2,10 @@
 the one step that combines partials into the numbers every report shows (SPEC §13).
 
 Every report is a sum over customers. A partial holds, for its customers, each month's flows
-per movement kind, the customers per kind, the NRR/GRR numerators and paying-customer moves at
-month ends, the leading expanders of the last month and, for the audit trail, their changes.
-`combine` adds partials, rebuilds opening and closing MRR, checks the identity and hands the
+per movement kind, the customers per kind (per period with --period), the NRR/GRR numerators
+and paying-customer moves at month ends, the retention sums between month ends L months apart
+(periods and the trailing twelve months, engine.periods), the leading expanders of the last
+month and, for the audit trail, their changes. `combine` adds partials, rebuilds opening and closing MRR, checks the identity and hands the
 sums to the tables of engine.metrics. A whole run is one partial; a run in parts (one machine
 or Spark) is many, and gives the same bytes.
 """
