@@ -5,9 +5,9 @@ Every report is a sum over customers. A partial holds, for its customers, each m
 per movement kind, the customers per kind (per period with --period), the NRR/GRR numerators
 and paying-customer moves at month ends, the retention sums between month ends L months apart
 (periods and the trailing twelve months, engine.periods), the leading expanders of the last
-month and, for the audit trail, their changes. `combine` adds partials, rebuilds opening and closing MRR, checks the identity and hands the
-sums to the tables of engine.metrics. A whole run is one partial; a run in parts (one machine
-or Spark) is many, and gives the same bytes.
+month and, for the audit trail, their changes. `combine` adds partials, rebuilds opening and
+closing MRR, checks the identity and hands the sums to the tables of engine.metrics. A whole
+run is one partial; a run in parts (one machine or Spark) is many, and gives the same bytes.
 """
 
 from __future__ import annotations
