@@ -34,6 +34,7 @@ from mrrcli.vocabulary import (
     MOVEMENTS,
     Level,
     Mode,
+    Period,
     ReadOptions,
     Settings,
 )
@@ -143,12 +144,14 @@ def customers(
 ) -> Report:
     """Every movement per customer and day, the audit trail (§7.1 `customers`).
 
-    Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
+    Optional filters: a month `YYYY-MM`, a movement name, a customer id (`settings.period` does
+    not apply: months stay calendar months). Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
     if movement is not None and movement not in MOVEMENTS:
         raise ValueError(f"unknown movement {movement!r}")
-    settings = for_shape(rows, settings)
+    # Its rows are days; --period leaves their calendar months as they are.
+    settings = replace(for_shape(rows, settings), period=Period.month)
     combined = combine(parts.partials(rows, settings, Needs(audit=True)), settings)
     assert combined.audit is not None
     changes = combined.audit.filter(_audit_filter(settings, month, movement, customer))

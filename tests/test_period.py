@@ -524,3 +524,22 @@ def test_last_complete_period(as_of: date, months: int, expected: date) -> None:
     from mrrcli.checks import last_complete_period
 
     assert last_complete_period(as_of, months) == expected
+
+
+def test_customers_keeps_days_and_months(in_tmp: Path) -> None:
+    # The audit trail lists days; --period changes neither its rows nor its months, and its
+    # meta says so: the SPEC example has 9 changes (A new, C new, A up, B new, C churn, B add-on
+    # up, B add-on down, A churn, C back).
+    args = ["customers", str(SPEC_EXAMPLE), "--as-of", "2024-05-31", "-f", "json"]
+    by_month = json.loads(runner.invoke(app, args).stdout)
+    by_quarter = json.loads(runner.invoke(app, [*args, "--period", "quarter"]).stdout)
+    assert by_quarter["rows"] == by_month["rows"]
+    assert len(by_quarter["rows"]) == 9
+    assert {row["month"] for row in by_quarter["rows"]} == {
+        "2024-01",
+        "2024-02",
+        "2024-03",
+        "2024-04",
+        "2024-05",
+    }
+    assert by_quarter["meta"]["period"] == "month"
