@@ -496,14 +496,14 @@ def test_check_judges_the_last_complete_quarter(in_tmp: Path) -> None:
     result = runner.invoke(app, [*base, "-r", "expansion_mrr>=100", "-r", "nrr>=0.3", "-f", "csv"])
     assert result.exit_code == 3
     assert result.stdout.splitlines()[1:] == [
-        "expansion_mrr>=100,2024-Q1,expansion_mrr,120.00,>=,100,pass",
-        "nrr>=0.3,2024-Q1,nrr,,>=,0.3,fail",
+        "expansion_mrr>=100,2024-Q1,expansion_mrr,120.00,>=,100,pass,",
+        "nrr>=0.3,2024-Q1,nrr,,>=,0.3,fail,empty: opening MRR is 0",
     ]
     # --month names the quarter to date, by a month of it or by its label: NRR 100/280.
     for month in ("2024-05", "2024-Q2"):
         result = runner.invoke(app, [*base, "--month", month, "-r", "nrr>=0.3", "-f", "csv"])
         assert result.exit_code == 0, result.stderr
-        assert result.stdout.splitlines()[1] == "nrr>=0.3,2024-Q2,nrr,0.357143,>=,0.3,pass"
+        assert result.stdout.splitlines()[1] == "nrr>=0.3,2024-Q2,nrr,0.357143,>=,0.3,pass,"
     result = runner.invoke(app, [*base, "--month", "2024-Q5", "-r", "nrr>=0.3"])
     assert result.exit_code == 2
     assert "--month must be a month YYYY-MM or a period such as 2026-Q2" in result.stderr

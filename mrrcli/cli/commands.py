@@ -167,15 +167,16 @@ CheckMonthOption = Annotated[
 def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     """Evaluate threshold rules on one month's metrics, for alerts from cron.
 
-    Prints each rule with the metric's value and pass or fail. Exit 0 when all pass, 3 when
-    any fails (an empty value, such as a ratio over 0, fails), 2 for a malformed rule or an
-    unknown metric. Any column of movements, expansion or metrics is a metric.
+    Prints each rule with the metric's value and pass or fail (with why, for an empty value),
+    then how many rules failed on stderr. Exit 0 when all pass, 3 when any fails (an empty
+    value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric. Any
+    column of movements, expansion or metrics is a metric.
 
     [bold]Example[/bold]
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, parse_rule
+    from mrrcli.checks import evaluate, parse_rule, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
     from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
@@ -196,8 +197,9 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
-    run.deliver(outcomes_document(outcomes, report.currency))
+    run.deliver(outcomes_document(outcomes, report.currency, report.exponent))
     run.tell(rows)
+    run.note(summary(outcomes))
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
 

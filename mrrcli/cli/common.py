@@ -35,6 +35,7 @@ from mrrcli.cli.options import (
     SourceOption,
     TimezoneOption,
     ToOption,
+    WideOption,
 )
 from mrrcli.cli.run import Run
 from mrrcli.present.terminal import Terminal
@@ -62,6 +63,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("quiet", QuietOption),
     ("debug", DebugOption),
     ("period", PeriodOption),
+    ("wide", WideOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

@@ -39,6 +39,7 @@ CONFIG_KEYS = {
     "output": "output",
     "quiet": "quiet",
     "period": "period",
+    "wide": "wide",
 }
 
 

@@ -208,6 +208,15 @@ PeriodOption = Annotated[
         show_default=False,
     ),
 ]
+WideOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--wide",
+        help="Print every column of a table in full, however wide the terminal.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
+]
 DebugOption = Annotated[
     bool,
     typer.Option(
@@ -241,3 +250,4 @@ class CommonOptions:
     quiet: bool = False
     debug: bool = False
     period: str = "month"
+    wide: bool = False

@@ -160,7 +160,7 @@ class Run:
         """Write a document where and how it was asked for."""
         from mrrcli.present.output import write
 
-        write(document, self.format(), self.options.output, self.terminal)
+        write(document, self.format(), self.options.output, self.terminal, self.options.wide)
 
     def emit(self, report: Report, chart: bool = False) -> None:
         """Write a report; the chart only with a table on a terminal, and a note where not."""
@@ -171,7 +171,8 @@ class Run:
         if chart and output is None and fmt != "table":
             self.note("--chart draws on a terminal only, with the table format")
         drawn = chart and output is None and fmt == "table" and on_terminal
-        write(report_document(report, chart=drawn), fmt, output, self.terminal)
+        document = report_document(report, chart=drawn)
+        write(document, fmt, output, self.terminal, self.options.wide)
         if output is not None:
             self.note(f"wrote {report.frame.height:,} rows to {output}")
         elif chart and fmt == "table" and not on_terminal:

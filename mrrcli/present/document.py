@@ -157,6 +157,8 @@ class Document:
 
     frame: pl.DataFrame
     meta: dict[str, Any]
-    table: Callable[[], Table]  # the rows styled for people; Rich is imported only if drawn
+    # the rows styled for people, fitted to a width (None: every column in full); Rich is
+    # imported only if drawn
+    table: Callable[[int | None], Table]
     ascii_meta: bool = True  # validate and check write their meta as ASCII JSON, reports not
     below: Callable[[Console, int], None] | None = None  # after the table, on a terminal
