@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mrrcli.errors import UsageError
+from mrrcli.engine.freshness import Freshness
+from mrrcli.errors import InputError, UsageError
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -154,3 +155,13 @@ def summary(outcomes: list[Outcome]) -> str:
     if not failed:
         return f"all {count} {rules} passed" if count > 1 else "1 rule passed"
     return f"{len(failed)} of {count} {rules} failed: {', '.join(failed)}"
+
+
+class StaleExport(InputError):
+    """The export ends too long before the as-of date to judge a month by it (SPEC §12)."""
+
+
+def require_fresh(freshness: Freshness | None, files: Iterable[str] = ()) -> None:
+    """A stale export never lets an alert pass: its empty months would read as no churn."""
+    if freshness is not None and freshness.stale:
+        raise StaleExport(f"{freshness.problem(files)}; no rule was checked")

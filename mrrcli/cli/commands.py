@@ -169,14 +169,15 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
     Prints each rule with the metric's value and pass or fail (with why, for an empty value),
     then how many rules failed on stderr. Exit 0 when all pass, 3 when any fails (an empty
-    value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric. Any
-    column of movements, expansion or metrics is a metric.
+    value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric, 1 for
+    bad input or a stale export (its last event more than --max-age days before --as-of:
+    nothing is judged). Any column of movements, expansion or metrics is a metric.
 
     [bold]Example[/bold]
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, parse_rule, summary
+    from mrrcli.checks import evaluate, parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
     from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
@@ -188,6 +189,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     target = _check_target(month, settings)
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
+    require_fresh(report.freshness, report.files)
     found = report.frame.filter(report.frame.get_column("month") == target)
     if found.height == 0:
         months = report.frame.get_column("month").to_list()
@@ -197,7 +199,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
-    run.deliver(outcomes_document(outcomes, report.currency, report.exponent))
+    run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))
     if not all(outcome.passed for outcome in outcomes):

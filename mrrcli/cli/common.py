@@ -27,6 +27,7 @@ from mrrcli.cli.options import (
     KeepDuplicatesOption,
     LevelOption,
     MapOption,
+    MaxAgeOption,
     ModeOption,
     OutputOption,
     PeriodOption,
@@ -64,6 +65,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("debug", DebugOption),
     ("period", PeriodOption),
     ("wide", WideOption),
+    ("max_age", MaxAgeOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

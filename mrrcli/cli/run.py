@@ -59,6 +59,11 @@ class Run:
 
         common = self.options
         as_of = common.as_of or as_of_default()
+        if as_of > as_of_default():
+            raise UsageError(
+                f"--as-of {as_of} is after today ({as_of_default()}, UTC): nothing is known "
+                "about the future"
+            )
         if common.month_from and common.month_to and common.month_from > common.month_to:
             raise UsageError("--from is after --to")
         if common.month_to and common.month_to > as_of.replace(day=1):
@@ -76,6 +81,7 @@ class Run:
             month_from=common.month_from,
             month_to=common.month_to,
             period=common.period,  # type: ignore[arg-type]
+            max_age=common.max_age,
         )
 
     def read_options(self) -> ReadOptions:
@@ -127,8 +133,13 @@ class Run:
     def report(self, build: Callable[..., Report], chart: bool = False, **filters: Any) -> None:
         """Read the export, write the report `build` makes of it, then say what was read."""
         rows, settings = self.load()
-        self.emit(build(rows, settings, **filters), chart)
+        report = build(rows, settings, **filters)
+        self.emit(report, chart)
         self.tell(rows)
+        if report.stale:
+            # Said even with --quiet: the numbers of the months after the data are not true.
+            assert report.freshness is not None
+            say(f"warning: {report.freshness.problem(report.files)}")
 
     def tell(self, rows: Rows) -> None:
         """After a result is out: what was read, used and set aside, on stderr. (Said last, so

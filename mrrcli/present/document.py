@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from mrrcli import __version__
+from mrrcli.engine.freshness import Freshness
 from mrrcli.vocabulary import (
     DAYNORM_COLUMNS,
     MONEY_COLUMNS,
@@ -45,6 +46,13 @@ class Report:
     days_per_month: float = float(STANDARD_DAYS_PER_MONTH)
     partial_month: str | None = None  # the label of a month (or period) to date, if reported
     extra: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # the source the export was read as
+    caveat: str | None = None  # what that source cannot show (a subscription list)
+    freshness: Freshness | None = None  # the data's last day and whether it is stale
+
+    @property
+    def stale(self) -> bool:
+        return self.freshness is not None and self.freshness.stale
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -52,7 +60,10 @@ class Report:
         return {
             "report": self.kind,
             "inputs": self.files,
+            "source": self.source,
+            "caveat": self.caveat,
             "as_of": s.as_of.isoformat(),
+            **self._freshness_meta(),
             "currency": self.currency,
             "mode": str(s.mode),
             "level": str(s.level),
@@ -64,6 +75,32 @@ class Report:
             "period": str(s.period),
             "mrrcli_version": __version__,
         }
+
+    def _freshness_meta(self) -> dict[str, Any]:
+        fresh = self.freshness
+        through = fresh.data_through if fresh is not None else None
+        return {
+            "data_through": through.isoformat() if through is not None else None,
+            "max_age": self.settings.max_age,
+            "stale": self.stale,
+        }
+
+    def caption_notes(self) -> list[str]:
+        """What a table's caption must say besides its rows: the source and how fresh its
+        data is, the subscription-list caveat, and a stale export (so --quiet hides none)."""
+        said = [f"source {self.source}"] if self.source else []
+        fresh = self.freshness
+        if fresh is not None and fresh.data_through is not None:
+            said.append(f"data through {fresh.data_through}")
+        notes = [" · ".join(said)] if said else []
+        if self.caveat:
+            notes.append(f"! {self.caveat}")
+        if fresh is not None and fresh.stale:
+            notes.append(
+                f"! STALE: the data ends {fresh.age} days before the as-of date {fresh.as_of} "
+                f"(more than --max-age {fresh.max_age}); the months after it show nothing happening"
+            )
+        return notes
 
 
 def minor_to_major(column: str, exponent: int) -> pl.Expr:

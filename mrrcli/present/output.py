@@ -123,10 +123,13 @@ def problems_document(validation: Validation) -> Document:
     return Document(frame, meta, table)
 
 
-def outcomes_document(outcomes: list[Outcome], currency: str, exponent: int = 2) -> Document:
+def outcomes_document(
+    outcomes: list[Outcome], currency: str, exponent: int = 2, judged: Report | None = None
+) -> Document:
     """check's results, one rule a row, passes in green and failures in bold red. CSV keeps
     plain numbers; the table shows values as the reports do (money with the currency's
-    decimals, ratios as percentages), why an empty value fails, and how many rules failed."""
+    decimals, ratios as percentages), why an empty value fails, and how many rules failed.
+    With the report `judged`: its source, caveat and freshness in meta and the caption."""
     from mrrcli import __version__
     from mrrcli.checks import summary
 
@@ -150,6 +153,9 @@ def outcomes_document(outcomes: list[Outcome], currency: str, exponent: int = 2)
         "passed": all(o.passed for o in outcomes),
         "mrrcli_version": __version__,
     }
+    if judged is not None:
+        about = ("source", "caveat", "as_of", "data_through", "max_age", "stale")
+        meta.update({key: judged.meta[key] for key in about})
 
     def table(width: int | None) -> Table:
         from mrrcli.present.tables import display_text, rows_table
@@ -169,7 +175,8 @@ def outcomes_document(outcomes: list[Outcome], currency: str, exponent: int = 2)
             right={"value"},
             row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
         )
-        drawn.caption = summary(outcomes)
+        notes = judged.caption_notes() if judged is not None else []
+        drawn.caption = "\n".join([summary(outcomes), *notes])
         drawn.caption_justify = "left"
         return drawn
 

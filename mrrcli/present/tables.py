@@ -127,7 +127,7 @@ def rich_table(report: Report, width: int | None = None) -> Table:
         )
     for index in range(frame.height):
         table.add_row(*(fit.cells[column][index] for column in fit.columns))
-    notes = caption_notes(report, fit.short, fit.left)
+    notes = [*caption_notes(report, fit.short, fit.left), *report.caption_notes()]
     if notes:
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
