@@ -35,6 +35,7 @@ from mrrcli.vocabulary import COUNT_COLUMNS, MOVEMENT_COLUMNS, STANDARD_DAYS_PER
 from tests.conftest import SAMPLE_CSV, SPEC_EXAMPLE
 
 AS_OF = date(2024, 5, 31)
+LATEST_AS_OF = date(2026, 6, 30)  # generated exports end before today
 D = Decimal
 runner = CliRunner()
 
@@ -390,8 +391,11 @@ def stretched(data: Dataset, factor: int) -> Dataset:
     """The same export with every date `factor` times as far from its base day, so that
     exports of 3–14 months become up to 3½ years long and reach the trailing twelve months."""
 
+    # Moved back as a whole when the as-of date would be in the future (an error, SPEC §5).
+    late = max((data.base + (data.as_of - data.base) * factor) - LATEST_AS_OF, timedelta(0))
+
     def far(day: date) -> date:
-        return data.base + (day - data.base) * factor
+        return data.base + (day - data.base) * factor - late
 
     rows = [
         replace(r, start_date=far(r.start_date), end_date=r.end_date and far(r.end_date))

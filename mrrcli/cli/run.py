@@ -59,11 +59,6 @@ class Run:
 
         common = self.options
         as_of = common.as_of or as_of_default()
-        if as_of > as_of_default():
-            raise UsageError(
-                f"--as-of {as_of} is after today ({as_of_default()}, UTC): nothing is known "
-                "about the future"
-            )
         if common.month_from and common.month_to and common.month_from > common.month_to:
             raise UsageError("--from is after --to")
         if common.month_to and common.month_to > as_of.replace(day=1):

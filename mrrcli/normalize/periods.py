@@ -7,7 +7,7 @@ numbers.py), dates parsed per file (dates.py), rows checked (checks.py), currenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Literal
 
@@ -15,7 +15,7 @@ import polars as pl
 
 from mrrcli import currency as currencies
 from mrrcli.normalize.checks import check_rows, require_columns
-from mrrcli.normalize.currency import read_fx, settle_currency
+from mrrcli.normalize.currency import attach_rates, read_fx, settle_currency
 from mrrcli.normalize.dates import DATE_COLUMNS, parse_dates
 from mrrcli.normalize.numbers import (
     MAX_TOTAL_MRR,
@@ -27,7 +27,12 @@ from mrrcli.normalize.numbers import (
     rounded_mrr,
 )
 from mrrcli.normalize.text import FEW_VALUES, distinct, interval_code, text_columns
-from mrrcli.normalize.trials import split_at_trial_end, status_rules, zero_trials_and_unpaid
+from mrrcli.normalize.trials import (
+    paying_start,
+    split_at_trial_end,
+    status_rules,
+    zero_trials_and_unpaid,
+)
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Findings
@@ -128,7 +133,7 @@ def normalize_periods(
         fx=options.fx,
     )
     exponent = currencies.exponent(reporting)
-    frame = _with_mrr(frame, columns, options, findings, exponent, foreign)
+    frame = _with_mrr(frame, columns, options, findings, exponent, reporting, foreign)
     trial_rows = int(frame.get_column("_trial").sum())
     zero_rows = int(((frame.get_column("mrr") == 0) & ~frame.get_column("_trial")).sum())
     return Rows(
@@ -184,12 +189,13 @@ def _with_mrr(
     options: NormalizeOptions,
     findings: Findings,
     exponent: int,
+    reporting: str,
     foreign: bool,
 ) -> pl.DataFrame:
     """`frame` (rows checked, currencies settled) with `mrr` (Int64, see Rows) and `_trial`:
-    the MRR in minor units (`exponent` decimal places) of the reporting currency, through
-    `_rate` when some rows are `foreign`; 0 for trials and unpaid statuses; null on bad or
-    implausibly large rows (reported to `findings`)."""
+    the MRR in minor units (`exponent` decimal places) of the `reporting` currency, through
+    `_rate` (attach_rates) when some rows are `foreign`; 0 for trials and unpaid statuses;
+    null on bad or implausibly large rows (reported to `findings`)."""
     # Amounts in the file's unit → a numerator/denominator pair of reporting minor units.
     division = Division(
         scales=columns.scales,
@@ -199,10 +205,34 @@ def _with_mrr(
         already_monthly=columns.already_monthly,
         foreign=foreign,
     )
-    mrr, money = rounded_mrr(frame, division)
     trial, unpaid = status_rules(columns.values, options.trial_statuses, options.unpaid_statuses)
+    if foreign:
+        not_paying = trial | unpaid
+        frame = _with_rates(frame, division, not_paying, options, findings, reporting)
+    mrr, money = rounded_mrr(frame, division)
     frame = zero_trials_and_unpaid(frame, mrr, money, trial, unpaid)
     return bound_mrr(frame, findings, columns.amount_column, columns.files)
+
+
+def _with_rates(
+    frame: pl.DataFrame,
+    division: Division,
+    not_paying: pl.Expr,
+    options: NormalizeOptions,
+    findings: Findings,
+    reporting: str,
+) -> pl.DataFrame:
+    """`frame` with `_rate`: one rate per subscription, that of its first paying day (§3).
+    Which rows pay is judged on their MRR before conversion (`division` without rates),
+    trials and unpaid statuses (`not_paying`) never paying."""
+    native, _ = rounded_mrr(frame, replace(division, foreign=False))
+    paid_from = paying_start(frame.columns)
+    pays = (native > 0) & ~not_paying
+    if "end_date__parsed" in frame.columns:
+        end = pl.col("end_date__parsed")
+        pays &= end.is_null() | (paid_from < end)
+    assert options.fx is not None  # settle_currency stops a run with foreign rows and no rates
+    return attach_rates(frame, findings, options.fx, reporting, pays, paid_from)
 
 
 def _result(frame: pl.DataFrame, date_columns: list[str]) -> pl.DataFrame:
