@@ -135,37 +135,56 @@ def retention_between(
     is, per customer, a step function of m that moves only at its change months and L months
     after them: 2 rows per change and span, never customers × months. Changes add up across
     partials; their running sum is the level (engine.metrics)."""
-    steps = month_ends.lazy().select(
-        CUSTOMER, month_index(pl.col("month")), pl.col("mrr_after").cast(pl.Int64)
-    )
     last = _index(last_month(settings))
-    frames = [_lagged(steps, lag, last) for lag in lags]
-    if not frames:
+    steps = (
+        month_ends.lazy()
+        .select(CUSTOMER, month_index(pl.col("month")), pl.col("mrr_after").cast(pl.Int64))
+        .filter(pl.col("_m") <= last)
+        .sort(CUSTOMER, "_m")
+        .collect()
+    )
+    if steps.height == 0 or not lags:
         return empty_lagged()
-    return pl.concat(frames).collect()
+    # One sort for every span: each change gets a packed key, the customer's rank above its
+    # month below, so that the changes and the same changes L months later are two sorted
+    # streams merged in one pass (exact: ranks never collide, as hashes could).
+    low: int = steps.get_column("_m").min()  # type: ignore[assignment]
+    bits = (last - low + 1).bit_length()
+    customer = pl.col(CUSTOMER)
+    rank = (customer != customer.shift(1)).fill_null(True).cum_sum().cast(pl.UInt64)
+    steps = steps.with_columns(
+        (rank * (1 << bits) + (pl.col("_m") - low).cast(pl.UInt64)).alias("_packed"),
+        rank.alias("_rank"),
+    )
+    return pl.concat([_lagged(steps.lazy(), lag, last) for lag in lags]).collect()
 
 
 def _lagged(steps: pl.LazyFrame, lag: int, last: int) -> pl.LazyFrame:
-    """retention_between for one span."""
+    """retention_between for one span, from the packed changes."""
     null = pl.lit(None, dtype=pl.Int64)
-    now = steps.select(CUSTOMER, "_m", pl.col("mrr_after").alias("_now"), null.alias("_then"))
-    then = steps.select(
-        CUSTOMER, pl.col("_m") + lag, null.alias("_now"), pl.col("mrr_after").alias("_then")
+    now = steps.select(
+        "_packed", "_rank", "_m", pl.col("mrr_after").alias("_now"), null.alias("_then")
     )
-    customer = pl.col(CUSTOMER)
-    first = (customer != customer.shift(1)).fill_null(True)
-    last_of_run = (customer != customer.shift(-1)) | (pl.col("_m") != pl.col("_m").shift(-1))
+    then = steps.filter(pl.col("_m") + lag <= last).select(
+        pl.col("_packed") + lag,  # the month stays within the low bits: it is at most `last`
+        "_rank",
+        pl.col("_m") + lag,
+        null.alias("_now"),
+        pl.col("mrr_after").alias("_then"),
+    )
+    rank = pl.col("_rank")
+    first = (rank != rank.shift(1)).fill_null(True)
+    last_of_run = (pl.col("_packed") != pl.col("_packed").shift(-1)).fill_null(True)
     events = (
-        pl.concat([now, then])
-        .filter(pl.col("_m") <= last)
-        .sort(CUSTOMER, "_m")
+        now.set_sorted("_packed")
+        .merge_sorted(then.set_sorted("_packed"), key="_packed")
         # Before a customer's first change its MRR is 0; a sorted forward fill then carries
         # each value to the customer's later events (never across customers: the first is set).
         .with_columns(
             pl.when(first).then(pl.col(c).fill_null(0)).otherwise(pl.col(c)).forward_fill()
             for c in ("_now", "_then")
         )
-        .filter(last_of_run.fill_null(True))
+        .filter(last_of_run)
     )
     now_mrr, then_mrr = pl.col("_now"), pl.col("_then")
     levels = events.with_columns(
