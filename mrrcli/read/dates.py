@@ -38,6 +38,9 @@ ZONE_ABBREVIATIONS = {
     "AEDT": "+11:00",
 }
 
+# A trailing UTC offset, as `_clean` leaves it (`+00:00`, `-0500`), or `Z` as written.
+_OFFSET = r"\s*[+-]\d{2}:?\d{2}$"
+_OFFSET_OR_Z = r"\s*(?:[+-]\d{2}:?\d{2}|Z)$"
 _TIME_SUFFIXES = ("", " %H:%M:%S%.f", " %H:%M")
 _ORDERS = {
     "ymd": ("%Y-%m-%d", "%Y/%m/%d"),
@@ -57,6 +60,9 @@ class DateParsing:
     date_format: str | None = None
     timezone: str = "UTC"
     source_timezone: str | None = None  # the zone of timestamps written without an offset
+    # A timestamp with an offset keeps the date of its own wall clock instead of being moved to
+    # `timezone` (how long an invoice line is, measured in the billing system's zone).
+    as_written: bool = False
 
 
 def _clean(col: pl.Expr) -> pl.Expr:
@@ -71,21 +77,30 @@ def _clean(col: pl.Expr) -> pl.Expr:
 
 def _parse_family(text: pl.Expr, date_formats: tuple[str, ...], p: DateParsing) -> pl.Expr:
     """Coalesce every date/time format of one field order into a date in the reporting zone."""
-    attempts: list[pl.Expr] = []
+    formats = [f + suffix for f in date_formats for suffix in _TIME_SUFFIXES[1:]]
+    dates = [text.str.to_date(f, strict=False) for f in date_formats]
+    aware = pl.coalesce(
+        text.str.to_datetime(f + "%z", strict=False, time_unit="us", time_zone="UTC")
+        for f in formats
+    )
+    naive = pl.coalesce(text.str.to_datetime(f, strict=False, time_unit="us") for f in formats)
+    if p.as_written:
+        # The offset written is the billing system's own zone: keep its wall-clock date.
+        stripped = text.str.replace(_OFFSET, "")
+        written = pl.coalesce(
+            stripped.str.to_datetime(f, strict=False, time_unit="us") for f in formats
+        )
+        aware_date: pl.Expr = pl.when(aware.is_not_null()).then(written.dt.date())
+    else:
+        aware_date = aware.dt.convert_time_zone(p.timezone).dt.date()
+    return pl.coalesce(*dates, aware_date, _naive_date(naive, p))
+
+
+def _naive_date(naive: pl.Expr, p: DateParsing) -> pl.Expr:
+    """Naive datetimes (in the source's zone, else the reporting zone) as reporting dates."""
     zone = p.source_timezone or p.timezone
-    for date_format in date_formats:
-        attempts.append(text.str.to_date(date_format, strict=False))
-        for suffix in _TIME_SUFFIXES[1:]:
-            fmt = date_format + suffix
-            aware = text.str.to_datetime(fmt + "%z", strict=False, time_unit="us", time_zone="UTC")
-            naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
-            attempts.append(aware.dt.convert_time_zone(p.timezone).dt.date())
-            attempts.append(
-                naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-                .dt.convert_time_zone(p.timezone)
-                .dt.date()
-            )
-    return pl.coalesce(attempts)
+    local = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    return local.dt.convert_time_zone(p.timezone).dt.date()
 
 
 def _explicit(text: pl.Expr, p: DateParsing) -> pl.Expr:
@@ -93,16 +108,14 @@ def _explicit(text: pl.Expr, p: DateParsing) -> pl.Expr:
     fmt = p.date_format
     if "%H" not in fmt and "%s" not in fmt:
         return text.str.to_date(fmt, strict=False)
-    zone = p.source_timezone or p.timezone
-    if "%z" in fmt or "%Z" in fmt:
+    if p.as_written and ("%z" in fmt or "%:z" in fmt):
+        # The wall-clock date as written, in the offset the export wrote.
+        fmt = fmt.replace("%:z", "").replace("%z", "").rstrip()
+        text = text.str.strip_chars().str.replace(_OFFSET_OR_Z, "")
+    elif "%z" in fmt or "%Z" in fmt:
         aware = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
         return aware.dt.convert_time_zone(p.timezone).dt.date()
-    naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
-    return (
-        naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone(p.timezone)
-        .dt.date()
-    )
+    return _naive_date(text.str.to_datetime(fmt, strict=False, time_unit="us"), p)
 
 
 def _typed_timestamp(column: str, dtype: pl.DataType, p: DateParsing) -> pl.Expr:
@@ -110,6 +123,8 @@ def _typed_timestamp(column: str, dtype: pl.DataType, p: DateParsing) -> pl.Expr
     zone, or the reporting zone)."""
     value = pl.col(column)
     assert isinstance(dtype, pl.Datetime)
+    if p.as_written and dtype.time_zone is not None:
+        return value.dt.date().alias(column)
     if dtype.time_zone is None:
         zone = p.source_timezone or p.timezone
         value = value.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
