@@ -9,6 +9,7 @@ import io
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from mrrcli.cli import app
@@ -112,3 +113,39 @@ def test_naive_stamps_of_a_source_without_a_zone_are_in_the_timezone(tmp_path: P
         ("2024-01", "100.00", "0.00", "0.00", "0.00", "100.00"),
         ("2024-02", "0.00", "0.00", "0.00", "100.00", "0.00"),
     ]
+
+
+# --- 2. A line from a month's last day to a later month's last day spans whole months --------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "amount", "new_mrr"),
+    [
+        # Last day → last day: whole months. Feb 29 → Mar 31 is one month (10000 cents); as
+        # 31 days it would be 10000 × 30.4375 / 31 = 9819 cents.
+        ("2024-02-29", "2024-03-31", "100", "100.00"),
+        # Jan 31 → Feb 29: one month, 10000 cents (29 days would be 10496).
+        ("2024-01-31", "2024-02-29", "100", "100.00"),
+        # Apr 30 → May 31: one month, 10000 cents (31 days would be 9819).
+        ("2024-04-30", "2024-05-31", "100", "100.00"),
+        # Feb 28 → Mar 31 of a common year: one month, 10000 cents.
+        ("2023-02-28", "2023-03-31", "100", "100.00"),
+        # Jan 31 → Mar 31: two months, 20000 / 2 = 10000 cents (60 days would be 10146).
+        ("2024-01-31", "2024-03-31", "200", "100.00"),
+        # The same day-of-month rule as before: Jan 30 → Feb 29 is one month (Feb has no 30th).
+        ("2024-01-30", "2024-02-29", "100", "100.00"),
+        # Not whole: Jan 31 → Mar 30 is 59 days, 20000 × 30.4375 / 59 = 10317.8 → 10318 cents.
+        ("2024-01-31", "2024-03-30", "200", "103.18"),
+        # Not whole: Jan 15 → Feb 20 is 36 days, 10000 × 30.4375 / 36 = 8454.9 → 8455 cents.
+        ("2024-01-15", "2024-02-20", "100", "84.55"),
+    ],
+)
+def test_whole_months_from_a_last_day(
+    tmp_path: Path, start: str, end: str, amount: str, new_mrr: str
+) -> None:
+    path = write(tmp_path, monthly_lines([start, end], amount))
+    rows = movements(path, "--source", "invoice-lines", "--as-of", end)
+    month, new, *_ = rows[0]
+    assert (month, new) == (start[:7], new_mrr)
+    # The line's MRR holds to its end: churned in the month of its end, whole.
+    assert rows[-1][0] == end[:7] and rows[-1][4] == new_mrr

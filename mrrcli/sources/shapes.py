@@ -65,6 +65,8 @@ def _whole_months(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     Same day of month, where a day past the end of a shorter month counts as its last day
     (Jan 30 → Feb 29 is one month). A start on a month's last day may be such a clamped day,
     so any end on the same or a later day of month is whole too (Feb 29 → Mar 30 or Mar 31).
+    So a line from a month's last day to a later month's last day is whole months (SPEC §2.2,
+    settled): Feb 29 → Mar 31 by the second rule, Jan 31 → Feb 29 by the first.
     """
     months = (end.dt.year() - start.dt.year()) * 12 + end.dt.month() - start.dt.month()
     shifted = start.dt.offset_by(pl.format("{}mo", months))
