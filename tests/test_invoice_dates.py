@@ -149,3 +149,108 @@ def test_whole_months_from_a_last_day(
     assert (month, new) == (start[:7], new_mrr)
     # The line's MRR holds to its end: churned in the month of its end, whole.
     assert rows[-1][0] == end[:7] and rows[-1][4] == new_mrr
+
+
+# --- 3. Lines of one subscription item do not stack ------------------------------------------
+
+UPGRADE_TO_YEARLY = [
+    # Monthly 100 from Jan 1; on Jan 15 an upgrade to yearly 2400, whose unused-time credit is
+    # a proration line (set aside). The yearly line starts inside the monthly one, so the
+    # monthly line's 10000 cents end on Jan 15; the yearly line is 12 whole months,
+    # 240000 / 12 = 20000 cents. 2024-01: new 10000, expansion 20000 − 10000 = 10000, closing
+    # 20000; nothing moves until the yearly line ends on 2025-01-15: churn 20000 cents.
+    # (Stacked, Jan 15 → Feb 1 would be 30000 and February a contraction of 10000.)
+    ("2024-01-01", "2024-02-01", "100", "false"),
+    ("2024-01-15", "2024-02-01", "-54.84", "true"),
+    ("2024-01-15", "2025-01-15", "2400", "false"),
+]
+
+
+@pytest.mark.parametrize("items", [None, ("si_1", " si_1 ", "si_1")])
+def test_an_upgrade_mid_period_ends_the_earlier_line(
+    tmp_path: Path, items: tuple[str, ...] | None
+) -> None:
+    # The item is its subscription when there is no item id, or its item id (spaces aside).
+    header = "customer_id,subscription_id,amount,period_start,period_end,proration"
+    rows = [f"A,s1,{a},{s},{e},{p}" for s, e, a, p in UPGRADE_TO_YEARLY]
+    if items is not None:
+        header += ",subscription_item_id"
+        rows = [f'{row},"{item}"' for row, item in zip(rows, items, strict=True)]
+    path = write(tmp_path, "\n".join([header, *rows]) + "\n")
+    got = movements(path, "--source", "invoice-lines", "--as-of", "2025-01-31")
+    assert got[:2] == [
+        ("2024-01", "100.00", "100.00", "0.00", "0.00", "200.00"),
+        ("2024-02", "0.00", "0.00", "0.00", "0.00", "200.00"),
+    ]
+    assert got[-1] == ("2025-01", "0.00", "0.00", "0.00", "200.00", "0.00")
+    assert all(row[1:5] == ("0.00",) * 4 for row in got[1:-1])
+
+
+def test_lines_of_different_items_stack(tmp_path: Path) -> None:
+    # Item i1: 200 for Jan 1 → Mar 1, two whole months, 10000 cents a month. Item i2: 50 for
+    # Jan 15 → Feb 15, one month, 5000 cents. Different items of one subscription, so both
+    # count: 2024-01 new 10000, expansion 5000, closing 15000; 2024-02 contraction 5000 (i2
+    # ends), closing 10000; 2024-03 churn 10000. (As one item, i1 would end on Jan 15: the
+    # subscription would go 10000 → 5000 in January and churn in February.)
+    text = (
+        "customer_id,subscription_id,subscription_item_id,amount,period_start,period_end\n"
+        "A,s1,i1,200,2024-01-01,2024-03-01\n"
+        "A,s1,i2,50,2024-01-15,2024-02-15\n"
+    )
+    path = write(tmp_path, text)
+    assert movements(path, "--source", "invoice-lines", "--as-of", "2024-03-31") == [
+        ("2024-01", "100.00", "50.00", "0.00", "0.00", "150.00"),
+        ("2024-02", "0.00", "0.00", "50.00", "0.00", "100.00"),
+        ("2024-03", "0.00", "0.00", "0.00", "100.00", "0.00"),
+    ]
+
+
+def test_lines_starting_the_same_day_stack(tmp_path: Path) -> None:
+    # Two lines of one subscription (two products, no item id) for the same period: neither
+    # starts inside an earlier one, so both count: new 10000 + 5000 = 15000 cents in 2024-01,
+    # churn 15000 cents in 2024-02.
+    text = LINES_HEADER + "A,s1,100,2024-01-01,2024-02-01\nA,s1,50,2024-01-01,2024-02-01\n"
+    path = write(tmp_path, text)
+    assert movements(path, "--source", "invoice-lines", "--as-of", "2024-02-29") == [
+        ("2024-01", "150.00", "0.00", "0.00", "0.00", "150.00"),
+        ("2024-02", "0.00", "0.00", "0.00", "150.00", "0.00"),
+    ]
+
+
+def test_stripe_lines_of_two_items_of_one_subscription_stack(tmp_path: Path) -> None:
+    # Stripe (Sigma names the item `subscription_item`): si_1 5000 minor units/month from Jan 1,
+    # si_2 2000 from Jan 10 (a seat add-on, one month each). Both items of sub_1 count:
+    # 2024-01 new 5000, expansion 2000, closing 7000 cents; si_1 ends Feb 1 (contraction 5000),
+    # si_2 ends Feb 10 (churn 2000) — 2024-02: contraction 5000 and churn 2000 cents.
+    header = "customer,subscription,subscription_item,amount,currency,period_start,period_end,"
+    text = (
+        header
+        + "discountable,type\n"
+        + (
+            "cus_A,sub_1,si_1,5000,usd,2024-01-01 00:00:00,2024-02-01 00:00:00,TRUE,subscription\n"
+            "cus_A,sub_1,si_2,2000,usd,2024-01-10 00:00:00,2024-02-10 00:00:00,TRUE,subscription\n"
+        )
+    )
+    path = write(tmp_path, text)
+    assert movements(path, "--as-of", "2024-02-29") == [
+        ("2024-01", "50.00", "20.00", "0.00", "0.00", "70.00"),
+        ("2024-02", "0.00", "0.00", "50.00", "20.00", "0.00"),
+    ]
+
+
+def test_lago_subscriptions_of_one_customer_stack(tmp_path: Path) -> None:
+    # Lago fees of customer acme: sub_A 6000 cents with 1000 tax = 5000 for Jan 1 → Jan 31
+    # 23:59:59 (one month: the period ends at the next midnight), sub_B 3000 for Jan 15 → Feb 14
+    # 23:59:59 (one month). Two subscriptions stack: 2024-01 new 5000, expansion 3000, closing
+    # 8000; 2024-02 contraction 5000 (sub_A ends Feb 1) and churn 3000 (sub_B ends Feb 15).
+    text = (
+        "customer_external_id,subscription_external_id,fee_item_type,fee_from_date,fee_to_date,"
+        "fee_amount_currency,fee_taxes_amount_cents,fee_total_amount_cents\n"
+        "acme,sub_A,subscription,2024-01-01T00:00:00+00:00,2024-01-31T23:59:59+00:00,EUR,1000,6000\n"
+        "acme,sub_B,subscription,2024-01-15T00:00:00+00:00,2024-02-14T23:59:59+00:00,EUR,0,3000\n"
+    )
+    path = write(tmp_path, text)
+    assert movements(path, "--source", "lago", "--as-of", "2024-02-29") == [
+        ("2024-01", "50.00", "30.00", "0.00", "0.00", "80.00"),
+        ("2024-02", "0.00", "0.00", "50.00", "30.00", "0.00"),
+    ]

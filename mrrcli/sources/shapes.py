@@ -109,6 +109,7 @@ def invoice_lines_to_periods(
     )
     if end_inclusive:
         kept = _exclusive_ends(kept, dates)
+    kept = _unstacked(kept)
     kept, deductions = _with_deductions(kept, findings)
     return replace(table, frame=_lines_as_periods(kept, deductions)), counts
 
@@ -160,6 +161,30 @@ def _exclusive_ends(kept: pl.DataFrame, dates: DateParsing) -> pl.DataFrame:
         .dt.convert_time_zone(dates.timezone)
         .dt.date()
         .alias("period_end__date"),
+    )
+
+
+ITEM_KEY = ("customer_id", "subscription_id", "subscription_item_id")
+
+
+def _unstacked(kept: pl.DataFrame) -> pl.DataFrame:
+    """Lines of one subscription item do not stack (SPEC §2.2, settled): a line that starts
+    inside an earlier line's period ends the earlier line's MRR on its start day (an upgrade
+    from monthly to yearly billed mid-period). The item is its `subscription_item_id`, else its
+    subscription; lines of different items stack, and so do lines starting the same day."""
+    key = [
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c)
+        for c in ITEM_KEY
+        if c in kept.columns
+    ]
+    start, end = pl.col("period_start__date"), pl.col("period_end__date")
+    # The next later start of the item: the next line's, skipping lines that start the same day.
+    following = start.shift(-1)
+    next_start = (
+        pl.when(following > start).then(following).backward_fill().over(key, order_by=start)
+    )
+    return kept.with_columns(
+        pl.when(next_start < end).then(next_start).otherwise(end).alias("period_end__date")
     )
 
 
