@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -253,4 +255,68 @@ def test_lago_subscriptions_of_one_customer_stack(tmp_path: Path) -> None:
     assert movements(path, "--source", "lago", "--as-of", "2024-02-29") == [
         ("2024-01", "50.00", "30.00", "0.00", "0.00", "80.00"),
         ("2024-02", "0.00", "0.00", "50.00", "30.00", "0.00"),
+    ]
+
+
+# --- 4. A naive time in a daylight-saving gap is the first instant after it --------------------
+
+PERIODS_HEADER = "customer_id,subscription_id,start_date,end_date,amount\n"
+
+
+def test_a_time_in_new_yorks_gap_is_read(tmp_path: Path) -> None:
+    # 02:30 on 2024-03-10 does not exist in New York (02:00 → 03:00): it is read as 03:00 EDT,
+    # March 10. One row at 100/month that never ends: new 10000 cents in 2024-03.
+    path = write(tmp_path, PERIODS_HEADER + "N1,n1,2024-03-10 02:30:00,,100\n", "gap.csv")
+    rows = movements(path, "--timezone", NEW_YORK, "--as-of", "2024-03-31")
+    assert rows == [("2024-03", "100.00", "0.00", "0.00", "0.00", "100.00")]
+
+
+# A line of 100 whose length is counted in days shows the date its start was read as:
+# 10 days → 10000 × 30.4375 / 10 = 30437.5 → 30438 cents; 11 days → 27670.45 → 27670 cents;
+# 9 days → 33819.4 → 33819 cents.
+@pytest.mark.parametrize(
+    ("zone", "start", "end", "mrr"),
+    [
+        # New York skips 02:00–03:00 on 2024-03-10: 02:30 → 03:00 on Mar 10; to Mar 20 is
+        # 10 days.
+        ("America/New_York", "2024-03-10 02:30:00", "2024-03-20 00:00:00", "304.38"),
+        # Santiago skips 00:00–01:00 on 2024-09-08: 00:30 → 01:00 on Sep 8, 10 days to Sep 18
+        # (read at the new offset it would be 23:30 on Sep 7, 11 days: 276.70).
+        ("America/Santiago", "2024-09-08 00:30:00", "2024-09-18 00:00:00", "304.38"),
+        # Beirut skips 00:00–01:00 on 2024-03-31: 00:30 → 01:00 on Mar 31, 10 days to Apr 10.
+        ("Asia/Beirut", "2024-03-31 00:30:00", "2024-04-10 00:00:00", "304.38"),
+        # Nuuk skips 23:00–24:00 on 2024-03-30: 23:30 → 00:00 on Mar 31, 9 days to Apr 9
+        # (cut to its written date, Mar 30, it would be 10 days: 304.38).
+        ("America/Nuuk", "2024-03-30 23:30:00", "2024-04-09 00:00:00", "338.19"),
+        # New York repeats 01:00–02:00 on 2024-11-03: 01:30 is its first occurrence (EDT),
+        # Nov 3; 10 days to Nov 13.
+        ("America/New_York", "2024-11-03 01:30:00", "2024-11-13 00:00:00", "304.38"),
+    ],
+)
+def test_a_time_in_a_gap_is_read_as_the_end_of_the_gap(
+    tmp_path: Path, zone: str, start: str, end: str, mrr: str
+) -> None:
+    path = write(tmp_path, LINES_HEADER + f"A,s1,100,{start},{end}\n")
+    args = ("--source", "invoice-lines", "--timezone", zone, "--as-of", f"{end[:7]}-28")
+    rows = movements(path, *args)
+    assert rows[0][:2] == (start[:7], mrr)
+    assert rows[-1][4] == mrr  # churned at the line's end
+
+
+def test_a_parquet_timestamp_in_a_gap_is_read(tmp_path: Path) -> None:
+    # The same rule for typed timestamps: a naive Parquet 2024-09-08 00:30 in Santiago is read
+    # as 01:00 on Sep 8. A line of 100 from then to Sep 18 00:00 is 10 days: 30438 cents.
+    path = tmp_path / "lines.parquet"
+    pl.DataFrame(
+        {
+            "customer_id": ["A"],
+            "subscription_id": ["s1"],
+            "amount": ["100"],
+            "period_start": [datetime(2024, 9, 8, 0, 30)],
+            "period_end": [datetime(2024, 9, 18)],
+        }
+    ).write_parquet(path)
+    args = ("--source", "invoice-lines", "--timezone", "America/Santiago")
+    assert movements(path, *args, "--as-of", "2024-09-30") == [
+        ("2024-09", "304.38", "0.00", "0.00", "304.38", "0.00")
     ]

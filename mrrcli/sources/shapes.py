@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.read.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.read.dates import DateFormatError, DateParsing, localize, parse_date_columns
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings
 
@@ -153,14 +153,11 @@ def _exclusive_ends(kept: pl.DataFrame, dates: DateParsing) -> pl.DataFrame:
     """A period's last instant (…T23:59:59) ends the day in the billing system's zone: the
     next period starts at the following midnight there, whatever --timezone shows it as."""
     zone = dates.source_timezone or dates.timezone
-    billed_end = pl.col("period_end__billed").dt.offset_by("1d")
+    billed_end = kept.get_column("period_end__billed").dt.offset_by("1d")
+    midnight = localize(billed_end.cast(pl.Datetime("us")), zone)
     return kept.with_columns(
         billed_end.alias("period_end__billed"),
-        billed_end.cast(pl.Datetime("us"))
-        .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone(dates.timezone)
-        .dt.date()
-        .alias("period_end__date"),
+        midnight.dt.convert_time_zone(dates.timezone).dt.date().alias("period_end__date"),
     )
 
 
