@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from mrrcli import parts
+from mrrcli.engine.freshness import Freshness, data_through
 from mrrcli.engine.metrics import (
     all_metrics_table,
     expansion_table,
@@ -30,12 +31,11 @@ from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
-    CUSTOMERS_COLUMNS,
     MOVEMENTS,
-    Level,
     Mode,
     ReadOptions,
     Settings,
+    customers_columns,
 )
 
 __all__ = [
@@ -88,7 +88,17 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
         files=rows.files,
         days_per_month=float(rows.days_per_month),
         partial_month=partial_month(shown, settings),
+        source=rows.source,
+        caveat=rows.caveat,
+        freshness=freshness(rows, settings),
     )
+
+
+def freshness(rows: Rows, settings: Settings) -> Freshness:
+    """The export's last day on or before the as-of date, over every part (SPEC §12)."""
+    pieces = (piece.frame for piece in rows.pieces())
+    through = data_through(pieces, rows.shape, settings.as_of)
+    return Freshness(through, settings.as_of, settings.max_age)
 
 
 def movements(rows: Rows, settings: Settings) -> Report:
@@ -149,9 +159,7 @@ def customers(
     combined = combine(parts.partials(rows, settings, Needs(audit=True)), settings)
     assert combined.audit is not None
     changes = combined.audit.filter(_audit_filter(settings, month, movement, customer))
-    columns = list(CUSTOMERS_COLUMNS)
-    if settings.level == Level.subscription:
-        columns.insert(3, "subscription_id")
+    columns = customers_columns(settings.level)
     keys = settings.keys
     if month is not None:
         # One month's drill-down answers "who, and by how much": largest amounts first.

@@ -196,6 +196,10 @@ TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
 # MRRCLI_WHOLE_ROWS lower it on a machine with less memory.
 WHOLE_ROWS = 30_000_000
 
+# An export whose last event is more than this many days before the as-of date is stale
+# (SPEC §12): its empty months would read as no churn.
+DEFAULT_MAX_AGE = 35
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -207,12 +211,19 @@ class Settings:
     scope: Scope = Scope.strict
     month_from: date | None = None  # first day of the first month reported
     month_to: date | None = None  # first day of the last month reported
+    max_age: int = DEFAULT_MAX_AGE  # days the as-of date may be past the data (0: no limit)
 
     def __post_init__(self) -> None:
         # Library callers may pass plain strings ("snapshot").
         object.__setattr__(self, "mode", Mode(self.mode))
         object.__setattr__(self, "level", Level(self.level))
         object.__setattr__(self, "scope", Scope(self.scope))
+        now = today()
+        if self.as_of > now:
+            raise UsageError(
+                f"--as-of {self.as_of} is after today ({now}, UTC): nothing is known about "
+                "the future"
+            )
 
     @property
     def keys(self) -> list[str]:
@@ -268,3 +279,12 @@ def parse_fraction(text: str, what: str) -> Fraction:
 def today() -> date:
     """The default as-of date: today in UTC."""
     return datetime.now(UTC).date()
+
+
+def customers_columns(level: Level) -> tuple[str, ...]:
+    """The `customers` report's columns (§7.1): CUSTOMERS_COLUMNS, with `subscription_id`
+    after `customer_id` at `--level subscription`."""
+    if Level(level) != Level.subscription:
+        return CUSTOMERS_COLUMNS
+    after = CUSTOMERS_COLUMNS.index("customer_id") + 1
+    return (*CUSTOMERS_COLUMNS[:after], "subscription_id", *CUSTOMERS_COLUMNS[after:])

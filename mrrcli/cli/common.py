@@ -27,6 +27,7 @@ from mrrcli.cli.options import (
     KeepDuplicatesOption,
     LevelOption,
     MapOption,
+    MaxAgeOption,
     ModeOption,
     OutputOption,
     QuietOption,
@@ -34,6 +35,7 @@ from mrrcli.cli.options import (
     SourceOption,
     TimezoneOption,
     ToOption,
+    WideOption,
 )
 from mrrcli.cli.run import Run
 from mrrcli.present.terminal import Terminal
@@ -60,6 +62,8 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("output", OutputOption),
     ("quiet", QuietOption),
     ("debug", DebugOption),
+    ("wide", WideOption),
+    ("max_age", MaxAgeOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -32,7 +32,7 @@ SourceOption = Annotated[
         "-s",
         help="Where the export comes from: auto, periods, invoice-lines, snapshots, "
         "stripe-subscriptions, stripe-invoice-lines, chargebee, recurly, chargify, paddle, lago, "
-        "chartmogul, baremetrics, zuora.  [default: auto, by the header]",
+        "chartmogul, baremetrics, zuora, stripe-warehouse.  [default: auto, by the header]",
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -65,7 +65,10 @@ CurrencyOption = Annotated[
 FxOption = Annotated[
     Path | None,
     typer.Option(
-        help="Exchange rates CSV: date,currency,rate (reporting units per unit of currency).",
+        help=(
+            "Exchange rates CSV: date,currency,rate (reporting units per unit of currency); "
+            "a subscription converts at the rate of its first paying day."
+        ),
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -107,7 +110,21 @@ AsOfOption = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="Count nothing after this day, YYYY-MM-DD.  [default: today, UTC]",
+        help=(
+            "Count nothing after this day, YYYY-MM-DD (today at the latest).  [default: today, UTC]"
+        ),
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
+MaxAgeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-age",
+        min=0,
+        metavar="DAYS",
+        help="The export is stale when --as-of is more than DAYS after its last event: reports "
+        f"warn, check exits 1. 0: no limit.  [default: {DEFAULT_MAX_AGE}]",
         rich_help_panel=PERIOD,
         show_default=False,
     ),
@@ -192,7 +209,16 @@ QuietOption = Annotated[
     typer.Option(
         "--quiet",
         "-q",
-        help="No notes on stderr, only errors.",
+        help="No notes on stderr, only errors and the warning that an export is stale.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
+]
+WideOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--wide",
+        help="Print every column of a table in full, however wide the terminal.",
         rich_help_panel=OUTPUT,
         show_default=False,
     ),
@@ -229,3 +255,5 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    wide: bool = False
+    max_age: int = DEFAULT_MAX_AGE

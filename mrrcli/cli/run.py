@@ -75,6 +75,7 @@ class Run:
             scope=common.scope,  # type: ignore[arg-type]
             month_from=common.month_from,
             month_to=common.month_to,
+            max_age=common.max_age,
         )
 
     def read_options(self) -> ReadOptions:
@@ -126,8 +127,13 @@ class Run:
     def report(self, build: Callable[..., Report], chart: bool = False, **filters: Any) -> None:
         """Read the export, write the report `build` makes of it, then say what was read."""
         rows, settings = self.load()
-        self.emit(build(rows, settings, **filters), chart)
+        report = build(rows, settings, **filters)
+        self.emit(report, chart)
         self.tell(rows)
+        if report.stale:
+            # Said even with --quiet: the numbers of the months after the data are not true.
+            assert report.freshness is not None
+            say(f"warning: {report.freshness.problem(report.files)}")
 
     def tell(self, rows: Rows) -> None:
         """After a result is out: what was read, used and set aside, on stderr. (Said last, so
@@ -143,6 +149,11 @@ class Run:
             parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
         if rows.zero_rows:
             parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
+        if rows.over_discount_rows:
+            parts.append(
+                f"{rows.over_discount_rows:,} rows have a discount larger than the price "
+                "(counted as 0 MRR)"
+            )
         self.note("; ".join(parts))
 
     def format(self) -> Format:
@@ -159,7 +170,7 @@ class Run:
         """Write a document where and how it was asked for."""
         from mrrcli.present.output import write
 
-        write(document, self.format(), self.options.output, self.terminal)
+        write(document, self.format(), self.options.output, self.terminal, self.options.wide)
 
     def emit(self, report: Report, chart: bool = False) -> None:
         """Write a report; the chart only with a table on a terminal, and a note where not."""
@@ -170,7 +181,8 @@ class Run:
         if chart and output is None and fmt != "table":
             self.note("--chart draws on a terminal only, with the table format")
         drawn = chart and output is None and fmt == "table" and on_terminal
-        write(report_document(report, chart=drawn), fmt, output, self.terminal)
+        document = report_document(report, chart=drawn)
+        write(document, fmt, output, self.terminal, self.options.wide)
         if output is not None:
             self.note(f"wrote {report.frame.height:,} rows to {output}")
         elif chart and fmt == "table" and not on_terminal:
