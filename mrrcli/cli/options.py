@@ -19,6 +19,7 @@ from mrrcli.vocabulary import (
     Level,
     Mode,
     OutputFormat,
+    Period,
     Scope,
 )
 
@@ -223,6 +224,17 @@ QuietOption = Annotated[
         show_default=False,
     ),
 ]
+PeriodOption = Annotated[
+    Period | None,
+    typer.Option(
+        "--period",
+        help="Rows of calendar months, quarters (2026-Q2) or years: flows summed, opening and "
+        "closing at the period's ends, NRR/GRR over the period (customers keeps days and "
+        "months).  [default: month]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
 WideOption = Annotated[
     bool | None,
     typer.Option(
@@ -309,6 +321,7 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    period: str = "month"
     wide: bool = False
     max_age: int = DEFAULT_MAX_AGE
     parts: int | None = None
