@@ -19,6 +19,7 @@ import polars as pl
 
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
 from mrrcli.read.files import RowFilter, Table
 from mrrcli.read.problems import Findings
 from mrrcli.sources.inputs import Input, open_input, to_periods
@@ -28,8 +29,16 @@ Unit = Literal["major", "minor"]
 
 
 def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | None = None) -> Input:
-    """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped."""
-    return open_input(paths, options.source, options.mapping, options.keep_duplicates, part)
+    """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped;
+    amounts written with a decimal comma rewritten when `options.decimal_comma`."""
+    inp = open_input(
+        paths, options.source, options.mapping, options.keep_duplicates, part, options.delimiter
+    )
+    if options.decimal_comma:
+        frame = inp.table.frame
+        text = [c for c in NUMBER_COLUMNS if frame.schema.get(c) == pl.String]
+        inp.table = replace(inp.table, frame=frame.with_columns(from_decimal_comma(text)))
+    return inp
 
 
 def normalize_options(options: ReadOptions) -> NormalizeOptions:

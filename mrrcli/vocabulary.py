@@ -237,6 +237,8 @@ class ReadOptions:
     keep_duplicates: bool = False
     parts: int | None = None  # read in this many parts by customer (None: decided by size)
     whole_rows: int = WHOLE_ROWS  # above this many rows an export is read in parts
+    delimiter: str | None = None  # of CSV fields; None: detected from each header line
+    decimal_comma: bool = False  # amounts written 49,00 and 1.234,50 (SPEC §2.5)
 
 
 def whole_rows_from_environment() -> int:
@@ -267,3 +269,15 @@ def parse_fraction(text: str, what: str) -> Fraction:
 def today() -> date:
     """The default as-of date: today in UTC."""
     return datetime.now(UTC).date()
+
+
+# `--delimiter` values (SPEC §2.5), as written on the command line → the character.
+DELIMITER_NAMES = {",": ",", ";": ";", "|": "|", "tab": "\t", "\\t": "\t", "\t": "\t"}
+
+
+def parse_delimiter(text: str) -> str:
+    """A `--delimiter` value (`,` `;` `|` or `tab`) as the character, or a usage error."""
+    found = DELIMITER_NAMES.get(text.strip() if text.strip() else text)
+    if found is None:
+        raise UsageError(f"--delimiter must be one of , ; | tab, not {text!r}")
+    return found

@@ -20,6 +20,8 @@ from mrrcli.cli.options import (
     DateFormatOption,
     DaysPerMonthOption,
     DebugOption,
+    DecimalCommaOption,
+    DelimiterOption,
     Files,
     FormatOption,
     FromOption,
@@ -60,6 +62,8 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("output", OutputOption),
     ("quiet", QuietOption),
     ("debug", DebugOption),
+    ("delimiter", DelimiterOption),
+    ("decimal_comma", DecimalCommaOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

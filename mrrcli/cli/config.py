@@ -12,7 +12,7 @@ from typing import Any
 
 from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope, parse_delimiter
 
 CONFIG_KEYS = {
     "source": "source",
@@ -38,6 +38,9 @@ CONFIG_KEYS = {
     "format": "format",
     "output": "output",
     "quiet": "quiet",
+    "delimiter": "delimiter",
+    "decimal_comma": "decimal_comma",
+    "decimal-comma": "decimal_comma",
 }
 
 
@@ -138,6 +141,8 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         if key in values and values[key] not in allowed_values:
             allowed = ", ".join(allowed_values)
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
+    if values.get("delimiter") is not None:
+        values["delimiter"] = parse_delimiter(str(values["delimiter"]))
     if "days_per_month" in values:
         values["days_per_month"] = str(values["days_per_month"])
     if "timezone" in values:

@@ -103,6 +103,25 @@ KeepDuplicatesOption = Annotated[
         show_default=False,
     ),
 ]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="CSV field separator: , ; | or tab.  [default: detected from the header line]",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
+DecimalCommaOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--decimal-comma",
+        help="Amounts are written with a decimal comma, as European spreadsheets do: 49,00 and "
+        "1.234,50.",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option(
@@ -229,3 +248,5 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    delimiter: str | None = None  # None: detected from each file's header line
+    decimal_comma: bool = False

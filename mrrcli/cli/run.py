@@ -98,6 +98,8 @@ class Run:
             fx=common.fx,
             keep_duplicates=common.keep_duplicates,
             whole_rows=whole_rows_from_environment(),
+            delimiter=common.delimiter,
+            decimal_comma=common.decimal_comma,
         )
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:

@@ -7,6 +7,7 @@ import polars as pl
 
 from mrrcli.normalize.numbers import MAX_AMOUNT, MAX_QUANTITY, Scales
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import decimal_comma_hint
 from mrrcli.read.problems import Check, Findings
 
 AMOUNT_COLUMNS = ("amount", "monthly_amount", "mrr")  # the first present is the amount
@@ -95,7 +96,7 @@ def _unreadable(schema: pl.Schema, column: str, kind: str, parsed: str | None = 
     return Check(
         column,
         _as_written(schema, column).is_not_null() & pl.col(parsed or f"_{column}").is_null(),
-        lambda v: f"cannot read {v!r} as {kind}",
+        lambda v: f"cannot read {v!r} as {kind}{decimal_comma_hint(v)}",
     )
 
 

@@ -20,6 +20,7 @@ from typing import Protocol, TextIO
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.read.european import DELIMITERS, delimiter_name, detect_delimiter, one_field_hint
 
 FILE_COLUMN = "_file"
 ROW_COLUMN = "_row"
@@ -96,12 +97,29 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
+def file_delimiter(path: str, delimiter: str | None = None) -> str:
+    """`delimiter`, else the one detected from the file's header line."""
+    if delimiter is not None:
+        return delimiter
+    try:
+        with open(path, "rb") as handle:
+            return detect_delimiter(handle.read(4096))
+    except OSError:
+        return ","
+
+
+def _read_part(path: str, partition: RowFilter, delimiter: str | None) -> pl.DataFrame:
     """The rows of one part of a file, scanned so that the rest is never held in memory."""
     if is_parquet(path):
         scan = pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
     else:
-        scan = pl.scan_csv(path, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2)
+        scan = pl.scan_csv(
+            path,
+            separator=file_delimiter(path, delimiter),
+            infer_schema=False,
+            row_index_name=ROW_COLUMN,
+            row_index_offset=2,
+        )
     headers = [c for c in scan.collect_schema().names() if c != ROW_COLUMN]
     _check_headers(path, headers)
     if scan.head(1).collect().height == 0:
@@ -112,13 +130,15 @@ def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
     return scan.filter(partition.keeps(column)).collect()
 
 
-def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
+def _read_one(
+    path: str, partition: RowFilter | None = None, delimiter: str | None = None
+) -> pl.DataFrame:
     """One file as a DataFrame (CSV as text) with `_row`, the spreadsheet row of each row
-    (a CSV header is row 1)."""
+    (a CSV header is row 1); `delimiter` None: detected from the header line."""
     data: bytes | None = None
     try:
         if partition is not None:
-            return _read_part(path, partition)
+            return _read_part(path, partition, delimiter)
         if is_parquet(path):
             return pl.read_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
         source: str | io.BytesIO = path
@@ -135,10 +155,16 @@ def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
             )
         if b"\x00" in head:
             raise InputError(f"{path}: the file is binary, not CSV text or Parquet")
+        delimiter = delimiter or detect_delimiter(head)
         frame = pl.read_csv(
-            source, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2
+            source,
+            separator=delimiter,
+            infer_schema=False,
+            row_index_name=ROW_COLUMN,
+            row_index_offset=2,
         )
         _check_headers(path, [c for c in frame.columns if c != ROW_COLUMN])
+        _check_fields(path, frame, delimiter)
         return frame
     except InputError:
         raise
@@ -150,7 +176,7 @@ def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
             raise InputError(
                 f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
             ) from None
-        located = _locate_csv_problem(path, data)
+        located = _locate_csv_problem(path, data, delimiter or ",")
         if located is not None:
             raise located from None
         raise InputError(f"{path}: cannot read it as CSV or Parquet: {message}") from None
@@ -167,7 +193,40 @@ def _check_headers(path: str, columns: list[str]) -> None:
         seen[key] = column
 
 
-def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
+def _check_header_fields(path: str, header: list[str], delimiter: str) -> None:
+    """A header of one field that holds another delimiter was written with that one."""
+    hint = one_field_hint(header[0], delimiter) if len(header) == 1 else None
+    if hint:
+        raise InputError(f"{path}: the header is one field, {header[0]!r}: {hint} reads it")
+
+
+def _check_fields(path: str, frame: pl.DataFrame, delimiter: str) -> None:
+    """A header or row read as one field that holds another delimiter was written with it: the
+    error names the --delimiter that reads it."""
+    columns = [c for c in frame.columns if c != ROW_COLUMN]
+    _check_header_fields(path, columns, delimiter)
+    if len(columns) == 1:
+        return
+    first, rest = columns[0], columns[1:]
+    others = [d for d in DELIMITERS if d != delimiter]
+    one_field = frame.filter(
+        pl.all_horizontal(pl.col(c).is_null() for c in rest)
+        & pl.col(first).str.contains_any(others).fill_null(False)
+    )
+    if one_field.height:
+        value, row = one_field.select(first, ROW_COLUMN).row(0)
+        raise row_problem(
+            path,
+            row,
+            None,
+            f"1 field where the header has {len(columns)} "
+            f"(separated by '{delimiter_name(delimiter)}'): {one_field_hint(value, delimiter)} "
+            "reads it",
+            one_field.height - 1,
+        )
+
+
+def _locate_csv_problem(path: str, data: bytes | None, delimiter: str) -> InputError | None:
     """The spreadsheet row of a structural CSV problem Polars reports without one."""
     try:
         text = (data or b"").decode("utf-8-sig") if path == "-" else None
@@ -175,10 +234,11 @@ def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
             io.StringIO(text) if text is not None else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
         )
         with handle:
-            reader = csv.reader(handle, strict=True)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             header = next(reader, None)
             if header is None:
                 return None
+            _check_header_fields(path, header, delimiter)
             record = 1
             try:
                 for row in reader:
@@ -189,12 +249,15 @@ def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
                             record,
                             None,
                             f"{len(row)} fields where the header has {len(header)} "
-                            "(check delimiters and quoting)",
+                            f"(separated by '{delimiter_name(delimiter)}'; check quoting, "
+                            "or give --delimiter)",
                         )
             except csv.Error:
                 return row_problem(path, record + 1, None, "a quoted field is never closed")
     except (OSError, UnicodeDecodeError):
         return None
+    except InputError as error:
+        return error
     return None
 
 
@@ -242,17 +305,19 @@ def read_table(
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
     partition: RowFilter | None = None,
+    delimiter: str | None = None,
 ) -> Table:
     """Read every file into one frame, headers renamed to their canonical names.
 
     Columns that are not canonical are kept under their own names (they decide duplicates).
-    Rows identical in every column are kept once unless `keep_duplicates`.
+    Rows identical in every column are kept once unless `keep_duplicates`. CSV fields are
+    separated by `delimiter`, by default the one each file's header line shows.
     """
     mapping = dict(mapping or {})
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
     for index, path in enumerate(files):
-        frame = _read_one(path, partition)
+        frame = _read_one(path, partition, delimiter)
         if frame.height == 0 and partition is None:
             raise InputError(f"{path}: the file has a header but no data rows")
         renames = rename_to_canonical(frame.columns, canonical, mapping)

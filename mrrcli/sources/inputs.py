@@ -18,6 +18,7 @@ from mrrcli.read.files import (
     RowFilter,
     Table,
     expand_paths,
+    file_delimiter,
     header_key,
     is_parquet,
     read_table,
@@ -49,16 +50,25 @@ def open_input(
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
     partition: RowFilter | None = None,
+    delimiter: str | None = None,
 ) -> Input:
     """Read every file, choose the source (said in `notes`), rename headers to canonical.
 
     Files that are another table of a vendor's export (Stripe invoices beside invoice lines)
     are told apart by their headers and joined in. With `partition`, only the rows of one
-    part of the customers are read (see mrrcli.parts).
+    part of the customers are read (see mrrcli.parts). CSV fields are separated by
+    `delimiter`, by default the one each header line shows.
     """
     mapping = dict(mapping or {})
-    main_files, tables = _main_and_lookup_files(expand_paths(paths))
-    table = read_table(main_files, (), None, keep_duplicates=keep_duplicates, partition=partition)
+    main_files, tables = _main_and_lookup_files(expand_paths(paths), delimiter)
+    table = read_table(
+        main_files,
+        (),
+        None,
+        keep_duplicates=keep_duplicates,
+        partition=partition,
+        delimiter=delimiter,
+    )
     notes: list[str] = []
     chosen = _chosen_source(_headers(table), source, mapping, notes)
     for path, owner, lookup in tables:
@@ -66,7 +76,7 @@ def open_input(
             raise InputError(
                 f"{path}: looks like {lookup.title}, which --source {chosen.name} does not use"
             )
-        table = _join_lookup(table, path, lookup, keep_duplicates)
+        table = _join_lookup(table, path, lookup, keep_duplicates, delimiter)
         notes.append(f"{path}: {lookup.title} joined in")
     headers = _headers(table)
     if chosen.note:
@@ -86,7 +96,7 @@ def _headers(table: Table) -> list[str]:
 
 
 def _main_and_lookup_files(
-    files: list[str],
+    files: list[str], delimiter: str | None = None
 ) -> tuple[list[str], list[tuple[str, Source, Lookup]]]:
     """The files of the rows to report on, and the lookup tables beside them (by header)."""
     if len(files) == 1:
@@ -94,7 +104,7 @@ def _main_and_lookup_files(
     main_files: list[str] = []
     tables: list[tuple[str, Source, Lookup]] = []
     for path in files:
-        found = lookup_for(headers_of(path)) if path != "-" else None
+        found = lookup_for(headers_of(path, delimiter)) if path != "-" else None
         if found is None:
             main_files.append(path)
         else:
@@ -164,19 +174,22 @@ def _canonical(
     return frame
 
 
-def headers_of(path: str) -> list[str]:
+def headers_of(path: str, delimiter: str | None = None) -> list[str]:
     """A file's header names, without reading its rows (empty when it cannot be read)."""
     try:
         if is_parquet(path):
             return list(pl.read_parquet_schema(path))
-        return pl.read_csv(path, n_rows=0, infer_schema=False).columns
+        separator = file_delimiter(path, delimiter)
+        return pl.read_csv(path, n_rows=0, infer_schema=False, separator=separator).columns
     except (pl.exceptions.PolarsError, OSError, ValueError):
         return []
 
 
-def _join_lookup(table: Table, path: str, lookup: Lookup, keep_duplicates: bool) -> Table:
+def _join_lookup(
+    table: Table, path: str, lookup: Lookup, keep_duplicates: bool, delimiter: str | None = None
+) -> Table:
     """The lookup table's columns joined onto the main rows by the lookup's key."""
-    other = read_table([path], (), None, keep_duplicates=True).frame
+    other = read_table([path], (), None, keep_duplicates=True, delimiter=delimiter).frame
     frame = table.frame
     key = next((header_key(k) for k in lookup.key if header_key(k) in frame.columns), None)
     if key is None:

@@ -14,6 +14,7 @@ from dataclasses import replace
 import polars as pl
 
 from mrrcli.read.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.read.european import decimal_comma_hint
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings
 
@@ -162,7 +163,7 @@ def _with_deductions(kept: pl.DataFrame, findings: Findings) -> tuple[pl.DataFra
                 c,
                 pl.col(c).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
                 & amount(c).is_null(),
-                lambda v: f"cannot read {v!r} as an amount",
+                lambda v: f"cannot read {v!r} as an amount{decimal_comma_hint(v)}",
             )
             for c in deductions
         ],
