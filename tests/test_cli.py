@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from mrrcli.cli import app
 from mrrcli.errors import ExitCode
+from mrrcli.present.terminal import Terminal
 from mrrcli.report import Settings, customers, expansion, load, metrics, movements
 from tests.conftest import SAMPLE_CSV, SAMPLE_PARQUET, SPEC_EXAMPLE
 
@@ -302,3 +303,42 @@ def test_subprocess_error_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "empty" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stdin_that_is_a_terminal_is_a_usage_error() -> None:
+    # `-` on a terminal would wait for typing: one line, exit 2, before anything is read.
+    result = CliRunner().invoke(
+        app, ["movements", "-", *AS_OF], obj=Terminal(stdin_is_terminal=True)
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "stdin, which is a terminal" in result.stderr
+
+
+def test_subprocess_stdin_on_a_terminal_does_not_hang() -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        done = mrrcli("movements", "-", *AS_OF, stdin=terminal, timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert done.returncode == ExitCode.USAGE
+    assert "stdin, which is a terminal" in done.stderr
+
+
+def test_parquet_on_stdin() -> None:
+    # The sample as Parquet through a pipe gives the same report as the CSV file.
+    args = ("movements", "-", "--as-of", "2026-06-30", "--from", "2026-01")
+    with SAMPLE_PARQUET.open("rb") as stdin:
+        piped = subprocess.run(
+            [sys.executable, "-m", "mrrcli", *args],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            check=False,
+        )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.decode() == run("movements", str(SAMPLE_CSV), *args[2:])[1]

@@ -38,6 +38,7 @@ from mrrcli.cli.options import (
     ToOption,
 )
 from mrrcli.cli.run import Run
+from mrrcli.errors import UsageError
 from mrrcli.present.terminal import Terminal
 
 # The options every report shares, with the names they take in CommonOptions.
@@ -101,6 +102,11 @@ def report_command(func: Callable[..., None]) -> Callable[..., None]:
             config = given.pop("config")
             options = merge(given, config, kwargs.pop("files"))
             terminal = current_terminal(kwargs.pop("context"))
+            if "-" in options.files and terminal.stdin_is_terminal:
+                raise UsageError(
+                    "'-' reads an export from stdin, which is a terminal here: pipe a file in "
+                    "(mrrcli movements - < export.csv) or name the file"
+                )
             func(Run(options, terminal), **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]

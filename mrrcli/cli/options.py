@@ -23,7 +23,9 @@ OUTPUT = "Output"
 
 Files = Annotated[
     list[str],
-    typer.Argument(help="CSV or Parquet files, globs, or - for CSV on stdin.", show_default=False),
+    typer.Argument(
+        help="CSV or Parquet files, globs, or - for stdin (CSV or Parquet).", show_default=False
+    ),
 ]
 SourceOption = Annotated[
     str | None,

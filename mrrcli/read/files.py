@@ -139,13 +139,13 @@ def _read_one(
     try:
         if partition is not None:
             return _read_part(path, partition, delimiter)
-        if is_parquet(path):
-            return pl.read_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
         source: str | io.BytesIO = path
         if path == "-":
             data = sys.stdin.buffer.read()
             source = io.BytesIO(data)
-        elif os.path.getsize(path) == 0:
+        if is_parquet(path) or (data or b"").startswith(b"PAR1"):
+            return pl.read_parquet(source, row_index_name=ROW_COLUMN, row_index_offset=1)
+        if path != "-" and os.path.getsize(path) == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); was the export complete?")
         with open(path, "rb") if path != "-" else io.BytesIO(data or b"") as handle:
             head = handle.read(4096)
