@@ -342,3 +342,25 @@ def test_parquet_on_stdin() -> None:
         )
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout.decode() == run("movements", str(SAMPLE_CSV), *args[2:])[1]
+
+
+@pytest.mark.parametrize("name", ["board.xlsx", "chart.png", "report.pdf", "data.weird"])
+def test_output_extension_mrrcli_cannot_write_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    code, out, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target))
+    assert code == ExitCode.USAGE
+    assert f"mrrcli cannot write {target.suffix} files" in err
+    assert out == ""
+    assert not target.exists()
+
+
+def test_unknown_extension_with_an_explicit_format_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "movements.dat"
+    code, _, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target), "-f", "csv")
+    assert code == 0, err
+    # The worked example's last month: closing 175.00 (SPEC §8).
+    assert rows_of(target.read_text())[-1]["closing_mrr"] == "175.00"
+    code, _, err = run(
+        "movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target) + ".xlsx", "-f", "csv"
+    )
+    assert code == ExitCode.USAGE

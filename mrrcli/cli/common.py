@@ -107,7 +107,9 @@ def report_command(func: Callable[..., None]) -> Callable[..., None]:
                     "'-' reads an export from stdin, which is a terminal here: pipe a file in "
                     "(mrrcli movements - < export.csv) or name the file"
                 )
-            func(Run(options, terminal), **kwargs)
+            run = Run(options, terminal)
+            run.format()  # an -o mrrcli cannot write is a usage error before anything is read
+            func(run, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
