@@ -25,8 +25,10 @@ EXTENSIONS: dict[str, Format] = {
 
 
 # Files people expect in another format than text: never written as CSV under their name.
-NOT_TEXT = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers", ".parquet", ".pdf", ".png", ".svg")
-NOT_TEXT += (".jpg", ".jpeg", ".gif", ".webp", ".html", ".htm", ".eml", ".docx", ".pptx")
+NOT_TEXT = frozenset(
+    ".xlsx .xls .xlsm .ods .numbers .parquet .pdf .png .svg .jpg .jpeg .gif .webp .html .htm "
+    ".eml .docx .pptx".split()
+)
 
 
 def resolve_format(fmt: Format, output: str | None, stdout_is_terminal: bool) -> Format:
