@@ -26,8 +26,26 @@ EXTENSIONS: dict[str, Format] = {
 
 # Files people expect in another format than text: never written as CSV under their name.
 NOT_TEXT = frozenset(
-    ".xlsx .xls .xlsm .ods .numbers .parquet .pdf .png .svg .jpg .jpeg .gif .webp .html .htm "
-    ".eml .docx .pptx".split()
+    [
+        ".xlsx",
+        ".xls",
+        ".xlsm",
+        ".ods",
+        ".numbers",
+        ".parquet",
+        ".pdf",
+        ".png",
+        ".svg",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".html",
+        ".htm",
+        ".eml",
+        ".docx",
+        ".pptx",
+    ]
 )
 
 
