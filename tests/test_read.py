@@ -353,3 +353,28 @@ def test_mapped_column_error_names_the_canonical_column(tmp_path: Path) -> None:
     message = str(error.value)
     assert message.startswith(f"{path}, row 2, column ")
     assert "lots" in message
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("amount", [True, False], "column 'amount': holds Boolean values where numbers"),
+        ("amount", [date(2024, 1, 1)] * 2, "column 'amount': holds Date values where numbers"),
+        ("customer_id", [[1], [2]], "column 'customer_id': holds List(Int64) values where single"),
+    ],
+)
+def test_parquet_column_of_a_wrong_type_names_file_column_and_type(
+    tmp_path: Path, column: str, values: list[object], message: str
+) -> None:
+    # A Boolean amount used to reach the arithmetic as a raw Polars casting error.
+    columns: dict[str, list[object]] = {
+        "customer_id": ["a", "b"],
+        "start_date": [date(2024, 1, 1)] * 2,
+        "amount": [10, 20],
+    }
+    columns[column] = values
+    path = tmp_path / "typed.parquet"
+    pl.DataFrame(columns).write_parquet(path)
+    with pytest.raises(InputError) as raised:
+        load([str(path)])
+    assert str(raised.value).startswith(f"{path}, {message}")

@@ -12,6 +12,7 @@ import polars as pl
 
 from mrrcli.errors import InputError, UsageError, row_problem
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import NUMBER_COLUMNS
 from mrrcli.read.files import (
     FILE_COLUMN,
     ROW_COLUMN,
@@ -87,6 +88,7 @@ def open_input(
     frame = _latest_versions(table.frame, chosen, set_aside)
     frame = _filter_values(frame, chosen, set_aside)
     frame = _canonical(frame, headers, chosen, mapping)
+    _check_types(frame, table.files, SHAPE_COLUMNS[chosen.shape])
     frame = _status_ends(frame, chosen, notes)
     return Input(replace(table, frame=frame), chosen, notes, set_aside, read)
 
@@ -172,6 +174,24 @@ def _canonical(
                 pl.coalesce(_blank_is_null(canonical), *(_blank_is_null(o) for o in others))
             )
     return frame
+
+
+def _check_types(frame: pl.DataFrame, files: list[str], canonical: Sequence[str]) -> None:
+    """A typed (Parquet) column of a type that cannot hold what it must (a number, a date, an
+    id), named with its file and the type expected, before any arithmetic meets it."""
+    for column in canonical:
+        dtype = frame.schema.get(column)
+        if dtype is None or dtype in (pl.String, pl.Null):
+            continue
+        if column in NUMBER_COLUMNS:
+            fits, expected = dtype.is_numeric(), "numbers (a numeric type, or text of numbers)"
+        else:
+            fits, expected = not dtype.is_nested() and dtype != pl.Binary, "single values"
+        if not fits:
+            file = next((f for f in files if is_parquet(f)), files[0])
+            raise InputError(
+                f"{file}, column '{column}': holds {dtype} values where {expected} are expected"
+            )
 
 
 def headers_of(path: str, delimiter: str | None = None) -> list[str]:
