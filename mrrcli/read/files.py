@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 import polars as pl
@@ -49,6 +49,7 @@ class Table:
     files: list[str]
     duplicates: int = 0
     duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
+    spelling: dict[str, str] = field(default_factory=dict)  # header_key → header as written
 
 
 def header_key(name: str) -> str:
@@ -316,8 +317,11 @@ def read_table(
     mapping = dict(mapping or {})
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
+    spelling: dict[str, str] = {}
     for index, path in enumerate(files):
         frame = _read_one(path, partition, delimiter)
+        for column in frame.columns:
+            spelling.setdefault(header_key(column), column.replace("\ufeff", "").strip())
         if frame.height == 0 and partition is None:
             raise InputError(f"{path}: the file has a header but no data rows")
         renames = rename_to_canonical(frame.columns, canonical, mapping)
@@ -358,4 +362,5 @@ def read_table(
         files=files,
         duplicates=duplicates,
         duplicate_rows=duplicate_rows,
+        spelling=spelling,
     )
