@@ -300,6 +300,22 @@ def _check_same_columns(files: list[str], frames: list[pl.DataFrame]) -> None:
             )
 
 
+def _canonical_frame(
+    frame: pl.DataFrame, index: int, canonical: Sequence[str], mapping: Mapping[str, str]
+) -> pl.DataFrame:
+    """The frame of file number `index`: headers canonical (others as header_key), `_file`."""
+    renames = rename_to_canonical(frame.columns, canonical, mapping)
+    frame = frame.rename(renames)
+    frame = frame.rename({c: header_key(c) for c in frame.columns if c not in renames.values()})
+    # The readers number rows in chunks aligned with the data; the file index is built
+    # from them so that it is aligned too (misaligned chunks cost a copy of every column
+    # at the first operation that combines them).
+    return frame.with_columns(
+        (pl.col(ROW_COLUMN) * 0 + index).cast(pl.UInt16).alias(FILE_COLUMN),
+        pl.col(ROW_COLUMN).cast(pl.UInt32),
+    )
+
+
 def read_table(
     paths: Sequence[str],
     canonical: Sequence[str],
@@ -324,17 +340,7 @@ def read_table(
             spelling.setdefault(header_key(column), column.replace("\ufeff", "").strip())
         if frame.height == 0 and partition is None:
             raise InputError(f"{path}: the file has a header but no data rows")
-        renames = rename_to_canonical(frame.columns, canonical, mapping)
-        frame = frame.rename(renames)
-        frame = frame.rename({c: header_key(c) for c in frame.columns if c not in renames.values()})
-        # The readers number rows in chunks aligned with the data; the file index is built
-        # from them so that it is aligned too (misaligned chunks cost a copy of every column
-        # at the first operation that combines them).
-        frame = frame.with_columns(
-            (pl.col(ROW_COLUMN) * 0 + index).cast(pl.UInt16).alias(FILE_COLUMN),
-            pl.col(ROW_COLUMN).cast(pl.UInt32),
-        )
-        frames.append(frame)
+        frames.append(_canonical_frame(frame, index, canonical, mapping))
     _check_same_columns(files, frames)
     combined = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
     duplicates = 0
