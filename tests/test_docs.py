@@ -202,3 +202,60 @@ def _continuations(lines: list[str], start: int) -> int:
     while lines[start + count].endswith("\\"):
         count += 1
     return count
+
+
+def help_of(command: str) -> str:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    return result.stdout
+
+
+def flat(text: str) -> str:
+    """Help text without the panels' borders, its words joined by single spaces."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+PANELS = ["Arguments", "Options", "Period and classification", "Output", "Input"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_panels_in_one_order_and_no_text_swallowed(command: str) -> None:
+    text = help_of(command)
+    assert f"mrrcli {command} [OPTIONS] FILE..." in flat(text)
+    usage = next(line for line in text.splitlines() if "Usage:" in line)
+    assert "{" not in usage  # Typer's braces read as a placeholder left unfilled: {files}
+    titles = [line.split("─ ")[1].split(" ─")[0] for line in text.splitlines() if "╭─ " in line]
+    # The same order for every command (a panel added later may follow them).
+    known = [t for t in titles if t in PANELS]
+    assert known == [p for p in PANELS if p in known], titles
+    # Every `[...]` of an option's help is shown, not taken for Rich markup.
+    from mrrcli.cli.common import COMMON_OPTIONS
+
+    shown = flat(text)
+    for name, annotation in COMMON_OPTIONS:
+        help_text = annotation.__metadata__[0].help or ""
+        for bracketed in re.findall(r"\[[^\]]*\]", help_text.replace("\\[", "[")):
+            if f"--{name.replace('_', '-')}" in shown:
+                assert " ".join(bracketed.split()) in shown, (command, name, bracketed)
+
+
+def test_help_states_the_defaults_and_the_config_map() -> None:
+    movements_help = flat(help_of("movements"))
+    assert "Count nothing after this day, YYYY-MM-DD. [default: today, UTC]" in movements_help
+    assert "TOML file of options and a [map] table" in movements_help
+    check_help = flat(help_of("check"))
+    assert "[default: the last complete month" in check_help
+
+
+def test_validate_help_lists_only_options_that_apply_to_it() -> None:
+    text = flat(help_of("validate"))
+    for option in ("--as-of", "--from", "--to", "--mode", "--level", "--expansion-scope"):
+        assert option not in text
+    for option in ("--map", "--source", "--delimiter", "--format", "--output"):
+        assert option in text
+
+
+def test_check_help_lists_the_metric_names() -> None:
+    text = flat(help_of("check"))
+    for metric in ("expansion_to_new", "nrr", "grr", "churned_mrr", "quick_ratio", "arpa"):
+        assert re.search(rf"\b{metric}\b", text.split("METRIC:")[1]), metric

@@ -10,10 +10,10 @@ from typing import Annotated
 import typer
 
 from mrrcli.cli.application import command
-from mrrcli.cli.common import report_command
+from mrrcli.cli.common import reading_command, report_command
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import Movement
+from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS, Movement
 
 ChartOption = Annotated[
     bool,
@@ -120,7 +120,7 @@ def customers(
 
 
 @command
-@report_command
+@reading_command
 def validate(run: Run) -> None:
     """Check an export the way the reports read it and list every problem found.
 
@@ -141,13 +141,19 @@ def validate(run: Run) -> None:
         raise typer.Exit(int(ExitCode.DATA_ERROR))
 
 
+# What `check` can judge: every column of movements, expansion and metrics but the month.
+CHECK_METRICS = tuple(
+    dict.fromkeys(
+        c for c in (*MOVEMENTS_COLUMNS, *EXPANSION_COLUMNS, *METRICS_COLUMNS) if c != "month"
+    )
+)
 RuleOption = Annotated[
     list[str],
     typer.Option(
         "--rule",
         "-r",
         help="METRIC OP NUMBER, e.g. 'expansion_to_new>=0.30' (repeatable; ratios as fractions, "
-        "money in major units).",
+        f"money in major units; OP one of >= > <= < ==). METRIC: {', '.join(CHECK_METRICS)}.",
         show_default=False,
     ),
 ]
@@ -155,7 +161,8 @@ CheckMonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="Month to check, YYYY-MM.  [default: the last complete month before --as-of]",
+        help="Month to check, YYYY-MM.  [default: the last complete month, i.e. the latest whose "
+        "last day is on or before --as-of]",
         show_default=False,
     ),
 ]
@@ -178,11 +185,8 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     from mrrcli.cli.config import parse_month
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
-    from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
 
-    known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
-    known -= {"month"}
-    rules = [parse_rule(text, known) for text in rule]
+    rules = [parse_rule(text, set(CHECK_METRICS)) for text in rule]
     settings = run.settings()
     target = (
         parse_month(month, "--month") if month else last_complete_month(settings.as_of)

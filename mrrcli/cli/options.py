@@ -24,7 +24,9 @@ OUTPUT = "Output"
 Files = Annotated[
     list[str],
     typer.Argument(
-        help="CSV or Parquet files, globs, or - for stdin (CSV or Parquet).", show_default=False
+        metavar="FILE...",
+        help="CSV or Parquet files, globs, or - for stdin (CSV or Parquet).",
+        show_default=False,
     ),
 ]
 SourceOption = Annotated[
