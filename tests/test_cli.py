@@ -364,3 +364,28 @@ def test_unknown_extension_with_an_explicit_format_is_written(tmp_path: Path) ->
         "movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target) + ".xlsx", "-f", "csv"
     )
     assert code == ExitCode.USAGE
+
+
+def test_as_of_before_the_first_day_with_mrr_is_a_usage_error() -> None:
+    # The worked example's first paying row starts 2024-01-03 (customer C).
+    code, out, err = run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-01-02")
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert "--as-of 2024-01-02 is before the export's first day with MRR, 2024-01-03" in err
+    code, _, _ = run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-01-03")
+    assert code == 0
+    code, _, err = run("metrics", str(SPEC_EXAMPLE), *AS_OF, "--to", "2023-12")
+    assert code == ExitCode.USAGE
+    assert "--to 2023-12 is before the export's first month with MRR, 2024-01" in err
+
+
+def test_unknown_customer_says_so_and_exits_0() -> None:
+    code, out, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--customer", "Z")
+    assert code == 0
+    assert rows_of(out) == []
+    assert "mrrcli: no customer 'Z' in the export: no row to show" in err.splitlines()
+    # A known customer (spaces stripped, as ids are compared) without a matching movement.
+    code, out, err = run(
+        "customers", str(SPEC_EXAMPLE), *AS_OF, "--customer", " B ", "--movement", "churn"
+    )
+    assert code == 0 and rows_of(out) == []
+    assert "no movement matches --month, --movement and --customer" in err

@@ -108,15 +108,22 @@ def customers(
     """
     from mrrcli.cli.config import parse_month
     from mrrcli.report import customers as customers_report
+    from mrrcli.report import has_customer
 
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
-    run.report(
+    customer = customer.strip() if customer is not None else None
+    report, rows = run.report(
         customers_report,
         month=month,
         movement=movement.value if movement else None,
         customer=customer,
     )
+    if report.frame.height == 0:
+        if customer is not None and not has_customer(rows, customer):
+            run.note(f"no customer {customer!r} in the export: no row to show")
+        elif month or movement or customer:
+            run.note("no movement matches --month, --movement and --customer: no row to show")
 
 
 @command

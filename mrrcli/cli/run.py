@@ -123,13 +123,18 @@ class Run:
         shaped = for_shape(rows, settings)
         if shaped.mode != settings.mode:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
+        _check_period_has_data(rows, shaped)
         return rows, shaped
 
-    def report(self, build: Callable[..., Report], chart: bool = False, **filters: Any) -> None:
+    def report(
+        self, build: Callable[..., Report], chart: bool = False, **filters: Any
+    ) -> tuple[Report, Rows]:
         """Read the export, write the report `build` makes of it, then say what was read."""
         rows, settings = self.load()
-        self.emit(build(rows, settings, **filters), chart)
+        report = build(rows, settings, **filters)
+        self.emit(report, chart)
         self.tell(rows)
+        return report, rows
 
     def tell(self, rows: Rows) -> None:
         """After a result is out: what was read, used and set aside, on stderr. (Said last, so
@@ -177,3 +182,23 @@ class Run:
             self.note(f"wrote {report.frame.height:,} rows to {output}")
         elif chart and fmt == "table" and not on_terminal:
             self.note("--chart draws on a terminal only")
+
+
+def _check_period_has_data(rows: Rows, settings: Settings) -> None:
+    """An --as-of (or --to) before the export's first day with MRR leaves nothing to report:
+    almost always a mistyped date, so a usage error rather than an empty table."""
+    from mrrcli.report import first_paying_day
+
+    first = first_paying_day(rows)
+    if first is None:
+        return
+    if settings.as_of < first:
+        raise UsageError(
+            f"--as-of {settings.as_of} is before the export's first day with MRR, {first}: "
+            "there is nothing to report; give a later --as-of"
+        )
+    if settings.month_to is not None and settings.month_to < first.replace(day=1):
+        raise UsageError(
+            f"--to {settings.month_to:%Y-%m} is before the export's first month with MRR, "
+            f"{first:%Y-%m}: there is nothing to report"
+        )
