@@ -281,3 +281,26 @@ def parse_delimiter(text: str) -> str:
     if found is None:
         raise UsageError(f"--delimiter must be one of , ; | tab, not {text!r}")
     return found
+
+
+# `--movement` takes a movement's name or the word its customers are counted under.
+MOVEMENT_ALIASES = {
+    "churned": "churn",
+    "expanded": "expansion",
+    "contracted": "contraction",
+    "reactivated": "reactivation",
+}
+
+
+def parse_movement(text: str) -> Movement:
+    """A `--movement` value (`churn` or `churned`, `expansion` or `expanded`, ...), or a usage
+    error naming the accepted ones."""
+    name = text.strip().lower()
+    try:
+        return Movement(MOVEMENT_ALIASES.get(name, name))
+    except ValueError:
+        accepted = ", ".join(MOVEMENTS)
+        raise UsageError(
+            f"--movement must be one of {accepted} (or churned, expanded, "
+            f"contracted, reactivated), not {text!r}"
+        ) from None

@@ -389,3 +389,27 @@ def test_unknown_customer_says_so_and_exits_0() -> None:
     )
     assert code == 0 and rows_of(out) == []
     assert "no movement matches --month, --movement and --customer" in err
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # SPEC §8: C churns 60.00 on 2024-02-03, A 180.00 on 2024-04-15.
+        ("churned", [("2024-02-03", "C", "60.00"), ("2024-04-15", "A", "180.00")]),
+        ("Churn", [("2024-02-03", "C", "60.00"), ("2024-04-15", "A", "180.00")]),
+        # C returns to paying: a reactivation on 2024-05-10 at 75.00.
+        ("reactivated", [("2024-05-10", "C", "75.00")]),
+    ],
+)
+def test_movement_accepts_the_kind_and_its_participle(
+    given: str, expected: list[tuple[str, str, str]]
+) -> None:
+    code, out, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--movement", given)
+    assert code == 0, err
+    assert [(r["date"], r["customer_id"], r["amount"]) for r in rows_of(out)] == expected
+
+
+def test_unknown_movement_is_a_usage_error_naming_the_accepted_ones() -> None:
+    code, _, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--movement", "lost")
+    assert code == ExitCode.USAGE
+    assert "new, expansion, reactivation, contraction, churn (or churned, expanded" in err

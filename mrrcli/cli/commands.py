@@ -13,7 +13,7 @@ from mrrcli.cli.application import command
 from mrrcli.cli.common import reading_command, report_command
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS, Movement
+from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS, parse_movement
 
 ChartOption = Annotated[
     bool,
@@ -79,8 +79,13 @@ MonthOption = Annotated[
     typer.Option("--month", help="Only this month, YYYY-MM.", show_default=False),
 ]
 MovementOption = Annotated[
-    Movement | None,
-    typer.Option("--movement", help="Only this movement.", show_default=False),
+    str | None,
+    typer.Option(
+        "--movement",
+        help="Only this movement: new, expansion, reactivation, contraction or churn (also "
+        "expanded, reactivated, contracted, churned).",
+        show_default=False,
+    ),
 ]
 CustomerOption = Annotated[
     str | None,
@@ -116,7 +121,7 @@ def customers(
     report, rows = run.report(
         customers_report,
         month=month,
-        movement=movement.value if movement else None,
+        movement=parse_movement(movement).value if movement is not None else None,
         customer=customer,
     )
     if report.frame.height == 0:
