@@ -413,3 +413,14 @@ def test_unknown_movement_is_a_usage_error_naming_the_accepted_ones() -> None:
     code, _, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--movement", "lost")
     assert code == ExitCode.USAGE
     assert "new, expansion, reactivation, contraction, churn (or churned, expanded" in err
+
+
+def test_as_of_accepts_a_day_without_leading_zeros() -> None:
+    # Like --from 2026-1: 2024-5-31 is 2024-05-31, so the same worked-example report.
+    assert run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-5-31") == run(
+        "movements", str(SPEC_EXAMPLE), *AS_OF
+    )
+    for bad in ("2024-2-30", "20240531", "2024-05", "2024-005-01"):
+        code, _, err = run("movements", str(SPEC_EXAMPLE), "--as-of", bad)
+        assert code == ExitCode.USAGE, bad
+        assert f"--as-of must be a day YYYY-MM-DD, not '{bad}'" in err

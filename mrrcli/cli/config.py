@@ -4,6 +4,7 @@ option values (SPEC §7). Kept free of Polars so that `mrrcli --help` starts fas
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, datetime
 from enum import Enum
@@ -57,8 +58,13 @@ def check_timezone(name: str) -> None:
 
 
 def parse_day(text: str, option: str) -> date:
+    """A day YYYY-MM-DD; month and day may be written without their leading zero (2026-6-30),
+    as --from and --to accept 2026-1."""
+    found = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text.strip())
     try:
-        return date.fromisoformat(text.strip())
+        if found is None:
+            raise ValueError
+        return date(*(int(part) for part in found.groups()))
     except ValueError:
         raise UsageError(f"{option} must be a day YYYY-MM-DD, not {text!r}") from None
 
