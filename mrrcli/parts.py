@@ -24,7 +24,7 @@ from mrrcli.pipeline import load_rows, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.vocabulary import ReadOptions, Settings
+from mrrcli.vocabulary import ReadOptions, Settings, counted
 
 # Parts hold about this many rows each when an export is split by size.
 PART_ROWS = 12_000_000
@@ -122,9 +122,12 @@ def joined(parts: list[Rows]) -> Rows:
     for part in parts:
         for reason, n in part.set_aside.items():
             set_aside[reason] = set_aside.get(reason, 0) + n
-    said = {f"{n:,} {reason} set aside" for p in parts for reason, n in p.set_aside.items()}
+    said = {counted(n, f"{reason} set aside") for p in parts for reason, n in p.set_aside.items()}
     notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
-    notes.append(f"read in {len(parts)} parts by customer ({len(parts[0].files)} file(s))")
+    notes.append(
+        f"read in {counted(len(parts), 'parts')} by customer "
+        f"({counted(len(parts[0].files), 'files')})"
+    )
     return replace(
         first,
         frame=first.frame.clear(),
@@ -132,7 +135,7 @@ def joined(parts: list[Rows]) -> Rows:
         duplicates=sum(p.duplicates for p in parts),
         trial_rows=sum(p.trial_rows for p in parts),
         zero_rows=sum(p.zero_rows for p in parts),
-        notes=notes + [f"{n:,} {reason} set aside" for reason, n in set_aside.items()],
+        notes=notes + [counted(n, f"{reason} set aside") for reason, n in set_aside.items()],
         set_aside=set_aside,
         parts=parts,
     )

@@ -23,7 +23,7 @@ from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
 from mrrcli.read.files import RowFilter, Table
 from mrrcli.read.problems import Findings
 from mrrcli.sources.inputs import Input, open_input, to_periods
-from mrrcli.vocabulary import ReadOptions
+from mrrcli.vocabulary import ReadOptions, counted
 
 Unit = Literal["major", "minor"]
 
@@ -77,7 +77,9 @@ def rows_of(inp: Input, periods: Table, reading: NormalizeOptions, findings: Fin
     rows.read = inp.read
     rows.days_per_month = reading.days_per_month
     rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}
-    rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
+    rows.notes = inp.notes + [
+        counted(n, f"{reason} set aside") for reason, n in inp.set_aside.items()
+    ]
     return rows
 
 

@@ -15,7 +15,7 @@ from mrrcli.normalize.periods import Rows
 from mrrcli.pipeline import for_source, normalize_options, open_export, periods_of, rows_of
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings, Problem, Stop
-from mrrcli.vocabulary import ReadOptions
+from mrrcli.vocabulary import ReadOptions, counted
 
 PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
 
@@ -61,11 +61,11 @@ class Validation:
         )
 
     def summary(self) -> str:
-        parts = [f"{self.read:,} rows read", f"{self.used:,} used"]
-        aside = ", ".join(f"{n:,} {why}" for why, n in self.set_aside.items() if n)
+        parts = [counted(self.read, "rows read"), f"{self.used:,} used"]
+        aside = ", ".join(counted(n, why) for why, n in self.set_aside.items() if n)
         if aside:
             parts.append(f"set aside or at 0 MRR: {aside}")
-        parts.append(f"{self.errors} error(s), {self.warnings} warning(s)")
+        parts.append(f"{counted(self.errors, 'errors')}, {counted(self.warnings, 'warnings')}")
         return "; ".join(parts)
 
 

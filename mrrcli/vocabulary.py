@@ -304,3 +304,29 @@ def parse_movement(text: str) -> Movement:
             f"--movement must be one of {accepted} (or churned, expanded, "
             f"contracted, reactivated), not {text!r}"
         ) from None
+
+
+# The plural nouns of messages that count things, and their singular (`counted`).
+SINGULARS = {
+    "rows": "row",
+    "lines": "line",
+    "versions": "version",
+    "errors": "error",
+    "warnings": "warning",
+    "parts": "part",
+    "files": "file",
+    "customers": "customer",
+    "days": "day",
+}
+
+
+def counted(n: int, phrase: str) -> str:
+    """`n` and `phrase` as a message counts things: "2 rows read", "1 row read" (the first
+    plural noun of `phrase` made singular when `n` is 1), thousands separated."""
+    if n == 1:
+        words = phrase.split(" ")
+        first = next((i for i, w in enumerate(words) if w in SINGULARS), None)
+        if first is not None:
+            words[first] = SINGULARS[words[first]]
+        phrase = " ".join(words)
+    return f"{n:,} {phrase}"

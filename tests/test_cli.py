@@ -424,3 +424,19 @@ def test_as_of_accepts_a_day_without_leading_zeros() -> None:
         code, _, err = run("movements", str(SPEC_EXAMPLE), "--as-of", bad)
         assert code == ExitCode.USAGE, bad
         assert f"--as-of must be a day YYYY-MM-DD, not '{bad}'" in err
+
+
+def test_messages_count_in_the_singular_for_one(tmp_path: Path) -> None:
+    from mrrcli.vocabulary import counted
+
+    assert counted(1, "rows read") == "1 row read"
+    assert counted(2, "rows read") == "2 rows read"
+    assert counted(1_234, "duplicate rows") == "1,234 duplicate rows"
+    assert counted(1, "older versions of a row (history table) set aside") == (
+        "1 older version of a row (history table) set aside"
+    )
+    one = tmp_path / "one.csv"
+    one.write_text("customer_id,start_date,amount\nc1,2024-01-01,10\n")
+    code, _, err = run("movements", str(one), "--as-of", "2024-01-31")
+    assert code == 0
+    assert "mrrcli: 1 row read, 1 carries MRR" in err.splitlines()

@@ -13,6 +13,7 @@ from mrrcli.cli.errors import say
 from mrrcli.cli.options import CommonOptions
 from mrrcli.errors import UsageError
 from mrrcli.present.terminal import Terminal
+from mrrcli.vocabulary import counted
 
 if TYPE_CHECKING:
     from mrrcli.present.document import Document, Report
@@ -141,15 +142,24 @@ class Run:
         a run that fails says one line: its error.)"""
         for message in rows.notes:
             self.note(message)
-        parts = [f"{rows.read:,} rows read, {rows.paying_rows():,} carry MRR"]
+        paying = rows.paying_rows()
+        parts = [f"{counted(rows.read, 'rows read')}, {paying:,} {_verb(paying, 'carry')} MRR"]
         if rows.duplicates:
+            them = "it" if rows.duplicates == 1 else "them"
             parts.append(
-                f"{rows.duplicates:,} duplicate rows counted once (--keep-duplicates counts them)"
+                f"{counted(rows.duplicates, 'duplicate rows')} counted once "
+                f"(--keep-duplicates counts {them})"
             )
         if rows.trial_rows:
-            parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
+            parts.append(
+                f"{counted(rows.trial_rows, 'trial rows')} {_verb(rows.trial_rows, 'count')} "
+                "as 0 MRR"
+            )
         if rows.zero_rows:
-            parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
+            parts.append(
+                f"{counted(rows.zero_rows, 'rows')} {_verb(rows.zero_rows, 'carry')} 0 MRR "
+                "(zero amount or full discount)"
+            )
         self.note("; ".join(parts))
 
     def format(self) -> Format:
@@ -179,7 +189,7 @@ class Run:
         drawn = chart and output is None and fmt == "table" and on_terminal
         write(report_document(report, chart=drawn), fmt, output, self.terminal)
         if output is not None:
-            self.note(f"wrote {report.frame.height:,} rows to {output}")
+            self.note(f"wrote {counted(report.frame.height, 'rows')} to {output}")
         elif chart and fmt == "table" and not on_terminal:
             self.note("--chart draws on a terminal only")
 
@@ -202,3 +212,10 @@ def _check_period_has_data(rows: Rows, settings: Settings) -> None:
             f"--to {settings.month_to:%Y-%m} is before the export's first month with MRR, "
             f"{first:%Y-%m}: there is nothing to report"
         )
+
+
+def _verb(n: int, verb: str) -> str:
+    """`verb` agreeing with a count of `n` ("1 carries", "2 carry")."""
+    if n != 1:
+        return verb
+    return verb[:-1] + "ies" if verb.endswith("y") else verb + "s"

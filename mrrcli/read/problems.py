@@ -121,7 +121,8 @@ def missing_columns(
     writes them (`spelling`), with a ready-to-paste --map for each header close to one."""
     written = [spelling.get(header_key(h), h) for h in headers]
     message = (
-        f"missing required column(s) {', '.join(missing)}; the file has {', '.join(written)}. "
+        f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+        f"the file has {', '.join(written)}. "
         "Use --map canonical=Header to name them"
     )
     suggestions = map_suggestions(missing, [h for h in written if header_key(h) not in CANONICAL])

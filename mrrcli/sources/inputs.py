@@ -31,7 +31,7 @@ from mrrcli.sources.shapes import (
     invoice_lines_to_periods,
     snapshots_to_periods,
 )
-from mrrcli.vocabulary import SHAPE_COLUMNS
+from mrrcli.vocabulary import SHAPE_COLUMNS, counted
 
 
 @dataclass
@@ -299,7 +299,8 @@ def _status_ends(frame: pl.DataFrame, source: Source, notes: list[str]) -> pl.Da
         count = int(frame.select(hit.fill_null(False).sum()).item())
         if count:
             notes.append(
-                f"{count:,} {status} rows have no end date: their MRR is taken to end at "
+                f"{counted(count, f'{status} rows')} {'has' if count == 1 else 'have'} no end "
+                f"date: {'its' if count == 1 else 'their'} MRR is taken to end at "
                 f"{header} (the file cannot say since when they stopped paying)"
             )
             frame = frame.with_columns(
