@@ -39,8 +39,14 @@ class Validation:
         return sum(1 for p in self.problems if p.severity == "warning")
 
     def frame(self) -> pl.DataFrame:
-        """One row per problem (errors first), in the §7.1 spirit: plain columns for pipes."""
-        ordered = sorted(self.problems, key=lambda p: (p.severity != "error", p.file))
+        """One row per problem, by file and row, in the §7.1 spirit: plain columns for pipes."""
+        # In the order of the files and of their rows, as a user fixes them (a problem of a
+        # whole file or of the run first, then by row; an error before a warning on one row).
+        files = {file: index for index, file in enumerate(self.files)}
+        ordered = sorted(
+            self.problems,
+            key=lambda p: (files.get(p.file, -1), p.row or 0, p.severity != "error"),
+        )
         return pl.DataFrame(
             {
                 "severity": [p.severity for p in ordered],
@@ -131,8 +137,8 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     _zero_rows(rows, findings)
     usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
     _overlaps(table, replace(rows, frame=usable), findings)
-    errors = any(p.severity == "error" for p in findings.problems)
-    used = 0 if errors else rows.frame.height - rows.trial_rows - rows.zero_rows
+    # Rows with an error carry no MRR (null): the rows used are the others that carry some.
+    used = rows.paying_rows()
     return Validation(table.files, read, used, set_aside, findings.problems)
 
 
