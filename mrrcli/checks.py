@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mrrcli.errors import UsageError
+from mrrcli.engine.freshness import Freshness
+from mrrcli.errors import InputError, UsageError
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
@@ -40,6 +41,25 @@ class Outcome:
     month: str
     value: Decimal | None
     passed: bool
+    reason: str | None = None  # why the value is empty, when it is
+
+
+# Why a metric is empty (SPEC §6: a ratio whose denominator is 0 is empty), said with a failure.
+EMPTY_BECAUSE = {
+    "expansion_rate": "the previous month's expansion MRR is 0 or not reported",
+    "expansion_pct_of_opening": "opening MRR is 0",
+    "expansion_to_new": "new MRR is 0",
+    "benchmark_met": "new MRR is 0",
+    "mrr_growth_rate": "opening MRR is 0",
+    "quick_ratio": "contraction + churned MRR is 0",
+    "gross_mrr_churn_rate": "opening MRR is 0",
+    "net_mrr_churn_rate": "opening MRR is 0",
+    "nrr": "opening MRR is 0",
+    "grr": "opening MRR is 0",
+    "nrr_ttm": "no MRR 12 months earlier (or fewer than 12 months reported)",
+    "grr_ttm": "no MRR 12 months earlier (or fewer than 12 months reported)",
+    "arpa": "no paying customers at the close",
+}
 
 
 def parse_rule(text: str, metrics: set[str]) -> Rule:
@@ -84,5 +104,28 @@ def evaluate(rules: list[Rule], month: str, values: dict[str, Any]) -> list[Outc
             raw = int(raw)
         value = None if raw is None else Decimal(str(raw))
         passed = value is not None and OPERATORS[rule.op](value, rule.threshold)
-        outcomes.append(Outcome(rule, month, value, passed))
+        reason = None
+        if value is None:
+            reason = "empty: " + EMPTY_BECAUSE.get(rule.metric, "no value for this month")
+        outcomes.append(Outcome(rule, month, value, passed, reason))
     return outcomes
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """One line: `1 of 3 rules failed: churned_mrr<5000`, or `all 3 rules passed`."""
+    failed = [outcome.rule.text for outcome in outcomes if not outcome.passed]
+    count = len(outcomes)
+    rules = "rule" if count == 1 else "rules"
+    if not failed:
+        return f"all {count} {rules} passed" if count > 1 else "1 rule passed"
+    return f"{len(failed)} of {count} {rules} failed: {', '.join(failed)}"
+
+
+class StaleExport(InputError):
+    """The export ends too long before the as-of date to judge a month by it (SPEC §12)."""
+
+
+def require_fresh(freshness: Freshness | None, files: Iterable[str] = ()) -> None:
+    """A stale export never lets an alert pass: its empty months would read as no churn."""
+    if freshness is not None and freshness.stale:
+        raise StaleExport(f"{freshness.problem(files)}; no rule was checked")

@@ -20,7 +20,7 @@ from mrrcli.engine.keys import customer_hash
 from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import InputError
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Rows
-from mrrcli.pipeline import load_rows, normalize_options
+from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
@@ -48,6 +48,12 @@ class Partition:
 def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     """Read an export whole, or in parts when it is large (or `options.parts` says so) and
     its source allows it; Rows of a split export hold each part's rows in `parts`."""
+    rows = _load(paths, options)
+    no_dated_copies([piece.frame for piece in rows.pieces()], rows.files)
+    return rows
+
+
+def _load(paths: Sequence[str], options: ReadOptions) -> Rows:
     count = options.parts if options.parts is not None else part_count(paths, options)
     column = split_column(paths, options) if count > 1 else None
     if column is None:

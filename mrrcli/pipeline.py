@@ -17,12 +17,13 @@ from typing import Literal, cast
 
 import polars as pl
 
+from mrrcli.errors import InputError
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
-from mrrcli.read.files import RowFilter, Table
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, RowFilter, Table, header_key
 from mrrcli.read.problems import Findings
-from mrrcli.sources.inputs import Input, open_input, to_periods
+from mrrcli.sources.inputs import Input, headers_of, open_input, to_periods
 from mrrcli.vocabulary import ReadOptions, counted
 
 Unit = Literal["major", "minor"]
@@ -74,6 +75,7 @@ def rows_of(inp: Input, periods: Table, reading: NormalizeOptions, findings: Fin
     rows = normalize_periods(periods, reading, findings)
     rows.shape = inp.source.shape
     rows.source = inp.source.name
+    rows.caveat = inp.source.caveat
     rows.read = inp.read
     rows.days_per_month = reading.days_per_month
     rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}
@@ -99,3 +101,83 @@ def load_rows(
     reading = for_source(inp, reading or normalize_options(options), options)
     findings = Findings(inp.table)
     return rows_of(inp, periods_of(inp, reading, findings), reading, findings)
+
+
+# A subscription period: the same customer, subscription, plan and first day. (The plan tells
+# apart items of one subscription that start together, which a chunked dump may put in
+# different files.)
+PERIOD_KEY = ["customer_id", "subscription_id", "plan_id", "start_date"]
+
+
+def shared_periods(frame: pl.DataFrame, tables: Sequence[int]) -> pl.DataFrame:
+    """The subscription periods that rows of two files of one table hold (`tables[i]`: which
+    table file i is, by its header): per pair of files, how many, and the first by key with
+    its spreadsheet row in each. Rows identical in every column were already counted once;
+    what is left is a period the two files tell differently, e.g. open in an older copy and
+    ended in a newer one."""
+    table = pl.col(FILE_COLUMN).replace_strict(range(len(tables)), tables, default=-1)
+    # Only keys whose hash repeats are grouped exactly (a split export repeats almost none).
+    hashes = frame.select(pl.struct(table, *PERIOD_KEY).hash(seed=0)).to_series()
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1)).unique()
+    by_file = pl.col(ROW_COLUMN).sort_by(FILE_COLUMN)
+    found = (
+        frame.lazy()
+        .filter(hashes.is_in(repeated.implode()))
+        .select(*PERIOD_KEY, FILE_COLUMN, ROW_COLUMN, table.alias("_table"))
+        .group_by("_table", *PERIOD_KEY)
+        .agg(
+            pl.col(FILE_COLUMN).min().alias("first_file"),
+            pl.col(FILE_COLUMN).max().alias("other_file"),
+            by_file.first().alias("first_row"),
+            by_file.last().alias("other_row"),
+        )
+        .filter(pl.col("first_file") != pl.col("other_file"))
+    )
+    return (
+        found.sort("first_file", "other_file", *PERIOD_KEY)
+        .group_by("first_file", "other_file", maintain_order=True)
+        .agg(pl.len().alias("periods"), pl.all().exclude("_table").first())
+        .collect()
+    )
+
+
+def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | None:
+    """What is wrong when files of one table hold the same subscription periods: dated copies
+    of one export (`billing-2026-05-31.csv billing-2026-06-30.csv`) would count them twice.
+    Files of different tables (a multi-table export), or of one table split by month or by
+    customer, hold different periods. The same whole or in parts: a period's rows are all in
+    one part, and the parts' findings are added up."""
+    if len(files) < 2:
+        return None
+    headers = [frozenset(header_key(h) for h in headers_of(f)) if f != "-" else None for f in files]
+    tables = [headers.index(h) if h is not None else i for i, h in enumerate(headers)]
+    found = [shared for p in pieces if p.height and (shared := shared_periods(p, tables)).height]
+    if not found:
+        return None
+    pairs = (
+        pl.concat(found)
+        .sort("first_file", "other_file", *PERIOD_KEY)
+        .group_by("first_file", "other_file", maintain_order=True)
+        .agg(pl.col("periods").sum(), pl.all().exclude("periods").first())
+    )
+    first = pairs.row(0, named=True)
+    a, b = files[first["first_file"]], files[first["other_file"]]
+    named = sorted({*pairs.get_column("first_file"), *pairs.get_column("other_file")})
+    names = [files[i] for i in named]
+    count = int(pairs.get_column("periods").sum())
+    return (
+        f"{', '.join(names[:-1])} and {names[-1]} both hold {count:,} subscription "
+        f"period{'s' if count != 1 else ''} (same customer, subscription, plan and start) "
+        f"with different values, e.g. customer {first['customer_id']}, subscription "
+        f"{first['subscription_id']} from {first['start_date']} ({a} row "
+        f"{first['first_row']}, {b} row {first['other_row']}): dated copies of one export "
+        "would count them twice; pass only the newest export"
+    )
+
+
+def no_dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> None:
+    """Stop (InputError) when the files are dated copies of one export (see dated_copies)."""
+    problem = dated_copies(pieces, files)
+    if problem is not None:
+        raise InputError(problem)

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from mrrcli import parts
+from mrrcli.engine.freshness import Freshness, data_through
 from mrrcli.engine.metrics import (
     all_metrics_table,
     expansion_table,
@@ -89,7 +90,17 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
         files=rows.files,
         days_per_month=float(rows.days_per_month),
         partial_month=partial_month(shown, settings),
+        source=rows.source,
+        caveat=rows.caveat,
+        freshness=freshness(rows, settings),
     )
+
+
+def freshness(rows: Rows, settings: Settings) -> Freshness:
+    """The export's last day on or before the as-of date, over every part (SPEC §12)."""
+    pieces = (piece.frame for piece in rows.pieces())
+    through = data_through(pieces, rows.shape, settings.as_of)
+    return Freshness(through, settings.as_of, settings.max_age)
 
 
 def movements(rows: Rows, settings: Settings) -> Report:

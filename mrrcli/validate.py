@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from mrrcli.normalize.periods import Rows
-from mrrcli.pipeline import for_source, normalize_options, open_export, periods_of, rows_of
+from mrrcli.pipeline import (
+    dated_copies,
+    for_source,
+    normalize_options,
+    open_export,
+    periods_of,
+    rows_of,
+)
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings, Problem, Stop
 from mrrcli.vocabulary import ReadOptions, counted
@@ -83,11 +90,14 @@ def _rows_text(problem: Problem) -> str:
 
 
 def _overlaps(table: Table, rows: Rows, findings: Findings) -> None:
-    """Rows of one subscription whose periods overlap: usually a versioned export read whole."""
-    frame = rows.frame.sort("subscription_id", "start_date", "end_date", nulls_last=True)
-    previous_end = pl.col("end_date").shift(1).over("subscription_id")
+    """Rows of one subscription and plan whose periods overlap: usually a versioned export read
+    whole (rows of different plans are items or add-ons of the subscription, and add up)."""
+    key = ["subscription_id", "plan_id"]
+    frame = rows.frame.sort(*key, "start_date", "end_date", nulls_last=True)
+    previous_end = pl.col("end_date").shift(1).over(key)
     overlapping = frame.filter(
         (pl.col("subscription_id") == pl.col("subscription_id").shift(1))
+        & pl.col("plan_id").eq_missing(pl.col("plan_id").shift(1))
         & (previous_end.is_null() | (pl.col("start_date") < previous_end))
         & pl.col("subscription_id").shift(1).is_not_null()
     )
@@ -137,6 +147,9 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     _zero_rows(rows, findings)
     usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
     _overlaps(table, replace(rows, frame=usable), findings)
+    copies = dated_copies([usable], table.files)
+    if copies is not None:
+        findings.problems.append(Problem(", ".join(table.files), None, None, copies))
     # Rows with an error carry no MRR (null): the rows used are the others that carry some.
     used = rows.paying_rows()
     return Validation(table.files, read, used, set_aside, findings.problems)

@@ -195,6 +195,10 @@ TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
 # MRRCLI_WHOLE_ROWS lower it on a machine with less memory.
 WHOLE_ROWS = 30_000_000
 
+# An export whose last event is more than this many days before the as-of date is stale
+# (SPEC §12): its empty months would read as no churn.
+DEFAULT_MAX_AGE = 35
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -206,6 +210,7 @@ class Settings:
     scope: Scope = Scope.strict
     month_from: date | None = None  # first day of the first month reported
     month_to: date | None = None  # first day of the last month reported
+    max_age: int = DEFAULT_MAX_AGE  # days the as-of date may be past the data (0: no limit)
 
     def __post_init__(self) -> None:
         # Library callers may pass plain strings ("snapshot").

@@ -91,13 +91,29 @@ def test_chart_draws_bars_line_and_legend() -> None:
     chart = movement_chart(report.frame.to_dicts(), "USD", width=80)
     console = Console(file=io.StringIO(), width=80, color_system=None)
     console.print(chart)
-    text = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "closing MRR (top = 280)" in text
-    assert "█" in text and "•" in text
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
     # Largest inflow month: February, new 100 + expansion 80 = 180; largest outflow: April,
-    # churn 180.
-    assert "        180 │" in text and "       -180 │" in text
-    lines = [line for line in text.splitlines() if line.strip()]
-    month_row = next(line for line in lines if " 01 02 03 04 05" in line)
-    assert month_row.strip().startswith("01")
-    assert "new" in lines[-1] and "churn" in lines[-1]
+    # churn 180. 14 rows split 7 above and 7 below, 180 / 7 = 25.7 a row.
+    assert lines[1].startswith("        180 │") and lines[14].startswith("       -180 │")
+    bars = lines[1:15]
+
+    def column(month: int) -> list[str]:  # month 0 = January: cells 14 and 15, then every 3
+        return [line[14 + 3 * month : 16 + 3 * month] for line in bars]
+
+    # February: new 100 fills rows [0, 25.7) … [77.1, 102.9) (4 rows, most of the 4th is new),
+    # expansion the 3 rows up to 180; each series has its own glyph.
+    assert column(1).count("██") == 4 and column(1).count("▓▓") == 3
+    # March: contraction 40 below 0: [0, 25.7) and most of [25.7, 51.4) → 2 rows of ░░.
+    assert column(2).count("░░") == 2 and column(2).count("▓▓") == 2  # expansion 40 above
+    assert column(3).count("xx") == 7  # April's churn 180: all 7 rows below
+    assert column(4).count("▒▒") == 3  # May's reactivation 75: 75 / 25.7 = 2.9 → 3 rows
+    legend = next(line for line in lines if "churn" in line)
+    for glyph, name in (("██", "new"), ("▓▓", "expansion"), ("▒▒", "reactivation")):
+        assert f"{glyph} {name}" in legend
+    assert "░░ contraction" in legend and "xx churn" in legend
+    # Closing MRR on its own scale, 0 to 280, 6 rows: a month's dot at round(closing/280 × 5):
+    # January 160 → 2.86 → row 3; February and March 280 → 5; April 100 → 1.79 → 2; May 3.
+    top = lines.index("Closing MRR (USD) at each month's end") + 1
+    assert lines[top].startswith("        280 │") and lines[top + 5].startswith("          0 ┼")
+    dots = {m: next(5 - r for r in range(6) if lines[top + r][14 + 3 * m] == "•") for m in range(5)}
+    assert dots == {0: 3, 1: 5, 2: 5, 3: 2, 4: 3}

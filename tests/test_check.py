@@ -128,3 +128,52 @@ def test_check_as_a_cron_job_subprocess() -> None:
     assert result.returncode == 3
     assert "churned_mrr<100,2024-04,churned_mrr,180.00,<,100,fail" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_the_table_shows_values_as_the_reports_do_and_a_summary() -> None:
+    # April (SPEC §8): churned 180.00 (money, 2 decimals), NRR 100 / 280 = 35.7%, quick ratio
+    # (0 + 0 + 0) / (0 + 180) = 0.00×; March has no new MRR, so expansion_to_new is empty.
+    from mrrcli.present.terminal import Terminal
+
+    rules = ["-r", "churned_mrr<100", "-r", "nrr>0.3", "-r", "quick_ratio>=0"]
+    result = runner.invoke(
+        app,
+        ["check", str(SPEC_EXAMPLE), *AS_OF, "--month", "2024-04", *rules, "-f", "table"],
+        obj=Terminal(stdout_is_terminal=False, width=80),
+    )
+    assert result.exit_code == ExitCode.CHECK_FAILED
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["rule", "month", "value", "result"]
+    assert lines[3].split() == ["churned_mrr<100", "2024-04", "180.00", "fail"]
+    assert lines[4].split() == ["nrr>0.3", "2024-04", "35.7%", "pass"]
+    assert lines[5].split() == ["quick_ratio>=0", "2024-04", "0.00×", "pass"]
+    assert lines[6] == "1 of 3 rules failed: churned_mrr<100"
+    assert "mrrcli: 1 of 3 rules failed: churned_mrr<100" in result.stderr
+
+
+def test_an_empty_value_says_why() -> None:
+    # March: new MRR is 0, so expansion ÷ new is empty; opening 280 gives a growth rate of 0.
+    code, rows, _ = check(
+        "--month", "2024-03", "-r", "expansion_to_new>=0", "-r", "mrr_growth_rate>=0"
+    )
+    assert code == ExitCode.CHECK_FAILED
+    assert [(r["value"], r["result"], r["reason"]) for r in rows] == [
+        ("", "fail", "empty: new MRR is 0"),
+        ("0.0", "pass", ""),
+    ]
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(SPEC_EXAMPLE),
+            *AS_OF,
+            "--month",
+            "2024-03",
+            "-r",
+            "expansion_to_new>=0",
+            "-f",
+            "table",
+        ],
+    )
+    assert "fail (empty: new MRR is 0)" in result.stdout
+    assert "1 of 1 rule failed: expansion_to_new>=0" in result.stdout

@@ -63,7 +63,8 @@ def test_source_help_names_every_source() -> None:
 
 # Every `$ mrrcli ...` command in a fenced block of the README runs as written, from the
 # repository root with the set-up's .venv/bin on the PATH, on a terminal 120 columns wide
-# (stdout a pseudo-terminal, so tables are tables; stderr a pipe, so no spinner). What the
+# unless `<!-- columns: N -->` precedes the block (stdout a pseudo-terminal, so tables are
+# tables; stderr a pipe, so no spinner). What the
 # README shows is compared with what the command prints: lines starting `mrrcli:` with stderr,
 # the others with stdout. MRRCLI_README_WRITE=1 rewrites the shown output (read the diff).
 
@@ -76,6 +77,7 @@ class Shown:
     command: str
     output: list[str]
     line: int  # where the command is in the README (0-based)
+    width: int = README_WIDTH  # `<!-- columns: N -->` before the block sets another
 
 
 def shown_commands(text: str) -> list[Shown]:
@@ -84,10 +86,16 @@ def shown_commands(text: str) -> list[Shown]:
     fenced = False
     lines = text.splitlines()
     index = 0
+    width = README_WIDTH
     while index < len(lines):
         line = lines[index]
-        if line.startswith("```"):
+        columns = re.fullmatch(r"<!-- columns: (\d+) -->", line.strip())
+        if columns:
+            width = int(columns.group(1))
+        elif line.startswith("```"):
             fenced = not fenced
+            if not fenced:
+                width = README_WIDTH
         elif fenced and line.startswith("$ "):
             start, command = index, line[2:]
             while command.endswith("\\"):
@@ -97,7 +105,7 @@ def shown_commands(text: str) -> list[Shown]:
             while not lines[index + 1].startswith(("$ ", "```")):
                 index += 1
                 output.append(lines[index])
-            found.append(Shown(command, output, start))
+            found.append(Shown(command, output, start, width))
         index += 1
     return found
 
@@ -108,15 +116,16 @@ def venv_bin() -> Path:
     return local if (local / "mrrcli").exists() else Path(sys.executable).parent
 
 
-def run_as_written(command: str) -> tuple[list[str], list[str]]:
-    """stdout (through a pseudo-terminal) and stderr lines of `command` run by bash."""
+def run_as_written(command: str, width: int = README_WIDTH) -> tuple[list[str], list[str]]:
+    """stdout (through a pseudo-terminal `width` columns wide) and stderr lines of `command`
+    run by bash."""
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, README_WIDTH, 0, 0))
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
     env = {
         **os.environ,
         "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(ROOT),  # the checkout under test, even beside another install
-        "COLUMNS": str(README_WIDTH),
+        "COLUMNS": str(width),
         "NO_COLOR": "1",
     }
     process = subprocess.Popen(
@@ -163,7 +172,7 @@ def test_readme_shows_commands() -> None:
 
 @pytest.mark.parametrize("shown", SHOWN, ids=[s.command[:60] for s in SHOWN])
 def test_readme_command_runs_as_written(shown: Shown) -> None:
-    stdout, stderr = run_as_written(shown.command)
+    stdout, stderr = run_as_written(shown.command, shown.width)
     notes = [line for line in shown.output if line.startswith("mrrcli:")]
     if os.environ.get("MRRCLI_README_WRITE") == "1":
         _rewrite(shown, stdout, stderr if notes else [])

@@ -110,17 +110,24 @@ def _cases() -> list[Case]:
             ("check", SAMPLE, *SAMPLE_AS_OF, "--month", "2026-02", "-r", "quick_ratio>2"),
         )
     )
-    for fixture in sorted((ROOT / SOURCES).glob("*.csv")):
-        path = str(SOURCES / fixture.name)
-        stem = fixture.stem
+    # A fixture is a file, or a folder of the tables of one export passed together.
+    fixtures = [
+        (f.stem, (str(SOURCES / f.name),)) for f in sorted((ROOT / SOURCES).glob("*.csv"))
+    ] + [
+        (d.name, tuple(str(SOURCES / d.name / f.name) for f in sorted(d.glob("*.csv"))))
+        for d in sorted((ROOT / SOURCES).iterdir())
+        if d.is_dir()
+    ]
+    for stem, paths in fixtures:
         for report in ("movements", "metrics", "customers"):
-            cases.append(Case(f"sources/{stem}-{report}", (report, path, *SOURCE_AS_OF)))
+            cases.append(Case(f"sources/{stem}-{report}", (report, *paths, *SOURCE_AS_OF)))
         cases.append(
             Case(
-                f"sources/{stem}-snapshot", ("movements", path, *SOURCE_AS_OF, "--mode", "snapshot")
+                f"sources/{stem}-snapshot",
+                ("movements", *paths, *SOURCE_AS_OF, "--mode", "snapshot"),
             )
         )
-        cases.append(Case(f"sources/{stem}-validate", ("validate", path)))
+        cases.append(Case(f"sources/{stem}-validate", ("validate", *paths)))
     lookups = (
         "tests/fixtures/lookups/stripe_lines.csv",
         "tests/fixtures/lookups/stripe_invoices.csv",
@@ -147,8 +154,10 @@ def _cases() -> list[Case]:
             ),
         )
     )
-    cases.append(Case("bad/no-such-file", ("metrics", "tests/fixtures/bad/absent.csv")))
-    cases.append(Case("bad/bad-month", ("movements", SAMPLE, "--from", "2026-13")))
+    cases.append(
+        Case("bad/no-such-file", ("metrics", "tests/fixtures/bad/absent.csv", *SOURCE_AS_OF))
+    )
+    cases.append(Case("bad/bad-month", ("movements", SAMPLE, *SAMPLE_AS_OF, "--from", "2026-13")))
     return cases
 
 
@@ -167,6 +176,13 @@ def _transcript(case: Case) -> str:
 
 def test_case_names_are_unique() -> None:
     assert len({c.name for c in CASES}) == len(CASES)
+
+
+def test_every_report_case_has_an_as_of() -> None:
+    # Without --as-of a report runs to today: its output (and staleness, SPEC §12) would
+    # change with the day the tests run.
+    undated = [c.name for c in CASES if c.args[0] != "validate" and "--as-of" not in c.args]
+    assert undated == []
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

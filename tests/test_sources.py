@@ -72,6 +72,7 @@ DETECTED = [
     ("chargebee_future.csv", "chargebee"),
     ("recurly.csv", "recurly"),
     ("recurly_trial.csv", "recurly"),
+    ("recurly_history.csv", "recurly"),
     ("chargify.csv", "chargify"),
     ("chargify_traps.csv", "chargify"),
     ("paddle.csv", "paddle"),
@@ -82,6 +83,7 @@ DETECTED = [
     ("baremetrics.csv", "baremetrics"),
     ("zuora.csv", "zuora"),
     ("zuora_charge_types.csv", "zuora"),
+    ("zuora_versions.csv", "zuora"),
 ]
 
 

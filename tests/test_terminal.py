@@ -14,7 +14,7 @@ from mrrcli.present.terminal import Terminal
 from tests.conftest import ROOT, SPEC_EXAMPLE
 
 runner = CliRunner()
-AS_OF = ("--as-of", "2026-06-30")
+AS_OF = ("--as-of", "2024-05-31")
 ON_A_TERMINAL = Terminal(stdout_is_terminal=True, stderr_is_terminal=True, width=100)
 IN_A_PIPE = Terminal(stdout_is_terminal=False, stderr_is_terminal=False, width=100)
 

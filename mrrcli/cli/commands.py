@@ -185,15 +185,17 @@ CheckMonthOption = Annotated[
 def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     """Evaluate threshold rules on one month's metrics, for alerts from cron.
 
-    Prints each rule with the metric's value and pass or fail. Exit 0 when all pass, 3 when
-    any fails (an empty value, such as a ratio over 0, fails), 2 for a malformed rule or an
-    unknown metric. Any column of movements, expansion or metrics is a metric.
+    Prints each rule with the metric's value and pass or fail (with why, for an empty value),
+    then how many rules failed on stderr. Exit 0 when all pass, 3 when any fails (an empty
+    value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric, 1 for
+    bad input or a stale export (its last event more than --max-age days before --as-of:
+    nothing is judged). Any column of movements, expansion or metrics is a metric.
 
     [bold]Example[/bold]
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule
+    from mrrcli.checks import evaluate, last_complete_month, parse_rule, require_fresh, summary
     from mrrcli.cli.config import parse_month
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
@@ -205,6 +207,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     ).strftime("%Y-%m")
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
+    require_fresh(report.freshness, report.files)
     found = report.frame.filter(report.frame.get_column("month") == target)
     if found.height == 0:
         months = report.frame.get_column("month").to_list()
@@ -214,7 +217,8 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
     outcomes = evaluate(rules, target, found.row(0, named=True))
-    run.deliver(outcomes_document(outcomes, report.currency))
+    run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
+    run.note(summary(outcomes))
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -34,6 +34,7 @@ from mrrcli.cli.options import (
     KeepDuplicatesOption,
     LevelOption,
     MapOption,
+    MaxAgeOption,
     ModeOption,
     OutputOption,
     QuietOption,
@@ -41,6 +42,7 @@ from mrrcli.cli.options import (
     SourceOption,
     TimezoneOption,
     ToOption,
+    WideOption,
 )
 from mrrcli.cli.run import Run
 from mrrcli.errors import UsageError
@@ -70,6 +72,8 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("debug", DebugOption),
     ("delimiter", DelimiterOption),
     ("decimal_comma", DecimalCommaOption),
+    ("wide", WideOption),
+    ("max_age", MaxAgeOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

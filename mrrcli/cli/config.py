@@ -42,6 +42,9 @@ CONFIG_KEYS = {
     "delimiter": "delimiter",
     "decimal_comma": "decimal_comma",
     "decimal-comma": "decimal_comma",
+    "wide": "wide",
+    "max_age": "max_age",
+    "max-age": "max_age",
 }
 
 
@@ -74,6 +77,13 @@ def parse_month(text: str, option: str) -> date:
         return datetime.strptime(text.strip(), "%Y-%m").date()
     except ValueError:
         raise UsageError(f"{option} must be a month YYYY-MM, not {text!r}") from None
+
+
+def parse_max_age(value: object) -> int:
+    """A whole number of days, 0 or more (the config file may give any TOML value)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"max_age must be a whole number of days, 0 or more, not {value!r}")
+    return value
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -149,6 +159,8 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
     if values.get("delimiter") is not None:
         values["delimiter"] = parse_delimiter(str(values["delimiter"]))
+    if "max_age" in values:
+        values["max_age"] = parse_max_age(values["max_age"])
     if "days_per_month" in values:
         values["days_per_month"] = str(values["days_per_month"])
     if "timezone" in values:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -36,7 +36,7 @@ SourceOption = Annotated[
         "-s",
         help="Where the export comes from: auto, periods, invoice-lines, snapshots, "
         "stripe-subscriptions, stripe-invoice-lines, chargebee, recurly, chargify, paddle, lago, "
-        "chartmogul, baremetrics, zuora.  [default: auto, by the header]",
+        "chartmogul, baremetrics, zuora, stripe-warehouse.  [default: auto, by the header]",
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -135,6 +135,18 @@ AsOfOption = Annotated[
         show_default=False,
     ),
 ]
+MaxAgeOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-age",
+        min=0,
+        metavar="DAYS",
+        help="The export is stale when --as-of is more than DAYS after its last event: reports "
+        f"warn, check exits 1. 0: no limit.  [default: {DEFAULT_MAX_AGE}]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
 FromOption = Annotated[
     str | None,
     typer.Option(
@@ -215,7 +227,16 @@ QuietOption = Annotated[
     typer.Option(
         "--quiet",
         "-q",
-        help="No notes on stderr, only errors.",
+        help="No notes on stderr, only errors and the warning that an export is stale.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
+]
+WideOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--wide",
+        help="Print every column of a table in full, however wide the terminal.",
         rich_help_panel=OUTPUT,
         show_default=False,
     ),
@@ -254,3 +275,5 @@ class CommonOptions:
     debug: bool = False
     delimiter: str | None = None  # None: detected from each file's header line
     decimal_comma: bool = False
+    wide: bool = False
+    max_age: int = DEFAULT_MAX_AGE

@@ -60,6 +60,11 @@ class Run:
 
         common = self.options
         as_of = common.as_of or as_of_default()
+        if as_of > as_of_default():
+            raise UsageError(
+                f"--as-of {as_of} is after today ({as_of_default()}, UTC): nothing is known "
+                "about the future"
+            )
         if common.month_from and common.month_to and common.month_from > common.month_to:
             raise UsageError("--from is after --to")
         if common.month_to and common.month_to > as_of.replace(day=1):
@@ -76,6 +81,7 @@ class Run:
             scope=common.scope,  # type: ignore[arg-type]
             month_from=common.month_from,
             month_to=common.month_to,
+            max_age=common.max_age,
         )
 
     def read_options(self) -> ReadOptions:
@@ -135,6 +141,10 @@ class Run:
         report = build(rows, settings, **filters)
         self.emit(report, chart)
         self.tell(rows)
+        if report.stale:
+            # Said even with --quiet: the numbers of the months after the data are not true.
+            assert report.freshness is not None
+            say(f"warning: {report.freshness.problem(report.files)}")
         return report, rows
 
     def tell(self, rows: Rows) -> None:
@@ -176,7 +186,7 @@ class Run:
         """Write a document where and how it was asked for."""
         from mrrcli.present.output import write
 
-        write(document, self.format(), self.options.output, self.terminal)
+        write(document, self.format(), self.options.output, self.terminal, self.options.wide)
 
     def emit(self, report: Report, chart: bool = False) -> None:
         """Write a report; the chart only with a table on a terminal, and a note where not."""
@@ -187,7 +197,8 @@ class Run:
         if chart and output is None and fmt != "table":
             self.note("--chart draws on a terminal only, with the table format")
         drawn = chart and output is None and fmt == "table" and on_terminal
-        write(report_document(report, chart=drawn), fmt, output, self.terminal)
+        document = report_document(report, chart=drawn)
+        write(document, fmt, output, self.terminal, self.options.wide)
         if output is not None:
             self.note(f"wrote {counted(report.frame.height, 'rows')} to {output}")
         elif chart and fmt == "table" and not on_terminal:

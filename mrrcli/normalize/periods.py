@@ -73,6 +73,7 @@ class Rows:
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
+    caveat: str | None = None  # what the source cannot show (a subscription list), for meta
 
     def pieces(self) -> list[Rows]:
         """The parts of an export read in parts, else the rows themselves."""

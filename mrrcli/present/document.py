@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import polars as pl
 
 from mrrcli import __version__
+from mrrcli.engine.freshness import Freshness
 from mrrcli.vocabulary import (
     DAYNORM_COLUMNS,
     MONEY_COLUMNS,
@@ -43,6 +44,13 @@ class Report:
     days_per_month: float = float(STANDARD_DAYS_PER_MONTH)
     partial_month: str | None = None  # YYYY-MM of a month-to-date month, if reported
     extra: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # the source the export was read as
+    caveat: str | None = None  # what that source cannot show (a subscription list)
+    freshness: Freshness | None = None  # the data's last day and whether it is stale
+
+    @property
+    def stale(self) -> bool:
+        return self.freshness is not None and self.freshness.stale
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -50,7 +58,10 @@ class Report:
         return {
             "report": self.kind,
             "inputs": self.files,
+            "source": self.source,
+            "caveat": self.caveat,
             "as_of": s.as_of.isoformat(),
+            **self._freshness_meta(),
             "currency": self.currency,
             "mode": str(s.mode),
             "level": str(s.level),
@@ -61,6 +72,32 @@ class Report:
             "partial_month": self.partial_month,
             "mrrcli_version": __version__,
         }
+
+    def _freshness_meta(self) -> dict[str, Any]:
+        fresh = self.freshness
+        through = fresh.data_through if fresh is not None else None
+        return {
+            "data_through": through.isoformat() if through is not None else None,
+            "max_age": self.settings.max_age,
+            "stale": self.stale,
+        }
+
+    def caption_notes(self) -> list[str]:
+        """What a table's caption must say besides its rows: the source and how fresh its
+        data is, the subscription-list caveat, and a stale export (so --quiet hides none)."""
+        said = [f"source {self.source}"] if self.source else []
+        fresh = self.freshness
+        if fresh is not None and fresh.data_through is not None:
+            said.append(f"data through {fresh.data_through}")
+        notes = [" · ".join(said)] if said else []
+        if self.caveat:
+            notes.append(f"! {self.caveat}")
+        if fresh is not None and fresh.stale:
+            notes.append(
+                f"! STALE: the data ends {fresh.age} days before the as-of date {fresh.as_of} "
+                f"(more than --max-age {fresh.max_age}); the months after it show nothing happening"
+            )
+        return notes
 
 
 def minor_to_major(column: str, exponent: int) -> pl.Expr:
@@ -118,6 +155,8 @@ class Document:
 
     frame: pl.DataFrame
     meta: dict[str, Any]
-    table: Callable[[], Table]  # the rows styled for people; Rich is imported only if drawn
+    # the rows styled for people, fitted to a width (None: every column in full); Rich is
+    # imported only if drawn
+    table: Callable[[int | None], Table]
     ascii_meta: bool = True  # validate and check write their meta as ASCII JSON, reports not
     below: Callable[[Console, int], None] | None = None  # after the table, on a terminal

@@ -122,5 +122,5 @@ def render_text(document: Document, fmt: Format) -> str:
     if fmt == "table":
         from mrrcli.present.tables import table_text
 
-        return table_text(document.table())
+        return table_text(document.table(None))
     raise ValueError(f"no text rendering for {fmt!r}")

@@ -21,44 +21,59 @@ if TYPE_CHECKING:
 
     from mrrcli.checks import Outcome
 
-OUTCOME_COLUMNS = ("rule", "month", "metric", "value", "op", "threshold", "result")
+OUTCOME_COLUMNS = ("rule", "month", "metric", "value", "op", "threshold", "result", "reason")
 
 
-def write(document: Document, fmt: Format, output: str | None, terminal: Terminal) -> None:
-    """Write the document in `fmt` to `output` (whole or not at all), else to stdout."""
+def write(
+    document: Document, fmt: Format, output: str | None, terminal: Terminal, wide: bool = False
+) -> None:
+    """Write the document in `fmt` to `output` (whole or not at all), else to stdout. A table
+    fits the terminal unless `wide`."""
     if output is not None:
         try:
             write_atomic(output, render_text(document, fmt))
         except OSError as error:
             raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
     elif fmt == "table":
-        print_table(document, terminal)
+        print_table(document, terminal, wide)
     else:
         sys.stdout.write(render_text(document, fmt))
         sys.stdout.flush()
 
 
-def print_table(document: Document, terminal: Terminal) -> None:
-    """Print the table on stdout; a table wider than the terminal is never cut short (columns
-    that set a minimum width, numbers, keep it). Below it: what the document adds."""
+def print_table(document: Document, terminal: Terminal, wide: bool = False) -> None:
+    """Print the table on stdout, fitted to the terminal's width (every column with `wide`);
+    a table that cannot fit is drawn wider rather than wrapping a number. Below it: what the
+    document adds. Not on a terminal, lines end without spaces."""
+    from mrrcli.present.tables import needed_width, without_trailing_spaces
+
     console = terminal.console()
     width = console.width
-    table = document.table()
-    needed = sum(column.min_width + 3 for column in table.columns if column.min_width)
-    if needed > console.width:
-        console.width = needed
+    table = document.table(None if wide else width)
+    console.width = max(width, needed_width(table))
+    if terminal.stdout_is_terminal:
+        _print_with_below(console, table, document, width)
+        return
+    with console.capture() as captured:
+        _print_with_below(console, table, document, width)
+    sys.stdout.write(without_trailing_spaces(captured.get()))
+    sys.stdout.flush()
+
+
+def _print_with_below(console: Console, table: Table, document: Document, width: int) -> None:
     console.print(table)
     if document.below is not None:
+        console.width = width
         document.below(console, width)
 
 
 def report_document(report: Report, chart: bool = False) -> Document:
     """A report; on a terminal, the top expanding customers (expansion) and the chart follow."""
 
-    def table() -> Table:
+    def table(width: int | None) -> Table:
         from mrrcli.present.tables import rich_table
 
-        return rich_table(report)
+        return rich_table(report, width)
 
     def below(console: Console, width: int) -> None:
         from mrrcli.present.tables import leaders_text
@@ -87,11 +102,14 @@ def problems_document(validation: Validation) -> Document:
         "warnings": validation.warnings,
     }
 
-    def table() -> Table:
+    def table(width: int | None) -> Table:
         from mrrcli.present.tables import rows_table
 
+        shown = frame
+        if frame.get_column("file").n_unique() <= 1:  # the title names the one file
+            shown = frame.drop("file")
         drawn = rows_table(
-            frame,
+            shown,
             f"validate · {', '.join(validation.files)}",
             right={"count"},
             row_style=lambda row: "red" if row[0] == "error" else "yellow",
@@ -99,14 +117,21 @@ def problems_document(validation: Validation) -> Document:
         )
         if frame.height == 0:
             drawn.caption = "no problems found"
+            drawn.caption_justify = "left"
         return drawn
 
     return Document(frame, meta, table)
 
 
-def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
-    """check's results, one rule a row, passes in green and failures in bold red."""
+def outcomes_document(
+    outcomes: list[Outcome], currency: str, exponent: int = 2, judged: Report | None = None
+) -> Document:
+    """check's results, one rule a row, passes in green and failures in bold red. CSV keeps
+    plain numbers; the table shows values as the reports do (money with the currency's
+    decimals, ratios as percentages), why an empty value fails, and how many rules failed.
+    With the report `judged`: its source, caveat and freshness in meta and the caption."""
     from mrrcli import __version__
+    from mrrcli.checks import summary
 
     frame = pl.DataFrame(
         {
@@ -117,6 +142,7 @@ def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
             "op": [o.rule.op for o in outcomes],
             "threshold": [str(o.rule.threshold) for o in outcomes],
             "result": ["pass" if o.passed else "fail" for o in outcomes],
+            "reason": [o.reason for o in outcomes],
         },
         schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
     )
@@ -127,16 +153,37 @@ def outcomes_document(outcomes: list[Outcome], currency: str) -> Document:
         "passed": all(o.passed for o in outcomes),
         "mrrcli_version": __version__,
     }
+    if judged is not None:
+        about = ("source", "caveat", "as_of", "data_through", "max_age", "stale")
+        meta.update({key: judged.meta[key] for key in about})
 
-    def table() -> Table:
-        from mrrcli.present.tables import rows_table
+    def table(width: int | None) -> Table:
+        from mrrcli.present.tables import display_text, rows_table
 
-        return rows_table(
-            frame,
-            f"check · {currency}",
-            right={"value", "threshold"},
-            row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
-            empty="(empty)",
+        shown = pl.DataFrame(
+            {
+                "rule": [o.rule.text for o in outcomes],
+                "month": [o.month for o in outcomes],
+                "value": [display_text(o.rule.metric, o.value, exponent) for o in outcomes],
+                "result": [_result(o.passed, o.reason) for o in outcomes],
+            },
+            schema=dict.fromkeys(("rule", "month", "value", "result"), pl.String),
         )
+        drawn = rows_table(
+            shown,
+            f"check · {currency}",
+            right={"value"},
+            row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
+        )
+        notes = judged.caption_notes() if judged is not None else []
+        drawn.caption = "\n".join([summary(outcomes), *notes])
+        drawn.caption_justify = "left"
+        return drawn
 
     return Document(frame, meta, table)
+
+
+def _result(passed: bool, reason: str | None) -> str:
+    if passed:
+        return "pass"
+    return f"fail ({reason})" if reason else "fail"

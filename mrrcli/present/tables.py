@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from mrrcli.present.document import Report
+from mrrcli.present.fit import REPEATED, abbreviate, leave_out, table_width
 from mrrcli.present.formats import cell_text, is_number
-from mrrcli.vocabulary import MONEY_COLUMNS, RATIO_COLUMNS
+from mrrcli.vocabulary import DAYNORM_COLUMNS, MONEY_COLUMNS, RATIO_COLUMNS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -26,7 +28,8 @@ TITLES = {
 INFLOWS = frozenset({"new_mrr", "expansion_mrr", "reactivation_mrr"})
 OUTFLOWS = frozenset({"contraction_mrr", "churned_mrr"})
 TIMES_COLUMNS = frozenset({"quick_ratio"})
-# Short headers for the terminal; CSV and JSON keep the column names of SPEC §7.1.
+# Short headers for the terminal, at most two short lines each; CSV and JSON keep the column
+# names of SPEC §7.1. NRR/GRR say which period they cover (SPEC §10).
 HEADERS = {
     "opening_mrr": "opening",
     "new_mrr": "new",
@@ -36,30 +39,44 @@ HEADERS = {
     "churned_mrr": "churned",
     "net_new_mrr": "net new",
     "closing_mrr": "closing",
-    "expansion_mrr_daynorm": "expansion\n(std month)",
-    "expansion_rate": "expansion\nrate",
+    "expansion_mrr_daynorm": "expansion\nday-norm.",
+    "expansion_rate": "expansion\nMoM",
     "expansion_pct_of_opening": "% of\nopening",
     "expansion_to_new": "expansion\n÷ new",
     "benchmark_met": "≥30% of\nnew",
-    "expanded_customers": "expanded\ncustomers",
+    "expanded_customers": "expanded\ncust.",
     "mrr_growth_rate": "growth",
     "quick_ratio": "quick\nratio",
     "gross_mrr_churn_rate": "gross\nchurn",
     "net_mrr_churn_rate": "net\nchurn",
-    "nrr": "NRR",
-    "grr": "GRR",
+    "nrr": "NRR\n(month)",
+    "grr": "GRR\n(month)",
     "arpa": "ARPA",
-    "customers_opening": "customers\nopening",
-    "customers_closing": "customers\nclosing",
+    "customers_opening": "cust.\nopening",
+    "customers_closing": "cust.\nclosing",
     "new_customers": "new\ncust.",
-    "contracted_customers": "contracted\ncust.",
+    "contracted_customers": "contr.\ncust.",
     "churned_customers": "churned\ncust.",
-    "reactivated_customers": "reactivated\ncust.",
-    "mrr_before": "MRR before",
-    "mrr_after": "MRR after",
+    "reactivated_customers": "react.\ncust.",
+    "mrr_before": "MRR\nbefore",
+    "mrr_after": "MRR\nafter",
     "customer_id": "customer",
     "subscription_id": "subscription",
-}  # ratios read as "4.2×", not as percentages
+}
+# Narrower still, for a table that must be shortened to fit.
+COMPACT_HEADERS = {"reactivation_mrr": "reacti-\nvation", "contraction_mrr": "contrac-\ntion"}
+TRAILING_SUFFIX = "_ttm"  # nrr_ttm → "NRR (12 mo)": a trailing-twelve-months ratio
+
+
+def header(column: str, compact: bool = False, period: str = "month") -> str:
+    """A column's header on the terminal: `nrr` → "NRR\n(month)" (the span of one `period`),
+    `nrr_ttm` → "NRR\n(12 mo)"; `compact`, the narrowest one."""
+    if compact and column in COMPACT_HEADERS:
+        return COMPACT_HEADERS[column]
+    if column.endswith(TRAILING_SUFFIX) and column not in HEADERS:
+        monthly = HEADERS.get(column.removesuffix(TRAILING_SUFFIX), column)
+        return monthly.replace("(month)", "(12 mo)") if "(month)" in monthly else column
+    return HEADERS.get(column, column).replace("(month)", f"({period})")
 
 
 def money(value: Decimal | None, exponent: int) -> str:
@@ -83,11 +100,15 @@ def report_title(report: Report) -> str:
     return title
 
 
-def rich_table(report: Report) -> Table:
-    """A Rich table: money with separators, ratios as percentages, flows coloured by sign."""
+def rich_table(report: Report, width: int | None = None) -> Table:
+    """A Rich table that fits `width` (None: every column in full): money with separators,
+    ratios as percentages, flows coloured by sign. Too wide, money is abbreviated, then the
+    least important columns are left out and the caption says which (SPEC §11)."""
     from rich import box
     from rich.table import Table
 
+    frame = report.frame
+    fit = _fitted(report, width)
     table = Table(
         title=report_title(report),
         title_justify="left",
@@ -95,47 +116,130 @@ def rich_table(report: Report) -> Table:
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
         pad_edge=False,
+        show_edge=False,
     )
-    frame = report.frame
-    rows = [
-        [_styled_cell(column, value, row, report) for column, value in row.items()]
-        for row in frame.iter_rows(named=True)
-    ]
-    for index, column in enumerate(frame.columns):
-        header = HEADERS.get(column, column)
-        widest = max(
-            max((len(cells[index].plain) for cells in rows), default=0),
-            max(len(word) for word in header.split()),
-        )
+    for column in fit.columns:
         table.add_column(
-            header,
+            header(column, compact=fit.compact),
             justify="right" if is_number(frame, column) else "left",
-            min_width=widest,  # headers wrap between words; numbers never wrap
-            overflow="fold",  # a terminal too narrow wraps a number, never truncates it
+            min_width=fit.widths[column],
+            no_wrap=True,  # a number is never wrapped (the table is as wide as its columns)
         )
-    for cells in rows:
-        table.add_row(*cells)
-    _caption_partial_month(table, report)
+    for index in range(frame.height):
+        table.add_row(*(fit.cells[column][index] for column in fit.columns))
+    notes = [*caption_notes(report, fit.short, fit.left), *report.caption_notes()]
+    if notes:
+        table.caption = "\n".join(notes)
+        table.caption_justify = "left"
     return table
 
 
-def _caption_partial_month(table: Table, report: Report) -> None:
+@dataclass
+class _Fit:
+    """What a table shows at a width: its columns, their cells and widths, and how it was
+    shortened (compact headers, abbreviated money, the columns left out)."""
+
+    columns: list[str]
+    cells: dict[str, list[Text]]
+    widths: dict[str, int]
+    compact: bool = False
+    short: bool = False
+    left: list[str] = field(default_factory=list)
+
+    def too_wide(self, width: int) -> bool:
+        return table_width([self.widths[c] for c in self.columns]) > width
+
+
+def _fitted(report: Report, width: int | None) -> _Fit:
+    """The table at `width`, shortened step by step only as far as needed: first what loses
+    nothing (compact headers, a column that only repeats another), then money abbreviated,
+    then the least important columns left out."""
+    cells = _cells(report, short=False)
+    fit = _Fit(list(report.frame.columns), cells, _widths(cells))
+    if width is None or not fit.too_wide(width):
+        return fit
+    fit.compact, fit.widths = True, _widths(cells, compact=True)
+    fit.left = [c for c in REPEATED.get(report.kind, ()) if c in fit.widths]
+    fit.columns = [c for c in fit.columns if c not in fit.left]
+    if not fit.too_wide(width):
+        return fit
+    fit.short, fit.cells = True, _cells(report, short=True)
+    fit.widths = _widths(fit.cells, compact=True)
+    more = leave_out(report.kind, {c: fit.widths[c] for c in fit.columns}, width)
+    fit.left += more
+    fit.columns = [c for c in fit.columns if c not in more]
+    return fit
+
+
+def caption_notes(report: Report, short: bool = False, left: Collection[str] = ()) -> list[str]:
+    """The notes under a report's table, one a line: the month to date, what was shortened."""
+    notes: list[str] = []
     partial = report.partial_month
     if partial is not None:
         as_of = report.settings.as_of
-        table.caption = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
+        note = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
         if report.kind == "expansion":
-            table.caption += "; its day-normalized flow is at the pace of those days"
-        table.caption_justify = "left"
+            note += "; its day-normalized flow is at the pace of those days"
+        notes.append(note)
+    names = ", ".join(header(column).replace("\n", " ") for column in left)
+    if short:
+        note = "to fit the terminal, money is abbreviated (k = thousand, M = million)"
+        if left:
+            note += f" and these columns are left out: {names}"
+        notes.append(note + "; --wide shows every column in full")
+    elif left:
+        notes.append(f"to fit the terminal, left out: {names}; --wide shows every column")
+    return notes
 
 
-def _styled_cell(column: str, value: Any, row: dict[str, Any], report: Report) -> Text:
+def _cells(report: Report, short: bool) -> dict[str, list[Text]]:
+    """Every cell of the report, column by column, styled; money abbreviated when `short`."""
+    rows = list(report.frame.iter_rows(named=True))
+    return {
+        column: [_styled_cell(column, row[column], row, report, short) for row in rows]
+        for column in report.frame.columns
+    }
+
+
+def _widths(cells: dict[str, list[Text]], compact: bool = False) -> dict[str, int]:
+    """Each column's width: its widest cell or header line."""
+    return {
+        column: max(
+            max((text.cell_len for text in texts), default=0),
+            max(len(line) for line in header(column, compact).split("\n")),
+        )
+        for column, texts in cells.items()
+    }
+
+
+def display_text(column: str, value: Any, exponent: int, short: bool = False) -> str:
+    """A value as a table shows it: money with the currency's decimals and separators (or
+    abbreviated when `short`), ratios as percentages, the quick ratio as `4.20×`."""
+    if column in MONEY_COLUMNS or column in DAYNORM_COLUMNS:
+        if value is None:
+            return ""
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        return abbreviate(amount) if short else money(amount, exponent)
+    if column in TIMES_COLUMNS:
+        return "" if value is None else f"{value:.2f}×"
+    if column in RATIO_COLUMNS:
+        return _percent(value)
+    if column == "benchmark_met":
+        return "" if value is None else ("✓ ≥30%" if value else "✗ <30%")
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return cell_text(value)
+
+
+def _styled_cell(
+    column: str, value: Any, row: dict[str, Any], report: Report, short: bool = False
+) -> Text:
     """One table cell: its text and colour."""
     from rich.text import Text
 
+    text = display_text(column, value, report.exponent, short)
     style = ""
     if column in MONEY_COLUMNS:
-        text = money(value, report.exponent)
         if value:
             if column in INFLOWS:
                 style = "green"
@@ -143,31 +247,22 @@ def _styled_cell(column: str, value: Any, row: dict[str, Any], report: Report) -
                 style = "red"
             elif column == "net_new_mrr":
                 style = "green" if value > 0 else "red"
-    elif column in TIMES_COLUMNS:
-        text = "" if value is None else f"{value:.2f}×"
     elif column in RATIO_COLUMNS:
-        text = _percent(value)
         if column == "expansion_to_new" and row.get("benchmark_met"):
             style = "bold green"
     elif column == "benchmark_met":
-        text = "" if value is None else ("✓ ≥30%" if value else "✗ <30%")
         style = "green" if value else "dim"
     elif column == "movement":
-        text = str(value)
         style = "red" if value in ("contraction", "churn") else "green"
-    elif isinstance(value, float):
-        text = f"{value:,.2f}"
-    else:
-        text = cell_text(value)
-        if column == "month" and value is not None and value == report.partial_month:
-            text += " *"
+    elif column == "month" and value is not None and value == report.partial_month:
+        text += " *"
     return Text(text, style=style)
 
 
 def leaders_text(leaders: pl.DataFrame, exponent: int) -> str:
     """The customers with the most expansion in the last month, as Rich markup."""
     month = leaders.get_column("month")[0]
-    lines = [f"[bold]Top expanding customers in {month}[/bold]"]
+    lines = ["", f"[bold]Top expanding customers in {month}[/bold]"]
     for row in leaders.iter_rows(named=True):
         changes = f" ({row['changes']} changes)" if row["changes"] > 1 else ""
         lines.append(
@@ -184,23 +279,56 @@ def rows_table(
     empty: str = "",
     **options: Any,
 ) -> Table:
-    """Plain rows, one style per row (validate's problems, check's outcomes)."""
+    """Plain rows, one style per row (validate's problems, check's outcomes). Text wraps
+    between words, never inside a word that holds a digit (a number, a row list, a date)."""
     from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, **options)
-    for column in frame.columns:
-        table.add_column(column, justify="right" if column in right else "left")
-    for row in frame.iter_rows():
-        table.add_row(*((empty if v is None else str(v)) for v in row), style=row_style(row))
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        **options,
+    )
+    texts = [[empty if v is None else str(v) for v in row] for row in frame.iter_rows()]
+    for index, column in enumerate(frame.columns):
+        numbers = column in right
+        words = [w for cells in texts for w in cells[index].split() if numbers or _digit(w)]
+        table.add_column(
+            column,
+            justify="right" if numbers else "left",
+            min_width=max((len(w) for w in [column, *words]), default=0),
+            no_wrap=numbers,
+            overflow="fold",  # a long word (a path) folds rather than being cut
+        )
+    for row, cells in zip(frame.iter_rows(), texts, strict=True):
+        table.add_row(*cells, style=row_style(row))
     return table
 
 
-def table_text(table: Table, width: int = 200) -> str:
-    """A Rich table as plain text (for `--output report.txt`)."""
+def _digit(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
+def needed_width(table: Table) -> int:
+    """The least width the table takes without wrapping what must not wrap."""
+    return table_width([column.min_width or 0 for column in table.columns])
+
+
+def without_trailing_spaces(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def table_text(table: Table) -> str:
+    """A Rich table as plain text (for `--output report.txt`), every line without trailing
+    spaces."""
     from rich.console import Console
 
     with open(os.devnull, "w") as sink:
-        console = Console(width=width, record=True, file=sink, color_system=None)
+        console = Console(
+            width=max(80, needed_width(table)), record=True, file=sink, color_system=None
+        )
         console.print(table)
-        return console.export_text()
+        return without_trailing_spaces(console.export_text())

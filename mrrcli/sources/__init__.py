@@ -17,6 +17,13 @@ from mrrcli.errors import UsageError
 from mrrcli.read.files import header_key
 
 Shape = Literal["periods", "invoice-lines", "snapshots"]
+# What a source's note says when it is a subscription list (its current state only).
+SUBSCRIPTION_LIST = "is a subscription list"
+
+SUBSCRIPTION_LIST_NOTE = (
+    "{title} is a subscription list: a plan change overwrites its row, so past upgrades and "
+    "downgrades cannot be seen (expansion shows only as added subscriptions)"
+)
 
 
 @dataclass(frozen=True)
@@ -30,10 +37,32 @@ class Lookup:
     table_key: str  # the table's own key header
     # a header added to the main table ← the table's headers for it, in order of preference
     columns: Mapping[str, tuple[str, ...]]
+    # lookups of one group are alternatives (Stripe's price table or its older plan table):
+    # their rows are pooled and a key must be in one of them
+    group: str = ""
+    # header → values of this table's rows that are not used (a history table's old rows)
+    drop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    required: bool = False  # the main table cannot be read without this one
+    # Its rows become rows of the main table (Chargebee add-ons): `columns` then names the
+    # main table's headers they fill, and every other column is the main row's with their key.
+    adds_rows: bool = False
 
     def matches(self, headers: Iterable[str]) -> bool:
         present = {header_key(h) for h in headers}
         return all(header_key(h) in present for h in self.signature)
+
+
+@dataclass(frozen=True)
+class Versions:
+    """Rows copied into several versions (Zuora copies every charge into each new subscription
+    version): only the rows of each key's latest version count, each part of it once (the
+    most recently updated copy when a version repeats a row)."""
+
+    # Each field: the export's headers for it, in order of preference.
+    key: tuple[str, ...]  # what is versioned (a charge number)
+    version: tuple[str, ...]  # its version, compared as a number when every value is one
+    part: tuple[str, ...] = ()  # tells apart rows of one version (a segment)
+    updated: tuple[str, ...] = ()  # orders copies of one row
 
 
 @dataclass(frozen=True)
@@ -58,8 +87,14 @@ class Source:
     keep: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # header → values of rows set aside and counted (deleted rows, metered prices)
     drop: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # (id header, updated-at header): a history table; only the latest version of an id counts
-    latest_version: tuple[str, str] | None = None
+    # rows of several versions: only each key's latest version counts
+    latest_version: Versions | None = None
+    # (id header, updated-at header): a history table whose versions are a history of prices;
+    # each version holds from its own update (the first from its start) to the next one's
+    price_history: tuple[str, str] | None = None
+    # canonical column → headers whose latest value it takes (an item added to a subscription
+    # after it started starts when it was added)
+    latest_of: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # status → header holding the day such a row stopped paying, when it has no end date
     status_ends: Mapping[str, str] = field(default_factory=dict)
     # other tables of the export that complete the main one
@@ -84,6 +119,12 @@ class Source:
         present = {header_key(h) for h in headers}
         return bool(self.signature) and all(header_key(h) in present for h in self.signature)
 
+    @property
+    def caveat(self) -> str | None:
+        """What every report built from this export must carry (SPEC §12): the note of a
+        subscription list, which cannot show past upgrades and downgrades."""
+        return self.note if self.note and SUBSCRIPTION_LIST in self.note else None
+
     def read_whole_because(self) -> str | None:
         """Why this export must be read whole rather than in parts by customer: a rule of the
         source that must see rows of several customers, or a whole key, at once. None when
@@ -92,12 +133,21 @@ class Source:
         if self.shape != "periods":
             return f"{self.shape} are turned into periods per subscription, across customers"
         if self.latest_version is not None:
-            return "versions of one row may name different customers (a history table)"
+            return "versions of one charge may name different customers (a history table)"
+        if self.price_history is not None:
+            return "versions of one subscription may name different customers (a history table)"
         if self.status_ends:
             return "its status rules are counted over the whole export"
-        if self.lookups:
+        if any(self.customer_from(lookup) for lookup in self.lookups):
             return "its rows take their customer from another table"
+        # A table that only adds columns or rows by subscription is read beside the main one,
+        # and an export with a table beside it is never split (mrrcli.parts.split_column).
         return None
+
+    def customer_from(self, lookup: Lookup) -> bool:
+        """Whether the main rows take their customer from this lookup table."""
+        wanted = {header_key(h) for h in self.columns.get("customer_id", ())}
+        return any(header_key(added) in wanted for added in lookup.columns)
 
 
 GENERIC: tuple[Source, ...] = (

@@ -10,12 +10,10 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.european import NUMBER_COLUMNS
 from mrrcli.read.files import (
-    FILE_COLUMN,
-    ROW_COLUMN,
     RowFilter,
     Table,
     expand_paths,
@@ -31,6 +29,7 @@ from mrrcli.sources.shapes import (
     invoice_lines_to_periods,
     snapshots_to_periods,
 )
+from mrrcli.sources.tables import join_beside, latest_of, latest_versions, price_history
 from mrrcli.vocabulary import SHAPE_COLUMNS, counted
 
 
@@ -77,16 +76,21 @@ def open_input(
             raise InputError(
                 f"{path}: looks like {lookup.title}, which --source {chosen.name} does not use"
             )
-        table = _join_lookup(table, path, lookup, keep_duplicates, delimiter)
-        notes.append(f"{path}: {lookup.title} joined in")
+    beside = [(path, lookup) for path, _, lookup in tables]
+    table, joined = join_beside(table, beside, chosen, keep_duplicates)
+    notes.extend(joined)
     headers = _headers(table)
-    if chosen.note:
-        notes.append(chosen.note)
     _check_mapping(table.files[0], headers, chosen, mapping)
     read = table.frame.height + table.duplicates
     set_aside: dict[str, int] = {}
-    frame = _latest_versions(table.frame, chosen, set_aside)
-    frame = _filter_values(frame, chosen, set_aside)
+    frame = _filter_values(table.frame, chosen, set_aside)
+    frame = latest_versions(frame, chosen, set_aside)
+    frame, history = price_history(frame, chosen, set_aside)
+    if history:
+        notes.append(history)
+    elif chosen.note:
+        notes.append(chosen.note)
+    frame = latest_of(frame, chosen, list(mapping))
     frame = _canonical(frame, headers, chosen, mapping)
     _check_types(frame, table.files, SHAPE_COLUMNS[chosen.shape])
     frame = _status_ends(frame, chosen, notes)
@@ -205,67 +209,8 @@ def headers_of(path: str, delimiter: str | None = None) -> list[str]:
         return []
 
 
-def _join_lookup(
-    table: Table, path: str, lookup: Lookup, keep_duplicates: bool, delimiter: str | None = None
-) -> Table:
-    """The lookup table's columns joined onto the main rows by the lookup's key."""
-    other = read_table([path], (), None, keep_duplicates=True, delimiter=delimiter).frame
-    frame = table.frame
-    key = next((header_key(k) for k in lookup.key if header_key(k) in frame.columns), None)
-    if key is None:
-        raise InputError(
-            f"{path}: {lookup.title} are joined by {' or '.join(lookup.key)}, which the main "
-            "file does not have"
-        )
-    table_key = header_key(lookup.table_key)
-    picked = []
-    for added, candidates in lookup.columns.items():
-        found = next((header_key(c) for c in candidates if header_key(c) in other.columns), None)
-        if found is not None:
-            picked.append(pl.col(found).cast(pl.String).alias(added))
-    # One row per key: the last version of a row that was exported several times.
-    other = other.select(pl.col(table_key).cast(pl.String).alias("_lookup_key"), *picked)
-    other = other.unique("_lookup_key", keep="last", maintain_order=True)
-    joined = frame.with_columns(pl.col(key).cast(pl.String).alias("_lookup_key")).join(
-        other.with_columns(pl.lit(True).alias("_found")),
-        on="_lookup_key",
-        how="left",
-        maintain_order="left",
-    )
-    missing = joined.filter(pl.col("_found").is_null())
-    if missing.height:
-        first = missing.row(0, named=True)
-        raise row_problem(
-            table.files[first[FILE_COLUMN]],
-            first[ROW_COLUMN],
-            key,
-            f"{first[key]!r} is not in {lookup.title} ({path})",
-            missing.height - 1,
-        )
-    return replace(table, frame=joined.drop("_lookup_key", "_found"))
-
-
 def _blank_is_null(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.strip_chars().replace("", None).alias(column)
-
-
-def _latest_versions(
-    frame: pl.DataFrame, source: Source, set_aside: dict[str, int]
-) -> pl.DataFrame:
-    """A history table holds every version of a row: keep the latest of each id."""
-    if source.latest_version is None:
-        return frame
-    id_column, updated = (header_key(h) for h in source.latest_version)
-    if id_column not in frame.columns or updated not in frame.columns:
-        return frame
-    latest = (
-        frame.sort(updated, descending=True, nulls_last=True, maintain_order=True)
-        .unique(id_column, keep="first", maintain_order=True)
-        .sort(FILE_COLUMN, ROW_COLUMN)
-    )
-    if frame.height - latest.height:
-        set_aside["older versions of a row (history table)"] = frame.height - latest.height
-    return latest
 
 
 def _filter_values(frame: pl.DataFrame, source: Source, set_aside: dict[str, int]) -> pl.DataFrame:

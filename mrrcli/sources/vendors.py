@@ -8,12 +8,8 @@ vendor's export.
 
 from __future__ import annotations
 
-from mrrcli.sources import Lookup, Source
-
-SUBSCRIPTION_LIST_NOTE = (
-    "{title} is a subscription list: a plan change overwrites its row, so past upgrades and "
-    "downgrades cannot be seen (expansion shows only as added subscriptions)"
-)
+from mrrcli.sources import SUBSCRIPTION_LIST_NOTE, Lookup, Source, Versions
+from mrrcli.sources.warehouse import STRIPE_WAREHOUSE
 
 STRIPE_SUBSCRIPTIONS = Source(
     name="stripe-subscriptions",
@@ -131,6 +127,25 @@ CHARGEBEE = Source(
     signature=("subscriptions.id", "customers.id", "subscriptions.status"),
     amount_unit="major",
     note=SUBSCRIPTION_LIST_NOTE.format(title="A Chargebee subscriptions export"),
+    lookups=(
+        # SubscriptionAddons.csv of the same export zip (`Subscription Id`, `Addon Id`,
+        # `Addon Quantity`, `Addon Unit Price`, `Addon Amount`): each add-on is one more row
+        # of its subscription, for the subscription's period, at the add-on's price.
+        Lookup(
+            title="Chargebee subscription add-ons",
+            signature=("Subscription Id", "Addon Id"),
+            key=("subscriptions.id",),
+            table_key="Subscription Id",
+            columns={
+                "subscriptions.plan_id": ("Addon Id",),
+                "subscriptions.plan_quantity": ("Addon Quantity", "Quantity"),
+                "subscriptions.plan_quantity_in_decimal": (),
+                "subscriptions.plan_unit_price": ("Addon Unit Price", "Unit Price"),
+                "subscriptions.plan_unit_price_in_decimal": (),
+            },
+            adds_rows=True,
+        ),
+    ),
 )
 
 # ChartMogul's CSV import, invoices file: `Amount in cents` is after discounts and *includes*
@@ -256,8 +271,18 @@ ZUORA = Source(
     },
     signature=("account_id", "mrr", "effective_start_date", "effective_end_date"),
     # OneTime and Usage charges carry no MRR; a warehouse sync marks deleted rows.
-    keep={"charge_type": ("Recurring",)},
+    keep={"charge_type": ("Recurring",), "RatePlanCharge.ChargeType": ("Recurring",)},
     drop={"_fivetran_deleted": ("true",)},
+    # Each amendment copies every charge into a new subscription version (same
+    # `charge_number`, new `id`, `version` + 1). A charge counts once, from its latest version,
+    # which holds all its segments (a price change ends one segment where the next begins;
+    # `is_last_segment` marks the last).
+    latest_version=Versions(
+        key=("charge_number", "RatePlanCharge.ChargeNumber"),
+        version=("version", "RatePlanCharge.Version"),
+        part=("segment", "RatePlanCharge.Segment"),
+        updated=("updated_date", "RatePlanCharge.UpdatedDate"),
+    ),
 )
 
 # Chargify / Maxio subscriptions CSV: `recurring_price` in major units, dates with offsets
@@ -308,7 +333,9 @@ RECURLY = Source(
         "trial_end": ("trial_ends_at", "subscription_trial_ends_at"),
     },
     signature=("uuid", "state", "activated_at", "expires_at"),
-    latest_version=("id", "updated_at"),
+    # A history table (`subscription_history`, one row per version, `id` repeating): each
+    # version's price holds from its `updated_at` to the next one's, so past upgrades show.
+    price_history=("id", "updated_at"),
     lookups=(
         Lookup(
             title="Recurly plans",
@@ -324,13 +351,14 @@ RECURLY = Source(
     drop={"_fivetran_deleted": ("true",)},
     amount_unit="major",
     timezone="UTC",
-    unpaid_statuses=("failed",),
+    unpaid_statuses=("failed", "future"),
     note=SUBSCRIPTION_LIST_NOTE.format(title="A Recurly subscriptions export"),
 )
 
 VENDORS: tuple[Source, ...] = (
     STRIPE_SUBSCRIPTIONS,
     STRIPE_INVOICE_LINES,
+    STRIPE_WAREHOUSE,
     CHARGEBEE,
     CHARTMOGUL,
     LAGO,
