@@ -32,12 +32,11 @@ from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
-    CUSTOMERS_COLUMNS,
     MOVEMENTS,
-    Level,
     Mode,
     ReadOptions,
     Settings,
+    customers_columns,
 )
 
 __all__ = [
@@ -161,9 +160,7 @@ def customers(
     combined = combine(parts.partials(rows, settings, Needs(audit=True)), settings)
     assert combined.audit is not None
     changes = combined.audit.filter(_audit_filter(settings, month, movement, customer))
-    columns = list(CUSTOMERS_COLUMNS)
-    if settings.level == Level.subscription:
-        columns.insert(3, "subscription_id")
+    columns = customers_columns(settings.level)
     keys = settings.keys
     if month is not None:
         # One month's drill-down answers "who, and by how much": largest amounts first.

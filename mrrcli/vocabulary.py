@@ -217,6 +217,12 @@ class Settings:
         object.__setattr__(self, "mode", Mode(self.mode))
         object.__setattr__(self, "level", Level(self.level))
         object.__setattr__(self, "scope", Scope(self.scope))
+        now = today()
+        if self.as_of > now:
+            raise UsageError(
+                f"--as-of {self.as_of} is after today ({now}, UTC): nothing is known about "
+                "the future"
+            )
 
     @property
     def keys(self) -> list[str]:
@@ -274,6 +280,15 @@ def parse_fraction(text: str, what: str) -> Fraction:
 def today() -> date:
     """The default as-of date: today in UTC."""
     return datetime.now(UTC).date()
+
+
+def customers_columns(level: Level) -> tuple[str, ...]:
+    """The `customers` report's columns (§7.1): CUSTOMERS_COLUMNS, with `subscription_id`
+    after `customer_id` at `--level subscription`."""
+    if Level(level) != Level.subscription:
+        return CUSTOMERS_COLUMNS
+    after = CUSTOMERS_COLUMNS.index("customer_id") + 1
+    return (*CUSTOMERS_COLUMNS[:after], "subscription_id", *CUSTOMERS_COLUMNS[after:])
 
 
 # `--delimiter` values (SPEC §2.5), as written on the command line → the character.

@@ -55,6 +55,18 @@ def first_seen(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     )
 
 
+def free_at_eve(rows: pl.LazyFrame, monthly: pl.LazyFrame) -> pl.LazyFrame:
+    """`_key, _conversion` (snapshot mode): keys with a 0-MRR row in force on the last day of
+    the month before their first month with a month-end change. A row is in force that day
+    when it started in an earlier month and ends (exclusively) in that month or later."""
+    first_month = monthly.group_by(KEY).agg(pl.col("month").min().alias("_first_month"))
+    zero = rows.filter(pl.col("mrr") == 0).join(first_month, on=KEY)
+    in_force = (pl.col("start_date").dt.month_start() < pl.col("_first_month")) & (
+        pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("_first_month"))
+    )
+    return zero.filter(in_force).group_by(KEY).agg(pl.lit(True).alias("_conversion"))
+
+
 def _classify(changes: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
     """Add mrr_before, mrr_after, movement, amount to changes sorted by `_key` and period.
 
@@ -85,9 +97,8 @@ def _classify(changes: pl.LazyFrame, scope: Scope) -> pl.LazyFrame:
         .otherwise(pl.lit("churn"))
     )
     if scope == "broad":
-        # Reactivations and free-to-paid conversions (a key that had rows before the first
-        # day it paid: all of them necessarily at 0 MRR) count as expansion.
-        conversion = pl.col("_first") & (pl.col("_first_day") > pl.col("first_seen"))
+        # Reactivations and free-to-paid conversions (`_conversion`) count as expansion.
+        conversion = pl.col("_first") & pl.col("_conversion")
         movement = (
             pl.when(arrives & (~pl.col("_first") | conversion))
             .then(pl.lit("expansion"))
@@ -133,8 +144,15 @@ def classified_changes(rows: pl.LazyFrame, settings: Settings, ids: bool = True)
             pl.col("date").dt.month_start().alias("month")
         )
         order = "date"
-    if settings.scope == "broad":
-        daily = daily.join(first_seen(keyed, settings), on=KEY, how="left")
+    if settings.scope == "broad" and settings.mode == "snapshot":
+        daily = daily.join(free_at_eve(keyed, daily), on=KEY, how="left").with_columns(
+            pl.col("_conversion").fill_null(False)
+        )
+    elif settings.scope == "broad":
+        # A key that had rows before the first day it paid (all of them at 0 MRR).
+        daily = daily.join(first_seen(keyed, settings), on=KEY, how="left").with_columns(
+            (pl.col("_first_day") > pl.col("first_seen")).alias("_conversion")
+        )
     # Joins and group_by keep no order: sort right before the running columns.
     classified = _classify(daily.sort(KEY, order), settings.scope)
     if settings.level == "customer":

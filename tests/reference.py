@@ -192,17 +192,29 @@ def first_paid_day(days: Sequence[date], values: Sequence[int]) -> date | None:
 
 
 def is_conversion(key_rows: Sequence[Row], paid_from: date | None, as_of: date) -> bool:
-    """A free-to-paid conversion: the key had a row (any MRR, 0 included) before it first paid.
-
-    The first paid day is judged day by day in both modes: a paid spell that snapshot mode
-    does not see (it came and went within a month) still means a later arrival is no
-    conversion. Every row starting before the first paid day carried no MRR on any day (a
-    zero-length row spans no day, whatever its price), so "its earlier rows all carried 0 MRR"
-    (§4.4) holds; at least one such row must exist.
+    """Event mode: a free-to-paid conversion: the key had a row (any MRR, 0 included) before
+    it first paid (the first paid day judged day by day). Every row starting before the first
+    paid day carried no MRR on any day (a zero-length row spans no day, whatever its price),
+    so "its earlier rows all carried 0 MRR" (§4.4) holds; at least one such row must exist.
     """
     if paid_from is None:
         return False
     return any(row.start_date < paid_from and row.start_date <= as_of for row in key_rows)
+
+
+def is_snapshot_conversion(
+    key_rows: Sequence[Row], observations: Sequence[tuple[date, int]]
+) -> bool:
+    """Snapshot mode (§4.4, settled): a free-to-paid conversion only if a 0-MRR row of the key
+    covered the last day of the month before its first month-end with MRR > 0."""
+    first = next((day for day, value in observations if value > 0), None)
+    if first is None:
+        return False
+    eve = month_start(first) - ONE_DAY
+    return any(
+        row.mrr == 0 and row.start_date <= eve and (row.end_date is None or eve < row.end_date)
+        for row in key_rows
+    )
 
 
 def _observations(
@@ -226,10 +238,15 @@ def changes(rows: Sequence[Row], settings: RefSettings) -> list[Change]:
     grouped = rows_by_key(rows, settings.level)
     result: list[Change] = []
     for key, key_values in values.items():
-        conversion = is_conversion(grouped[key], first_paid_day(days, key_values), settings.as_of)
+        observations = _observations(days, key_values, settings)
+        if settings.mode == "snapshot":
+            conversion = is_snapshot_conversion(grouped[key], observations)
+        else:
+            paid_from = first_paid_day(days, key_values)
+            conversion = is_conversion(grouped[key], paid_from, settings.as_of)
         previous = 0
         had_mrr = False
-        for day, value in _observations(days, key_values, settings):
+        for day, value in observations:
             if value != previous:
                 movement = classify(previous, value, had_mrr)
                 if settings.scope == "broad" and (
@@ -263,11 +280,10 @@ def total_mrr_on(rows: Sequence[Row], day: date, as_of: date) -> int:
 
 
 def first_paying_month(rows: Sequence[Row], settings: RefSettings) -> date | None:
-    """The first month with MRR > 0 as this mode sees it: any day, or its snapshot day."""
+    """The first month with MRR > 0 on any day, in both modes (§5, settled)."""
     days, _ = daily_mrr(rows, settings)
-    totals = [mrr_on(rows, day) for day in days]
-    for day, value in _observations(days, totals, settings):
-        if value > 0:
+    for day in days:
+        if mrr_on(rows, day) > 0:
             return month_start(day)
     return None
 

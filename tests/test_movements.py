@@ -311,7 +311,11 @@ def test_snapshot_ignores_a_customer_who_comes_and_goes_within_a_month(tmp_path:
 def test_snapshot_judges_earlier_mrr_on_month_ends_only(tmp_path: Path) -> None:
     # x paid Jan 10–20 only (never at a month end), then again from March.
     path = write(tmp_path, "x,x1,2024-01-10,2024-01-20,50,month,\nx,x1,2024-03-01,,50,month,\n")
+    # Months start in January, the first with MRR > 0 on any day, in both modes (§5); the
+    # snapshot months before March show nothing.
     assert table(path, as_of=date(2024, 3, 31), mode="snapshot") == [
+        month("2024-01", 31, 0, 0),
+        month("2024-02", 29, 0, 0),
         month("2024-03", 31, 0, 50, new=50),
     ]
     # In event mode the January stint makes March a reactivation.

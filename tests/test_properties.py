@@ -313,23 +313,34 @@ def test_window_is_the_full_table_filtered(
 
 
 @pytest.mark.parametrize("level", ["customer", "subscription"])
-@pytest.mark.parametrize(("first_mrr", "movement"), [(5000, "new"), (0, "expansion")])
+@pytest.mark.parametrize(
+    ("first_mrr", "first_end", "movement"),
+    [
+        (5000, date(2024, 1, 20), "new"),  # a paid blip: no conversion
+        (0, date(2024, 1, 20), "new"),  # a free blip, over before the end of February
+        (0, date(2024, 3, 5), "expansion"),  # free through February's end: a conversion
+    ],
+)
 def test_snapshot_broad_conversion_needs_free_rows_before(
-    level: Level, first_mrr: int, movement: str
+    level: Level, first_mrr: int, first_end: date, movement: str
 ) -> None:
-    """§4.3/§4.4: a paid blip inside January, then paying from March, snapshot mode, broad.
+    """§4.3/§4.4: a row from January 10, then paying from March 5, snapshot mode, broad.
 
     March is an arrival on month-end values; it is a free-to-paid conversion (→ expansion)
-    only when the earlier row was free, not when it carried MRR (→ stays new).
+    only when a free row was in force at the end of February (settled), not after a free or
+    paid row that was over by then (→ stays new).
     """
     rows = [
-        Row("c0", "c0s0", date(2024, 1, 10), date(2024, 1, 20), first_mrr),
+        Row("c0", "c0s0", date(2024, 1, 10), first_end, first_mrr),
         Row("c0", "c0s0", date(2024, 3, 5), None, 5000),
     ]
     ref = RefSettings(as_of=date(2024, 3, 31), mode="snapshot", level=level, scope="broad")
     table = monthly_movements(frame_of(rows), engine_settings(ref)).to_dicts()
-    assert [r["month"] for r in table] == [date(2024, 3, 1)]
-    assert table[0][MOVEMENT_COLUMN[movement]] == 5000
+    # Months start with the first month with MRR > 0 on any day (§5): January for the paid
+    # blip, which snapshot mode does not see; March otherwise.
+    first = date(2024, 1, 1) if first_mrr else date(2024, 3, 1)
+    assert [r["month"] for r in table] == months_between(first, date(2024, 3, 1))
+    assert table[-1][MOVEMENT_COLUMN[movement]] == 5000
     assert table == monthly(rows, ref)
 
 

@@ -69,7 +69,10 @@ CurrencyOption = Annotated[
 FxOption = Annotated[
     Path | None,
     typer.Option(
-        help="Exchange rates CSV: date,currency,rate (reporting units per unit of currency).",
+        help=(
+            "Exchange rates CSV: date,currency,rate (reporting units per unit of currency); "
+            "a subscription converts at the rate of its first paying day."
+        ),
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -130,7 +133,9 @@ AsOfOption = Annotated[
     str | None,
     typer.Option(
         "--as-of",
-        help="Count nothing after this day, YYYY-MM-DD.  [default: today, UTC]",
+        help=(
+            "Count nothing after this day, YYYY-MM-DD (today at the latest).  [default: today, UTC]"
+        ),
         rich_help_panel=PERIOD,
         show_default=False,
     ),

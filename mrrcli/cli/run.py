@@ -60,11 +60,6 @@ class Run:
 
         common = self.options
         as_of = common.as_of or as_of_default()
-        if as_of > as_of_default():
-            raise UsageError(
-                f"--as-of {as_of} is after today ({as_of_default()}, UTC): nothing is known "
-                "about the future"
-            )
         if common.month_from and common.month_to and common.month_from > common.month_to:
             raise UsageError("--from is after --to")
         if common.month_to and common.month_to > as_of.replace(day=1):
@@ -169,6 +164,12 @@ class Run:
             parts.append(
                 f"{counted(rows.zero_rows, 'rows')} {_verb(rows.zero_rows, 'carry')} 0 MRR "
                 "(zero amount or full discount)"
+            )
+        if rows.over_discount_rows:
+            n = rows.over_discount_rows
+            parts.append(
+                f"{counted(n, 'rows')} {'has' if n == 1 else 'have'} a discount larger than the "
+                "price (counted as 0 MRR)"
             )
         self.note("; ".join(parts))
 

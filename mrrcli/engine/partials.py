@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, customer_ids
-from mrrcli.engine.timeline import classified_changes
+from mrrcli.engine.timeline import classified_changes, first_paying_day
 from mrrcli.engine.totals import (
     empty_flows,
     flows_by_month,
@@ -49,12 +50,14 @@ class Partial:
     retention: pl.DataFrame | None = None  # month, _cohort_net, _cohort_loss, _arrivals, …
     leaders: pl.DataFrame | None = None  # customer_id, amount, changes: candidates for the top
     audit: pl.DataFrame | None = None  # classified changes with ids
+    first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
 
 
 @dataclass
 class Combined:
-    """Partials added up: `movements` runs from the earliest month with a flow (or --from),
-    opening and closing rebuilt, identity checked; the other frames are summed per month."""
+    """Partials added up: `movements` runs from the first month with MRR > 0 on any day (or
+    --from), opening and closing rebuilt, identity checked; the other frames are summed per
+    month."""
 
     settings: Settings
     movements: pl.DataFrame
@@ -68,7 +71,7 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
     """The partial sums of MRR rows (normalize.Rows.frame) of whole customers."""
     lazy = rows.lazy()
     changes = classified_changes(lazy, settings, ids=needs.audit)
-    result = Partial(flows=flows_by_month(changes))
+    result = Partial(flows=flows_by_month(changes), first_day=first_paying_day(lazy, settings))
     if needs.counts:
         result.counts = counts_by_month(changes)
     if needs.retention:
@@ -155,7 +158,10 @@ def _summed(frames: Sequence[pl.DataFrame | None]) -> pl.DataFrame | None:
 def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Combined:
     """Partials of disjoint customers added up (see Combined)."""
     flows = _summed([p.flows for p in partials])
-    movements = movements_from(flows if flows is not None else empty_flows(), settings)
+    days = [p.first_day for p in partials if p.first_day is not None]
+    movements = movements_from(
+        flows if flows is not None else empty_flows(), settings, min(days) if days else None
+    )
     combined = Combined(
         settings=settings,
         movements=movements,

@@ -117,9 +117,19 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
     return runs, True
 
 
+def first_paying_day(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> date | None:
+    """The first day, up to the as-of date, on which any key has MRR > 0 (judged day by day in
+    both modes, §5): the first start of a paying row of non-zero length (see _first_days)."""
+    start, end = pl.col("start_date"), pl.col("end_date")
+    pays = (pl.col("mrr") != 0) & (end.is_null() | (end != start))
+    pays &= start <= pl.lit(settings.as_of, dtype=pl.Date)
+    first: date | None = rows.lazy().select(start.filter(pays).min()).collect().item()
+    return first
+
+
 def _first_days(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Per key: `first_seen`, the first start of any row (paying or not), and `_first_day`,
-    the first day it paid — judged day by day in both modes — up to the as-of date.
+    the first day it paid — judged day by day — up to the as-of date (event-mode conversions).
 
     A row of zero length nets out on its day; any other paying row adds MRR on its start day
     that nothing can take back that day (MRR is never negative), so the first paying day is
@@ -132,6 +142,36 @@ def _first_days(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
         .filter(start <= as_of)
         .group_by(KEY)
         .agg(start.min().alias("first_seen"), start.filter(pays).min().alias("_first_day"))
+    )
+
+
+def _conversions(rows: pl.LazyFrame, settings: Settings, changes: pl.DataFrame) -> pl.DataFrame:
+    """`_key, _conversion`: whether a key's first arrival is a free-to-paid conversion (§4.4).
+
+    Event mode: the key had rows before the first day it paid (all of them necessarily at 0
+    MRR). Snapshot mode (settled): a 0-MRR row (free or trial) of the key was in force at
+    the end of the month before its first month-end arrival, so a trial that starts and
+    converts within one month is new. Only keys whose first change falls in `changes`."""
+    if settings.mode != "snapshot":
+        firsts = _first_days(rows, settings).collect()
+        return firsts.select(
+            KEY, (pl.col("_first_day") > pl.col("first_seen")).alias("_conversion")
+        )
+    # The eve of each key's first month-end arrival: the last day of the month before.
+    eves = (
+        changes.lazy()
+        .filter(pl.col("_first"))
+        .select(KEY, pl.col("month").dt.offset_by("-1d").alias("_eve"))
+    )
+    start, end, eve = pl.col("start_date"), pl.col("end_date"), pl.col("_eve")
+    return (
+        with_key(rows.filter(pl.col("mrr") == 0), settings)
+        .select(KEY, "start_date", "end_date")
+        .join(eves, on=KEY)
+        .filter((start <= eve) & (end.is_null() | (end > eve)))
+        .select(KEY, pl.lit(True).alias("_conversion"))
+        .unique(KEY)
+        .collect()
     )
 
 
@@ -154,9 +194,9 @@ def _movement(scope: Scope) -> pl.Expr:
         .otherwise(_name("churn"))
     )
     if scope == "broad":
-        # Reactivations and free-to-paid conversions (a key that had rows before the first
-        # day it paid: all of them necessarily at 0 MRR) count as expansion.
-        conversion = pl.col("_first") & (pl.col("_first_day") > pl.col("first_seen"))
+        # Reactivations and free-to-paid conversions (`_conversion`, see _conversions) count
+        # as expansion.
+        conversion = pl.col("_first") & pl.col("_conversion")
         movement = (
             pl.when(arrives & (~pl.col("_first") | conversion))
             .then(_name("expansion"))
@@ -232,8 +272,9 @@ def _classified(rows: pl.LazyFrame, settings: Settings, ids: bool) -> pl.DataFra
     )
     changes = _with_calendar(changes, settings)
     if settings.scope == "broad":
-        firsts = _first_days(rows, settings).collect()
-        changes = changes.join(firsts, on=KEY, how="left", maintain_order="left")
+        changes = changes.join(
+            _conversions(rows, settings, changes), on=KEY, how="left", maintain_order="left"
+        ).with_columns(pl.col("_conversion").fill_null(False))
     if settings.level == "customer":
         changes = changes.with_columns(pl.col(KEY).alias(CUSTOMER))
     columns = [KEY, CUSTOMER, "date", "month", "movement", "mrr_before", "mrr_after"]

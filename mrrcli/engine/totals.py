@@ -60,14 +60,20 @@ def empty_movements() -> pl.DataFrame:
     )
 
 
-def movements_from(flows: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Every month from the earliest flow (or --from, if earlier) to the last reported month:
-    the movements columns, opening and closing rebuilt from the running net change. Months
-    before --from are kept (their flows move the opening; rates need the month before)."""
+def movements_from(
+    flows: pl.DataFrame, settings: Settings, first_paying_day: date | None = None
+) -> pl.DataFrame:
+    """Every month from the first month with MRR > 0 on any day (the month of
+    `first_paying_day`, in both modes, §5; or the earliest flow, or --from, if earlier) to the
+    last reported month: the movements columns, opening and closing rebuilt from the running
+    net change. Months before --from are kept (their flows move the opening; rates need the
+    month before)."""
     last = last_month(settings)
-    earliest: date | None = flows.get_column("month").min()  # type: ignore[assignment]
-    if settings.month_from is not None:
-        earliest = min(settings.month_from, earliest or settings.month_from)
+    first_flow: date | None = flows.get_column("month").min()  # type: ignore[assignment]
+    starts = [first_flow, settings.month_from]
+    if first_paying_day is not None:
+        starts.append(month_start(first_paying_day))
+    earliest = min((d for d in starts if d is not None), default=None)
     if earliest is None:
         return empty_movements()
     spine = month_spine(earliest, last, settings.as_of)

@@ -21,8 +21,8 @@ def settle_currency(
     reporting_currency: str | None,
     fx: pl.DataFrame | None,
 ) -> tuple[pl.DataFrame, str, bool]:
-    """`frame` with every row's `currency` (and its `_rate` from `fx` when some are foreign),
-    the reporting currency, and whether some rows are in another currency.
+    """`frame` with every row's `currency`, the reporting currency, and whether some rows are
+    in another currency (then they need `fx`: see attach_rates).
 
     Rows without a currency get `default_currency` (else --`currency`); the reporting
     currency is `currency`, else `reporting_currency`, else the data's only currency (USD
@@ -43,8 +43,6 @@ def settle_currency(
     foreign = [c for c in present if c != reporting]
     if foreign and fx is None:
         _no_rates(findings, files, present, reporting)
-    if foreign:
-        frame = _attach_rates(frame, findings, fx, reporting)  # type: ignore[arg-type]
     return frame, reporting, bool(foreign)
 
 
@@ -115,32 +113,60 @@ def read_fx(path: str, dates: DateParsing) -> pl.DataFrame:
     return parsed.select(pl.col("date").cast(pl.Date), "currency", "_rate").sort("date")
 
 
-def _attach_rates(
-    frame: pl.DataFrame, findings: Findings, fx: pl.DataFrame, reporting: str
+def attach_rates(
+    frame: pl.DataFrame,
+    findings: Findings,
+    fx: pl.DataFrame,
+    reporting: str,
+    pays: pl.Expr,
+    paid_from: pl.Expr,
 ) -> pl.DataFrame:
-    """`frame` with each row's `_rate` from `fx`: the latest on or before its start date (1
-    for the `reporting` currency). Rows without one go to `findings`."""
-    ordered = frame.with_row_index("_order").sort("start_date__parsed")
-    joined = ordered.join_asof(
-        fx.rename({"date": "_fx_date"}),
-        left_on="start_date__parsed",
-        right_on="_fx_date",
-        by="currency",
-        strategy="backward",
-        check_sortedness=False,  # both sides are sorted by date; `by` hides it from Polars
+    """`frame` with each row's `_rate` (scaled by 10^RATE_SCALE) from `fx`: one rate for every
+    row of a subscription, the latest on or before its first paying day (SPEC §3). `pays`
+    marks the rows that carry MRR > 0 on some day, `paid_from` is the first day they do.
+
+    A subscription is its customer, subscription id (the customer when empty) and currency,
+    so rows without a subscription share the customer's first paying day in that currency.
+    Rows in the `reporting` currency, and subscriptions that never pay (their MRR is 0 at
+    any rate), take rate 1. Paying subscriptions without a rate go to `findings`."""
+    subscription = (
+        pl.col("subscription_id").fill_null(pl.col("customer_id"))
+        if "subscription_id" in frame.columns
+        else pl.col("customer_id")
+    )  # as the engine reads a row without a subscription
+    frame = frame.with_columns(subscription.alias("_fx_subscription"))
+    keys = ["customer_id", "_fx_subscription", "currency"]
+    # One row per foreign subscription: its first paying day, then the rate of that day
+    # (an as-of join on currency and day), joined back to all its rows.
+    firsts = (
+        frame.lazy()
+        .filter(pays & (pl.col("currency") != reporting))
+        .group_by(keys)
+        .agg(paid_from.min().alias("_paid_from"))
+        .sort("_paid_from")
+        .join_asof(
+            fx.lazy().rename({"date": "_fx_date"}),
+            left_on="_paid_from",
+            right_on="_fx_date",
+            by="currency",
+            strategy="backward",
+            check_sortedness=False,  # both sides are sorted by date; `by` hides it from Polars
+        )
+        .select(*keys, "_paid_from", "_rate")
+        .collect()
     )
-    joined = joined.with_columns(
-        pl.when(pl.col("currency") == reporting)
-        .then(pl.lit(10**RATE_SCALE, dtype=pl.Int128))
-        .otherwise(pl.col("_rate"))
-        .alias("_rate")
-    ).sort("_order")
+    one = pl.lit(10**RATE_SCALE, dtype=pl.Int128)
+    joined = frame.join(
+        firsts, on=keys, how="left", nulls_equal=True, maintain_order="left"
+    ).with_columns(
+        pl.when(pl.col("_paid_from").is_null()).then(one).otherwise(pl.col("_rate")).alias("_rate")
+    )
     checks = [
         Check(
             "currency",
             pl.col("_rate").is_null(),
-            lambda v: f"no --fx rate for {v} on or before this row's start_date",
+            lambda v: f"no --fx rate for {v} on or before this subscription's first paying day",
         )
     ]
     findings.check(joined, checks)
-    return joined.drop("_order", "_fx_date")
+    return joined.drop("_paid_from", "_fx_subscription")

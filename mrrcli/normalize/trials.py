@@ -43,11 +43,8 @@ def split_at_trial_end(
     mrr, then the file, row and `_trial`) of `frame`, a row still in trial at its `start`
     (`trial_end__parsed` after it) split in two: the paying row from the trial's end (never
     after the row's `end`), then after all paying rows, its free trial row up to there."""
-    # A trial written as a paying row with its end ahead: the row is a free trial until
-    # the trial ends (never after the row itself ends), then pays.
-    trial_end = pl.col("trial_end__parsed")
-    paid_from = pl.when(end.is_not_null() & (trial_end > end)).then(end).otherwise(trial_end)
-    in_trial = (trial_end > start).fill_null(False)
+    paid_from = _trial_paid_from(end)
+    in_trial = (pl.col("trial_end__parsed") > start).fill_null(False)
     paying = frame.select(
         *columns[:3],
         pl.when(in_trial).then(paid_from).otherwise(start).alias("start_date"),
@@ -62,3 +59,21 @@ def split_at_trial_end(
         pl.lit(True).alias("_trial"),
     )
     return pl.concat([paying, trials])
+
+
+def _trial_paid_from(end: pl.Expr) -> pl.Expr:
+    """The day a row written as paying with its trial end ahead starts to pay: a free trial
+    until the trial ends, never after the row itself ends (`end`)."""
+    trial_end = pl.col("trial_end__parsed")
+    return pl.when(end.is_not_null() & (trial_end > end)).then(end).otherwise(trial_end)
+
+
+def paying_start(columns: list[str]) -> pl.Expr:
+    """The first day a row of a frame of `columns` (dates parsed) can pay: its start, or the
+    end of its trial when `trial_end` lies ahead of the start (see split_at_trial_end)."""
+    start = pl.col("start_date__parsed")
+    if "trial_end__parsed" not in columns:
+        return start
+    end = pl.col("end_date__parsed") if "end_date__parsed" in columns else pl.lit(None, pl.Date)
+    in_trial = (pl.col("trial_end__parsed") > start).fill_null(False)
+    return pl.when(in_trial).then(_trial_paid_from(end)).otherwise(start).cast(pl.Date)
