@@ -69,6 +69,7 @@ def open_input(
         main_files, (), None, keep_duplicates=True, partition=partition, delimiter=delimiter
     )
     notes: list[str] = []
+    _check_types(table.frame, table.files, _headers(table))  # before any column is compared
     chosen = _chosen_source(_headers(table), source, mapping, notes)
     if not keep_duplicates:
         # Judged on the values as read, so the headers' canonical meaning must be known.
