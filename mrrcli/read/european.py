@@ -8,6 +8,8 @@ import re
 
 import polars as pl
 
+from mrrcli.errors import InputError, row_problem
+
 # The delimiters a CSV export is written with; `--delimiter` names one of them.
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -75,3 +77,36 @@ def from_decimal_comma(columns: list[str]) -> list[pl.Expr]:
         )
         expressions.append(pl.when(european).then(rewritten).otherwise(text).alias(column))
     return expressions
+
+
+def check_header_fields(path: str, header: list[str], delimiter: str) -> None:
+    """A header of one field that holds another delimiter was written with that one."""
+    hint = one_field_hint(header[0], delimiter) if len(header) == 1 else None
+    if hint:
+        raise InputError(f"{path}: the header is one field, {header[0]!r}: {hint} reads it")
+
+
+def check_fields(path: str, frame: pl.DataFrame, delimiter: str, row_column: str) -> None:
+    """A header or row read as one field that holds another delimiter was written with it: the
+    error names the --delimiter that reads it."""
+    columns = [c for c in frame.columns if c != row_column]
+    check_header_fields(path, columns, delimiter)
+    if len(columns) == 1:
+        return
+    first, rest = columns[0], columns[1:]
+    others = [d for d in DELIMITERS if d != delimiter]
+    one_field = frame.filter(
+        pl.all_horizontal(pl.col(c).is_null() for c in rest)
+        & pl.col(first).str.contains_any(others).fill_null(False)
+    )
+    if one_field.height:
+        value, row = one_field.select(first, row_column).row(0)
+        raise row_problem(
+            path,
+            row,
+            None,
+            f"1 field where the header has {len(columns)} "
+            f"(separated by '{delimiter_name(delimiter)}'): {one_field_hint(value, delimiter)} "
+            "reads it",
+            one_field.height - 1,
+        )

@@ -20,7 +20,12 @@ from typing import Protocol, TextIO
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError, row_problem
-from mrrcli.read.european import DELIMITERS, delimiter_name, detect_delimiter, one_field_hint
+from mrrcli.read.european import (
+    check_fields,
+    check_header_fields,
+    delimiter_name,
+    detect_delimiter,
+)
 from mrrcli.read.numbers import scale_column, with_numbers
 
 FILE_COLUMN = "_file"
@@ -166,7 +171,7 @@ def _read_one(
             row_index_offset=2,
         )
         _check_headers(path, [c for c in frame.columns if c != ROW_COLUMN])
-        _check_fields(path, frame, delimiter)
+        check_fields(path, frame, delimiter, ROW_COLUMN)
         return frame
     except InputError:
         raise
@@ -195,39 +200,6 @@ def _check_headers(path: str, columns: list[str]) -> None:
         seen[key] = column
 
 
-def _check_header_fields(path: str, header: list[str], delimiter: str) -> None:
-    """A header of one field that holds another delimiter was written with that one."""
-    hint = one_field_hint(header[0], delimiter) if len(header) == 1 else None
-    if hint:
-        raise InputError(f"{path}: the header is one field, {header[0]!r}: {hint} reads it")
-
-
-def _check_fields(path: str, frame: pl.DataFrame, delimiter: str) -> None:
-    """A header or row read as one field that holds another delimiter was written with it: the
-    error names the --delimiter that reads it."""
-    columns = [c for c in frame.columns if c != ROW_COLUMN]
-    _check_header_fields(path, columns, delimiter)
-    if len(columns) == 1:
-        return
-    first, rest = columns[0], columns[1:]
-    others = [d for d in DELIMITERS if d != delimiter]
-    one_field = frame.filter(
-        pl.all_horizontal(pl.col(c).is_null() for c in rest)
-        & pl.col(first).str.contains_any(others).fill_null(False)
-    )
-    if one_field.height:
-        value, row = one_field.select(first, ROW_COLUMN).row(0)
-        raise row_problem(
-            path,
-            row,
-            None,
-            f"1 field where the header has {len(columns)} "
-            f"(separated by '{delimiter_name(delimiter)}'): {one_field_hint(value, delimiter)} "
-            "reads it",
-            one_field.height - 1,
-        )
-
-
 def _locate_csv_problem(path: str, data: bytes | None, delimiter: str) -> InputError | None:
     """The spreadsheet row of a structural CSV problem Polars reports without one."""
     try:
@@ -240,7 +212,7 @@ def _locate_csv_problem(path: str, data: bytes | None, delimiter: str) -> InputE
             header = next(reader, None)
             if header is None:
                 return None
-            _check_header_fields(path, header, delimiter)
+            check_header_fields(path, header, delimiter)
             record = 1
             try:
                 for row in reader:
