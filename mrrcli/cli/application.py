@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperCommand
 
 from mrrcli import __version__
 from mrrcli.cli.errors import say, silence_stdout
@@ -49,18 +48,19 @@ def unwrap_help(doc: str | None) -> str:
     return "\n\n".join(flowed)
 
 
-class _Command(TyperCommand):
-    """A command whose usage line names its arguments plainly (`FILE...`), without the braces
-    Typer puts around required ones (`{files}` read as a placeholder left unfilled)."""
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces: list[str] = super().collect_usage_pieces(ctx)
-        return [re.sub(r"^\{(.*)\}$", r"\1", piece) for piece in pieces]
-
-
 def command(func: Callable[..., None]) -> Callable[..., None]:
     """Register a command with its docstring re-flowed as help."""
-    app.command(help=unwrap_help(func.__doc__), cls=_Command)(func)
+    from mrrcli.cli.pictures import PictureCommand  # --chart PATH.png (SPEC §11)
+
+    class Command(PictureCommand):
+        """Its usage line names the arguments plainly (`FILE...`), without the braces Typer
+        puts around required ones (`{files}` read as a placeholder left unfilled)."""
+
+        def collect_usage_pieces(self, ctx: Any) -> list[str]:
+            pieces: list[str] = super().collect_usage_pieces(ctx)
+            return [re.sub(r"^\{(.*)\}$", r"\1", piece) for piece in pieces]
+
+    app.command(help=unwrap_help(func.__doc__), cls=Command)(func)
     return func
 
 
