@@ -440,3 +440,12 @@ def test_messages_count_in_the_singular_for_one(tmp_path: Path) -> None:
     code, _, err = run("movements", str(one), "--as-of", "2024-01-31")
     assert code == 0
     assert "mrrcli: 1 row read, 1 carries MRR" in err.splitlines()
+
+
+def test_report_command_keeps_its_own_output_extensions(tmp_path: Path) -> None:
+    # `report -o report.html` is the report command's own kind of file, not a table format.
+    target = tmp_path / "board.xlsx"
+    code, _, err = run("report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target))
+    assert code == ExitCode.USAGE
+    assert "mrrcli cannot write" not in err  # the report command's own message instead
+    assert not target.exists()

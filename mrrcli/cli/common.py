@@ -132,7 +132,12 @@ def _parameters(func: Callable[..., None], leave_out: tuple[str, ...]) -> list[i
     return [context, files, *sorted(map(_plain_help, options), key=_panel_rank)]
 
 
-def _start(options: CommonOptions, terminal: Terminal) -> Run:
+# Commands that write their own kind of file (`report -o report.html|.eml`): the extensions
+# of the table formats do not apply to their --output.
+OWN_OUTPUT = ("report",)
+
+
+def _start(options: CommonOptions, terminal: Terminal, command: str) -> Run:
     """The Run of a command, once the options that need no data are known to make sense."""
     if "-" in options.files and terminal.stdin_is_terminal:
         raise UsageError(
@@ -140,7 +145,8 @@ def _start(options: CommonOptions, terminal: Terminal) -> Run:
             "(mrrcli movements - < export.csv) or name the file"
         )
     run = Run(options, terminal)
-    run.format()  # an -o mrrcli cannot write is a usage error before anything is read
+    if command not in OWN_OUTPUT:
+        run.format()  # an -o mrrcli cannot write is a usage error before anything is read
     return run
 
 
@@ -162,7 +168,7 @@ def report_command(
             config = given.pop("config")
             options = merge(given, config, kwargs.pop("files"))
             terminal = current_terminal(kwargs.pop("context"))
-            func(_start(options, terminal), **kwargs)
+            func(_start(options, terminal, func.__name__), **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
