@@ -20,7 +20,14 @@ from mrrcli.cli.pictures import (
 )
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS, parse_movement
+from mrrcli.vocabulary import (
+    EXPANSION_COLUMNS,
+    METRICS_COLUMNS,
+    MOVEMENTS_COLUMNS,
+    Period,
+    Settings,
+    parse_movement,
+)
 
 ChartOption = Annotated[
     bool,
@@ -182,8 +189,8 @@ CheckMonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="Month to check, YYYY-MM.  [default: the last complete month, i.e. the latest whose "
-        "last day is on or before --as-of]",
+        help="Month to check, YYYY-MM (with --period, its quarter or year, or 2026-Q2, "
+        "2026).  [default: the last complete month (or period) before --as-of]",
         show_default=False,
     ),
 ]
@@ -204,16 +211,13 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule, require_fresh, summary
-    from mrrcli.cli.config import parse_month
+    from mrrcli.checks import evaluate, parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
 
     rules = [parse_rule(text, set(CHECK_METRICS)) for text in rule]
     settings = run.settings()
-    target = (
-        parse_month(month, "--month") if month else last_complete_month(settings.as_of)
-    ).strftime("%Y-%m")
+    target = _check_target(month, settings)
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
     require_fresh(report.freshness, report.files)
@@ -255,3 +259,20 @@ def report(
     from mrrcli.cli.pictures import write_page
 
     write_page(run, mail_to or [], subject, mail_from)
+
+
+def _check_target(month: str | None, settings: Settings) -> str:
+    """The label of the month (or, with --period, the period) check judges: --month, else the
+    last complete one."""
+    from mrrcli.checks import last_complete_month, last_complete_period, period_of_text
+    from mrrcli.cli.config import parse_month
+    from mrrcli.present.document import period_label
+
+    period = settings.period
+    if period == Period.month:
+        return (
+            parse_month(month, "--month") if month else last_complete_month(settings.as_of)
+        ).strftime("%Y-%m")
+    if month:
+        return period_label(period_of_text(month, period.months, "--month"), period)
+    return period_label(last_complete_period(settings.as_of, period.months), period)

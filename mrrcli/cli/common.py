@@ -37,6 +37,7 @@ from mrrcli.cli.options import (
     MaxAgeOption,
     ModeOption,
     OutputOption,
+    PeriodOption,
     QuietOption,
     ScopeOption,
     SourceOption,
@@ -72,6 +73,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("debug", DebugOption),
     ("delimiter", DelimiterOption),
     ("decimal_comma", DecimalCommaOption),
+    ("period", PeriodOption),
     ("wide", WideOption),
     ("max_age", MaxAgeOption),
 ]

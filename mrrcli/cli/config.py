@@ -13,7 +13,7 @@ from typing import Any
 
 from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope, parse_delimiter
+from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Period, Scope, parse_delimiter
 
 CONFIG_KEYS = {
     "source": "source",
@@ -42,6 +42,7 @@ CONFIG_KEYS = {
     "delimiter": "delimiter",
     "decimal_comma": "decimal_comma",
     "decimal-comma": "decimal_comma",
+    "period": "period",
     "wide": "wide",
     "max_age": "max_age",
     "max-age": "max_age",
@@ -151,6 +152,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         "scope": Scope,
         "format": OutputFormat,
         "amount_unit": AmountUnit,
+        "period": Period,
     }
     for key, enum in choices.items():
         allowed_values = [str(member.value) for member in enum]

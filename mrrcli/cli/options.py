@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Period, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -237,6 +237,17 @@ QuietOption = Annotated[
         show_default=False,
     ),
 ]
+PeriodOption = Annotated[
+    Period | None,
+    typer.Option(
+        "--period",
+        help="Rows of calendar months, quarters (2026-Q2) or years: flows summed, opening and "
+        "closing at the period's ends, NRR/GRR over the period (customers keeps days and "
+        "months).  [default: month]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
 WideOption = Annotated[
     bool | None,
     typer.Option(
@@ -280,5 +291,6 @@ class CommonOptions:
     debug: bool = False
     delimiter: str | None = None  # None: detected from each file's header line
     decimal_comma: bool = False
+    period: str = "month"
     wide: bool = False
     max_age: int = DEFAULT_MAX_AGE
