@@ -41,11 +41,11 @@ from mrrcli.pipeline import (
     normalize_options,
     shared_periods,
 )
+from mrrcli.read.european import file_delimiter
 from mrrcli.read.files import (
     FILE_COLUMN,
     ROW_COLUMN,
     expand_paths,
-    file_delimiter,
     is_parquet,
     part_column,
     scan_file,

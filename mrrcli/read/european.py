@@ -110,3 +110,14 @@ def check_fields(path: str, frame: pl.DataFrame, delimiter: str, row_column: str
             "reads it",
             one_field.height - 1,
         )
+
+
+def file_delimiter(path: str, delimiter: str | None = None) -> str:
+    """`delimiter`, else the one detected from the file's header line."""
+    if delimiter is not None:
+        return delimiter
+    try:
+        with open(path, "rb") as handle:
+            return detect_delimiter(handle.read(4096))
+    except OSError:
+        return ","

@@ -25,6 +25,7 @@ from mrrcli.read.european import (
     check_header_fields,
     delimiter_name,
     detect_delimiter,
+    file_delimiter,
 )
 from mrrcli.read.numbers import scale_column, with_numbers
 
@@ -109,20 +110,8 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def file_delimiter(path: str, delimiter: str | None = None) -> str:
-    """`delimiter`, else the one detected from the file's header line."""
-    if delimiter is not None:
-        return delimiter
-    try:
-        with open(path, "rb") as handle:
-            return detect_delimiter(handle.read(4096))
-    except OSError:
-        return ","
-
-
 def scan_file(path: str, delimiter: str | None = None) -> pl.LazyFrame:
-    """A file scanned as a part of it is read (CSV as text), with `_row` (its spreadsheet row);
-    `delimiter` None: detected from the header line."""
+    """A file scanned (CSV as text, its delimiter detected if None), with `_row`."""
     if is_parquet(path):
         return pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
     return pl.scan_csv(

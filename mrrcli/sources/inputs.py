@@ -12,7 +12,7 @@ import polars as pl
 
 from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
-from mrrcli.read.european import NUMBER_COLUMNS
+from mrrcli.read.european import NUMBER_COLUMNS, file_delimiter
 from mrrcli.read.files import (
     SAME_CODE,
     SAME_ID,
@@ -21,7 +21,6 @@ from mrrcli.read.files import (
     Table,
     drop_duplicates,
     expand_paths,
-    file_delimiter,
     header_key,
     is_parquet,
     read_table,
