@@ -236,3 +236,12 @@ def test_ambiguous_dates_offer_both_orders_as_written(
         f"give --date-format '{day_first}' (day first) or --date-format '{month_first}' "
         "(month first)"
     ) in str(error.value)
+
+
+def test_two_digit_years_are_never_read_as_a_four_digit_year(tmp_path: Path) -> None:
+    # 03/04/24 is not the year 3 (a year-first format read it as 0003-04-24): with 25/06/24 in
+    # the file the order is day-first, so 03/04/24 is 3 April 2024 and 25/06/24 is 25 June.
+    assert starts(tmp_path, ["03/04/24", "25/06/24"]) == [date(2024, 4, 3), date(2024, 6, 25)]
+    # Alone, 03/04/24 and 05/06/24 could be either order: that needs --date-format.
+    with pytest.raises(InputError, match="day-first or month-first"):
+        starts(tmp_path, ["03/04/24", "05/06/24"])

@@ -82,20 +82,31 @@ Parsed = tuple[pl.Expr, pl.Expr]
 _NO_NAIVE = pl.lit(None, dtype=pl.Datetime("us"))
 
 
+def _year_first(text: pl.Expr, fmt: str) -> pl.Expr:
+    """`text` for a year-first format only where it starts with a four-digit year (`%Y` alone
+    would read 03/04/24 as the year 3)."""
+    return pl.when(text.str.contains(r"^\d{4}\D")).then(text) if fmt.startswith("%Y") else text
+
+
 def _parse_family(text: pl.Expr, date_formats: tuple[str, ...], p: DateParsing) -> Parsed:
     """Every date/time format of one field order, coalesced."""
     formats = [f + suffix for f in date_formats for suffix in _TIME_SUFFIXES[1:]]
-    dates = [text.str.to_date(f, strict=False) for f in date_formats]
+    dates = [_year_first(text, f).str.to_date(f, strict=False) for f in date_formats]
     aware = pl.coalesce(
-        text.str.to_datetime(f + "%z", strict=False, time_unit="us", time_zone="UTC")
+        _year_first(text, f).str.to_datetime(
+            f + "%z", strict=False, time_unit="us", time_zone="UTC"
+        )
         for f in formats
     )
-    naive = pl.coalesce(text.str.to_datetime(f, strict=False, time_unit="us") for f in formats)
+    naive = pl.coalesce(
+        _year_first(text, f).str.to_datetime(f, strict=False, time_unit="us") for f in formats
+    )
     if p.as_written:
         # The offset written is the billing system's own zone: keep its wall-clock date.
         stripped = text.str.replace(_OFFSET, "")
         written = pl.coalesce(
-            stripped.str.to_datetime(f, strict=False, time_unit="us") for f in formats
+            _year_first(stripped, f).str.to_datetime(f, strict=False, time_unit="us")
+            for f in formats
         )
         aware_date: pl.Expr = pl.when(aware.is_not_null()).then(written.dt.date())
     else:
