@@ -27,6 +27,13 @@ from mrrcli.engine.metrics import (
     movements_table,
 )
 from mrrcli.engine.partials import Needs, combine
+from mrrcli.engine.segment_metrics import (
+    segment_all_metrics_table,
+    segment_expansion_table,
+    segment_metrics_table,
+    segment_movements_table,
+)
+from mrrcli.engine.segments import TRANSFERS
 from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
@@ -104,7 +111,10 @@ def freshness(rows: Rows, settings: Settings) -> Freshness:
 def movements(rows: Rows, settings: Settings) -> Report:
     """Monthly movements (§7.1 `movements`)."""
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, Needs()), settings)
+    needs = Needs(segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    if rows.by is not None:
+        return _report("movements", segment_movements_table(combined), rows, settings)
     return _report("movements", movements_table(combined), rows, settings)
 
 
@@ -115,9 +125,11 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     `extra["movements"]`: the movements table, for the chart.
     """
     settings = for_shape(rows, settings)
-    needs = Needs(counts=True, leaders=top)
+    needs = Needs(counts=True, leaders=top, segments=rows.by is not None)
     combined = combine(parts.partials(rows, settings, needs), settings, top)
     table = expansion_table(combined, rows.days_per_month)
+    if rows.by is not None:
+        table = segment_expansion_table(combined, rows.days_per_month)
     report = _report("expansion", table, rows, settings)
     report.extra["movements"] = for_output(movements_table(combined), rows.exponent)
     if combined.leaders is not None:
@@ -129,14 +141,21 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
 def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
+    needs = replace(METRICS_NEEDS, segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    if rows.by is not None:
+        return _report("metrics", segment_metrics_table(combined), rows, settings)
     return _report("metrics", metrics_table(combined), rows, settings)
 
 
 def all_metrics(rows: Rows, settings: Settings) -> Report:
     """Movements, expansion and metrics columns side by side, one row per month (for check)."""
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
+    needs = replace(METRICS_NEEDS, segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    if rows.by is not None:
+        table = segment_all_metrics_table(combined, rows.days_per_month)
+        return _report("metrics", table, rows, settings)
     return _report("metrics", all_metrics_table(combined, rows.days_per_month), rows, settings)
 
 
@@ -153,14 +172,21 @@ def customers(
     Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
-    if movement is not None and movement not in MOVEMENTS:
+    if movement is not None and movement not in (*MOVEMENTS, *TRANSFERS):
         raise ValueError(f"unknown movement {movement!r}")
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, Needs(audit=True)), settings)
+    needs = Needs(audit=True, segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
     assert combined.audit is not None
-    changes = combined.audit.filter(_audit_filter(settings, month, movement, customer))
     columns = customers_columns(settings.level)
-    keys = settings.keys
+    audit = combined.audit
+    if combined.segments is not None:
+        assert combined.segments.audit is not None
+        audit = combined.segments.audit
+        after = columns.index("customer_id") + 1 + (settings.level == "subscription")
+        columns = (*columns[:after], "segment", *columns[after:])
+    changes = audit.filter(_audit_filter(settings, month, movement, customer))
+    keys = [*settings.keys, *(["segment", "movement"] if combined.segments else [])]
     if month is not None:
         # One month's drill-down answers "who, and by how much": largest amounts first.
         order = ["amount", "date", *keys]

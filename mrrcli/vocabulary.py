@@ -129,7 +129,10 @@ CUSTOMERS_COLUMNS = (
 )
 
 # Money in minor units inside the engine, shown in major units.
-MONEY_COLUMNS = frozenset({*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"})
+MONEY_COLUMNS = frozenset(
+    {*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"}
+    | {"moved_in_mrr", "moved_out_mrr"}  # segments' transfers (SPEC §9)
+)
 RATIO_COLUMNS = frozenset(
     {
         "expansion_rate",
@@ -248,6 +251,8 @@ class ReadOptions:
     keep_duplicates: bool = False
     parts: int | None = None  # read in this many parts by customer (None: decided by size)
     whole_rows: int = WHOLE_ROWS  # above this many rows an export is read in parts
+    by: str | None = None  # the column whose values are the segments (SPEC §9)
+    attributes: str | None = None  # path of a customer_id,… file of customer attributes (§9)
 
 
 def whole_rows_from_environment() -> int:

@@ -11,6 +11,7 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import report_command
+from mrrcli.cli.options import AttributesOption, ByOption
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
 from mrrcli.vocabulary import Movement
@@ -27,7 +28,9 @@ ChartOption = Annotated[
 
 @command
 @report_command
-def movements(run: Run, chart: ChartOption = False) -> None:
+def movements(
+    run: Run, chart: ChartOption = False, by: ByOption = None, attributes: AttributesOption = None
+) -> None:
     """Monthly MRR movements: new, expansion, reactivation, contraction, churn.
 
     One row per month: opening MRR, each movement, net new MRR and closing MRR, with
@@ -39,12 +42,15 @@ def movements(run: Run, chart: ChartOption = False) -> None:
     """
     from mrrcli.report import movements as movements_report
 
+    run = run.segmented(by, attributes)
     run.report(movements_report, chart)
 
 
 @command
 @report_command
-def expansion(run: Run, chart: ChartOption = False) -> None:
+def expansion(
+    run: Run, chart: ChartOption = False, by: ByOption = None, attributes: AttributesOption = None
+) -> None:
     """Expansion MRR, the Expansion MRR rate, its share of opening MRR and of new MRR.
 
     Flows are day-normalized (value x 30.4375 / days) before the month-over-month rate, so
@@ -57,12 +63,13 @@ def expansion(run: Run, chart: ChartOption = False) -> None:
     """
     from mrrcli.report import expansion as expansion_report
 
+    run = run.segmented(by, attributes)
     run.report(expansion_report, chart)
 
 
 @command
 @report_command
-def metrics(run: Run) -> None:
+def metrics(run: Run, by: ByOption = None, attributes: AttributesOption = None) -> None:
     """Growth, quick ratio, gross and net MRR churn, NRR, GRR, ARPA and customer counts.
 
     [bold]Example[/bold]
@@ -71,6 +78,7 @@ def metrics(run: Run) -> None:
     """
     from mrrcli.report import metrics as metrics_report
 
+    run = run.segmented(by, attributes)
     run.report(metrics_report)
 
 
@@ -95,6 +103,8 @@ def customers(
     month: MonthOption = None,
     movement: MovementOption = None,
     customer: CustomerOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
 ) -> None:
     """Every movement per customer and day: the audit trail behind each monthly total.
 
@@ -111,6 +121,7 @@ def customers(
 
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
+    run = run.segmented(by, attributes)
     run.report(
         customers_report,
         month=month,

@@ -99,7 +99,19 @@ class Run:
             fx=common.fx,
             keep_duplicates=common.keep_duplicates,
             whole_rows=whole_rows_from_environment(),
+            by=common.by,
+            attributes=common.attributes,
         )
+
+    def segmented(self, by: str | None, attributes: Any) -> Run:
+        """This run with --by and --attributes (the commands that take them, SPEC §9)."""
+        import os
+        from dataclasses import replace
+
+        if attributes is not None and by is None:
+            raise UsageError("--attributes needs --by, the attribute to segment by")
+        path = os.fspath(attributes) if attributes is not None else None
+        return replace(self, options=replace(self.options, by=by, attributes=path))
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:
         return self.progress(f"reading {', '.join(self.options.files)} …")

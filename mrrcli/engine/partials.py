@@ -18,6 +18,7 @@ from datetime import date
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, customer_ids
+from mrrcli.engine.segment_totals import SegmentSums, combine_segments, segment_partial
 from mrrcli.engine.timeline import classified_changes, first_paying_day
 from mrrcli.engine.totals import (
     empty_flows,
@@ -39,6 +40,7 @@ class Needs:
     retention: bool = False  # customer-level month-end sums: NRR/GRR, paying customers
     leaders: int = 0  # the top `leaders` expanding customers of the last reported month
     audit: bool = False  # every change, with ids (the customers report)
+    segments: bool = False  # the same, per segment of the rows' `segment` column (§9)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Partial:
     leaders: pl.DataFrame | None = None  # customer_id, amount, changes: candidates for the top
     audit: pl.DataFrame | None = None  # classified changes with ids
     first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
+    segments: SegmentSums | None = None  # per (month, segment) sums (§9), when asked
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Combined:
     retention: pl.DataFrame | None = None
     leaders: pl.DataFrame | None = None
     audit: pl.DataFrame | None = None
+    segments: SegmentSums | None = None  # segment movements (every month × segment) …
 
 
 def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs) -> Partial:
@@ -80,6 +84,11 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
         result.leaders = leading_expanders(lazy, changes, settings, needs.leaders)
     if needs.audit:
         result.audit = changes
+    if needs.segments:
+        month_ends = _month_end_changes(lazy, settings, changes) if needs.retention else None
+        result.segments = segment_partial(
+            lazy, settings, changes, counts=needs.counts, month_ends=month_ends, audit=needs.audit
+        )
     return result
 
 
@@ -177,6 +186,9 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
             .head(top)
             .with_columns(pl.lit(last).alias("month"))
         )
+    segments = [p.segments for p in partials if p.segments is not None]
+    if segments:
+        combined.segments = combine_segments(segments, movements)
     audits = [p.audit for p in partials if p.audit is not None]
     if audits:
         combined.audit = audits[0] if len(audits) == 1 else pl.concat(audits)
