@@ -97,6 +97,7 @@ def segment_metrics_table(combined: Combined) -> pl.DataFrame:
         on="month",
         by=SEGMENT,
         strategy="backward",
+        check_sortedness=False,
     )
     table = table.join(paying.drop("_paying"), on=["month", SEGMENT], how="left").with_columns(
         pl.col("_cohort_net", "_cohort_loss", "_paying").fill_null(0)
@@ -110,7 +111,7 @@ def segment_metrics_table(combined: Combined) -> pl.DataFrame:
         pl.col("_paying").alias("_open"),
     ).sort("month")
     table = table.sort("month").join_asof(
-        opening_counts, on="month", by=SEGMENT, strategy="backward"
+        opening_counts, on="month", by=SEGMENT, strategy="backward", check_sortedness=False
     )
     table = table.with_columns(pl.col("_open").fill_null(0).alias("customers_opening"))
     table = _active(table).sort("month", SEGMENT)
