@@ -36,7 +36,9 @@ def shares(total: int, weights: dict[str, int]) -> dict[str, int]:
     return floors
 
 
-def allocate(kind: str, before: dict[str, int], after: dict[str, int]) -> list[tuple[str, str, int]]:
+def allocate(
+    kind: str, before: dict[str, int], after: dict[str, int]
+) -> list[tuple[str, str, int]]:
     """(segment, kind, amount) of one key's change, given the unsegmented kind."""
     deltas = {v: after.get(v, 0) - before.get(v, 0) for v in sorted({*before, *after})}
     deltas = {v: d for v, d in deltas.items() if d != 0}
@@ -75,9 +77,7 @@ def segment_allocations(
     result: list[Allocation] = []
     for key, pairs in sorted(by_key.items()):
         names = sorted({s for _, s in pairs})
-        series = {
-            v: [mrr_on([r for r, s in pairs if s == v], day) for day in days] for v in names
-        }
+        series = {v: [mrr_on([r for r, s in pairs if s == v], day) for day in days] for v in names}
         points = {v: _observations(days, series[v], settings) for v in names}
         previous = dict.fromkeys(names, 0)
         for i, (day, _) in enumerate(points[names[0]] if names else []):
