@@ -5,6 +5,7 @@ Domain errors are caught in cli.errors, printed as one line on stderr, and turne
 (see errors.ExitCode). Polars is imported inside commands so `--help` stays fast.
 """
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -86,9 +87,18 @@ MonthOption = Annotated[
     str | None,
     typer.Option("--month", help="Only this month, YYYY-MM.", show_default=False),
 ]
+# The movements of `customers`, with the transfers between segments of --by (SPEC §9).
+MovementChoice = StrEnum(  # type: ignore[misc]
+    "MovementChoice",
+    [(m.value, m.value) for m in Movement] + [("moved_in",) * 2, ("moved_out",) * 2],
+)
 MovementOption = Annotated[
-    Movement | None,
-    typer.Option("--movement", help="Only this movement.", show_default=False),
+    MovementChoice | None,
+    typer.Option(
+        "--movement",
+        help="Only this movement (moved_in, moved_out: with --by).",
+        show_default=False,
+    ),
 ]
 CustomerOption = Annotated[
     str | None,
@@ -121,6 +131,8 @@ def customers(
 
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
+    if movement is not None and movement.value.startswith("moved_") and by is None:
+        raise UsageError(f"--movement {movement.value} is a transfer between segments: give --by")
     run = run.segmented(by, attributes)
     run.report(
         customers_report,
@@ -174,20 +186,34 @@ CheckMonthOption = Annotated[
 
 @command
 @report_command
-def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
+def check(
+    run: Run,
+    rule: RuleOption,
+    month: CheckMonthOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Evaluate threshold rules on one month's metrics, for alerts from cron.
 
     Prints each rule with the metric's value and pass or fail (with why, for an empty value),
     then how many rules failed on stderr. Exit 0 when all pass, 3 when any fails (an empty
     value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric, 1 for
     bad input or a stale export (its last event more than --max-age days before --as-of:
-    nothing is judged). Any column of movements, expansion or metrics is a metric.
+    nothing is judged). Any column of movements, expansion or metrics is a metric. With --by,
+    each rule is judged per segment and every failing segment is named.
 
     [bold]Example[/bold]
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule, require_fresh, summary
+    from mrrcli.checks import (
+        evaluate,
+        evaluate_segments,
+        last_complete_month,
+        parse_rule,
+        require_fresh,
+        summary,
+    )
     from mrrcli.cli.config import parse_month
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
@@ -195,7 +221,10 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
     known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
     known -= {"month"}
+    if by is not None:
+        known |= {"moved_in_mrr", "moved_out_mrr"}
     rules = [parse_rule(text, known) for text in rule]
+    run = run.segmented(by, attributes)
     settings = run.settings()
     target = (
         parse_month(month, "--month") if month else last_complete_month(settings.as_of)
@@ -211,7 +240,10 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
-    outcomes = evaluate(rules, target, found.row(0, named=True))
+    if by is not None:
+        outcomes = evaluate_segments(rules, target, list(found.rows(named=True)))
+    else:
+        outcomes = evaluate(rules, target, found.row(0, named=True))
     run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))

@@ -146,6 +146,10 @@ def outcomes_document(
         },
         schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
     )
+    segmented = any(o.segment is not None for o in outcomes)
+    if segmented:  # check --by (SPEC §9): the segment after the month
+        segments = pl.Series("segment", [o.segment for o in outcomes], dtype=pl.String)
+        frame = frame.insert_column(2, segments)
     meta: dict[str, Any] = {
         "report": "check",
         "month": outcomes[0].month if outcomes else None,
@@ -169,6 +173,8 @@ def outcomes_document(
             },
             schema=dict.fromkeys(("rule", "month", "value", "result"), pl.String),
         )
+        if segmented:
+            shown = shown.insert_column(2, frame.get_column("segment"))
         drawn = rows_table(
             shown,
             f"check · {currency}",
