@@ -101,6 +101,17 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
     )
 
 
+def _segmented(
+    kind: Kind, frame: pl.DataFrame, total: pl.DataFrame, rows: Rows, settings: Settings
+) -> Report:
+    """A report by segment (§9); `extra["totals"]`: the report without --by, for the total
+    line of each month in a table (CSV, JSON and NDJSON hold no total rows)."""
+    report = _report(kind, frame, rows, settings)
+    report.extra["totals"] = for_output(total, rows.exponent)
+    report.extra["by"] = rows.by
+    return report
+
+
 def freshness(rows: Rows, settings: Settings) -> Freshness:
     """The export's last day on or before the as-of date, over every part (SPEC §12)."""
     pieces = (piece.frame for piece in rows.pieces())
@@ -114,7 +125,8 @@ def movements(rows: Rows, settings: Settings) -> Report:
     needs = Needs(segments=rows.by is not None)
     combined = combine(parts.partials(rows, settings, needs), settings)
     if rows.by is not None:
-        return _report("movements", segment_movements_table(combined), rows, settings)
+        table = segment_movements_table(combined)
+        return _segmented("movements", table, movements_table(combined), rows, settings)
     return _report("movements", movements_table(combined), rows, settings)
 
 
@@ -129,8 +141,10 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     combined = combine(parts.partials(rows, settings, needs), settings, top)
     table = expansion_table(combined, rows.days_per_month)
     if rows.by is not None:
-        table = segment_expansion_table(combined, rows.days_per_month)
-    report = _report("expansion", table, rows, settings)
+        segments = segment_expansion_table(combined, rows.days_per_month)
+        report = _segmented("expansion", segments, table, rows, settings)
+    else:
+        report = _report("expansion", table, rows, settings)
     report.extra["movements"] = for_output(movements_table(combined), rows.exponent)
     if combined.leaders is not None:
         leaders = combined.leaders.select("customer_id", "amount", "changes", "month")
@@ -144,7 +158,8 @@ def metrics(rows: Rows, settings: Settings) -> Report:
     needs = replace(METRICS_NEEDS, segments=rows.by is not None)
     combined = combine(parts.partials(rows, settings, needs), settings)
     if rows.by is not None:
-        return _report("metrics", segment_metrics_table(combined), rows, settings)
+        table = segment_metrics_table(combined)
+        return _segmented("metrics", table, metrics_table(combined), rows, settings)
     return _report("metrics", metrics_table(combined), rows, settings)
 
 

@@ -294,3 +294,57 @@ def test_bad_attributes_files_name_file_and_row(tmp_path: Path) -> None:
     )
     assert code == 1
     assert f"{no_id}" in err and "customer_id" in err
+
+
+def test_check_by_names_every_failing_segment() -> None:
+    code, out, err = run(
+        "check",
+        str(PLANS),
+        *AS_OF,
+        "--month",
+        "2024-02",
+        "--by",
+        "plan_id",
+        "-r",
+        "nrr>=0.9",
+        "-f",
+        "csv",
+    )
+    # February NRR by hand: basic 1 (A moved its 100 out: retained), monthly 0 (C churned),
+    # pro and yearly empty (nobody paid in them at the opening): three segments fail.
+    assert code == 3
+    assert table(out, "segment", "result") == [
+        ("basic", "pass"),
+        ("monthly", "fail"),
+        ("pro", "fail"),
+        ("yearly", "fail"),
+    ]
+    assert "3 of 4 rules failed: nrr>=0.9 in monthly, nrr>=0.9 in pro, nrr>=0.9 in yearly" in err
+
+
+def test_the_table_ends_each_month_with_a_total_line() -> None:
+    from mrrcli.present.terminal import Terminal
+
+    result = runner.invoke(
+        app,
+        ["movements", str(PLANS), *AS_OF, "--by", "plan_id", "-f", "table", "--wide"],
+        obj=Terminal(stdout_is_terminal=False, stderr_is_terminal=False, width=200),
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith("2024-02")]
+    # February: basic, monthly, pro, yearly, then the total: the report without --by
+    # (opening 160, new 100, expansion 80, churned 60, closing 280) and 100 moved each way.
+    assert [line[1] for line in lines] == ["basic", "monthly", "pro", "yearly", "total"]
+    assert lines[-1][2:] == [
+        "29",
+        "160.00",
+        "100.00",
+        "80.00",
+        "0.00",
+        "0.00",
+        "60.00",
+        "100.00",
+        "100.00",
+        "120.00",
+        "280.00",
+    ]
