@@ -124,6 +124,15 @@ def evaluate_segments(
     ]
 
 
+def judge(
+    rules: list[Rule], month: str, rows: list[dict[str, Any]], segmented: bool
+) -> list[Outcome]:
+    """The rules against a month's row, or against each segment's row (check --by)."""
+    if segmented:
+        return evaluate_segments(rules, month, rows)
+    return evaluate(rules, month, rows[0])
+
+
 def _named(outcome: Outcome) -> str:
     if outcome.segment is None:
         return outcome.rule.text

@@ -206,14 +206,7 @@ def check(
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import (
-        evaluate,
-        evaluate_segments,
-        last_complete_month,
-        parse_rule,
-        require_fresh,
-        summary,
-    )
+    from mrrcli.checks import judge, last_complete_month, parse_rule, require_fresh, summary
     from mrrcli.cli.config import parse_month
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
@@ -240,10 +233,7 @@ def check(
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
-    if by is not None:
-        outcomes = evaluate_segments(rules, target, list(found.rows(named=True)))
-    else:
-        outcomes = evaluate(rules, target, found.row(0, named=True))
+    outcomes = judge(rules, target, list(found.rows(named=True)), segmented=by is not None)
     run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))
