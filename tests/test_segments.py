@@ -348,3 +348,15 @@ def test_the_table_ends_each_month_with_a_total_line() -> None:
         "120.00",
         "280.00",
     ]
+
+
+def test_json_says_what_it_is_segmented_by_and_holds_no_total_rows() -> None:
+    import json
+
+    code, out, err = run("movements", str(PLANS), *AS_OF, "--by", "plan_id", "-f", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["meta"]["by"] == "plan_id"
+    # 13 (month, segment) rows as in the worked example, none of them a total.
+    assert len(document["rows"]) == 13
+    assert "total" not in {row["segment"] for row in document["rows"]}

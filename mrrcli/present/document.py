@@ -70,6 +70,7 @@ class Report:
             "from": s.month_from.strftime("%Y-%m") if s.month_from else None,
             "to": s.month_to.strftime("%Y-%m") if s.month_to else None,
             "partial_month": self.partial_month,
+            **({"by": self.extra["by"]} if "by" in self.extra else {}),  # segments (SPEC §9)
             "mrrcli_version": __version__,
         }
 
