@@ -49,35 +49,56 @@ def _position(day: pl.Expr, settings: Settings) -> pl.Expr:
     return day.cast(pl.Int32).alias(POS)
 
 
+def _running(block: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """The running sum of `value` within blocks of consecutive rows (`block`: True on a
+    block's first row): one global cumulative sum less its value before the block."""
+    total = value.cum_sum()
+    return total - pl.when(block).then(total - value).forward_fill()
+
+
+def _changed(column: str) -> pl.Expr:
+    return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
+
+
 def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     """Per key, segment and position where the key's MRR in the segment changes: `_key,
-    _customer, segment, _pos, mrr_before, mrr_after, delta` (b_v, a_v, Δ_v ≠ 0)."""
+    _customer, segment, _pos, mrr_before, mrr_after, delta` (b_v, a_v, Δ_v ≠ 0), sorted by
+    key, segment and position. `segment` is an Enum of the segments in sort order."""
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
     keyed = with_key(rows, settings)
     if settings.level == "customer":
         keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
     paying = keyed.filter((pl.col("mrr") != 0) & (pl.col("start_date") <= as_of))
-    ids = [KEY, CUSTOMER, SEGMENT]
+    names = paying.select(pl.col(SEGMENT).unique().sort()).collect().to_series()
+    ids = [pl.col(KEY), pl.col(CUSTOMER), pl.col(SEGMENT).cast(pl.Enum(names))]
     starts = paying.select(
         *ids, _position(pl.col("start_date"), settings), pl.col("mrr").alias("delta")
     )
     ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
         *ids, _position(pl.col("end_date"), settings), (-pl.col("mrr")).alias("delta")
     )
-    after = pl.col("delta").cum_sum().over(KEY, SEGMENT)
+    events = pl.concat([starts, ends]).sort(KEY, SEGMENT, POS).collect()
+    block = _changed(KEY) | _changed(SEGMENT)
+    last_of_run = (
+        (pl.col(KEY) != pl.col(KEY).shift(-1))
+        | (pl.col(SEGMENT) != pl.col(SEGMENT).shift(-1))
+        | (pl.col(POS) != pl.col(POS).shift(-1))
+    ).fill_null(True)
+    runs = (
+        events.with_columns(_running(block, pl.col("delta")).alias("mrr_after"))
+        .filter(last_of_run)
+        .select(KEY, CUSTOMER, SEGMENT, POS, "mrr_after")
+    )
+    first = _changed(KEY) | _changed(SEGMENT)
+    before = pl.when(first).then(0).otherwise(pl.col("mrr_after").shift(1))
     return (
-        pl.concat([starts, ends])
-        .group_by(KEY, SEGMENT, POS)
-        .agg(pl.col(CUSTOMER).first(), pl.col("delta").sum())
-        .sort(KEY, SEGMENT, POS)
-        .with_columns(after.alias("mrr_after"))
-        .with_columns((pl.col("mrr_after") - pl.col("delta")).alias("mrr_before"))
+        runs.with_columns(before.alias("mrr_before"))
+        .with_columns((pl.col("mrr_after") - pl.col("mrr_before")).alias("delta"))
         .filter(pl.col("delta") != 0)
-        .collect()
     )
 
 
-def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: list[str]) -> pl.Expr:
+def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.Expr:
     """`total` shared over the rows of each group in proportion to `weight` (summing to
     `whole`), in whole minor units by largest remainder. The rows must be sorted by group,
     remainder (largest first) and segment: the leftover units go to the first rows."""
@@ -88,43 +109,109 @@ def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: list[str]) -
     return floor + (rank < leftover).cast(pl.Int64)
 
 
+def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
+    """Runs sorted by key, position and segment, each (key, position) a group `_g`, with the
+    key's MRR before and after (`_before`, `_after`), P and N (`_p`, `_n`), whether the group
+    is the key's first (`_first`) and has one row (`_single`). Sums by running totals over the
+    sorted rows, no group_by."""
+    d = pl.col("delta")
+    start = _changed(KEY) | _changed(POS)
+    end = (
+        (pl.col(KEY) != pl.col(KEY).shift(-1)) | (pl.col(POS) != pl.col(POS).shift(-1))
+    ).fill_null(True)
+    key_start = _changed(KEY)
+
+    def at_end(value: pl.Expr) -> pl.Expr:
+        return pl.when(end).then(value).backward_fill()
+
+    def before_start(value: pl.Expr, step: pl.Expr) -> pl.Expr:
+        return pl.when(start).then(value - step).forward_fill()
+
+    gain, loss = d.clip(lower_bound=0), (-d).clip(lower_bound=0)
+    frame = runs.sort(KEY, POS, SEGMENT).with_columns(
+        _running(key_start, d).alias("_total"),
+        gain.cum_sum().alias("_gains"),
+        loss.cum_sum().alias("_losses"),
+        start.alias("_start"),
+        end.alias("_end"),
+        key_start.alias("_key_start"),
+    )
+    total, gains, losses = pl.col("_total"), pl.col("_gains"), pl.col("_losses")
+    return frame.with_columns(
+        before_start(total, d).alias("_before"),
+        at_end(total).alias("_after"),
+        (at_end(gains) - before_start(gains, gain)).alias("_p"),
+        (at_end(losses) - before_start(losses, loss)).alias("_n"),
+        pl.col("_start").cast(pl.Int64).cum_sum().alias("_g"),
+        (pl.col("_start") & pl.col("_end")).alias("_single"),
+        pl.when(pl.col("_start")).then(pl.col("_key_start")).forward_fill().alias("_first"),
+    )
+
+
+def _moved(frame: pl.DataFrame) -> pl.DataFrame:
+    """`_moved`: the part of |Δ_v| that moved between segments. Of a group with one row,
+    nothing; of a larger group, T = min(P, N) shared over the larger side by largest
+    remainder, and all of the smaller side."""
+    d, p, n = pl.col("delta"), pl.col("_p"), pl.col("_n")
+    single = frame.filter(pl.col("_single")).with_columns(pl.lit(0, pl.Int64).alias("_moved"))
+    many = frame.filter(~pl.col("_single"))
+    if many.height == 0:
+        return single
+    sharing = pl.when(p >= n).then(d > 0).otherwise(d < 0)
+    weight = d.abs()
+    whole_side = pl.when(p >= n).then(p).otherwise(n)
+    kept = pl.min_horizontal(p, n)
+    remainder = kept.cast(pl.Int128) * weight.cast(pl.Int128) % whole_side.cast(pl.Int128)
+    many = (
+        many.with_columns(
+            (pl.col("_g") * 2 + sharing.cast(pl.Int64)).alias("_side"), remainder.alias("_rem")
+        )
+        .sort(["_side", "_rem", SEGMENT], descending=[False, True, False])
+        .with_columns(
+            pl.when(sharing)
+            .then(_shares(kept, weight, whole_side, "_side"))
+            .otherwise(weight)
+            .alias("_moved")
+        )
+        .drop("_side", "_rem")
+    )
+    return pl.concat([single, many])
+
+
 def allocated(runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Segment runs (segment_runs) allocated to kinds: `_key, _customer, date, month,
     segment, mrr_before, mrr_after, delta` and one column per kind (SEGMENT_FLOW_COLUMNS),
     the amounts (≥ 0) of the kinds the segment got. `changes`: the unsegmented
-    classification of the same rows (timeline.classified_changes)."""
-    runs = _with_calendar(runs, settings)
-    whole = changes.select(
-        KEY, "date", pl.col("movement").alias("_kind"), pl.col("mrr_before").alias("_before")
-    )
-    group = [KEY, "date"]
-    d = pl.col("delta")
-    gain, loss = d.clip(lower_bound=0), (-d).clip(lower_bound=0)
-    frame = runs.join(whole, on=group, how="left").with_columns(
-        gain.sum().over(group).alias("_p"), loss.sum().over(group).alias("_n")
-    )
-    p, n = pl.col("_p"), pl.col("_n")
-    arrival = pl.col("_before").fill_null(-1) == 0
-    departure = pl.col("_kind").cast(pl.String).fill_null("") == "churn"
+    classification of the same rows (timeline.classified_changes), read only in broad scope
+    for the key's first arrival (new, or a conversion that broad scope calls expansion).
+
+    An arrival from 0 is the key's first change (new) or a return (reactivation): MRR is
+    never negative, so the key's first group of changes is its first arrival."""
+    frame = _moved(_grouped(runs))
+    arrival_kind = pl.when(pl.col("_first")).then(pl.lit("new")).otherwise(pl.lit("reactivation"))
+    if settings.scope == "broad":
+        first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
+        converted = changes.filter(first).select(
+            KEY, (pl.col("movement") == "expansion").alias("_conversion")
+        )
+        frame = frame.join(converted, on=KEY, how="left").with_columns(
+            pl.col("_conversion").fill_null(False)
+        )
+        arrival_kind = (
+            pl.when(pl.col("_first") & ~pl.col("_conversion"))
+            .then(pl.lit("new"))
+            .otherwise(pl.lit("expansion"))
+        )
+    frame = _with_calendar(frame.with_columns(arrival_kind.alias("_kind")), settings)
+    arrival = pl.col("_before") == 0
+    departure = pl.col("_after") == 0
     transfer = ~arrival & ~departure
-    # The side that shares T = min(P, N): the gaining side when P ≥ N, else the losing side.
-    sharing = transfer & pl.when(p >= n).then(d > 0).otherwise(d < 0)
-    weight = d.abs()
-    whole_side = pl.when(p >= n).then(p).otherwise(n)
-    remainder = (pl.lit(0, pl.Int128) + pl.min_horizontal(p, n)) * weight % whole_side
-    frame = frame.with_columns(sharing.alias("_sharing"), remainder.alias("_rem")).sort(
-        [KEY, "date", "_sharing", "_rem", SEGMENT], descending=[False, False, False, True, False]
-    )
-    share = _shares(pl.min_horizontal(p, n), weight, whole_side, [*group, "_sharing"])
-    frame = frame.with_columns(
-        pl.when(pl.col("_sharing")).then(share).otherwise(weight).alias("_moved")
-    )
-    return frame.sort(KEY, "date", SEGMENT).select(
+    return frame.select(
         KEY,
         CUSTOMER,
         "date",
         "month",
-        SEGMENT,
+        pl.col(SEGMENT).cast(pl.String),
         "mrr_before",
         "mrr_after",
         "delta",
