@@ -60,6 +60,30 @@ def _changed(column: str) -> pl.Expr:
     return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
 
 
+PACKED_BITS = 40  # at most this many low bits of the key's hash make room for the minor columns
+
+
+def _sorted(frame: pl.DataFrame, minor: list[tuple[str, int]]) -> pl.DataFrame:
+    """`frame` sorted by key, then by the `minor` columns (name, bits: integers in
+    [0, 2**bits)). As in engine.timeline, through one packed 64-bit integer (the key's high
+    bits above the minor columns) when they fit, checked: if two keys meet in one packed
+    block, or they do not fit, a sort on the columns themselves."""
+    bits = sum(b for _, b in minor)
+    if bits <= PACKED_BITS:
+        mask = pl.lit((1 << 64) - (1 << bits), pl.UInt64)
+        packed = pl.col(KEY) & mask
+        shift = bits
+        for name, width in minor:
+            shift -= width
+            packed = packed | (pl.col(name).cast(pl.UInt64) * pl.lit(1 << shift, pl.UInt64))
+        ordered = frame.with_columns(packed.alias("_sk")).sort("_sk")
+        block = pl.col("_sk") & mask
+        mixed = (block == block.shift(1)) & (pl.col(KEY) != pl.col(KEY).shift(1))
+        if not ordered.select(mixed.any()).item():
+            return ordered.drop("_sk")
+    return frame.sort(KEY, *(name for name, _ in minor))
+
+
 def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     """Per key, segment and position where the key's MRR in the segment changes: `_key,
     _customer, segment, _pos, mrr_before, mrr_after, delta` (b_v, a_v, Δ_v ≠ 0), sorted by
@@ -77,7 +101,14 @@ def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
         *ids, _position(pl.col("end_date"), settings), (-pl.col("mrr")).alias("delta")
     )
-    events = pl.concat([starts, ends]).sort(KEY, SEGMENT, POS).collect()
+    events = pl.concat([starts, ends]).collect()
+    low = events.get_column(POS).min() or 0
+    span = int(events.get_column(POS).max() or 0) - int(low)  # type: ignore[arg-type]
+    events = events.with_columns(
+        pl.col(SEGMENT).to_physical().alias("_seg"), (pl.col(POS) - low).alias("_rel")
+    )
+    order = [("_seg", max(len(names), 1).bit_length()), ("_rel", max(span, 1).bit_length())]
+    events = _sorted(events, order)
     block = _changed(KEY) | _changed(SEGMENT)
     last_of_run = (
         (pl.col(KEY) != pl.col(KEY).shift(-1))
@@ -87,7 +118,7 @@ def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     runs = (
         events.with_columns(_running(block, pl.col("delta")).alias("mrr_after"))
         .filter(last_of_run)
-        .select(KEY, CUSTOMER, SEGMENT, POS, "mrr_after")
+        .select(KEY, CUSTOMER, SEGMENT, POS, "_seg", "_rel", "mrr_after")
     )
     first = _changed(KEY) | _changed(SEGMENT)
     before = pl.when(first).then(0).otherwise(pl.col("mrr_after").shift(1))
@@ -109,6 +140,10 @@ def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.E
     return floor + (rank < leftover).cast(pl.Int64)
 
 
+def _bits(frame: pl.DataFrame, column: str) -> int:
+    return max(int(frame.get_column(column).max() or 0), 1).bit_length()  # type: ignore[arg-type]
+
+
 def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
     """Runs sorted by key, position and segment, each (key, position) a group `_g`, with the
     key's MRR before and after (`_before`, `_after`), P and N (`_p`, `_n`), whether the group
@@ -128,7 +163,8 @@ def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
         return pl.when(start).then(value - step).forward_fill()
 
     gain, loss = d.clip(lower_bound=0), (-d).clip(lower_bound=0)
-    frame = runs.sort(KEY, POS, SEGMENT).with_columns(
+    frame = _sorted(runs, [("_rel", _bits(runs, "_rel")), ("_seg", _bits(runs, "_seg"))])
+    frame = frame.with_columns(
         _running(key_start, d).alias("_total"),
         gain.cum_sum().alias("_gains"),
         loss.cum_sum().alias("_losses"),
