@@ -132,11 +132,15 @@ def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
 def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.Expr:
     """`total` shared over the rows of each group in proportion to `weight` (summing to
     `whole`), in whole minor units by largest remainder. The rows must be sorted by group,
-    remainder (largest first) and segment: the leftover units go to the first rows."""
+    remainder (largest first) and segment: the leftover units go to the first rows. (Group
+    sums and ranks by running sums over the sorted rows.)"""
     product = total.cast(pl.Int128) * weight.cast(pl.Int128)
     floor = (product // whole.cast(pl.Int128)).cast(pl.Int64)
-    leftover = total - floor.sum().over(group)
-    rank = pl.int_range(pl.len()).over(group)
+    start = _changed(group)
+    end = (pl.col(group) != pl.col(group).shift(-1)).fill_null(True)
+    leftover = total - pl.when(end).then(_running(start, floor)).backward_fill()
+    index = pl.int_range(pl.len())
+    rank = index - pl.when(start).then(index).forward_fill()
     return floor + (rank < leftover).cast(pl.Int64)
 
 
@@ -197,12 +201,14 @@ def _moved(frame: pl.DataFrame) -> pl.DataFrame:
     weight = d.abs()
     whole_side = pl.when(p >= n).then(p).otherwise(n)
     kept = pl.min_horizontal(p, n)
-    remainder = kept.cast(pl.Int128) * weight.cast(pl.Int128) % whole_side.cast(pl.Int128)
+    remainder = (kept.cast(pl.Int128) * weight.cast(pl.Int128) % whole_side.cast(pl.Int128)).cast(
+        pl.Int64
+    )
     many = (
         many.with_columns(
             (pl.col("_g") * 2 + sharing.cast(pl.Int64)).alias("_side"), remainder.alias("_rem")
         )
-        .sort(["_side", "_rem", SEGMENT], descending=[False, True, False])
+        .sort(["_side", "_rem", "_seg"], descending=[False, True, False])
         .with_columns(
             pl.when(sharing)
             .then(_shares(kept, weight, whole_side, "_side"))
