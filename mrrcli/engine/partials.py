@@ -78,14 +78,14 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
     result = Partial(flows=flows_by_month(changes), first_day=first_paying_day(lazy, settings))
     if needs.counts:
         result.counts = counts_by_month(changes)
-    if needs.retention:
-        result.retention = retention_by_month(_month_end_changes(lazy, settings, changes))
+    month_ends = _month_end_changes(lazy, settings, changes) if needs.retention else None
+    if month_ends is not None:
+        result.retention = retention_by_month(month_ends)
     if needs.leaders:
         result.leaders = leading_expanders(lazy, changes, settings, needs.leaders)
     if needs.audit:
         result.audit = changes
     if needs.segments:
-        month_ends = _month_end_changes(lazy, settings, changes) if needs.retention else None
         result.segments = segment_partial(
             lazy, settings, changes, counts=needs.counts, month_ends=month_ends, audit=needs.audit
         )

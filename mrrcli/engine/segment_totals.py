@@ -62,7 +62,10 @@ def segment_partial(
         sums.counts = segment_counts(allocation, COUNT_COLUMNS)
     if month_ends is not None:
         snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
-        sums.retention = segment_retention(segment_changes(rows, snapshot, month_ends))
+        at_month_ends = (
+            allocation if snapshot == settings else segment_changes(rows, snapshot, month_ends)
+        )
+        sums.retention = segment_retention(at_month_ends)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)
         sums.audit = segment_audit(allocation).join(ids, on=KEY, how="left")
