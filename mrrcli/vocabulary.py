@@ -185,6 +185,7 @@ INVOICE_LINE_COLUMNS = (
     "discount_amount",
     "status",
     "plan_id",
+    "subscription_item_id",
 )
 SNAPSHOT_COLUMNS = ("customer_id", "subscription_id", "month", "mrr", "currency", "plan_id")
 SHAPE_COLUMNS = {

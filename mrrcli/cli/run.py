@@ -136,11 +136,27 @@ class Run:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
         return rows, shaped
 
-    def report(self, build: Callable[..., Report], chart: bool = False, **filters: Any) -> None:
-        """Read the export, write the report `build` makes of it, then say what was read."""
+    def report(
+        self,
+        build: Callable[..., Report],
+        chart: bool = False,
+        picture: str | None = None,
+        **filters: Any,
+    ) -> None:
+        """Read the export, write the report `build` makes of it (and its chart as a `picture`
+        file), then say what was read."""
+        if picture is not None:
+            from mrrcli.cli.pictures import check_chart
+
+            check_chart(picture)
         rows, settings = self.load()
         report = build(rows, settings, **filters)
         self.emit(report, chart)
+        if picture is not None:
+            from mrrcli.cli.pictures import write_chart
+
+            write_chart(report, picture)
+            self.note(f"wrote the chart to {picture}")
         self.tell(rows)
         if report.stale:
             # Said even with --quiet: the numbers of the months after the data are not true.
@@ -152,6 +168,10 @@ class Run:
         a run that fails says one line: its error.)"""
         for message in rows.notes:
             self.note(message)
+        self.note(self.read_summary(rows))
+
+    def read_summary(self, rows: Rows) -> str:
+        """What was read, used and set aside, in one line."""
         parts = [f"{rows.read:,} rows read, {rows.paying_rows():,} carry MRR"]
         if rows.duplicates:
             parts.append(
@@ -161,7 +181,12 @@ class Run:
             parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
         if rows.zero_rows:
             parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
-        self.note("; ".join(parts))
+        if rows.over_discount_rows:
+            parts.append(
+                f"{rows.over_discount_rows:,} rows have a discount larger than the price "
+                "(counted as 0 MRR)"
+            )
+        return "; ".join(parts)
 
     def format(self) -> Format:
         """--format, or --output's extension, or by whether stdout is a terminal."""
