@@ -186,13 +186,14 @@ def _unstacked(kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def _with_deductions(kept: pl.DataFrame, findings: Findings) -> tuple[pl.DataFrame, bool]:
-    """Discount and tax of a line summed as `_deduction` (whether there are any)."""
+    """Discount and tax of a line summed as `_deduction` (whether there are any), exact to 18
+    decimal places (SPEC §2.5: numbers are read as written)."""
     deductions = [c for c in ("discount_amount", "tax_amount") if c in kept.columns]
     if not deductions:
         return kept, False
 
     def amount(c: str) -> pl.Expr:
-        return pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6)
+        return pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=18)
 
     kept = kept.with_columns(
         pl.sum_horizontal(amount(c).fill_null(0) for c in deductions).alias("_deduction")
