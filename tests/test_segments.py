@@ -360,3 +360,17 @@ def test_json_says_what_it_is_segmented_by_and_holds_no_total_rows() -> None:
     # 13 (month, segment) rows as in the worked example, none of them a total.
     assert len(document["rows"]) == 13
     assert "total" not in {row["segment"] for row in document["rows"]}
+
+
+def test_a_config_file_may_set_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mrrcli.toml").write_text('by = "plan_id"\n')
+    code, out, err = run("movements", str(PLANS), *AS_OF, "-f", "csv")
+    assert code == 0, err
+    # As with --by plan_id: 13 (month, segment) rows, the first January's basic.
+    rows = table(out, "month", "segment")
+    assert len(rows) == 13 and rows[0] == ("2024-01", "basic")
+    # The command line wins.
+    code, out, err = run("movements", str(PLANS), *AS_OF, "-f", "csv", "--by", "interval")
+    assert code == 0, err
+    assert {segment for _, segment in table(out, "month", "segment")} == {"month", "year"}

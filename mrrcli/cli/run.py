@@ -108,6 +108,9 @@ class Run:
         import os
         from dataclasses import replace
 
+        by = by if by is not None else self.options.by  # the command line over the config
+        if attributes is None:
+            attributes = self.options.attributes
         if attributes is not None and by is None:
             raise UsageError("--attributes needs --by, the attribute to segment by")
         path = os.fspath(attributes) if attributes is not None else None
