@@ -40,6 +40,7 @@ from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
     MOVEMENTS,
     Mode,
+    Period,
     ReadOptions,
     Settings,
     customers_columns,
@@ -86,7 +87,7 @@ def for_shape(rows: Rows, settings: Settings) -> Settings:
 
 
 def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> Report:
-    shown = for_output(frame, rows.exponent)
+    shown = for_output(frame, rows.exponent, settings.period)
     return Report(
         kind=kind,
         frame=shown,
@@ -134,7 +135,8 @@ def movements(rows: Rows, settings: Settings) -> Report:
 def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     """Expansion MRR, its day-normalized value and rate, shares (§7.1 `expansion`).
 
-    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month;
+    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month
+    (or period);
     `extra["movements"]`: the movements table, for the chart.
     """
     settings = for_shape(rows, settings)
@@ -150,10 +152,12 @@ def _expansion_report(combined: Combined, rows: Rows, settings: Settings) -> Rep
         report = _segmented("expansion", segments, table, rows, settings)
     else:
         report = _report("expansion", table, rows, settings)
-    report.extra["movements"] = for_output(movements_table(combined), rows.exponent)
+    report.extra["movements"] = for_output(
+        movements_table(combined), rows.exponent, settings.period
+    )
     if combined.leaders is not None:
         leaders = combined.leaders.select("customer_id", "amount", "changes", "month")
-        report.extra["top_expanding"] = for_output(leaders, rows.exponent)
+        report.extra["top_expanding"] = for_output(leaders, rows.exponent, settings.period)
     return report
 
 
@@ -203,12 +207,14 @@ def customers(
 ) -> Report:
     """Every movement per customer and day, the audit trail (§7.1 `customers`).
 
-    Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
+    Optional filters: a month `YYYY-MM`, a movement name, a customer id (`settings.period` does
+    not apply: months stay calendar months). Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
     if movement is not None and movement not in (*MOVEMENTS, *TRANSFERS):
         raise ValueError(f"unknown movement {movement!r}")
-    settings = for_shape(rows, settings)
+    # Its rows are days; --period leaves their calendar months as they are.
+    settings = replace(for_shape(rows, settings), period=Period.month)
     needs = Needs(audit=True, segments=rows.by is not None)
     combined = combine(parts.partials(rows, settings, needs), settings)
     assert combined.audit is not None

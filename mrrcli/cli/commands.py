@@ -22,7 +22,7 @@ from mrrcli.cli.pictures import (
 )
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import Movement
+from mrrcli.vocabulary import Movement, Period, Settings
 
 ChartOption = Annotated[
     bool,
@@ -201,7 +201,8 @@ CheckMonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="Month to check, YYYY-MM.  [default: the last complete month before --as-of]",
+        help="Month to check, YYYY-MM (with --period, its quarter or year, or 2026-Q2, "
+        "2026).  [default: the last complete month (or period) before --as-of]",
         show_default=False,
     ),
 ]
@@ -229,22 +230,19 @@ def check(
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import judge, last_complete_month, parse_rule, require_fresh, summary
-    from mrrcli.cli.config import parse_month
+    from mrrcli.checks import judge, parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
     from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
 
     known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
     known -= {"month"}
-    if by is not None:
+    run = run.segmented(by, attributes)
+    if run.options.by is not None:
         known |= {"moved_in_mrr", "moved_out_mrr"}
     rules = [parse_rule(text, known) for text in rule]
-    run = run.segmented(by, attributes)
     settings = run.settings()
-    target = (
-        parse_month(month, "--month") if month else last_complete_month(settings.as_of)
-    ).strftime("%Y-%m")
+    target = _check_target(month, settings)
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
     require_fresh(report.freshness, report.files)
@@ -256,7 +254,9 @@ def check(
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
-    outcomes = judge(rules, target, list(found.rows(named=True)), segmented=by is not None)
+    outcomes = judge(
+        rules, target, list(found.rows(named=True)), segmented=run.options.by is not None
+    )
     run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))
@@ -286,3 +286,20 @@ def report(
     from mrrcli.cli.pictures import write_page
 
     write_page(run, mail_to or [], subject, mail_from)
+
+
+def _check_target(month: str | None, settings: Settings) -> str:
+    """The label of the month (or, with --period, the period) check judges: --month, else the
+    last complete one."""
+    from mrrcli.checks import last_complete_month, last_complete_period, period_of_text
+    from mrrcli.cli.config import parse_month
+    from mrrcli.present.document import period_label
+
+    period = settings.period
+    if period == Period.month:
+        return (
+            parse_month(month, "--month") if month else last_complete_month(settings.as_of)
+        ).strftime("%Y-%m")
+    if month:
+        return period_label(period_of_text(month, period.months, "--month"), period)
+    return period_label(last_complete_period(settings.as_of, period.months), period)

@@ -104,7 +104,14 @@ def segment_metrics_table(combined: Combined) -> pl.DataFrame:
     )
     # NRR/GRR: retained (closing + moved_out − moved_in of the customers paying in the segment
     # at the opening) over their opening MRR; the rest as for the whole report.
-    table = table.with_columns(_metric_columns())
+    opening = pl.col("opening_mrr")
+    table = table.with_columns(
+        opening.alias("_base"),
+        (opening + pl.col("_cohort_net")).alias("_kept"),
+        (opening - pl.col("_cohort_loss")).alias("_capped"),
+        # Trailing-twelve-month NRR/GRR (§10) are not computed per segment yet: empty.
+        *(pl.lit(None, pl.Int64).alias(c) for c in ("_base_ttm", "_kept_ttm", "_capped_ttm")),
+    ).with_columns(_metric_columns())
     opening_counts = paying.select(
         pl.col("month").dt.offset_by("1mo").alias("month"),
         SEGMENT,
@@ -115,6 +122,9 @@ def segment_metrics_table(combined: Combined) -> pl.DataFrame:
     )
     table = table.with_columns(pl.col("_open").fill_null(0).alias("customers_opening"))
     table = _active(table).sort("month", SEGMENT)
+    # Trailing-twelve-month NRR/GRR (§10) are not computed per segment yet: empty.
+    missing = [c for c in METRICS_COLUMNS if c not in table.columns]
+    table = table.with_columns(pl.lit(None, pl.Float64).alias(c) for c in missing)
     return _round_ratios(table.select(_segmented(METRICS_COLUMNS)))
 
 
