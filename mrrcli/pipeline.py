@@ -11,7 +11,7 @@ adds what the source knows (its zone, statuses and unit) to the user's reading o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Literal, cast
 
@@ -150,7 +150,13 @@ def shared_periods(frame: pl.DataFrame, tables: Sequence[int]) -> pl.DataFrame:
     )
 
 
-def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | None:
+def file_tables(files: Sequence[str]) -> list[int]:
+    """Which table each file is, by its header (files of one header are one table)."""
+    headers = [frozenset(header_key(h) for h in headers_of(f)) if f != "-" else None for f in files]
+    return [headers.index(h) if h is not None else i for i, h in enumerate(headers)]
+
+
+def dated_copies(pieces: Iterable[pl.DataFrame], files: Sequence[str]) -> str | None:
     """What is wrong when files of one table hold the same subscription periods: dated copies
     of one export (`billing-2026-05-31.csv billing-2026-06-30.csv`) would count them twice.
     Files of different tables (a multi-table export), or of one table split by month or by
@@ -158,13 +164,17 @@ def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | 
     one part, and the parts' findings are added up."""
     if len(files) < 2:
         return None
-    headers = [frozenset(header_key(h) for h in headers_of(f)) if f != "-" else None for f in files]
-    tables = [headers.index(h) if h is not None else i for i, h in enumerate(headers)]
-    found = [shared for p in pieces if p.height and (shared := shared_periods(p, tables)).height]
-    if not found:
+    tables = file_tables(files)
+    return copies_found([shared_periods(p, tables) for p in pieces if p.height], files)
+
+
+def copies_found(found: Sequence[pl.DataFrame], files: Sequence[str]) -> str | None:
+    """The dated-copies problem of the shared periods of each part (shared_periods), if any."""
+    shared = [frame for frame in found if frame.height]
+    if not shared:
         return None
     pairs = (
-        pl.concat(found)
+        pl.concat(shared)
         .sort("first_file", "other_file", *PERIOD_KEY)
         .group_by("first_file", "other_file", maintain_order=True)
         .agg(pl.col("periods").sum(), pl.all().exclude("periods").first())
@@ -184,7 +194,7 @@ def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | 
     )
 
 
-def no_dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> None:
+def no_dated_copies(pieces: Iterable[pl.DataFrame], files: Sequence[str]) -> None:
     """Stop (InputError) when the files are dated copies of one export (see dated_copies)."""
     problem = dated_copies(pieces, files)
     if problem is not None:

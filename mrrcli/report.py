@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from mrrcli import parts
-from mrrcli.engine.freshness import Freshness, data_through
+from mrrcli.engine.freshness import Freshness
 from mrrcli.engine.metrics import (
     all_metrics_table,
     expansion_table,
@@ -116,9 +116,7 @@ def _segmented(
 
 def freshness(rows: Rows, settings: Settings) -> Freshness:
     """The export's last day on or before the as-of date, over every part (SPEC §12)."""
-    pieces = (piece.frame for piece in rows.pieces())
-    through = data_through(pieces, rows.shape, settings.as_of)
-    return Freshness(through, settings.as_of, settings.max_age)
+    return Freshness(parts.last_day(rows, settings), settings.as_of, settings.max_age)
 
 
 def movements(rows: Rows, settings: Settings) -> Report:

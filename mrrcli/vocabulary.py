@@ -53,6 +53,13 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
+class Engine(StrEnum):
+    """Where a run's parts are computed: on this machine, or on Apache Spark (SPEC §13)."""
+
+    local = "local"
+    spark = "spark"
+
+
 class AmountUnit(StrEnum):
     major = "major"
     minor = "minor"
@@ -271,6 +278,9 @@ class ReadOptions:
     keep_duplicates: bool = False
     parts: int | None = None  # read in this many parts by customer (None: decided by size)
     whole_rows: int = WHOLE_ROWS  # above this many rows an export is read in parts
+    engine: Engine = Engine.local  # where the parts are computed (SPEC §13)
+    spark_master: str = "local[*]"  # --engine spark: the Spark master URL
+    buckets: int | None = None  # --engine spark: buckets by customer (None: 2 × parallelism)
     by: str | None = None  # the column whose values are the segments (SPEC §9)
     attributes: str | None = None  # path of a customer_id,… file of customer attributes (§9)
 

@@ -6,7 +6,7 @@ Domain errors are caught in cli.errors, printed as one line on stderr, and turne
 """
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +23,9 @@ from mrrcli.cli.pictures import (
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
 from mrrcli.vocabulary import Movement, Period, Settings
+
+if TYPE_CHECKING:
+    from mrrcli.present.document import Report
 
 ChartOption = Annotated[
     bool,
@@ -202,7 +205,8 @@ CheckMonthOption = Annotated[
     typer.Option(
         "--month",
         help="Month to check, YYYY-MM (with --period, its quarter or year, or 2026-Q2, "
-        "2026).  [default: the last complete month (or period) before --as-of]",
+        "2026), or 'current': the month to date, its flows day-normalized so a weekly alert "
+        "judges the month's pace.  [default: the last complete month (or period) before --as-of]",
         show_default=False,
     ),
 ]
@@ -230,7 +234,7 @@ def check(
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import judge, parse_rule, require_fresh, summary
+    from mrrcli.checks import parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
     from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
@@ -254,9 +258,7 @@ def check(
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
-    outcomes = judge(
-        rules, target, list(found.rows(named=True)), segmented=run.options.by is not None
-    )
+    outcomes = _outcomes(run, rules, target, found, report, settings)
     run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))
@@ -296,6 +298,14 @@ def _check_target(month: str | None, settings: Settings) -> str:
     from mrrcli.present.document import period_label
 
     period = settings.period
+    if month is not None and month.strip().lower() == "current":
+        # The month (or period) to date: the as-of day's (SPEC §5, a weekly alert).
+        as_of = settings.as_of.replace(day=1)
+        if period == Period.month:
+            return as_of.strftime("%Y-%m")
+        return period_label(
+            period_of_text(as_of.strftime("%Y-%m"), period.months, "--month"), period
+        )
     if period == Period.month:
         return (
             parse_month(month, "--month") if month else last_complete_month(settings.as_of)
@@ -303,3 +313,36 @@ def _check_target(month: str | None, settings: Settings) -> str:
     if month:
         return period_label(period_of_text(month, period.months, "--month"), period)
     return period_label(last_complete_period(settings.as_of, period.months), period)
+
+
+def _paced(
+    values: dict[str, Any], report: "Report", settings: Settings, target: str
+) -> tuple[dict[str, Any], str | None]:
+    """A month (or period) to date is judged at its pace: flows day-normalized (SPEC §5)."""
+    from decimal import Decimal
+
+    from mrrcli.checks import paced
+
+    if report.partial_month != target:
+        return values, None
+    standard = Decimal(str(report.days_per_month)) * settings.period.months
+    days = int(values["days"])
+    note = (
+        f"to date ({days} days): flows day-normalized (x {standard.normalize()} / {days}) "
+        "before they are compared"
+    )
+    return paced(values, standard), note
+
+
+def _outcomes(
+    run: Run, rules: list[Any], target: str, found: Any, report: Any, settings: Any
+) -> list[Any]:
+    """The rules judged on the target month's row, or on each segment's row with --by."""
+    from mrrcli.checks import evaluate, judge
+
+    if run.options.by is not None:
+        return judge(rules, target, list(found.rows(named=True)), segmented=True)
+    values, note = _paced(found.row(0, named=True), report, settings, target)
+    if note is not None:
+        run.note(f"{target}: {note}")
+    return evaluate(rules, target, values, note)

@@ -15,11 +15,13 @@ from mrrcli.cli.errors import errors_handled
 from mrrcli.cli.options import (
     AmountUnitOption,
     AsOfOption,
+    BucketsOption,
     ConfigOption,
     CurrencyOption,
     DateFormatOption,
     DaysPerMonthOption,
     DebugOption,
+    EngineOption,
     Files,
     FormatOption,
     FromOption,
@@ -30,10 +32,12 @@ from mrrcli.cli.options import (
     MaxAgeOption,
     ModeOption,
     OutputOption,
+    PartsOption,
     PeriodOption,
     QuietOption,
     ScopeOption,
     SourceOption,
+    SparkMasterOption,
     TimezoneOption,
     ToOption,
     WideOption,
@@ -66,6 +70,10 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("period", PeriodOption),
     ("wide", WideOption),
     ("max_age", MaxAgeOption),
+    ("parts", PartsOption),
+    ("engine", EngineOption),
+    ("spark_master", SparkMasterOption),
+    ("buckets", BucketsOption),
 ]
 _FLAGS_DEFAULT_FALSE = {"debug"}  # --quiet defaults to None so a config file can set it
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Period, Scope
+from mrrcli.vocabulary import AmountUnit, Engine, Level, Mode, OutputFormat, Period, Scope
 
 CONFIG_KEYS = {
     "source": "source",
@@ -42,6 +42,11 @@ CONFIG_KEYS = {
     "wide": "wide",
     "max_age": "max_age",
     "max-age": "max_age",
+    "parts": "parts",
+    "engine": "engine",
+    "spark_master": "spark_master",
+    "spark-master": "spark_master",
+    "buckets": "buckets",
     "by": "by",  # segments (SPEC §9), for the commands that take --by
     "attributes": "attributes",
 }
@@ -145,6 +150,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         "scope": Scope,
         "format": OutputFormat,
         "amount_unit": AmountUnit,
+        "engine": Engine,
         "period": Period,
     }
     for key, enum in choices.items():
@@ -152,6 +158,9 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         if key in values and values[key] not in allowed_values:
             allowed = ", ".join(allowed_values)
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
+    for key in ("parts", "buckets"):
+        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+            raise UsageError(f"{key} must be a whole number, 1 or more, not {values[key]!r}")
     if "max_age" in values:
         values["max_age"] = parse_max_age(values["max_age"])
     if "days_per_month" in values:

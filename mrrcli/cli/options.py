@@ -12,7 +12,16 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Period, Scope
+from mrrcli.vocabulary import (
+    DEFAULT_MAX_AGE,
+    AmountUnit,
+    Engine,
+    Level,
+    Mode,
+    OutputFormat,
+    Period,
+    Scope,
+)
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -20,6 +29,7 @@ CONFIG_NAME = "mrrcli.toml"
 INPUT = "Input"
 PERIOD = "Period and classification"
 OUTPUT = "Output"
+SCALE = "Scale"
 
 Files = Annotated[
     list[str],
@@ -241,6 +251,51 @@ DebugOption = Annotated[
     ),
 ]
 
+PartsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--parts",
+        min=1,
+        metavar="N",
+        help="Read the export in N parts by customer, one part in memory at a time.  "
+        "[default: by size]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+EngineOption = Annotated[
+    Engine | None,
+    typer.Option(
+        "--engine",
+        help="local: this machine; spark: Apache Spark (needs pyspark, the spark extra of "
+        "mrrcli, and Java 17).  "
+        "[default: local]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        metavar="URL",
+        help="The Spark master of --engine spark.  [default: local[*]]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+BucketsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--buckets",
+        min=1,
+        metavar="N",
+        help="--engine spark: buckets by customer.  [default: 2 × Spark's parallelism]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+
 
 @dataclass
 class CommonOptions:
@@ -269,6 +324,10 @@ class CommonOptions:
     period: str = "month"
     wide: bool = False
     max_age: int = DEFAULT_MAX_AGE
+    parts: int | None = None
+    engine: str = "local"
+    spark_master: str = "local[*]"
+    buckets: int | None = None
     by: str | None = None  # segments (SPEC §9): set by the commands that take --by
     attributes: str | None = None
 

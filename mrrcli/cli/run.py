@@ -83,6 +83,7 @@ class Run:
         """How an export is read, for `report.load` and `report.validate`."""
         from mrrcli.vocabulary import (
             AmountUnit,
+            Engine,
             ReadOptions,
             parse_fraction,
             whole_rows_from_environment,
@@ -100,6 +101,10 @@ class Run:
             fx=common.fx,
             keep_duplicates=common.keep_duplicates,
             whole_rows=whole_rows_from_environment(),
+            parts=common.parts,
+            engine=Engine(common.engine),
+            spark_master=common.spark_master,
+            buckets=common.buckets,
             by=common.by,
             attributes=common.attributes,
         )

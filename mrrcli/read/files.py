@@ -40,6 +40,11 @@ class RowFilter(Protocol):
         """True for the rows to read, given the file's own name of `column`."""
         ...
 
+    def rows(self, index: int, scan: pl.LazyFrame, column: str) -> pl.DataFrame:
+        """The rows of file `index` (`scan`, with `_row`) that the part holds: `scan` filtered
+        by `keeps(column)`, or the same rows as a split written them to disk beforehand."""
+        ...
+
 
 @dataclass
 class Table:
@@ -97,12 +102,16 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
-    """The rows of one part of a file, scanned so that the rest is never held in memory."""
+def scan_file(path: str) -> pl.LazyFrame:
+    """A file scanned as a part of it is read (CSV as text), with `_row` (its spreadsheet row)."""
     if is_parquet(path):
-        scan = pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
-    else:
-        scan = pl.scan_csv(path, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2)
+        return pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
+    return pl.scan_csv(path, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2)
+
+
+def part_column(path: str, scan: pl.LazyFrame, partition: RowFilter) -> str:
+    """The file's own spelling of the header a part is split by (its headers checked first;
+    a file with a header but no rows, or without that header, is an error)."""
     headers = [c for c in scan.collect_schema().names() if c != ROW_COLUMN]
     _check_headers(path, headers)
     if scan.head(1).collect().height == 0:
@@ -110,16 +119,22 @@ def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
     column = next((h for h in headers if header_key(h) == header_key(partition.column)), None)
     if column is None:
         raise InputError(f"{path}: no column {partition.column!r}, which the first file has")
-    return scan.filter(partition.keeps(column)).collect()
+    return column
 
 
-def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
+def _read_part(path: str, partition: RowFilter, index: int) -> pl.DataFrame:
+    """The rows of one part of a file, scanned so that the rest is never held in memory."""
+    scan = scan_file(path)
+    return partition.rows(index, scan, part_column(path, scan, partition))
+
+
+def _read_one(path: str, partition: RowFilter | None = None, index: int = 0) -> pl.DataFrame:
     """One file as a DataFrame (CSV as text) with `_row`, the spreadsheet row of each row
     (a CSV header is row 1)."""
     data: bytes | None = None
     try:
         if partition is not None:
-            return _read_part(path, partition)
+            return _read_part(path, partition, index)
         if is_parquet(path):
             return pl.read_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
         source: str | io.BytesIO = path
@@ -256,7 +271,7 @@ def read_table(
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
     for index, path in enumerate(files):
-        frame = _read_one(path, partition)
+        frame = _read_one(path, partition, index)
         if frame.height == 0 and partition is None:
             raise InputError(f"{path}: the file has a header but no data rows")
         renames = rename_to_canonical(frame.columns, canonical, mapping)
