@@ -30,7 +30,7 @@ from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.vocabulary import Engine, ReadOptions, Settings
+from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # Parts hold about this many rows each when an export is split by size.
 PART_ROWS = 12_000_000
@@ -76,13 +76,15 @@ def _file_dir(directory: str, index: int, *names: str) -> str:
     return os.path.join(directory, f"file{index}", *names)
 
 
-def split_files(paths: Sequence[str], partition: Partition, directory: str) -> None:
+def split_files(
+    paths: Sequence[str], partition: Partition, directory: str, delimiter: str | None = None
+) -> None:
     """Every file written to `directory` as `count` parts by customer, in one streaming pass
     over it (the file is read once and never held whole). A file that cannot be split is left
     alone: its parts are then filtered out of it, and reading them says what is wrong."""
     for index, path in enumerate(expand_paths(paths)):
         try:
-            scan = scan_file(path)
+            scan = scan_file(path, delimiter)
             column = part_column(path, scan, partition)
             target = pl.PartitionBy(_file_dir(directory, index), key=PART, include_key=False)
             scan.with_columns(partition.part_of(column).alias(PART)).sink_parquet(
@@ -129,7 +131,7 @@ def _load(paths: Sequence[str], options: ReadOptions) -> Rows:
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
-            split_files(paths, partitions[0], split)
+            split_files(paths, partitions[0], split, options.delimiter)
             pieces, total = read_parts(paths, options, reading, partitions, spill)
             if len({p.currency for p in pieces}) > 1 and options.fx and not options.currency:
                 # Parts chose different reporting currencies; the whole export holds several,
@@ -233,9 +235,12 @@ def joined(parts: list[Rows], total: int) -> Rows:
     for part in parts:
         for reason, n in part.set_aside.items():
             set_aside[reason] = set_aside.get(reason, 0) + n
-    said = {f"{n:,} {reason} set aside" for p in parts for reason, n in p.set_aside.items()}
+    said = {counted(n, f"{reason} set aside") for p in parts for reason, n in p.set_aside.items()}
     notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
-    notes.append(f"read in {len(parts)} parts by customer ({len(parts[0].files)} file(s))")
+    notes.append(
+        f"read in {counted(len(parts), 'parts')} by customer "
+        f"({counted(len(parts[0].files), 'files')})"
+    )
     return replace(
         first,
         frame=first.frame.clear(),
@@ -245,7 +250,7 @@ def joined(parts: list[Rows], total: int) -> Rows:
         trial_rows=sum(p.trial_rows for p in parts),
         zero_rows=sum(p.zero_rows for p in parts),
         over_discount_rows=sum(p.over_discount_rows for p in parts),
-        notes=notes + [f"{n:,} {reason} set aside" for reason, n in set_aside.items()],
+        notes=notes + [counted(n, f"{reason} set aside") for reason, n in set_aside.items()],
         set_aside=set_aside,
         parts=parts,
     )

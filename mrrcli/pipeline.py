@@ -21,17 +21,26 @@ from mrrcli.errors import InputError
 from mrrcli.normalize.attributes import read_attributes, segment_source, with_attributes
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, RowFilter, Table, header_key
 from mrrcli.read.problems import Findings
 from mrrcli.sources.inputs import Input, headers_of, open_input, to_periods
-from mrrcli.vocabulary import ReadOptions
+from mrrcli.vocabulary import ReadOptions, counted
 
 Unit = Literal["major", "minor"]
 
 
 def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | None = None) -> Input:
-    """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped."""
-    return open_input(paths, options.source, options.mapping, options.keep_duplicates, part)
+    """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped;
+    amounts written with a decimal comma rewritten when `options.decimal_comma`."""
+    inp = open_input(
+        paths, options.source, options.mapping, options.keep_duplicates, part, options.delimiter
+    )
+    if options.decimal_comma:
+        frame = inp.table.frame
+        text = [c for c in NUMBER_COLUMNS if frame.schema.get(c) == pl.String]
+        inp.table = replace(inp.table, frame=frame.with_columns(from_decimal_comma(text)))
+    return inp
 
 
 def normalize_options(options: ReadOptions) -> NormalizeOptions:
@@ -76,7 +85,9 @@ def rows_of(inp: Input, periods: Table, reading: NormalizeOptions, findings: Fin
     rows.read = inp.read
     rows.days_per_month = reading.days_per_month
     rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}
-    rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
+    rows.notes = inp.notes + [
+        counted(n, f"{reason} set aside") for reason, n in inp.set_aside.items()
+    ]
     return rows
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -252,3 +253,23 @@ def _audit_filter(
     if customer is not None:
         keep &= pl.col("customer_id") == customer
     return keep
+
+
+def first_paying_day(rows: Rows) -> date | None:
+    """The first day on which any row carries MRR (None when none does)."""
+    firsts = [
+        p.frame.filter(pl.col("mrr") > 0).get_column("start_date").min()
+        for p in rows.pieces()
+        if p.frame.height
+    ]
+    found = [d for d in firsts if isinstance(d, date)]
+    return min(found) if found else None
+
+
+def has_customer(rows: Rows, customer: str) -> bool:
+    """Whether any row of the export is `customer`'s (ids compared after stripping spaces)."""
+    return any(
+        bool(p.frame.select((pl.col("customer_id") == customer.strip()).any()).item())
+        for p in rows.pieces()
+        if p.frame.height
+    )

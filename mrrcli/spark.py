@@ -41,6 +41,7 @@ from mrrcli.pipeline import (
     normalize_options,
     shared_periods,
 )
+from mrrcli.read.european import file_delimiter
 from mrrcli.read.files import (
     FILE_COLUMN,
     ROW_COLUMN,
@@ -221,7 +222,13 @@ class SparkRows:
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in result]
 
 
-def _read(spark: Any, files: Sequence[str], customers: Sequence[int], buckets: int) -> Any:
+def _read(
+    spark: Any,
+    files: Sequence[str],
+    customers: Sequence[int],
+    buckets: int,
+    delimiter: str | None = None,
+) -> Any:
     """Every file read by Spark, columns named c0, c1, … by position, with `_file`, `_row`
     (the row as a spreadsheet shows it) and the bucket of the row's customer (the column at
     `customers[i]` of file i)."""
@@ -233,6 +240,7 @@ def _read(spark: Any, files: Sequence[str], customers: Sequence[int], buckets: i
             frame, first = spark.read.parquet(path), 1
         else:
             reader = spark.read.option("header", True).option("multiLine", True)
+            reader = reader.option("sep", file_delimiter(path, delimiter))
             frame, first = reader.option("escape", '"').csv(path), 2
         named = frame.toDF(*[f"c{j}" for j in range(len(frame.columns))])
         customer = F.col(f"c{customers[index]}").cast("string")
@@ -278,14 +286,14 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     files = expand_paths(paths)
     schemas, customers = [], []
     for path in files:
-        scan = scan_file(path)
+        scan = scan_file(path, options.delimiter)
         own = part_column(path, scan, parts.Partition(0, 1, column))  # headers checked
         schema = dict(scan.collect_schema())
         schemas.append(schema)
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
     spark = session(options.spark_master)
     buckets = options.buckets or 2 * spark.sparkContext.defaultParallelism
-    raw = _read(spark, files, customers, buckets)
+    raw = _read(spark, files, customers, buckets, options.delimiter)
     reading = normalize_options(options)
     job = Job(tuple(files), local, reading, column, tuple(schemas), tuple(file_tables(files)))
     loaded, summaries = _run_load(raw, job)

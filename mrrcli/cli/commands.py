@@ -5,13 +5,12 @@ Domain errors are caught in cli.errors, printed as one line on stderr, and turne
 (see errors.ExitCode). Polars is imported inside commands so `--help` stays fast.
 """
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mrrcli.cli.application import command
-from mrrcli.cli.common import report_command
+from mrrcli.cli.common import reading_command, report_command
 from mrrcli.cli.options import AttributesOption, ByOption
 from mrrcli.cli.pictures import (
     CHART_HELP,
@@ -22,7 +21,14 @@ from mrrcli.cli.pictures import (
 )
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import Movement, Period, Settings
+from mrrcli.vocabulary import (
+    EXPANSION_COLUMNS,
+    METRICS_COLUMNS,
+    MOVEMENTS_COLUMNS,
+    Period,
+    Settings,
+    parse_movement,
+)
 
 if TYPE_CHECKING:
     from mrrcli.present.document import Report
@@ -113,16 +119,12 @@ MonthOption = Annotated[
     str | None,
     typer.Option("--month", help="Only this month, YYYY-MM.", show_default=False),
 ]
-# The movements of `customers`, with the transfers between segments of --by (SPEC §9).
-MovementChoice = StrEnum(  # type: ignore[misc]
-    "MovementChoice",
-    [(m.value, m.value) for m in Movement] + [("moved_in",) * 2, ("moved_out",) * 2],
-)
 MovementOption = Annotated[
-    MovementChoice | None,
+    str | None,
     typer.Option(
         "--movement",
-        help="Only this movement (moved_in, moved_out: with --by).",
+        help="Only this movement: new, expansion, reactivation, contraction or churn (also "
+        "expanded, reactivated, contracted, churned); moved_in, moved_out with --by.",
         show_default=False,
     ),
 ]
@@ -154,22 +156,28 @@ def customers(
     """
     from mrrcli.cli.config import parse_month
     from mrrcli.report import customers as customers_report
+    from mrrcli.report import has_customer
 
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
-    if movement is not None and movement.value.startswith("moved_") and by is None:
-        raise UsageError(f"--movement {movement.value} is a transfer between segments: give --by")
+    customer = customer.strip() if customer is not None else None
+    movement = _movement_name(movement, by if by is not None else run.options.by)
     run = run.segmented(by, attributes)
-    run.report(
+    report, rows = run.report(
         customers_report,
         month=month,
-        movement=movement.value if movement else None,
+        movement=movement,
         customer=customer,
     )
+    if report.frame.height == 0:
+        if customer is not None and not has_customer(rows, customer):
+            run.note(f"no customer {customer!r} in the export: no row to show")
+        elif month or movement or customer:
+            run.note("no movement matches --month, --movement and --customer: no row to show")
 
 
 @command
-@report_command
+@reading_command
 def validate(run: Run) -> None:
     """Check an export the way the reports read it and list every problem found.
 
@@ -190,13 +198,19 @@ def validate(run: Run) -> None:
         raise typer.Exit(int(ExitCode.DATA_ERROR))
 
 
+# What `check` can judge: every column of movements, expansion and metrics but the month.
+CHECK_METRICS = tuple(
+    dict.fromkeys(
+        c for c in (*MOVEMENTS_COLUMNS, *EXPANSION_COLUMNS, *METRICS_COLUMNS) if c != "month"
+    )
+)
 RuleOption = Annotated[
     list[str],
     typer.Option(
         "--rule",
         "-r",
         help="METRIC OP NUMBER, e.g. 'expansion_to_new>=0.30' (repeatable; ratios as fractions, "
-        "money in major units).",
+        f"money in major units; OP one of >= > <= < ==). METRIC: {', '.join(CHECK_METRICS)}.",
         show_default=False,
     ),
 ]
@@ -237,14 +251,10 @@ def check(
     from mrrcli.checks import parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
-    from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
 
-    known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
-    known -= {"month"}
     run = run.segmented(by, attributes)
-    if run.options.by is not None:
-        known |= {"moved_in_mrr", "moved_out_mrr"}
-    rules = [parse_rule(text, known) for text in rule]
+    transfers = {"moved_in_mrr", "moved_out_mrr"} if run.options.by is not None else set()
+    rules = [parse_rule(text, set(CHECK_METRICS) | transfers) for text in rule]
     settings = run.settings()
     target = _check_target(month, settings)
     rows, settings = run.load(settings)
@@ -346,3 +356,16 @@ def _outcomes(
     if note is not None:
         run.note(f"{target}: {note}")
     return evaluate(rules, target, values, note)
+
+
+def _movement_name(movement: str | None, by: str | None) -> str | None:
+    """A --movement value as the customers report takes it: a movement (or its alias), or
+    moved_in / moved_out, the transfers between segments, with --by (SPEC §9)."""
+    if movement is None:
+        return None
+    name = movement.strip().lower()
+    if name in ("moved_in", "moved_out"):
+        if by is None:
+            raise UsageError(f"--movement {name} is a transfer between segments: give --by")
+        return name
+    return parse_movement(movement).value

@@ -33,7 +33,11 @@ SCALE = "Scale"
 
 Files = Annotated[
     list[str],
-    typer.Argument(help="CSV or Parquet files, globs, or - for CSV on stdin.", show_default=False),
+    typer.Argument(
+        metavar="FILE...",
+        help="CSV or Parquet files, globs, or - for stdin (CSV or Parquet).",
+        show_default=False,
+    ),
 ]
 SourceOption = Annotated[
     str | None,
@@ -112,6 +116,25 @@ KeepDuplicatesOption = Annotated[
     typer.Option(
         "--keep-duplicates",
         help="Count rows that are identical in every column as often as given.",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="CSV field separator: , ; | or tab.  [default: detected from the header line]",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
+DecimalCommaOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--decimal-comma",
+        help="Amounts are written with a decimal comma, as European spreadsheets do: 49,00 and "
+        "1.234,50.",
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -321,6 +344,8 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    delimiter: str | None = None  # None: detected from each file's header line
+    decimal_comma: bool = False
     period: str = "month"
     wide: bool = False
     max_age: int = DEFAULT_MAX_AGE
