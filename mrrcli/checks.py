@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -42,6 +42,7 @@ class Outcome:
     value: Decimal | None
     passed: bool
     reason: str | None = None  # why the value is empty, when it is
+    segment: str | None = None  # with --by: the segment judged (SPEC §9)
 
 
 # Why a metric is empty (SPEC §6: a ratio whose denominator is 0 is empty), said with a failure.
@@ -208,9 +209,37 @@ def evaluate(
     return outcomes
 
 
+def evaluate_segments(
+    rules: list[Rule], month: str, segments: list[dict[str, Any]]
+) -> list[Outcome]:
+    """Each rule against each segment's values of one month (check --by): one outcome per
+    rule and segment, segments in sort order."""
+    return [
+        replace(outcome, segment=values["segment"])
+        for values in segments
+        for outcome in evaluate(rules, month, values)
+    ]
+
+
+def judge(
+    rules: list[Rule], month: str, rows: list[dict[str, Any]], segmented: bool
+) -> list[Outcome]:
+    """The rules against a month's row, or against each segment's row (check --by)."""
+    if segmented:
+        return evaluate_segments(rules, month, rows)
+    return evaluate(rules, month, rows[0])
+
+
+def _named(outcome: Outcome) -> str:
+    if outcome.segment is None:
+        return outcome.rule.text
+    return f"{outcome.rule.text} in {outcome.segment}"
+
+
 def summary(outcomes: list[Outcome]) -> str:
-    """One line: `1 of 3 rules failed: churned_mrr<5000`, or `all 3 rules passed`."""
-    failed = [outcome.rule.text for outcome in outcomes if not outcome.passed]
+    """One line: `1 of 3 rules failed: churned_mrr<5000`, or `all 3 rules passed`; with
+    segments, each failing segment named (`nrr>=1 in basic`)."""
+    failed = [_named(outcome) for outcome in outcomes if not outcome.passed]
     count = len(outcomes)
     rules = "rule" if count == 1 else "rules"
     if not failed:

@@ -107,6 +107,13 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
         return load_on_spark(paths, options)
     rows = _load(paths, options)
     no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
+    unattributed = sum(piece.unattributed for piece in rows.pieces())
+    if unattributed:
+        rows.unattributed = unattributed
+        rows.notes.append(
+            f"{unattributed:,} customer{'s' if unattributed != 1 else ''} not in "
+            f"{options.attributes}: segment (none)"
+        )
     return rows
 
 

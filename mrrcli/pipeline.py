@@ -18,6 +18,7 @@ from typing import Literal, cast
 import polars as pl
 
 from mrrcli.errors import InputError
+from mrrcli.normalize.attributes import read_attributes, segment_source, with_attributes
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
@@ -45,7 +46,12 @@ def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | No
 def normalize_options(options: ReadOptions) -> NormalizeOptions:
     """The user's reading options as normalize takes them (the FX file read once)."""
     dates = DateParsing(date_format=options.date_format, timezone=options.timezone)
+    by = options.by
+    export_segment = by is not None and (
+        segment_source(by, options.mapping, options.attributes) == "export"
+    )
     return NormalizeOptions(
+        segment=header_key(by) if by is not None and export_segment else None,
         currency=options.currency,
         days_per_month=options.days_per_month,
         dates=dates,
@@ -100,7 +106,20 @@ def load_rows(
         return Rows(frame=pl.DataFrame(), currency="", exponent=0, files=inp.table.files)
     reading = for_source(inp, reading or normalize_options(options), options)
     findings = Findings(inp.table)
-    return rows_of(inp, periods_of(inp, reading, findings), reading, findings)
+    rows = rows_of(inp, periods_of(inp, reading, findings), reading, findings)
+    return segmented(rows, options, reading)
+
+
+def segmented(rows: Rows, options: ReadOptions, reading: NormalizeOptions) -> Rows:
+    """Rows with their `segment` (§9): a column of the export (read in normalize), or the
+    customer's value in the --attributes file."""
+    if options.by is None:
+        return rows
+    rows.by = options.by
+    if reading.segment is None and options.attributes is not None and rows.frame.width:
+        attributes = read_attributes(options.attributes, options.by)
+        rows.frame, rows.unattributed = with_attributes(rows.frame, attributes)
+    return rows
 
 
 # A subscription period: the same customer, subscription, plan and first day. (The plan tells

@@ -28,6 +28,13 @@ from mrrcli.engine.metrics import (
     movements_table,
 )
 from mrrcli.engine.partials import Combined, Needs, combine
+from mrrcli.engine.segment_metrics import (
+    segment_all_metrics_table,
+    segment_expansion_table,
+    segment_metrics_table,
+    segment_movements_table,
+)
+from mrrcli.engine.segments import TRANSFERS
 from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
@@ -97,6 +104,17 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
     )
 
 
+def _segmented(
+    kind: Kind, frame: pl.DataFrame, total: pl.DataFrame, rows: Rows, settings: Settings
+) -> Report:
+    """A report by segment (§9); `extra["totals"]`: the report without --by, for the total
+    line of each month in a table (CSV, JSON and NDJSON hold no total rows)."""
+    report = _report(kind, frame, rows, settings)
+    report.extra["totals"] = for_output(total, rows.exponent)
+    report.extra["by"] = rows.by
+    return report
+
+
 def freshness(rows: Rows, settings: Settings) -> Freshness:
     """The export's last day on or before the as-of date, over every part (SPEC §12)."""
     return Freshness(parts.last_day(rows, settings), settings.as_of, settings.max_age)
@@ -105,7 +123,11 @@ def freshness(rows: Rows, settings: Settings) -> Freshness:
 def movements(rows: Rows, settings: Settings) -> Report:
     """Monthly movements (§7.1 `movements`)."""
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, Needs()), settings)
+    needs = Needs(segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    if rows.by is not None:
+        table = segment_movements_table(combined)
+        return _segmented("movements", table, movements_table(combined), rows, settings)
     return _report("movements", movements_table(combined), rows, settings)
 
 
@@ -117,14 +139,18 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     `extra["movements"]`: the movements table, for the chart.
     """
     settings = for_shape(rows, settings)
-    needs = Needs(counts=True, leaders=top)
+    needs = Needs(counts=True, leaders=top, segments=rows.by is not None)
     combined = combine(parts.partials(rows, settings, needs), settings, top)
     return _expansion_report(combined, rows, settings)
 
 
 def _expansion_report(combined: Combined, rows: Rows, settings: Settings) -> Report:
     table = expansion_table(combined, rows.days_per_month)
-    report = _report("expansion", table, rows, settings)
+    if rows.by is not None:
+        segments = segment_expansion_table(combined, rows.days_per_month)
+        report = _segmented("expansion", segments, table, rows, settings)
+    else:
+        report = _report("expansion", table, rows, settings)
     report.extra["movements"] = for_output(
         movements_table(combined), rows.exponent, settings.period
     )
@@ -137,7 +163,11 @@ def _expansion_report(combined: Combined, rows: Rows, settings: Settings) -> Rep
 def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
+    needs = replace(METRICS_NEEDS, segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    if rows.by is not None:
+        table = segment_metrics_table(combined)
+        return _segmented("metrics", table, metrics_table(combined), rows, settings)
     return _report("metrics", metrics_table(combined), rows, settings)
 
 
@@ -158,7 +188,11 @@ def overview(rows: Rows, settings: Settings, top: int = 5) -> tuple[Report, Repo
 def all_metrics(rows: Rows, settings: Settings) -> Report:
     """Movements, expansion and metrics columns side by side, one row per month (for check)."""
     settings = for_shape(rows, settings)
-    combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
+    needs = replace(METRICS_NEEDS, segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    if rows.by is not None:
+        table = segment_all_metrics_table(combined, rows.days_per_month)
+        return _report("metrics", table, rows, settings)
     return _report("metrics", all_metrics_table(combined, rows.days_per_month), rows, settings)
 
 
@@ -176,15 +210,22 @@ def customers(
     not apply: months stay calendar months). Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
-    if movement is not None and movement not in MOVEMENTS:
+    if movement is not None and movement not in (*MOVEMENTS, *TRANSFERS):
         raise ValueError(f"unknown movement {movement!r}")
     # Its rows are days; --period leaves their calendar months as they are.
     settings = replace(for_shape(rows, settings), period=Period.month)
-    combined = combine(parts.partials(rows, settings, Needs(audit=True)), settings)
+    needs = Needs(audit=True, segments=rows.by is not None)
+    combined = combine(parts.partials(rows, settings, needs), settings)
     assert combined.audit is not None
-    changes = combined.audit.filter(_audit_filter(settings, month, movement, customer))
     columns = customers_columns(settings.level)
-    keys = settings.keys
+    audit = combined.audit
+    if combined.segments is not None:
+        assert combined.segments.audit is not None
+        audit = combined.segments.audit
+        after = columns.index("customer_id") + 1 + (settings.level == "subscription")
+        columns = (*columns[:after], "segment", *columns[after:])
+    changes = audit.filter(_audit_filter(settings, month, movement, customer))
+    keys = [*settings.keys, *(["segment", "movement"] if combined.segments else [])]
     if month is not None:
         # One month's drill-down answers "who, and by how much": largest amounts first.
         order = ["amount", "date", *keys]

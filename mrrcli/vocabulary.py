@@ -151,7 +151,10 @@ CUSTOMERS_COLUMNS = (
 )
 
 # Money in minor units inside the engine, shown in major units.
-MONEY_COLUMNS = frozenset({*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"})
+MONEY_COLUMNS = frozenset(
+    {*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"}
+    | {"moved_in_mrr", "moved_out_mrr"}  # segments' transfers (SPEC §9)
+)
 RATIO_COLUMNS = frozenset(
     {
         "expansion_rate",
@@ -280,6 +283,8 @@ class ReadOptions:
     buckets: int | None = None  # --engine spark: buckets by customer (None: 2 × parallelism)
     delimiter: str | None = None  # of CSV fields; None: detected from each header line
     decimal_comma: bool = False  # amounts written 49,00 and 1.234,50 (SPEC §2.5)
+    by: str | None = None  # the column whose values are the segments (SPEC §9)
+    attributes: str | None = None  # path of a customer_id,… file of customer attributes (§9)
 
 
 def whole_rows_from_environment() -> int:

@@ -158,7 +158,51 @@ def _cases() -> list[Case]:
         Case("bad/no-such-file", ("metrics", "tests/fixtures/bad/absent.csv", *SOURCE_AS_OF))
     )
     cases.append(Case("bad/bad-month", ("movements", SAMPLE, *SAMPLE_AS_OF, "--from", "2026-13")))
+    cases += _segment_cases()
     cases += _period_cases()
+    return cases
+
+
+def _segment_cases() -> list[Case]:
+    """Segments (SPEC §9): --by plan_id on the sample and on the SPEC example with plans."""
+    plans = "tests/fixtures/spec_example_plans.csv"
+    by = ("--by", "plan_id")
+    recent = ("--from", "2026-01")
+    cases = [
+        Case(
+            f"segments/sample-{report}-{fmt}",
+            (report, SAMPLE, *SAMPLE_AS_OF, *recent, *by, "-f", fmt),
+        )
+        for report in ("movements", "expansion", "metrics")
+        for fmt in ("csv", "table")
+    ]
+    cases += [
+        Case(f"segments/spec-{report}", (report, plans, *SPEC_AS_OF, *by, "-f", "csv"))
+        for report in ("movements", "metrics", "customers")
+    ]
+    cases += [
+        Case(
+            "segments/sample-movements-snapshot-subscription-broad",
+            (
+                "movements",
+                SAMPLE,
+                *SAMPLE_AS_OF,
+                *recent,
+                *by,
+                *_combo("snapshot", "subscription", "broad"),
+            ),
+        ),
+        Case(
+            "segments/sample-movements-in-parts",
+            ("movements", SAMPLE, *SAMPLE_AS_OF, *recent, *by),
+            {"MRRCLI_WHOLE_ROWS": "500"},
+        ),
+        Case(
+            "segments/sample-check",
+            ("check", SAMPLE, *SAMPLE_AS_OF, *by, "-r", "nrr>=0.98", "-r", "churned_mrr<1000"),
+        ),
+        Case("segments/unknown-by", ("movements", SAMPLE, *SAMPLE_AS_OF, "--by", "country")),
+    ]
     return cases
 
 

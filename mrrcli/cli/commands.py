@@ -11,6 +11,7 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import reading_command, report_command
+from mrrcli.cli.options import AttributesOption, ByOption
 from mrrcli.cli.pictures import (
     CHART_HELP,
     ChartPathOption,
@@ -44,7 +45,13 @@ ChartOption = Annotated[
 
 @command
 @report_command
-def movements(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = None) -> None:
+def movements(
+    run: Run,
+    chart: ChartOption = False,
+    chart_path: ChartPathOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Monthly MRR movements: new, expansion, reactivation, contraction, churn.
 
     One row per month: opening MRR, each movement, net new MRR and closing MRR, with
@@ -56,12 +63,19 @@ def movements(run: Run, chart: ChartOption = False, chart_path: ChartPathOption 
     """
     from mrrcli.report import movements as movements_report
 
+    run = run.segmented(by, attributes)
     run.report(movements_report, chart, chart_path)
 
 
 @command
 @report_command
-def expansion(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = None) -> None:
+def expansion(
+    run: Run,
+    chart: ChartOption = False,
+    chart_path: ChartPathOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Expansion MRR, the Expansion MRR rate, its share of opening MRR and of new MRR.
 
     Flows are day-normalized (value x 30.4375 / days) before the month-over-month rate, so
@@ -74,12 +88,19 @@ def expansion(run: Run, chart: ChartOption = False, chart_path: ChartPathOption 
     """
     from mrrcli.report import expansion as expansion_report
 
+    run = run.segmented(by, attributes)
     run.report(expansion_report, chart, chart_path)
 
 
 @command
 @report_command
-def metrics(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = None) -> None:
+def metrics(
+    run: Run,
+    chart: ChartOption = False,
+    chart_path: ChartPathOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Growth, quick ratio, gross and net MRR churn, NRR, GRR, ARPA and customer counts.
 
     [bold]Example[/bold]
@@ -90,6 +111,7 @@ def metrics(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = 
 
     if chart and chart_path is None:
         run.note("metrics draws its chart (NRR and GRR) as a file only: --chart PATH.png")
+    run = run.segmented(by, attributes)
     run.report(metrics_report, picture=chart_path)
 
 
@@ -102,7 +124,7 @@ MovementOption = Annotated[
     typer.Option(
         "--movement",
         help="Only this movement: new, expansion, reactivation, contraction or churn (also "
-        "expanded, reactivated, contracted, churned).",
+        "expanded, reactivated, contracted, churned); moved_in, moved_out with --by.",
         show_default=False,
     ),
 ]
@@ -119,6 +141,8 @@ def customers(
     month: MonthOption = None,
     movement: MovementOption = None,
     customer: CustomerOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
 ) -> None:
     """Every movement per customer and day: the audit trail behind each monthly total.
 
@@ -137,10 +161,12 @@ def customers(
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
     customer = customer.strip() if customer is not None else None
+    movement = _movement_name(movement, by if by is not None else run.options.by)
+    run = run.segmented(by, attributes)
     report, rows = run.report(
         customers_report,
         month=month,
-        movement=parse_movement(movement).value if movement is not None else None,
+        movement=movement,
         customer=customer,
     )
     if report.frame.height == 0:
@@ -202,24 +228,33 @@ CheckMonthOption = Annotated[
 
 @command
 @report_command
-def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
+def check(
+    run: Run,
+    rule: RuleOption,
+    month: CheckMonthOption = None,
+    by: ByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Evaluate threshold rules on one month's metrics, for alerts from cron.
 
     Prints each rule with the metric's value and pass or fail (with why, for an empty value),
     then how many rules failed on stderr. Exit 0 when all pass, 3 when any fails (an empty
     value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric, 1 for
     bad input or a stale export (its last event more than --max-age days before --as-of:
-    nothing is judged). Any column of movements, expansion or metrics is a metric.
+    nothing is judged). Any column of movements, expansion or metrics is a metric. With --by,
+    each rule is judged per segment and every failing segment is named.
 
     [bold]Example[/bold]
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, parse_rule, require_fresh, summary
+    from mrrcli.checks import parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
 
-    rules = [parse_rule(text, set(CHECK_METRICS)) for text in rule]
+    run = run.segmented(by, attributes)
+    transfers = {"moved_in_mrr", "moved_out_mrr"} if run.options.by is not None else set()
+    rules = [parse_rule(text, set(CHECK_METRICS) | transfers) for text in rule]
     settings = run.settings()
     target = _check_target(month, settings)
     rows, settings = run.load(settings)
@@ -233,10 +268,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
-    values, note = _paced(found.row(0, named=True), report, settings, target)
-    outcomes = evaluate(rules, target, values, note)
-    if note is not None:
-        run.note(f"{target}: {note}")
+    outcomes = _outcomes(run, rules, target, found, report, settings)
     run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))
@@ -310,3 +342,30 @@ def _paced(
         "before they are compared"
     )
     return paced(values, standard), note
+
+
+def _outcomes(
+    run: Run, rules: list[Any], target: str, found: Any, report: Any, settings: Any
+) -> list[Any]:
+    """The rules judged on the target month's row, or on each segment's row with --by."""
+    from mrrcli.checks import evaluate, judge
+
+    if run.options.by is not None:
+        return judge(rules, target, list(found.rows(named=True)), segmented=True)
+    values, note = _paced(found.row(0, named=True), report, settings, target)
+    if note is not None:
+        run.note(f"{target}: {note}")
+    return evaluate(rules, target, values, note)
+
+
+def _movement_name(movement: str | None, by: str | None) -> str | None:
+    """A --movement value as the customers report takes it: a movement (or its alias), or
+    moved_in / moved_out, the transfers between segments, with --by (SPEC §9)."""
+    if movement is None:
+        return None
+    name = movement.strip().lower()
+    if name in ("moved_in", "moved_out"):
+        if by is None:
+            raise UsageError(f"--movement {name} is a transfer between segments: give --by")
+        return name
+    return parse_movement(movement).value

@@ -60,6 +60,8 @@ CONFIG_KEYS = {
     "spark_master": "spark_master",
     "spark-master": "spark_master",
     "buckets": "buckets",
+    "by": "by",  # segments (SPEC §9), for the commands that take --by
+    "attributes": "attributes",
 }
 
 
@@ -157,7 +159,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
     for key, option in (("month_from", "--from"), ("month_to", "--to")):
         if key in values and isinstance(values[key], str):
             values[key] = parse_month(values[key], option)
-    for key in ("fx", "output"):
+    for key in ("fx", "output", "attributes"):
         if key in values and values[key] is not None:
             values[key] = os.fspath(values[key])
     choices: dict[str, type[Enum]] = {

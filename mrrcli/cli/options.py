@@ -353,3 +353,31 @@ class CommonOptions:
     engine: str = "local"
     spark_master: str = "local[*]"
     buckets: int | None = None
+    by: str | None = None  # segments (SPEC §9): set by the commands that take --by
+    attributes: str | None = None
+
+
+SEGMENTS = "Segments"
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="One row per month and segment: plan_id, interval, currency, subscription_id, a "
+        "column mapped with --map, or a column of --attributes. A plan change is moved_out "
+        "of one segment and moved_in to another, plus any real expansion or contraction; "
+        "segments add up to the report without --by, except customer counts (a customer "
+        "may count in several segments).",
+        rich_help_panel=SEGMENTS,
+        show_default=False,
+    ),
+]
+AttributesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--attributes",
+        help="CSV or Parquet of customer attributes (customer_id and any columns, one row per "
+        "customer) for --by; customers not in it are in (none).",
+        rich_help_panel=SEGMENTS,
+        show_default=False,
+    ),
+]

@@ -108,7 +108,25 @@ class Run:
             buckets=common.buckets,
             delimiter=common.delimiter,
             decimal_comma=common.decimal_comma,
+            by=common.by,
+            attributes=common.attributes,
         )
+
+    def segmented(self, by: str | None, attributes: Any) -> Run:
+        """This run with --by and --attributes (the commands that take them, SPEC §9)."""
+        import os
+        from dataclasses import replace
+
+        by = by if by is not None else self.options.by  # the command line over the config
+        if attributes is None:
+            attributes = self.options.attributes
+        if attributes is not None and by is None:
+            raise UsageError("--attributes needs --by, the attribute to segment by")
+        if by is not None and self.options.period not in (None, "month"):
+            # Not built yet: segment sums are per month (SPEC §9 with §5 `--period`).
+            raise UsageError(f"--by does not yet work with --period {self.options.period}")
+        path = os.fspath(attributes) if attributes is not None else None
+        return replace(self, options=replace(self.options, by=by, attributes=path))
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:
         return self.progress(f"reading {', '.join(self.options.files)} …")

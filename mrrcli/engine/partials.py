@@ -25,6 +25,7 @@ from mrrcli.engine.periods import (
     retention_between,
     retention_lags,
 )
+from mrrcli.engine.segment_totals import SegmentSums, combine_segments, segment_partial
 from mrrcli.engine.timeline import classified_changes, first_paying_day
 from mrrcli.engine.totals import (
     empty_flows,
@@ -46,6 +47,7 @@ class Needs:
     retention: bool = False  # customer-level month-end sums: NRR/GRR, paying customers
     leaders: int = 0  # the top `leaders` expanding customers of the last reported month
     audit: bool = False  # every change, with ids (the customers report)
+    segments: bool = False  # the same, per segment of the rows' `segment` column (§9)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Partial:
     audit: pl.DataFrame | None = None  # classified changes with ids
     lagged: pl.DataFrame | None = None  # lag, month, _base, _kept, _capped (engine.periods)
     first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
+    segments: SegmentSums | None = None  # per (month, segment) sums (§9), when asked
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Combined:
     leaders: pl.DataFrame | None = None
     audit: pl.DataFrame | None = None
     lagged: pl.DataFrame | None = None
+    segments: SegmentSums | None = None  # segment movements (every month × segment) …
 
 
 def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs) -> Partial:
@@ -85,14 +89,18 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
         # Per period: a customer counts once in a quarter even if it expanded in two months.
         in_periods = changes.with_columns(period_key(pl.col("month"), settings).alias("month"))
         result.counts = counts_by_month(in_periods.filter(pl.col("month").is_not_null()))
-    if needs.retention:
-        month_ends = _month_end_changes(lazy, settings, changes)
+    month_ends = _month_end_changes(lazy, settings, changes) if needs.retention else None
+    if month_ends is not None:
         result.retention = retention_by_month(month_ends)
         result.lagged = retention_between(month_ends, retention_lags(settings), settings)
     if needs.leaders:
         result.leaders = leading_expanders(lazy, changes, settings, needs.leaders)
     if needs.audit:
         result.audit = changes
+    if needs.segments:
+        result.segments = segment_partial(
+            lazy, settings, changes, counts=needs.counts, month_ends=month_ends, audit=needs.audit
+        )
     return result
 
 
@@ -194,6 +202,9 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
             .head(top)
             .with_columns(last.alias("month"))
         )
+    segments = [p.segments for p in partials if p.segments is not None]
+    if segments:
+        combined.segments = combine_segments(segments, movements)
     audits = [p.audit for p in partials if p.audit is not None]
     if audits:
         combined.audit = audits[0] if len(audits) == 1 else pl.concat(audits)

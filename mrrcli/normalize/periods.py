@@ -15,6 +15,7 @@ from typing import Any, Literal
 import polars as pl
 
 from mrrcli import currency as currencies
+from mrrcli.normalize.attributes import segment_value
 from mrrcli.normalize.checks import check_rows, require_columns
 from mrrcli.normalize.currency import attach_rates, read_fx, settle_currency
 from mrrcli.normalize.dates import DATE_COLUMNS, parse_dates
@@ -57,6 +58,7 @@ class NormalizeOptions:
     # The reporting currency when --currency is not given, decided elsewhere (by the whole
     # export, when it is read in parts); rows without a currency are not given it.
     reporting_currency: str | None = None
+    segment: str | None = None  # the column whose trimmed values are the rows' `segment` (§9)
 
 
 @dataclass
@@ -80,6 +82,8 @@ class Rows:
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
     caveat: str | None = None  # what the source cannot show (a subscription list), for meta
+    by: str | None = None  # the column of the `segment` column, when segmented (§9)
+    unattributed: int = 0  # customers missing from the --attributes file (segment (none))
     # Rows whose discount is larger than their price (SPEC §3): at 0 MRR, counted on stderr;
     # which they are (_file, _row, discount_amount as written) for `validate`.
     over_discount_rows: int = 0
@@ -151,7 +155,7 @@ def normalize_periods(
     zero = (pl.col("mrr") == 0) & ~pl.col("_trial") & ~pl.col("_over_discount")
     zero_rows = int(frame.select(zero.sum()).item())
     return Rows(
-        frame=_result(frame, columns.date_columns),
+        frame=_result(frame, columns.date_columns, options.segment),
         currency=reporting,
         exponent=exponent,
         files=columns.files,
@@ -264,9 +268,10 @@ def _with_rates(
     return attach_rates(frame, findings, options.fx, reporting, pays, paid_from).drop("_native_mrr")
 
 
-def _result(frame: pl.DataFrame, date_columns: list[str]) -> pl.DataFrame:
+def _result(frame: pl.DataFrame, date_columns: list[str], segment: str | None) -> pl.DataFrame:
     """The output columns of `frame` (see Rows.frame), rows in trial at their start split at
-    their trial end when there is a `trial_end` among `date_columns`."""
+    their trial end when there is a `trial_end` among `date_columns`; with `segment`, that
+    column's trimmed text as `segment` (empty → `(none)`)."""
     subscription = (
         pl.col("subscription_id").fill_null(pl.col("customer_id"))
         if "subscription_id" in frame.columns
@@ -286,6 +291,11 @@ def _result(frame: pl.DataFrame, date_columns: list[str]) -> pl.DataFrame:
         pl.col(ROW_COLUMN),
         pl.col("_trial"),
     ]
+    if segment is not None:
+        value = subscription if segment == "subscription_id" else pl.col(segment)
+        if segment not in frame.columns:
+            value = pl.lit(None, dtype=pl.String)
+        columns.append(segment_value(value).alias("segment"))
     if "trial_end" in date_columns:
         return split_at_trial_end(frame, columns, start, end)
     return frame.select(columns)

@@ -57,6 +57,7 @@ def split_at_trial_end(
         pl.col(FILE_COLUMN),
         pl.col(ROW_COLUMN),
         pl.lit(True).alias("_trial"),
+        *columns[9:],  # the segment, when there is one
     )
     return pl.concat([paying, trials])
 

@@ -73,6 +73,7 @@ class Report:
             "to": s.month_to.strftime("%Y-%m") if s.month_to else None,
             "partial_month": self.partial_month,
             "period": str(s.period),
+            **({"by": self.extra["by"]} if "by" in self.extra else {}),  # segments (SPEC §9)
             "mrrcli_version": __version__,
         }
 

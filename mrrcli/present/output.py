@@ -146,6 +146,7 @@ def outcomes_document(
         },
         schema=dict.fromkeys(OUTCOME_COLUMNS, pl.String),
     )
+    frame = _with_segment(frame, outcomes)
     meta: dict[str, Any] = {
         "report": "check",
         "month": outcomes[0].month if outcomes else None,
@@ -169,6 +170,7 @@ def outcomes_document(
             },
             schema=dict.fromkeys(("rule", "month", "value", "result"), pl.String),
         )
+        shown = _with_segment(shown, outcomes)
         drawn = rows_table(
             shown,
             f"check · {currency}",
@@ -181,6 +183,13 @@ def outcomes_document(
         return drawn
 
     return Document(frame, meta, table)
+
+
+def _with_segment(frame: pl.DataFrame, outcomes: list[Outcome]) -> pl.DataFrame:
+    """check --by (SPEC §9): each outcome's segment after the month."""
+    if all(o.segment is None for o in outcomes):
+        return frame
+    return frame.insert_column(2, pl.Series("segment", [o.segment for o in outcomes], pl.String))
 
 
 def _result(passed: bool, reason: str | None) -> str:

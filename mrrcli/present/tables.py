@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +62,8 @@ HEADERS = {
     "mrr_after": "MRR\nafter",
     "customer_id": "customer",
     "subscription_id": "subscription",
+    "moved_in_mrr": "moved\nin",  # segments' transfers (SPEC §9)
+    "moved_out_mrr": "moved\nout",
 }
 # Narrower still, for a table that must be shortened to fit.
 COMPACT_HEADERS = {"reactivation_mrr": "reacti-\nvation", "contraction_mrr": "contrac-\ntion"}
@@ -107,6 +109,7 @@ def rich_table(report: Report, width: int | None = None) -> Table:
     from rich import box
     from rich.table import Table
 
+    report, totals = with_total_lines(report)
     frame = report.frame
     fit = _fitted(report, width)
     table = Table(
@@ -126,12 +129,43 @@ def rich_table(report: Report, width: int | None = None) -> Table:
             no_wrap=True,  # a number is never wrapped (the table is as wide as its columns)
         )
     for index in range(frame.height):
-        table.add_row(*(fit.cells[column][index] for column in fit.columns))
+        total = index in totals
+        table.add_row(
+            *(fit.cells[column][index] for column in fit.columns),
+            style="bold" if total else None,
+            end_section=total,
+        )
     notes = [*caption_notes(report, fit.short, fit.left), *report.caption_notes()]
     if notes:
         table.caption = "\n".join(notes)
         table.caption_justify = "left"
     return table
+
+
+def with_total_lines(report: Report) -> tuple[Report, set[int]]:
+    """A report by segment (SPEC §9) with a `total` line after each month's segments: the
+    report without --by (`extra["totals"]`), and the transfers summed over the segments.
+    Returns the report to draw and the indexes of its total lines."""
+    totals = report.extra.get("totals")
+    frame = report.frame
+    if totals is None or "segment" not in frame.columns or frame.height == 0:
+        return report, set()
+    import polars as pl
+
+    summed = [c for c in ("moved_in_mrr", "moved_out_mrr") if c in frame.columns]
+    lines = (
+        totals.filter(pl.col("month").is_in(frame.get_column("month").unique().implode()))
+        .join(frame.group_by("month").agg(pl.col(summed).sum()), on="month", how="left")
+        .with_columns(pl.lit("total").alias("segment"))
+    )
+    lines = lines.select([c for c in frame.columns if c in lines.columns])
+    order = pl.int_range(pl.len()).alias("_order")
+    shown = pl.concat(
+        [frame.with_columns(order), lines.with_columns(pl.lit(1 << 40).alias("_order"))],
+        how="diagonal_relaxed",
+    ).sort("month", "_order", maintain_order=True)
+    indexes = set(shown.with_row_index().filter(pl.col("_order") == 1 << 40).get_column("index"))
+    return replace(report, frame=shown.drop("_order")), {int(i) for i in indexes}
 
 
 @dataclass

@@ -1,0 +1,345 @@
+"""Segments (SPEC §9): the movements of each key split over the segments of its rows.
+
+The unsegmented classification (engine.timeline) is computed first and never changes. Each
+key's MRR is also followed per segment (a row's `segment` column, chosen once in the
+pipeline): on every day (event mode) or month end (snapshot mode) where a key's MRR in some
+segment changes, its change Δ_v = a_v − b_v is allocated to kinds:
+
+- an arrival from 0 (new, reactivation, or what broad scope calls expansion): each segment
+  gaining gets that kind for Δ_v;
+- a departure to 0 (churn): each segment losing gets churn of |Δ_v|;
+- otherwise the key kept T = min(P, N) (P, N: the sums of gains and of losses) while changing
+  segment: the smaller side moves in full (`moved_in`/`moved_out`), T is shared over the larger
+  side in proportion to |Δ_v| (minor units, largest remainder, ties to the first segment in
+  sort order) and that side's remainder is expansion or contraction.
+
+All of it is one sort, window sums and a join: no loop over keys. Largest remainder works
+within one key and day, so a partial of whole customers computes its own share.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mrrcli.engine.keys import CUSTOMER, KEY, with_key
+from mrrcli.engine.timeline import POS, _with_calendar
+from mrrcli.vocabulary import MOVEMENTS, Settings
+
+SEGMENT = "segment"
+NONE_SEGMENT = "(none)"
+TRANSFERS = ("moved_in", "moved_out")
+SEGMENT_KINDS = (*MOVEMENTS, *TRANSFERS)
+# Each kind's column in the per-(key, day, segment) allocation and in the segment reports.
+SEGMENT_FLOW_COLUMNS = {
+    "new": "new_mrr",
+    "expansion": "expansion_mrr",
+    "reactivation": "reactivation_mrr",
+    "contraction": "contraction_mrr",
+    "churn": "churned_mrr",
+    "moved_in": "moved_in_mrr",
+    "moved_out": "moved_out_mrr",
+}
+SEGMENT_MOVEMENT = pl.Enum(SEGMENT_KINDS)
+
+
+def _position(day: pl.Expr, settings: Settings) -> pl.Expr:
+    """A day's position: days since 1970 (event mode) or months since year 0 (snapshot)."""
+    if settings.mode == "snapshot":
+        return (day.dt.year().cast(pl.Int32) * 12 + day.dt.month().cast(pl.Int32) - 1).alias(POS)
+    return day.cast(pl.Int32).alias(POS)
+
+
+def _running(block: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """The running sum of `value` within blocks of consecutive rows (`block`: True on a
+    block's first row): one global cumulative sum less its value before the block."""
+    total = value.cum_sum()
+    return total - pl.when(block).then(total - value).forward_fill()
+
+
+def _changed(column: str) -> pl.Expr:
+    return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
+
+
+PACKED_BITS = 40  # at most this many low bits of the key's hash make room for the minor columns
+
+
+def _sorted(frame: pl.DataFrame, minor: list[tuple[str, int]]) -> pl.DataFrame:
+    """`frame` sorted by key, then by the `minor` columns (name, bits: integers in
+    [0, 2**bits)). As in engine.timeline, through one packed 64-bit integer (the key's high
+    bits above the minor columns) when they fit, checked: if two keys meet in one packed
+    block, or they do not fit, a sort on the columns themselves."""
+    bits = sum(b for _, b in minor)
+    if bits <= PACKED_BITS:
+        mask = pl.lit((1 << 64) - (1 << bits), pl.UInt64)
+        packed = pl.col(KEY) & mask
+        shift = bits
+        for name, width in minor:
+            shift -= width
+            packed = packed | (pl.col(name).cast(pl.UInt64) * pl.lit(1 << shift, pl.UInt64))
+        ordered = frame.with_columns(packed.alias("_sk")).sort("_sk")
+        block = pl.col("_sk") & mask
+        mixed = (block == block.shift(1)) & (pl.col(KEY) != pl.col(KEY).shift(1))
+        if not ordered.select(mixed.any()).item():
+            return ordered.drop("_sk")
+    return frame.sort(KEY, *(name for name, _ in minor))
+
+
+def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
+    """Per key, segment and position where the key's MRR in the segment changes: `_key,
+    _customer, segment, _pos, mrr_before, mrr_after, delta` (b_v, a_v, Δ_v ≠ 0), sorted by
+    key, segment and position. `segment` is an Enum of the segments in sort order."""
+    as_of = pl.lit(settings.as_of, dtype=pl.Date)
+    keyed = with_key(rows, settings)
+    if settings.level == "customer":
+        keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
+    paying = keyed.filter((pl.col("mrr") != 0) & (pl.col("start_date") <= as_of))
+    names = paying.select(pl.col(SEGMENT).unique().sort()).collect().to_series()
+    ids = [pl.col(KEY), pl.col(CUSTOMER), pl.col(SEGMENT).cast(pl.Enum(names))]
+    starts = paying.select(
+        *ids, _position(pl.col("start_date"), settings), pl.col("mrr").alias("delta")
+    )
+    ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
+        *ids, _position(pl.col("end_date"), settings), (-pl.col("mrr")).alias("delta")
+    )
+    events = pl.concat([starts, ends]).collect()
+    low = events.get_column(POS).min() or 0
+    span = int(events.get_column(POS).max() or 0) - int(low)  # type: ignore[arg-type]
+    events = events.with_columns(
+        pl.col(SEGMENT).to_physical().alias("_seg"), (pl.col(POS) - low).alias("_rel")
+    )
+    order = [("_seg", max(len(names), 1).bit_length()), ("_rel", max(span, 1).bit_length())]
+    events = _sorted(events, order)
+    block = _changed(KEY) | _changed(SEGMENT)
+    last_of_run = (
+        (pl.col(KEY) != pl.col(KEY).shift(-1))
+        | (pl.col(SEGMENT) != pl.col(SEGMENT).shift(-1))
+        | (pl.col(POS) != pl.col(POS).shift(-1))
+    ).fill_null(True)
+    runs = (
+        events.with_columns(_running(block, pl.col("delta")).alias("mrr_after"))
+        .filter(last_of_run)
+        .select(KEY, CUSTOMER, SEGMENT, POS, "_seg", "_rel", "mrr_after")
+    )
+    first = _changed(KEY) | _changed(SEGMENT)
+    before = pl.when(first).then(0).otherwise(pl.col("mrr_after").shift(1))
+    return (
+        runs.with_columns(before.alias("mrr_before"))
+        .with_columns((pl.col("mrr_after") - pl.col("mrr_before")).alias("delta"))
+        .filter(pl.col("delta") != 0)
+    )
+
+
+def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.Expr:
+    """`total` shared over the rows of each group in proportion to `weight` (summing to
+    `whole`), in whole minor units by largest remainder. The rows must be sorted by group,
+    remainder (largest first) and segment: the leftover units go to the first rows. (Group
+    sums and ranks by running sums over the sorted rows.)"""
+    product = total.cast(pl.Int128) * weight.cast(pl.Int128)
+    floor = (product // whole.cast(pl.Int128)).cast(pl.Int64)
+    start = _changed(group)
+    end = (pl.col(group) != pl.col(group).shift(-1)).fill_null(True)
+    leftover = total - pl.when(end).then(_running(start, floor)).backward_fill()
+    index = pl.int_range(pl.len())
+    rank = index - pl.when(start).then(index).forward_fill()
+    return floor + (rank < leftover).cast(pl.Int64)
+
+
+def _bits(frame: pl.DataFrame, column: str) -> int:
+    return max(int(frame.get_column(column).max() or 0), 1).bit_length()  # type: ignore[arg-type]
+
+
+def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
+    """Runs sorted by key, position and segment, each (key, position) a group `_g`, with the
+    key's MRR before and after (`_before`, `_after`), P and N (`_p`, `_n`), whether the group
+    is the key's first (`_first`) and has one row (`_single`). Sums by running totals over the
+    sorted rows, no group_by."""
+    d = pl.col("delta")
+    start = _changed(KEY) | _changed(POS)
+    end = (
+        (pl.col(KEY) != pl.col(KEY).shift(-1)) | (pl.col(POS) != pl.col(POS).shift(-1))
+    ).fill_null(True)
+    key_start = _changed(KEY)
+
+    def at_end(value: pl.Expr) -> pl.Expr:
+        return pl.when(end).then(value).backward_fill()
+
+    def before_start(value: pl.Expr, step: pl.Expr) -> pl.Expr:
+        return pl.when(start).then(value - step).forward_fill()
+
+    gain, loss = d.clip(lower_bound=0), (-d).clip(lower_bound=0)
+    frame = _sorted(runs, [("_rel", _bits(runs, "_rel")), ("_seg", _bits(runs, "_seg"))])
+    frame = frame.with_columns(
+        _running(key_start, d).alias("_total"),
+        gain.cum_sum().alias("_gains"),
+        loss.cum_sum().alias("_losses"),
+        start.alias("_start"),
+        end.alias("_end"),
+        key_start.alias("_key_start"),
+    )
+    total, gains, losses = pl.col("_total"), pl.col("_gains"), pl.col("_losses")
+    return frame.with_columns(
+        before_start(total, d).alias("_before"),
+        at_end(total).alias("_after"),
+        (at_end(gains) - before_start(gains, gain)).alias("_p"),
+        (at_end(losses) - before_start(losses, loss)).alias("_n"),
+        pl.col("_start").cast(pl.Int64).cum_sum().alias("_g"),
+        (pl.col("_start") & pl.col("_end")).alias("_single"),
+        pl.when(pl.col("_start")).then(pl.col("_key_start")).forward_fill().alias("_first"),
+    )
+
+
+def _moved(frame: pl.DataFrame) -> pl.DataFrame:
+    """`_moved`: the part of |Δ_v| that moved between segments. Of a group with one row,
+    nothing; of a larger group, T = min(P, N) shared over the larger side by largest
+    remainder, and all of the smaller side."""
+    d, p, n = pl.col("delta"), pl.col("_p"), pl.col("_n")
+    single = frame.filter(pl.col("_single")).with_columns(pl.lit(0, pl.Int64).alias("_moved"))
+    many = frame.filter(~pl.col("_single"))
+    if many.height == 0:
+        return single
+    sharing = pl.when(p >= n).then(d > 0).otherwise(d < 0)
+    weight = d.abs()
+    whole_side = pl.when(p >= n).then(p).otherwise(n)
+    kept = pl.min_horizontal(p, n)
+    remainder = (kept.cast(pl.Int128) * weight.cast(pl.Int128) % whole_side.cast(pl.Int128)).cast(
+        pl.Int64
+    )
+    many = (
+        many.with_columns(
+            (pl.col("_g") * 2 + sharing.cast(pl.Int64)).alias("_side"), remainder.alias("_rem")
+        )
+        .sort(["_side", "_rem", "_seg"], descending=[False, True, False])
+        .with_columns(
+            pl.when(sharing)
+            .then(_shares(kept, weight, whole_side, "_side"))
+            .otherwise(weight)
+            .alias("_moved")
+        )
+        .drop("_side", "_rem")
+    )
+    return pl.concat([single, many])
+
+
+def allocated(runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Segment runs (segment_runs) allocated to kinds: `_key, _customer, date, month,
+    segment, mrr_before, mrr_after, delta` and one column per kind (SEGMENT_FLOW_COLUMNS),
+    the amounts (≥ 0) of the kinds the segment got. `changes`: the unsegmented
+    classification of the same rows (timeline.classified_changes), read only in broad scope
+    for the key's first arrival (new, or a conversion that broad scope calls expansion).
+
+    An arrival from 0 is the key's first change (new) or a return (reactivation): MRR is
+    never negative, so the key's first group of changes is its first arrival."""
+    frame = _moved(_grouped(runs))
+    arrival_kind = pl.when(pl.col("_first")).then(pl.lit("new")).otherwise(pl.lit("reactivation"))
+    if settings.scope == "broad":
+        first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
+        converted = changes.filter(first).select(
+            KEY, (pl.col("movement") == "expansion").alias("_conversion")
+        )
+        frame = frame.join(converted, on=KEY, how="left").with_columns(
+            pl.col("_conversion").fill_null(False)
+        )
+        arrival_kind = (
+            pl.when(pl.col("_first") & ~pl.col("_conversion"))
+            .then(pl.lit("new"))
+            .otherwise(pl.lit("expansion"))
+        )
+    frame = _with_calendar(frame.with_columns(arrival_kind.alias("_kind")), settings)
+    arrival = pl.col("_before") == 0
+    departure = pl.col("_after") == 0
+    transfer = ~arrival & ~departure
+    return frame.select(
+        KEY,
+        CUSTOMER,
+        "date",
+        "month",
+        pl.col(SEGMENT).cast(pl.String),
+        "mrr_before",
+        "mrr_after",
+        "delta",
+        *_amounts(arrival, departure, transfer),
+    )
+
+
+def _amounts(arrival: pl.Expr, departure: pl.Expr, transfer: pl.Expr) -> list[pl.Expr]:
+    """Each kind's amount of a segment's change (0 when it got none of that kind), from
+    `delta` and `_moved`, the part of |Δ_v| that moved between segments."""
+    d, moved = pl.col("delta"), pl.col("_moved")
+    weight = d.abs()
+    kind = pl.col("_kind").cast(pl.String)
+    amounts = {
+        "new": pl.when(arrival & (kind == "new")).then(d),
+        "expansion": pl.when(arrival & (kind == "expansion"))
+        .then(d)
+        .when(transfer & (d > 0))
+        .then(d - moved),
+        "reactivation": pl.when(arrival & (kind == "reactivation")).then(d),
+        "contraction": pl.when(transfer & (d < 0)).then(weight - moved),
+        "churn": pl.when(departure).then(weight),
+        "moved_in": pl.when(transfer & (d > 0)).then(moved),
+        "moved_out": pl.when(transfer & (d < 0)).then(moved),
+    }
+    return [
+        amount.fill_null(0).cast(pl.Int64).alias(SEGMENT_FLOW_COLUMNS[k])
+        for k, amount in amounts.items()
+    ]
+
+
+def segment_changes(
+    rows: pl.DataFrame | pl.LazyFrame, settings: Settings, changes: pl.DataFrame
+) -> pl.DataFrame:
+    """The allocation (see allocated) of rows that carry a `segment` column."""
+    return allocated(segment_runs(rows.lazy(), settings), changes, settings)
+
+
+def segment_flows(allocation: pl.DataFrame) -> pl.DataFrame:
+    """Per month and segment with a change: each kind's amount and the net change Σ Δ_v."""
+    return allocation.group_by("month", SEGMENT).agg(
+        *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
+        pl.col("delta").sum().alias("net_new_mrr"),
+    )
+
+
+def segment_counts(allocation: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """Per month and segment: distinct customers with some amount of each kind (`columns`:
+    kind → count column)."""
+    return allocation.group_by("month", SEGMENT).agg(
+        pl.col(CUSTOMER)
+        .filter(pl.col(SEGMENT_FLOW_COLUMNS[kind]) > 0)
+        .n_unique()
+        .cast(pl.Int64)
+        .alias(column)
+        for kind, column in columns.items()
+    )
+
+
+def segment_retention(month_ends: pl.DataFrame) -> pl.DataFrame:
+    """Per month and segment, over customers paying in the segment at the previous month end
+    (month-end allocation at customer level): NRR/GRR numerators, with transfers retained
+    (retained = a_v + moved_out − moved_in), and the customers arriving at and leaving 0."""
+    before, after = pl.col("mrr_before"), pl.col("mrr_after")
+    retained = after + pl.col("moved_out_mrr") - pl.col("moved_in_mrr")
+    paying = before > 0
+    return month_ends.group_by("month", SEGMENT).agg(
+        (retained - before).filter(paying).sum().alias("_cohort_net"),
+        (before - retained).clip(lower_bound=0).filter(paying).sum().alias("_cohort_loss"),
+        ((before == 0) & (after > 0)).sum().cast(pl.Int64).alias("_arrivals"),
+        ((before > 0) & (after == 0)).sum().cast(pl.Int64).alias("_departures"),
+    )
+
+
+def segment_audit(allocation: pl.DataFrame) -> pl.DataFrame:
+    """The allocation as one row per (key, day, segment, kind) with an amount: `_key, date,
+    month, segment, movement, mrr_before, mrr_after, amount`."""
+    kinds = list(SEGMENT_FLOW_COLUMNS.values())
+    names = dict(zip(kinds, SEGMENT_FLOW_COLUMNS, strict=True))
+    return (
+        allocation.unpivot(
+            index=[KEY, "date", "month", SEGMENT, "mrr_before", "mrr_after"],
+            on=kinds,
+            variable_name="movement",
+            value_name="amount",
+        )
+        .filter(pl.col("amount") > 0)
+        .with_columns(pl.col("movement").replace_strict(names).cast(SEGMENT_MOVEMENT))
+    )
