@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from mrrcli import parts
+from mrrcli.engine.cohorts import cohorts_table
 from mrrcli.engine.freshness import Freshness, data_through
 from mrrcli.engine.metrics import (
     all_metrics_table,
@@ -31,6 +32,7 @@ from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
+    COHORT_METRICS,
     MOVEMENTS,
     Mode,
     ReadOptions,
@@ -43,6 +45,7 @@ __all__ = [
     "Report",
     "Rows",
     "Settings",
+    "cohorts",
     "customers",
     "expansion",
     "load",
@@ -188,3 +191,23 @@ def _audit_filter(
     if customer is not None:
         keep &= pl.col("customer_id") == customer
     return keep
+
+
+def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr") -> Report:
+    """Retention by cohort (the month each customer first paid) and age (§10): a row per
+    cohort and age, then a weighted-average row per age (`cohort = all`).
+
+    `rows`: loaded Rows, or paths to load. `metric` (nrr, grr, logo, mrr) is what the terminal
+    triangle shows (`extra["metric"]`, a column of the frame); the frame holds every column.
+    Cohorts before `settings.month_from` are left out; cells stop at `settings.month_to`.
+    """
+    if metric not in COHORT_METRICS:
+        raise ValueError(f"unknown cohort metric {metric!r}: one of {', '.join(COHORT_METRICS)}")
+    if not isinstance(rows, Rows):
+        rows = load(list(rows))
+    settings = for_shape(rows, settings)
+    combined = combine(parts.partials(rows, settings, Needs(cohorts=True)), settings)
+    table = cohorts_table(combined.cohorts, combined.movements, settings)
+    report = _report("cohorts", table, rows, settings)
+    report.extra["metric"] = COHORT_METRICS[metric]
+    return report

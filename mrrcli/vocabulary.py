@@ -127,9 +127,27 @@ CUSTOMERS_COLUMNS = (
     "mrr_after",
     "amount",
 )
+COHORTS_COLUMNS = (
+    "cohort",
+    "age",
+    "month",
+    "partial",
+    "customers_new",
+    "base_mrr",
+    "customers_active",
+    "mrr",
+    *MOVEMENT_COLUMNS.values(),
+    "logo_retention",
+    "nrr",
+    "grr",
+)
+# `cohorts --metric`: the ratio (or money) its terminal triangle shows.
+COHORT_METRICS = {"nrr": "nrr", "grr": "grr", "logo": "logo_retention", "mrr": "mrr"}
 
 # Money in minor units inside the engine, shown in major units.
-MONEY_COLUMNS = frozenset({*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"})
+MONEY_COLUMNS = frozenset(
+    {*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount", "base_mrr", "mrr"}
+)
 RATIO_COLUMNS = frozenset(
     {
         "expansion_rate",
@@ -141,6 +159,7 @@ RATIO_COLUMNS = frozenset(
         "net_mrr_churn_rate",
         "nrr",
         "grr",
+        "logo_retention",
     }
 )
 # Flows per standard month: computed in minor units, shown in major units with 6 decimals.

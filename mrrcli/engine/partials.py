@@ -17,6 +17,7 @@ from datetime import date
 
 import polars as pl
 
+from mrrcli.engine.cohorts import cohort_cells, summed_cells
 from mrrcli.engine.keys import CUSTOMER, customer_ids
 from mrrcli.engine.timeline import classified_changes, first_paying_day
 from mrrcli.engine.totals import (
@@ -39,6 +40,7 @@ class Needs:
     retention: bool = False  # customer-level month-end sums: NRR/GRR, paying customers
     leaders: int = 0  # the top `leaders` expanding customers of the last reported month
     audit: bool = False  # every change, with ids (the customers report)
+    cohorts: bool = False  # sums per (cohort, month) of the keys' flows and month-end MRR
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Partial:
     leaders: pl.DataFrame | None = None  # customer_id, amount, changes: candidates for the top
     audit: pl.DataFrame | None = None  # classified changes with ids
     first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
+    cohorts: pl.DataFrame | None = None  # _cohort, month, engine.cohorts.CELL_SUMS
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Combined:
     retention: pl.DataFrame | None = None
     leaders: pl.DataFrame | None = None
     audit: pl.DataFrame | None = None
+    cohorts: pl.DataFrame | None = None
 
 
 def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs) -> Partial:
@@ -80,6 +84,8 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
         result.leaders = leading_expanders(lazy, changes, settings, needs.leaders)
     if needs.audit:
         result.audit = changes
+    if needs.cohorts:
+        result.cohorts = cohort_cells(changes, settings)
     return result
 
 
@@ -167,6 +173,7 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
         movements=movements,
         counts=_summed([p.counts for p in partials]),
         retention=_summed([p.retention for p in partials]),
+        cohorts=summed_cells([p.cohorts for p in partials]),
     )
     leaders = [p.leaders for p in partials if p.leaders is not None]
     if leaders and movements.height:
