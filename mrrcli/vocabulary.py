@@ -141,7 +141,17 @@ COHORTS_COLUMNS = (
     "nrr",
     "grr",
 )
-# `cohorts --metric`: the ratio (or money) its terminal triangle shows.
+
+
+class CohortMetric(StrEnum):
+    """What the `cohorts` triangle shows on a terminal (a column of COHORTS_COLUMNS)."""
+
+    nrr = "nrr"
+    grr = "grr"
+    logo = "logo"
+    mrr = "mrr"
+
+
 COHORT_METRICS = {"nrr": "nrr", "grr": "grr", "logo": "logo_retention", "mrr": "mrr"}
 
 # Money in minor units inside the engine, shown in major units.
