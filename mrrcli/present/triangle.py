@@ -43,7 +43,7 @@ class _Triangle:
 def _texts(report: Report, metric: str, short: bool) -> _Triangle:
     """Every cell of the triangle as text; a month-to-date cell ends with `*`."""
     frame = report.frame
-    count = int(frame.get_column("age").max() or 0) + 1 if frame.height else 0
+    count = frame.height and int(frame.get_column("age").max()) + 1  # type: ignore[arg-type]
     cohorts: dict[str, dict[int, Any]] = {}
     lead: dict[str, list[str]] = {}
     for row in frame.iter_rows(named=True):
@@ -99,9 +99,11 @@ def cohort_table(report: Report, width: int | None = None) -> Table:
     )
     widths = triangle.widths(shown)
     for index, column in enumerate(LEAD):
-        justify = "left" if column == "cohort" else "right"
         table.add_column(
-            LEAD_HEADERS[column], justify=justify, min_width=widths[index], no_wrap=True
+            LEAD_HEADERS[column],
+            justify="left" if column == "cohort" else "right",
+            min_width=widths[index],
+            no_wrap=True,
         )
     for age in range(shown):
         table.add_column(str(age), justify="right", min_width=widths[len(LEAD) + age], no_wrap=True)
@@ -113,8 +115,8 @@ def cohort_table(report: Report, width: int | None = None) -> Table:
         notes.append("to fit the terminal, money is abbreviated (k = thousand, M = million)")
     if shown < triangle.count:
         cut = triangle.count - shown
-        ages = f"age {shown}" if cut == 1 else f"ages {shown}–{triangle.count - 1}"
-        notes.append(f"to fit the terminal, {ages} ({cut} left out); --wide shows every age")
+        left = f"age {shown}" if cut == 1 else f"ages {shown}–{triangle.count - 1}"
+        notes.append(f"to fit the terminal, {left} ({cut} left out); --wide shows every age")
     table.caption = "\n".join([*notes, *report.caption_notes()])
     table.caption_justify = "left"
     return table
