@@ -49,7 +49,9 @@ def _texts(report: Report, metric: str, short: bool) -> _Triangle:
     for row in frame.iter_rows(named=True):
         cohort = row["cohort"]
         text = display_text(metric, row[metric], report.exponent, short)
-        cohorts.setdefault(cohort, {})[row["age"]] = text + ("*" if row["partial"] else "")
+        # With a month to date, every cell keeps a place for its mark, so digits align.
+        mark = ("*" if row["partial"] else " ") if report.partial_month else ""
+        cohorts.setdefault(cohort, {})[row["age"]] = text + mark
         if cohort not in lead or row["age"] == 0:
             base = display_text("base_mrr", row["base_mrr"], report.exponent, short)
             lead[cohort] = [cohort, str(row["customers_new"]), base]
