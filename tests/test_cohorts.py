@@ -357,3 +357,16 @@ def test_cli_in_parts_equals_whole() -> None:
 def test_cli_unknown_metric_is_a_usage_error() -> None:
     code, _ = invoke(*SPEC_ARGS, "--metric", "arpa")
     assert code == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_cli_before_anything_paid_is_an_empty_report(fmt: str) -> None:
+    # As of 2023-12-31 nothing in the SPEC example has started: no cohort, no row, exit 0.
+    code, out = invoke(*SPEC_ARGS[:2], "--as-of", "2023-12-31", "--max-age", "0", "-f", fmt)
+    assert code == 0
+    if fmt == "csv":
+        assert out.splitlines() == [",".join(COHORTS_COLUMNS)]
+    elif fmt == "json":
+        assert json.loads(out)["rows"] == []
+    else:
+        assert "cohort" in out and "2024" not in out

@@ -20,6 +20,7 @@ METRIC_TITLES = {
     "logo_retention": "Logo retention",
     "mrr": "MRR",
 }
+ALL = "all"  # the cohort of the weighted-average rows (engine.cohorts.ALL)
 LEAD = ("cohort", "customers_new", "base_mrr")  # the columns before the ages
 LEAD_HEADERS = {"cohort": "cohort", "customers_new": "cust.", "base_mrr": "base MRR"}
 
@@ -34,9 +35,9 @@ class _Triangle:
 
     def widths(self, shown: int) -> list[int]:
         lead = [
-            max(len(LEAD_HEADERS[c]), *(len(r[i]) for r in self.lead)) for i, c in enumerate(LEAD)
+            max([len(LEAD_HEADERS[c]), *(len(r[i]) for r in self.lead)]) for i, c in enumerate(LEAD)
         ]
-        ages = [max(len(str(a)), *(len(r[a]) for r in self.ages)) for a in range(shown)]
+        ages = [max([len(str(a)), *(len(r[a]) for r in self.ages)]) for a in range(shown)]
         return lead + ages
 
 
@@ -55,9 +56,9 @@ def _texts(report: Report, metric: str, short: bool) -> _Triangle:
         if cohort not in lead or row["age"] == 0:
             base = display_text("base_mrr", row["base_mrr"], report.exponent, short)
             lead[cohort] = [cohort, str(row["customers_new"]), base]
-    order = [c for c in cohorts if c != "all"] + (["all"] if "all" in cohorts else [])
-    if "all" in lead:
-        lead["all"][1:] = ["", ""]  # the average's members change with the age
+    order = [c for c in cohorts if c != ALL] + ([ALL] if ALL in cohorts else [])
+    if ALL in lead:
+        lead[ALL][1:] = ["", ""]  # the average's members change with the age
     return _Triangle(
         lead=[lead[c] for c in order],
         ages=[[cohorts[c].get(a, "") for a in range(count)] for c in order],
@@ -112,7 +113,10 @@ def cohort_table(report: Report, width: int | None = None) -> Table:
     for lead, ages in zip(triangle.lead, triangle.ages, strict=True):
         table.add_row(*lead, *ages[:shown])
     notes = caption_notes(report)
-    notes.append("all: the weighted average of the cohorts whose month at that age is complete")
+    if any(lead[0] == ALL for lead in triangle.lead):
+        notes.append(
+            f"{ALL}: the weighted average of the cohorts whose month at that age is complete"
+        )
     if short:
         notes.append("to fit the terminal, money is abbreviated (k = thousand, M = million)")
     if shown < triangle.count:
