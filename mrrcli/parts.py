@@ -138,6 +138,7 @@ def joined(parts: list[Rows]) -> Rows:
         duplicates=sum(p.duplicates for p in parts),
         trial_rows=sum(p.trial_rows for p in parts),
         zero_rows=sum(p.zero_rows for p in parts),
+        over_discount_rows=sum(p.over_discount_rows for p in parts),
         notes=notes + [f"{n:,} {reason} set aside" for reason, n in set_aside.items()],
         set_aside=set_aside,
         parts=parts,
@@ -160,7 +161,8 @@ def _check_across_parts(parts: list[Rows], files: str) -> None:
     if total > MAX_TOTAL_MRR:
         raise InputError(
             f"{files}: the MRR of all rows together ({total:,} minor units) is too large to add "
-            "up exactly; check the amount unit (--amount-unit) and quantities"
+            "up exactly: it would overflow the reports' 64-bit sums (limit 2^62 minor units); "
+            "check the amount unit (--amount-unit) and quantities"
         )
     currencies = sorted({p.currency for p in parts if p.frame.height})
     if len(currencies) > 1:

@@ -138,6 +138,8 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     # Warnings are listed even when there are errors: a user fixes everything in one pass.
     set_aside["trial rows"] = rows.trial_rows
     set_aside["rows with a zero amount or a full discount"] = rows.zero_rows
+    if rows.over_discount_rows:
+        set_aside["rows with a discount larger than the price"] = rows.over_discount_rows
     _zero_rows(rows, findings)
     usable = rows.frame.filter(pl.col("mrr").is_not_null() & pl.col("start_date").is_not_null())
     _overlaps(table, replace(rows, frame=usable), findings)
@@ -145,12 +147,13 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     if copies is not None:
         findings.problems.append(Problem(", ".join(table.files), None, None, copies))
     errors = any(p.severity == "error" for p in findings.problems)
-    used = 0 if errors else rows.frame.height - rows.trial_rows - rows.zero_rows
+    at_zero = rows.trial_rows + rows.zero_rows + rows.over_discount_rows
+    used = 0 if errors else rows.frame.height - at_zero
     return Validation(table.files, read, used, set_aside, findings.problems)
 
 
 def _duplicates(table: Table, findings: Findings) -> None:
-    """Rows identical to an earlier one: counted once, listed as a warning."""
+    """Rows the same as an earlier one (values as read): counted once, listed as a warning."""
     if not table.duplicates or table.duplicate_rows is None:
         return
     findings.check(
@@ -160,7 +163,8 @@ def _duplicates(table: Table, findings: Findings) -> None:
                 "_duplicate",
                 pl.col("_duplicate"),
                 lambda v: (
-                    "identical to an earlier row in every column: counted once "
+                    "the same as an earlier row in every column (values as read: 10 = "
+                    "10.00, ids without surrounding spaces): counted once "
                     "(--keep-duplicates counts it)"
                 ),
                 show_column=False,
@@ -171,9 +175,28 @@ def _duplicates(table: Table, findings: Findings) -> None:
 
 
 def _zero_rows(rows: Rows, findings: Findings) -> None:
-    """Trial rows and rows at 0 MRR: warnings, since they carry no MRR."""
+    """Trial rows, rows at 0 MRR and rows whose discount is larger than their price:
+    warnings, since they carry no MRR."""
+    over = rows.over_discount
+    frame = rows.frame
+    if over is not None and over.height:
+        findings.check(
+            over.with_columns(pl.lit(True).alias("_over")),
+            [
+                Check(
+                    "discount_amount",
+                    pl.col("_over"),
+                    lambda v: (
+                        "the discount is larger than the price (amount × quantity, less "
+                        "discount_percent): the row counts as 0 MRR, never negative"
+                    ),
+                )
+            ],
+            warning=True,
+        )
+        frame = frame.join(over, on=[FILE_COLUMN, ROW_COLUMN], how="anti")
     findings.check(
-        rows.frame,
+        frame,
         [
             Check("status", pl.col("_trial"), lambda v: "a trial row: carries 0 MRR"),
             Check(

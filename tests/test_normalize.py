@@ -441,15 +441,15 @@ def test_amount_with_thousands_separator(tmp_path: Path) -> None:
     assert mrr_of(tmp_path, text) == [10000]
 
 
-# Typed Parquet columns are read with their own decimal places (fewer scale factors keep the
-# division in Int64); the MRR must be the same cents as the same values read from text.
+# Typed Parquet columns are read with their own decimal places; the MRR must be the same cents
+# as the same values read from text.
 TYPED_CASES = [
     # amount, quantity, interval, count, discount_percent, expected MRR in cents
     ("29.99", 3, "month", 1, None, 8997),
     ("100.00", 1, "week", 2, None, 21741),  # 100 × 30.4375 / 14 = 217.4107…
     ("1200.00", 7, "year", 1, "12.5", 61250),
     ("0.05", 1, "day", 1, None, 152),  # 0.05 × 30.4375 = 1.5219 → 152 cents
-    ("99999999.99", 9999, "week", 1, None, None),  # large: the Int128 path
+    ("99999999.99", 9999, "week", 1, None, None),  # large
 ]
 
 

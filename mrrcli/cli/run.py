@@ -149,6 +149,11 @@ class Run:
             parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
         if rows.zero_rows:
             parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
+        if rows.over_discount_rows:
+            parts.append(
+                f"{rows.over_discount_rows:,} rows have a discount larger than the price "
+                "(counted as 0 MRR)"
+            )
         self.note("; ".join(parts))
 
     def format(self) -> Format:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from mrrcli.normalize.numbers import MAX_AMOUNT, MAX_QUANTITY, Scales
+from mrrcli.normalize.numbers import MAX_AMOUNT
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.numbers import power_of_ten, scale_column
 from mrrcli.read.problems import Check, Findings
 
 AMOUNT_COLUMNS = ("amount", "monthly_amount", "mrr")  # the first present is the amount
@@ -36,23 +37,22 @@ def check_rows(
     findings: Findings,
     amount_column: str,
     date_columns: list[str],
-    scales: Scales,
     dates: DateParsing,
 ) -> pl.DataFrame:
     """`frame` (values read, dates parsed) with `_bad`: whether the row fails any row check.
     The failures go to `findings`; `amount_column` holds the amount, `date_columns` the dates
-    (read as `dates` says), `scales` the decimal places numbers were read with."""
+    (read as `dates` says)."""
     schema = frame.schema
     checks = [
         Check("customer_id", pl.col("customer_id").is_null(), lambda v: "customer_id is empty"),
         Check("start_date", pl.col("start_date").is_null(), lambda v: "start_date is empty"),
         *_date_checks(schema, date_columns, dates),
-        *_amount_checks(schema, amount_column, scales),
+        *_amount_checks(schema, amount_column),
     ]
     if "_quantity" in schema:
-        checks += _quantity_checks(schema, scales)
+        checks += _quantity_checks(schema)
     if "_discount_percent" in schema:
-        checks += _discount_percent_checks(schema, scales)
+        checks += _discount_percent_checks(schema)
     for column in ("discount_amount", "addons_amount"):
         if f"_{column}" in schema:
             checks += _money_checks(schema, column)
@@ -116,41 +116,41 @@ def _date_checks(schema: pl.Schema, date_columns: list[str], dates: DateParsing)
     ]
 
 
-def _amount_checks(schema: pl.Schema, amount_column: str, scales: Scales) -> list[Check]:
+def _amount_checks(schema: pl.Schema, amount_column: str) -> list[Check]:
     """Rows whose amount (`amount_column`) is unreadable, empty, negative or too large."""
+    # An amount of 10^12 a unit is a misread unit, not a price (a Float64 is exact enough).
+    places = pl.col(scale_column("_amount")).cast(pl.Float64)
+    major = pl.col("_amount").cast(pl.Float64).abs() / pl.lit(10.0).pow(places)
     return [
         _unreadable(schema, amount_column, "an amount", parsed="_amount"),
         Check(amount_column, pl.col(amount_column).is_null(), lambda v: "the amount is empty"),
         Check(amount_column, pl.col("_amount") < 0, lambda v: f"negative amount {v!r}"),
         Check(
             amount_column,
-            pl.col("_amount").abs() >= MAX_AMOUNT * 10**scales.amount,
+            major >= MAX_AMOUNT,
             lambda v: f"amount {v!r} is implausibly large (limit {MAX_AMOUNT:,})",
         ),
     ]
 
 
-def _quantity_checks(schema: pl.Schema, scales: Scales) -> list[Check]:
-    """Rows whose quantity is unreadable, negative or too large."""
+def _quantity_checks(schema: pl.Schema) -> list[Check]:
+    """Rows whose quantity is unreadable or negative. (No quantity is too large: only an
+    overflow of the arithmetic is, numbers.py.)"""
     return [
         _unreadable(schema, "quantity", "a quantity"),
         Check("quantity", pl.col("_quantity") < 0, lambda v: f"negative quantity {v!r}"),
-        Check(
-            "quantity",
-            pl.col("_quantity") >= MAX_QUANTITY * 10**scales.quantity,
-            lambda v: f"quantity {v!r} is implausibly large",
-        ),
     ]
 
 
-def _discount_percent_checks(schema: pl.Schema, scales: Scales) -> list[Check]:
-    """Rows whose discount_percent is unreadable or not between 0 and 100."""
+def _discount_percent_checks(schema: pl.Schema) -> list[Check]:
+    """Rows whose discount_percent is unreadable or not between 0 and 100 (exactly)."""
+    percent = pl.col("_discount_percent")
+    hundred = 100 * power_of_ten(pl.col(scale_column("_discount_percent")).cast(pl.Int32))
     return [
         _unreadable(schema, "discount_percent", "a percentage"),
         Check(
             "discount_percent",
-            (pl.col("_discount_percent") < 0)
-            | (pl.col("_discount_percent") > 100 * 10**scales.percent),
+            (percent < 0) | (percent > hundred),
             lambda v: f"discount_percent {v!r} is not between 0 and 100",
         ),
     ]

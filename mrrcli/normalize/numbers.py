@@ -1,11 +1,17 @@
-"""Numbers read as scaled integers, and the MRR division (SPEC §3).
+"""The MRR of a row, exactly (SPEC §3):
 
     mrr = (amount × quantity × (1 − discount_percent/100) − discount_amount)
           ÷ months(interval, interval_count)
 
-All of it is exact: amounts, quantities and percentages are read as scaled integers, the
-division is done once (on Int64 when it provably fits, else Int128) and rounded half away
-from zero to the reporting currency's minor unit. From here on money is integer arithmetic.
+converted to the reporting currency and rounded once, half away from zero, to its minor unit.
+
+Every number is read exactly as written (read/numbers.py: an integer mantissa and its own
+count of decimal places), the price is worked out in Int128 integers at the scale it needs,
+and the one division is exact integer arithmetic. Each row carries a Float64 bound of every
+integer it goes through; a row whose bound reaches 2^126 would overflow Int128 and is an
+input error naming it, never a wrong number. A discount larger than the price gives 0 (the
+row is marked `_over_discount`). From here on money is Int64 minor units; rows and their
+total stay below MAX_TOTAL_MRR so that the engine's Int64 sums cannot overflow.
 """
 
 from __future__ import annotations
@@ -18,17 +24,17 @@ import polars as pl
 
 from mrrcli import currency as currencies
 from mrrcli.normalize.text import MONTH_CODE
+from mrrcli.read.numbers import power_of_ten, scale_column, with_numbers
 from mrrcli.read.problems import Check, Findings
 
-# Decimal places kept when reading values; more are rounded on reading.
-AMOUNT_SCALE = 6
-QUANTITY_SCALE = 3
-PERCENT_SCALE = 4  # discount percent with 4 decimals: the factor (1 - p/100) at 10^6
-RATE_SCALE = 10
-MAX_AMOUNT = 10**12
-MAX_QUANTITY = 10**7
-MAX_ROW_MRR = 10**15  # minor units a month: ten trillion dollars
-MAX_TOTAL_MRR = 2**62  # all rows together; Int64 sums of movements never overflow below it
+RATE_SCALE = 10  # `_rate` (currency.py) counts 10^-RATE_SCALE units, unless `_rate__scale`
+MAX_AMOUNT = 10**12  # an amount this large per unit is a misread unit, not a price
+MAX_TOTAL_MRR = 2**62  # one row, or all rows together; Int64 sums never overflow below it
+OVERFLOW = 2.0**126  # a bound this large could pass Int128's 2^127 − 1
+MONEY = pl.Int128()
+
+# Optional number columns of a price (read when the amount is not already monthly).
+PRICE_NUMBERS = ("quantity", "discount_percent", "discount_amount", "addons_amount")
 
 
 def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
@@ -36,7 +42,6 @@ def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     col = pl.col(column)
     if dtype == pl.String:
         text = col.str.strip_chars().str.strip_prefix("$")
-        # "1,200.50" as spreadsheets write it; a decimal comma ("12,50") is never guessed.
         grouped = text.str.contains(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
         text = pl.when(grouped).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
         decimal: pl.Expr = text.str.to_decimal(scale=scale)
@@ -46,79 +51,40 @@ def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
 
 def scaled(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     """The column `column` of type `dtype` as an Int128 count of 10^-scale units (null where
-    unreadable)."""
+    unreadable); further decimals are cut off. (FX rates, currency.py.)"""
     if dtype.is_integer():
         whole: pl.Expr = pl.col(column).cast(pl.Int128) * 10**scale
         return whole
     if isinstance(dtype, pl.Decimal):
-        # A Decimal's physical value is the count of units of its scale.
         return pl.col(column).cast(pl.Decimal(38, scale), strict=False).to_physical()
     value: pl.Expr = _decimal(column, dtype, scale) * (10**scale)
     return value.cast(pl.Int128, strict=False)
 
 
-def _column_scale(dtype: pl.DataType, most: int) -> int:
-    """Decimal places to read a column of type `dtype` with: none for integers, a Decimal's
-    own scale, else `most`. Fewer places keep the MRR division in Int64 more often."""
-    if dtype.is_integer():
-        return 0
-    if isinstance(dtype, pl.Decimal) and dtype.scale is not None and dtype.scale <= most:
-        return dtype.scale
-    return most
-
-
-@dataclass(frozen=True)
-class Scales:
-    """Decimal places each kind of number is read with (see _column_scale)."""
-
-    amount: int = AMOUNT_SCALE
-    quantity: int = QUANTITY_SCALE
-    percent: int = PERCENT_SCALE
-
-
-def read_scales(schema: pl.Schema, amount_column: str) -> Scales:
-    """The Scales to read the number columns of `schema` with, `amount_column` holding the
-    amount: as few decimal places as their types allow."""
-    amount_columns = [amount_column, "discount_amount", "addons_amount"]
-    return Scales(
-        amount=max(_column_scale(schema[c], AMOUNT_SCALE) for c in amount_columns if c in schema),
-        quantity=_column_scale(schema["quantity"], QUANTITY_SCALE)
-        if "quantity" in schema
-        else QUANTITY_SCALE,
-        percent=_column_scale(schema["discount_percent"], PERCENT_SCALE)
-        if "discount_percent" in schema
-        else PERCENT_SCALE,
-    )
-
-
-def number_columns(
-    schema: pl.Schema, amount_column: str, scales: Scales, already_monthly: bool
-) -> list[pl.Expr]:
-    """Expressions adding `_amount` and, unless the amount is `already_monthly`, `_quantity`,
-    `_discount_percent`, `_discount_amount`, `_addons_amount` and `_interval_count` (those in
-    `schema`) as scaled Int128 integers at `scales`."""
-    numbers = [scaled(amount_column, schema[amount_column], scales.amount).alias("_amount")]
-    optional_numbers = {
-        "quantity": scales.quantity,
-        "discount_percent": scales.percent,
-        "discount_amount": scales.amount,
-        "addons_amount": scales.amount,
-        "interval_count": 0,
-    }
+def with_number_columns(
+    frame: pl.DataFrame, amount_column: str, already_monthly: bool
+) -> pl.DataFrame:
+    """`frame` with `_amount` and, unless the amount is `already_monthly`, `_quantity`,
+    `_discount_percent`, `_discount_amount`, `_addons_amount` (those in the frame): exact
+    Int128 mantissas with their scales (read.numbers.scale_column); and `_interval_count`,
+    a whole number (null where it is not one)."""
+    columns = {amount_column: "_amount"}
     if not already_monthly:
-        numbers += [
-            scaled(column, schema[column], scale).alias(f"_{column}")
-            for column, scale in optional_numbers.items()
-            if column in schema
-        ]
-    return numbers
+        columns |= {c: f"_{c}" for c in (*PRICE_NUMBERS, "interval_count") if c in frame.columns}
+    frame = with_numbers(frame, columns)
+    if "_interval_count" not in frame.columns:
+        return frame
+    count, places = pl.col("_interval_count"), pl.col(scale_column("_interval_count"))
+    unit = power_of_ten(places.cast(pl.Int32))
+    return frame.with_columns(
+        pl.when(count % unit == 0).then(count // unit).alias("_interval_count")
+    ).drop(scale_column("_interval_count"))
 
 
 @dataclass(frozen=True)
 class Division:
-    """What decides how a row's scaled numbers become MRR in reporting minor units."""
+    """What decides how a row's price becomes MRR in reporting minor units."""
 
-    scales: Scales
     exponent: int  # the reporting currency's minor unit
     amount_unit: Literal["major", "minor"]
     days_per_month: Fraction
@@ -126,129 +92,148 @@ class Division:
     foreign: bool  # some rows are in other currencies: multiply by `_rate`
 
 
-@dataclass
-class _Terms:
-    """A numerator/denominator pair being built in `money`, with bounds of their size."""
+@dataclass(frozen=True)
+class _Exact:
+    """An exact number being worked out: value ÷ 10^scale, with a bound of every integer its
+    computation went through (a Float64 expression, of magnitudes at least 1)."""
 
-    numerator: pl.Expr
-    denominator: pl.Expr
-    high: int  # bound of |numerator|
-    denominator_high: int
-    scale: int  # the numerator's fixed-point scale
-
-
-def rounded_mrr(frame: pl.DataFrame, division: Division) -> tuple[pl.Expr, pl.DataType]:
-    """Each row of `frame`'s MRR in reporting minor units, rounded half away from zero (an
-    expression), and the integer type it is computed in."""
-    numerator, denominator, money = _mrr_fraction(frame, division)
-    return (2 * numerator + denominator) // (2 * denominator), money
+    value: pl.Expr  # Int128
+    scale: pl.Expr  # Int32
+    bound: pl.Expr  # Float64
 
 
-def _mrr_fraction(frame: pl.DataFrame, division: Division) -> tuple[pl.Expr, pl.Expr, pl.DataType]:
-    """Each row's MRR in reporting minor units as numerator and denominator expressions, and
-    the integer type to compute them in: Int64 when no intermediate can reach 2^62 (much
-    faster), else Int128. The bound follows the computation step by step with the largest
-    value of every factor, so it is never too low."""
-    factors = ["_amount", "_quantity", "_addons_amount", "_discount_amount", "_discount_percent"]
-    present = [c for c in [*factors, "_interval_count", "_rate"] if c in frame.columns]
-    largest = dict.fromkeys(present, 0)
-    if present and frame.height:
-        row = frame.select(pl.col(c).abs().max() for c in present).row(0, named=True)
-        largest.update({c: int(v or 0) for c, v in row.items()})
-    bounds = _mrr_terms(frame.columns, division, pl.Int128(), largest)
-    fits = 2 * bounds.high + 2 * bounds.denominator_high < 2**62
-    money: pl.DataType = pl.Int64() if fits else pl.Int128()
-    terms = _mrr_terms(frame.columns, division, money, largest)
-    return terms.numerator, terms.denominator, money
+def _read(name: str, default: int) -> _Exact:
+    """The number read into `name` (and its scale), `default` where absent."""
+    value = pl.col(name).fill_null(default)
+    scale = pl.col(scale_column(name)).cast(pl.Int32)
+    scale = pl.when(pl.col(name).is_null()).then(0).otherwise(scale)
+    return _Exact(value, scale, _magnitude(value))
 
 
-def _mrr_terms(
-    columns: list[str], division: Division, money: pl.DataType, largest: dict[str, int]
-) -> _Terms:
-    """The MRR's numerator and denominator in `money` for a frame of `columns`, with bounds
-    of their size from the `largest` absolute value of each column.
+def _magnitude(value: pl.Expr) -> pl.Expr:
+    return pl.max_horizontal(value.cast(pl.Float64).abs(), pl.lit(1.0))
 
-    mrr = (amount × quantity + addons) × (1 − discount_percent/100) − discount_amount, per
-    month of the interval, in minor units; `scale` tracks the numerator's fixed-point scale
-    so that amounts added to it (add-ons, discounts) are brought to it first."""
-    terms = _Terms(
-        numerator=pl.col("_amount").cast(money),
-        denominator=pl.lit(1, dtype=money),
-        high=largest.get("_amount", 0),
-        denominator_high=1,
-        scale=10**division.scales.amount,
+
+def _times(left: _Exact, right: _Exact) -> _Exact:
+    return _Exact(left.value * right.value, left.scale + right.scale, left.bound * right.bound)
+
+
+def _plus(left: _Exact, right: _Exact, sign: Literal[1, -1]) -> _Exact:
+    """left + sign × right, both brought to the larger of their scales."""
+    scale = pl.max_horizontal(left.scale, right.scale)
+    up_left, up_right = scale - left.scale, scale - right.scale
+    shifted = right.value * power_of_ten(up_right)
+    value = left.value * power_of_ten(up_left)
+    value = value + shifted if sign == 1 else value - shifted
+    bound = left.bound * pl.lit(10.0).pow(up_left) + right.bound * pl.lit(10.0).pow(up_right)
+    return _Exact(value, scale, bound)
+
+
+def _percent_factor() -> _Exact:
+    """1 − discount_percent/100, exactly: (100 × 10^s − p) ÷ 10^(s+2) for a percentage p at
+    scale s, and plain 1 without a discount (the common case keeps its small scale)."""
+    percent = pl.col("_discount_percent")
+    places = pl.col(scale_column("_discount_percent")).cast(pl.Int32)
+    none = percent.is_null() | (percent == 0)
+    value = pl.lit(100, dtype=MONEY) * power_of_ten(places) - percent
+    value = pl.when(none).then(pl.lit(1, dtype=MONEY)).otherwise(value)
+    scale = pl.when(none).then(0).otherwise(places + 2)
+    return _Exact(value, scale, _magnitude(value) + pl.lit(100.0) * pl.lit(10.0).pow(places))
+
+
+def price_columns(columns: list[str], already_monthly: bool) -> list[pl.Expr]:
+    """Expressions of `_price`, its scale and `_price__bound`: the exact price per interval in
+    the file's unit, (amount × quantity + addons) × (1 − discount_percent/100) −
+    discount_amount, from the numbers read among `columns` (only the amount when it is
+    `already_monthly`). Negative when the discount is larger than the price."""
+    price = _read("_amount", 0)
+    if not already_monthly:
+        if "_quantity" in columns:
+            price = _times(price, _read("_quantity", 1))
+        if "_addons_amount" in columns:
+            # Add-ons priced per interval for the whole subscription (Recurly add_ons_total).
+            price = _plus(price, _read("_addons_amount", 0), 1)
+        if "_discount_percent" in columns:
+            price = _times(price, _percent_factor())
+        if "_discount_amount" in columns:
+            price = _plus(price, _read("_discount_amount", 0), -1)
+    return [
+        price.value.alias("_price"),
+        price.scale.alias(scale_column("_price")),
+        price.bound.alias("_price__bound"),
+    ]
+
+
+def with_mrr(frame: pl.DataFrame, division: Division) -> pl.DataFrame:
+    """`frame` (with `_price`, price_columns) with `_mrr_exact`, each row's MRR in reporting
+    minor units rounded half away from zero (Int128; 0 for a discount larger than the price,
+    null where it overflows), `_over_discount` and `_overflow` (the row's integers could pass
+    Int128). Computed in steps: Polars evaluates a shared subexpression once per use."""
+    columns = frame.columns
+    # months(interval, count) = count × per_month_num ÷ per_month_den
+    per_month_num, per_month_den, count = _interval(columns, division)
+    # Powers of ten: reporting minor units, less the price's scale, the file's unit and the
+    # rate's scale. Only the reporting exponent raises it, so `up` is at most 4.
+    places = pl.col(scale_column("_price")).cast(pl.Int32) + _unit_places(division.amount_unit)
+    rate, rate_places = _rate(columns, division.foreign)
+    net = division.exponent - places - rate_places
+    up, down = net.clip(lower_bound=0), (-net).clip(lower_bound=0)
+    numerator = pl.max_horizontal(pl.col("_price"), pl.lit(0, dtype=MONEY)) * per_month_den
+    numerator = numerator * rate * power_of_ten(up)
+    bound = pl.col("_price__bound") * per_month_den.cast(pl.Float64) * _magnitude(rate)
+    frame = frame.with_columns(
+        numerator.alias("_numerator"),
+        (per_month_num * count * power_of_ten(down)).alias("_denominator"),
+        (
+            2 * bound * pl.lit(10.0).pow(up)
+            + 2 * per_month_num.cast(pl.Float64) * _magnitude(count) * pl.lit(10.0).pow(down)
+        ).alias("_bound"),
     )
-    unit_divisor, unit_high = _unit_divisor(division.amount_unit, money)
-    if not division.already_monthly:
-        _price_terms(terms, columns, division.scales, money, largest)
-        _interval_terms(terms, columns, division.days_per_month, money, largest)
-    # A discount larger than the price leaves nothing, not a negative MRR.
-    terms.numerator = pl.max_horizontal(terms.numerator, pl.lit(0, dtype=money))
-    terms.numerator = terms.numerator * 10**division.exponent
-    terms.high *= 10**division.exponent
-    terms.denominator = terms.denominator * terms.scale * unit_divisor
-    terms.denominator_high *= terms.scale * unit_high
-    if division.foreign:
-        terms.numerator = terms.numerator * pl.col("_rate").cast(money)
-        terms.high *= max(largest.get("_rate", 0), 1)
-        terms.denominator = terms.denominator * 10**RATE_SCALE
-        terms.denominator_high *= 10**RATE_SCALE
-    return terms
+    numerator, denominator = pl.col("_numerator"), pl.col("_denominator")
+    frame = frame.with_columns(
+        ((2 * numerator + denominator) // (2 * denominator)).alias("_mrr_exact")
+    )
+    good = ~pl.col("_bad")
+    overflow = good & ((pl.col("_bound") >= OVERFLOW) | pl.col("_mrr_exact").is_null())
+    frame = frame.with_columns(overflow.fill_null(True).alias("_overflow"))
+    return frame.with_columns(
+        pl.when(pl.col("_overflow")).then(None).otherwise(pl.col("_mrr_exact")).alias("_mrr_exact"),
+        (good & ~pl.col("_overflow") & (pl.col("_price") < 0))
+        .fill_null(False)
+        .alias("_over_discount"),
+    ).drop(
+        "_numerator", "_denominator", "_bound", "_price", scale_column("_price"), "_price__bound"
+    )
 
 
-def _unit_divisor(
-    amount_unit: Literal["major", "minor"], money: pl.DataType
-) -> tuple[pl.Expr, int]:
-    """What amounts in `amount_unit` are divided by to be in major units (an expression in
-    `money`), and its largest value."""
+def _unit_places(amount_unit: Literal["major", "minor"]) -> pl.Expr:
+    """Decimal places of the file's amounts: none in major units, the row currency's exponent
+    in minor units."""
     if amount_unit != "minor":
-        return pl.lit(1, dtype=money), 1
-    row_exponent = pl.col("currency").replace_strict(
-        currencies.EXPONENTS, default=2, return_dtype=pl.Int64
+        return pl.lit(0, dtype=pl.Int32)
+    return pl.col("currency").replace_strict(currencies.EXPONENTS, default=2, return_dtype=pl.Int32)
+
+
+def _rate(columns: list[str], foreign: bool) -> tuple[pl.Expr, pl.Expr]:
+    """The FX rate of each row as a mantissa and its decimal places (1 and 0 without)."""
+    if not foreign:
+        return pl.lit(1, dtype=MONEY), pl.lit(0, dtype=pl.Int32)
+    places = (
+        pl.col("_rate__scale").cast(pl.Int32)
+        if "_rate__scale" in columns
+        else pl.lit(RATE_SCALE, dtype=pl.Int32)
     )
-    unit_divisor = pl.lit(10, dtype=money).pow(row_exponent).cast(money)
-    return unit_divisor, 10 ** max(currencies.EXPONENTS.values())
+    return pl.col("_rate").cast(MONEY), places
 
 
-def _price_terms(
-    terms: _Terms, columns: list[str], scales: Scales, money: pl.DataType, largest: dict[str, int]
-) -> None:
-    """Bring quantity, add-ons and discounts (those in `columns`) into `terms`' numerator."""
-    numerator, high, scale = terms.numerator, terms.high, terms.scale
-    if "_quantity" in columns:
-        one = 10**scales.quantity
-        numerator = numerator * pl.col("_quantity").cast(money).fill_null(one)
-        high *= max(largest["_quantity"], one)
-        scale *= one
-    if "_addons_amount" in columns:
-        # Add-ons priced per interval for the whole subscription (Recurly add_ons_total).
-        ratio = scale // 10**scales.amount
-        numerator = numerator + pl.col("_addons_amount").cast(money).fill_null(0) * ratio
-        high += largest["_addons_amount"] * ratio
-    if "_discount_percent" in columns:
-        full = 100 * 10**scales.percent
-        numerator = numerator * (full - pl.col("_discount_percent").cast(money).fill_null(0))
-        high *= full + largest["_discount_percent"]
-        scale *= full
-    if "_discount_amount" in columns:
-        # discount_amount is in the file's unit too: bring it to the numerator's scale.
-        ratio = scale // 10**scales.amount
-        numerator = numerator - pl.col("_discount_amount").cast(money).fill_null(0) * ratio
-        high += largest["_discount_amount"] * ratio
-    terms.numerator, terms.high, terms.scale = numerator, high, scale
-
-
-def _interval_terms(
-    terms: _Terms,
-    columns: list[str],
-    days_per_month: Fraction,
-    money: pl.DataType,
-    largest: dict[str, int],
-) -> None:
-    """Divide `terms` by the months of each row's interval (from `_interval` and
-    `_interval_count` where in `columns`):
-    months(interval, count) = count × per_month.numerator / per_month.denominator."""
-    dpm = days_per_month
+def _interval(columns: list[str], division: Division) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The months of each row's interval (from `_interval` and `_interval_count` where in
+    `columns`) as count × per_month_num ÷ per_month_den: those three Int128 expressions."""
+    one = pl.lit(1, dtype=MONEY)
+    if division.already_monthly:
+        return one, one, one
+    dpm = division.days_per_month
+    per_month_num, per_month_den = one, one
     if "_interval" in columns:
         # Interval codes index small tables (day, week, month, quarter, year).
         numerators = [dpm.denominator, 7 * dpm.denominator, 1, 3, 12]
@@ -256,49 +241,61 @@ def _interval_terms(
         code = pl.col("_interval").fill_null(MONTH_CODE)
         # (replace_strict keeps the data's chunks; a gather would not, and a later
         # operation would then copy every column to align them.)
-        per_month_num = code.replace_strict(dict(enumerate(numerators)), return_dtype=money)
-        per_month_den = code.replace_strict(dict(enumerate(denominators)), return_dtype=money)
-        terms.numerator = terms.numerator * per_month_den
-        terms.high *= max(denominators)
-        terms.denominator = per_month_num
-        terms.denominator_high = max(numerators)
-    if "_interval_count" in columns:
-        count = pl.col("_interval_count").cast(money).fill_null(1)
-        terms.denominator = terms.denominator * count
-        terms.denominator_high *= max(largest["_interval_count"], 1)
+        per_month_num = code.replace_strict(dict(enumerate(numerators)), return_dtype=MONEY)
+        per_month_den = code.replace_strict(dict(enumerate(denominators)), return_dtype=MONEY)
+    count = (
+        pl.col("_interval_count").cast(MONEY).fill_null(1) if "_interval_count" in columns else one
+    )
+    return per_month_num, per_month_den, count
 
 
 def bound_mrr(
-    frame: pl.DataFrame, findings: Findings, amount_column: str, files: list[str]
+    frame: pl.DataFrame,
+    findings: Findings,
+    amount_column: str,
+    files: list[str],
+    columns: list[str],
 ) -> pl.DataFrame:
-    """`frame` with `mrr` (Int64): its `_mrr`, null on rows that are `_bad` or above
-    MAX_ROW_MRR. Such rows are reported to `findings` under `amount_column`, and an MRR of
-    all rows together above MAX_TOTAL_MRR fails the run (for `files`)."""
-    # Money stays in Int64 minor units: bound each row, and the total, far from overflow.
+    """`frame` with `mrr` (Int64): its `_mrr`, null on rows that are `_bad`, `_overflow` or
+    above MAX_TOTAL_MRR. Such rows are reported to `findings` (under `amount_column`, or
+    quantity among the frame's `columns`), and an MRR of all rows together above
+    MAX_TOTAL_MRR fails the run (for `files`)."""
+    culprit = "quantity" if "quantity" in columns else amount_column
+    too_large = pl.col("_mrr") > MAX_TOTAL_MRR
     findings.check(
         frame,
         [
             Check(
-                amount_column,
-                pl.col("_mrr") > MAX_ROW_MRR,
+                culprit,
+                pl.col("_overflow"),
                 lambda v: (
-                    f"the MRR of this row ({v!r} per interval) is implausibly large "
-                    f"(limit {MAX_ROW_MRR:,} minor units a month)"
+                    f"the MRR of this row ({culprit} {v!r}) overflows the exact "
+                    "arithmetic (128-bit integers): a value or its decimal places are too large"
                 ),
-            )
+            ),
+            Check(
+                amount_column,
+                too_large,
+                lambda v: (
+                    f"the MRR of this row (amount {v!r}) is too large to add up exactly: it "
+                    "would overflow the reports' 64-bit sums (limit 2^62 minor units); check "
+                    "the amount unit (--amount-unit) and quantities"
+                ),
+            ),
         ],
     )
-    within = pl.col("_mrr").filter(pl.col("_mrr") <= MAX_ROW_MRR)
+    within = pl.col("_mrr").filter(pl.col("_mrr") <= MAX_TOTAL_MRR)
     total = frame.select(within.cast(pl.Int128).sum()).item()
     if total is not None and total > MAX_TOTAL_MRR:
         findings.fail(
             f"the MRR of all rows together ({total:,} minor units) is too large to add up "
-            "exactly; check the amount unit (--amount-unit) and quantities",
+            "exactly: it would overflow the reports' 64-bit sums (limit 2^62 minor units); "
+            "check the amount unit (--amount-unit) and quantities",
             ", ".join(files),
             fatal=True,
         )
     return frame.with_columns(
-        pl.when((pl.col("_mrr") <= MAX_ROW_MRR) & ~pl.col("_bad"))
+        pl.when(~too_large & ~pl.col("_bad") & ~pl.col("_overflow"))
         .then(pl.col("_mrr"))
         .cast(pl.Int64)
         .alias("mrr")

@@ -19,12 +19,12 @@ from mrrcli.normalize.currency import attach_rates, read_fx, settle_currency
 from mrrcli.normalize.dates import DATE_COLUMNS, parse_dates
 from mrrcli.normalize.numbers import (
     MAX_TOTAL_MRR,
+    MONEY,
     Division,
-    Scales,
     bound_mrr,
-    number_columns,
-    read_scales,
-    rounded_mrr,
+    price_columns,
+    with_mrr,
+    with_number_columns,
 )
 from mrrcli.normalize.text import FEW_VALUES, distinct, interval_code, text_columns
 from mrrcli.normalize.trials import (
@@ -69,7 +69,7 @@ class Rows:
     read: int = 0
     duplicates: int = 0
     trial_rows: int = 0
-    zero_rows: int = 0
+    zero_rows: int = 0  # at 0 MRR out of trial, a discount larger than the price aside
     notes: list[str] = field(default_factory=list)  # for the user, on stderr
     shape: str = "periods"
     source: str = "periods"
@@ -79,6 +79,10 @@ class Rows:
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
     caveat: str | None = None  # what the source cannot show (a subscription list), for meta
+    # Rows whose discount is larger than their price (SPEC §3): at 0 MRR, counted on stderr;
+    # which they are (_file, _row, discount_amount as written) for `validate`.
+    over_discount_rows: int = 0
+    over_discount: pl.DataFrame | None = None
 
     def pieces(self) -> list[Rows]:
         """The parts of an export read in parts, else the rows themselves."""
@@ -99,7 +103,6 @@ class _Columns:
     read: int  # rows in the input, duplicates included
     amount_column: str  # amount, monthly_amount or mrr
     already_monthly: bool  # the amount is MRR already (monthly_amount, mrr): no division
-    scales: Scales
     values: dict[str, list[str]]  # the distinct values of currency, interval and status
     date_columns: list[str]
 
@@ -119,9 +122,7 @@ def normalize_periods(
     frame, date_orders = parse_dates(
         frame, columns.files, columns.date_columns, options.dates, findings
     )
-    frame = check_rows(
-        frame, findings, columns.amount_column, columns.date_columns, columns.scales, options.dates
-    )
+    frame = check_rows(frame, findings, columns.amount_column, columns.date_columns, options.dates)
     # Currency: per row, or the default; the reporting currency; rates when there are several.
     frame, reporting, foreign = settle_currency(
         frame,
@@ -135,7 +136,9 @@ def normalize_periods(
     exponent = currencies.exponent(reporting)
     frame = _with_mrr(frame, columns, options, findings, exponent, reporting, foreign)
     trial_rows = int(frame.get_column("_trial").sum())
-    zero_rows = int(((frame.get_column("mrr") == 0) & ~frame.get_column("_trial")).sum())
+    over_discount = _over_discount(frame)
+    zero = (pl.col("mrr") == 0) & ~pl.col("_trial") & ~pl.col("_over_discount")
+    zero_rows = int(frame.select(zero.sum()).item())
     return Rows(
         frame=_result(frame, columns.date_columns),
         currency=reporting,
@@ -146,13 +149,27 @@ def normalize_periods(
         trial_rows=trial_rows,
         zero_rows=zero_rows,
         date_orders=date_orders,
+        over_discount_rows=over_discount.height,
+        over_discount=over_discount,
     )
 
 
+def _over_discount(frame: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `frame` (MRR worked out) whose discount is larger than their price, out
+    of trial: `_file`, `_row` and their discount_amount as written. They count as 0 MRR."""
+    over = frame.filter(pl.col("_over_discount") & ~pl.col("_trial"))
+    value = (
+        pl.col("discount_amount").cast(pl.String)
+        if "discount_amount" in frame.columns
+        else pl.lit(None, dtype=pl.String).alias("discount_amount")
+    )
+    return over.select(FILE_COLUMN, ROW_COLUMN, value)
+
+
 def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Columns]:
-    """`table`'s canonical columns with text tidied and numbers read as scaled integers (in
-    one pass), and what was found out about them; `table.frame` is left empty. Missing
-    required columns fail in `findings`."""
+    """`table`'s canonical columns with text tidied and numbers read exactly (mantissa and
+    scale, read.numbers), and what was found out about them; `table.frame` is left empty.
+    Missing required columns fail in `findings`."""
     frame = table.frame
     read = table.frame.height + table.duplicates
     headers = [c for c in frame.columns if not c.startswith("_")]
@@ -165,19 +182,18 @@ def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Colum
     # Text columns: blank means absent. Ids are stripped; columns of few distinct values
     # (currency, interval, status) are tidied once per distinct value, and only if needed.
     values = distinct(frame, [c for c in FEW_VALUES if c in schema])
-    # Numbers as scaled integers, with as few decimal places as their types allow.
-    scales = read_scales(schema, amount_column)
-    numbers = number_columns(schema, amount_column, scales, already_monthly)
-    if not already_monthly and "interval" in values:
-        numbers.append(interval_code(values["interval"]))
-    # One pass: numbers read from the columns as they are, text columns replaced in place.
-    frame = frame.with_columns(*numbers, *text_columns(schema, values))
+    # Numbers exactly as written, read from the columns as they are; then text columns
+    # replaced in place.
+    frame = with_number_columns(frame, amount_column, already_monthly)
+    codes = (
+        [interval_code(values["interval"])] if not already_monthly and "interval" in values else []
+    )
+    frame = frame.with_columns(*codes, *text_columns(schema, values))
     return frame, _Columns(
         files=table.files,
         read=read,
         amount_column=amount_column,
         already_monthly=already_monthly,
-        scales=scales,
         values=values,
         date_columns=[c for c in DATE_COLUMNS if c in frame.columns],
     )
@@ -195,23 +211,23 @@ def _with_mrr(
     """`frame` (rows checked, currencies settled) with `mrr` (Int64, see Rows) and `_trial`:
     the MRR in minor units (`exponent` decimal places) of the `reporting` currency, through
     `_rate` (attach_rates) when some rows are `foreign`; 0 for trials and unpaid statuses;
-    null on bad or implausibly large rows (reported to `findings`)."""
-    # Amounts in the file's unit → a numerator/denominator pair of reporting minor units.
+    null on bad rows and rows that overflow (reported to `findings`); and `_over_discount`."""
+    # The exact price per interval in the file's unit, then its one division.
     division = Division(
-        scales=columns.scales,
         exponent=exponent,
         amount_unit=options.amount_unit,
         days_per_month=options.days_per_month,
         already_monthly=columns.already_monthly,
         foreign=foreign,
     )
+    frame = frame.with_columns(price_columns(frame.columns, columns.already_monthly))
     trial, unpaid = status_rules(columns.values, options.trial_statuses, options.unpaid_statuses)
     if foreign:
         not_paying = trial | unpaid
         frame = _with_rates(frame, division, not_paying, options, findings, reporting)
-    mrr, money = rounded_mrr(frame, division)
-    frame = zero_trials_and_unpaid(frame, mrr, money, trial, unpaid)
-    return bound_mrr(frame, findings, columns.amount_column, columns.files)
+    frame = with_mrr(frame, division)
+    frame = zero_trials_and_unpaid(frame, pl.col("_mrr_exact"), MONEY, trial, unpaid)
+    return bound_mrr(frame, findings, columns.amount_column, columns.files, frame.columns)
 
 
 def _with_rates(
@@ -222,17 +238,19 @@ def _with_rates(
     findings: Findings,
     reporting: str,
 ) -> pl.DataFrame:
-    """`frame` with `_rate`: one rate per subscription, that of its first paying day (§3).
-    Which rows pay is judged on their MRR before conversion (`division` without rates),
-    trials and unpaid statuses (`not_paying`) never paying."""
-    native, _ = rounded_mrr(frame, replace(division, foreign=False))
+    """`frame` (with its price, price_columns) with `_rate`: one rate per subscription,
+    that of its first paying day (§3). Which rows pay is judged on their MRR before
+    conversion (`division` without rates), trials and unpaid statuses (`not_paying`) never
+    paying."""
+    native = with_mrr(frame, replace(division, foreign=False)).get_column("_mrr_exact")
+    frame = frame.with_columns(native.alias("_native_mrr"))
     paid_from = paying_start(frame.columns)
-    pays = (native > 0) & ~not_paying
+    pays = (pl.col("_native_mrr") > 0) & ~not_paying
     if "end_date__parsed" in frame.columns:
         end = pl.col("end_date__parsed")
         pays &= end.is_null() | (paid_from < end)
     assert options.fx is not None  # settle_currency stops a run with foreign rows and no rates
-    return attach_rates(frame, findings, options.fx, reporting, pays, paid_from)
+    return attach_rates(frame, findings, options.fx, reporting, pays, paid_from).drop("_native_mrr")
 
 
 def _result(frame: pl.DataFrame, date_columns: list[str]) -> pl.DataFrame:

@@ -13,8 +13,12 @@ import polars as pl
 from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.files import (
+    SAME_CODE,
+    SAME_ID,
+    SAME_NUMBER,
     RowFilter,
     Table,
+    drop_duplicates,
     expand_paths,
     header_key,
     is_parquet,
@@ -57,9 +61,12 @@ def open_input(
     """
     mapping = dict(mapping or {})
     main_files, tables = _main_and_lookup_files(expand_paths(paths))
-    table = read_table(main_files, (), None, keep_duplicates=keep_duplicates, partition=partition)
+    table = read_table(main_files, (), None, keep_duplicates=True, partition=partition)
     notes: list[str] = []
     chosen = _chosen_source(_headers(table), source, mapping, notes)
+    if not keep_duplicates:
+        # Judged on the values as read, so the headers' canonical meaning must be known.
+        table = drop_duplicates(table, _compared_as(_headers(table), chosen, mapping))
     for path, owner, lookup in tables:
         if owner is not chosen:
             raise InputError(
@@ -138,6 +145,35 @@ def _check_mapping(
                 f"{file}: --map {canonical}={header}: the file has no column "
                 f"{header!r}; its columns are {', '.join(headers)}"
             )
+
+
+# Canonical columns compared by their value when judging duplicate rows (SPEC §2.5).
+_COMPARED_AS = {
+    **dict.fromkeys(("customer_id", "subscription_id"), SAME_ID),
+    **dict.fromkeys(("currency", "interval", "status"), SAME_CODE),
+    **dict.fromkeys(
+        (
+            "amount",
+            "monthly_amount",
+            "mrr",
+            "interval_count",
+            "quantity",
+            "discount_percent",
+            "discount_amount",
+            "addons_amount",
+            "tax_amount",
+        ),
+        SAME_NUMBER,
+    ),
+}
+
+
+def _compared_as(headers: list[str], chosen: Source, mapping: Mapping[str, str]) -> dict[str, str]:
+    """How each header standing for a canonical column is compared for duplicates (the
+    parsed value: read.files.drop_duplicates); the others as written."""
+    wanted = {**chosen.mapping(headers), **mapping}
+    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
+    return {h: _COMPARED_AS[c] for h, c in renames.items() if c in _COMPARED_AS}
 
 
 def _canonical(
