@@ -27,7 +27,7 @@ from mrrcli.engine.metrics import (
     metrics_table,
     movements_table,
 )
-from mrrcli.engine.partials import Needs, combine
+from mrrcli.engine.partials import Combined, Needs, combine
 from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
@@ -51,6 +51,7 @@ __all__ = [
     "load",
     "metrics",
     "movements",
+    "overview",
     "validate",
 ]
 
@@ -120,6 +121,10 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     settings = for_shape(rows, settings)
     needs = Needs(counts=True, leaders=top)
     combined = combine(parts.partials(rows, settings, needs), settings, top)
+    return _expansion_report(combined, rows, settings)
+
+
+def _expansion_report(combined: Combined, rows: Rows, settings: Settings) -> Report:
     table = expansion_table(combined, rows.days_per_month)
     report = _report("expansion", table, rows, settings)
     report.extra["movements"] = for_output(movements_table(combined), rows.exponent)
@@ -134,6 +139,20 @@ def metrics(rows: Rows, settings: Settings) -> Report:
     settings = for_shape(rows, settings)
     combined = combine(parts.partials(rows, settings, METRICS_NEEDS), settings)
     return _report("metrics", metrics_table(combined), rows, settings)
+
+
+def overview(rows: Rows, settings: Settings, top: int = 5) -> tuple[Report, Report, Report]:
+    """The movements, expansion and metrics reports of one run, from one pass over the rows
+    (the one-page report): the very tables `movements`, `expansion` and `metrics` return, built
+    from one set of partial sums holding what all three need."""
+    settings = for_shape(rows, settings)
+    needs = replace(METRICS_NEEDS, leaders=top)
+    combined = combine(parts.partials(rows, settings, needs), settings, top)
+    return (
+        _report("movements", movements_table(combined), rows, settings),
+        _expansion_report(combined, rows, settings),
+        _report("metrics", metrics_table(combined), rows, settings),
+    )
 
 
 def all_metrics(rows: Rows, settings: Settings) -> Report:

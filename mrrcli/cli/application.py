@@ -49,7 +49,9 @@ def unwrap_help(doc: str | None) -> str:
 
 def command(func: Callable[..., None]) -> Callable[..., None]:
     """Register a command with its docstring re-flowed as help."""
-    app.command(help=unwrap_help(func.__doc__))(func)
+    from mrrcli.cli.pictures import PictureCommand  # --chart PATH.png (SPEC §11)
+
+    app.command(help=unwrap_help(func.__doc__), cls=PictureCommand)(func)
     return func
 
 

@@ -11,6 +11,13 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import report_command
+from mrrcli.cli.pictures import (
+    CHART_HELP,
+    ChartPathOption,
+    MailFromOption,
+    MailToOption,
+    SubjectOption,
+)
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
 from mrrcli.vocabulary import CohortMetric, Movement
@@ -19,7 +26,7 @@ ChartOption = Annotated[
     bool,
     typer.Option(
         "--chart",
-        help="Below the table, draw monthly bars and the closing MRR line (terminal only).",
+        help=CHART_HELP,
         rich_help_panel="Output",
     ),
 ]
@@ -27,7 +34,7 @@ ChartOption = Annotated[
 
 @command
 @report_command
-def movements(run: Run, chart: ChartOption = False) -> None:
+def movements(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = None) -> None:
     """Monthly MRR movements: new, expansion, reactivation, contraction, churn.
 
     One row per month: opening MRR, each movement, net new MRR and closing MRR, with
@@ -39,12 +46,12 @@ def movements(run: Run, chart: ChartOption = False) -> None:
     """
     from mrrcli.report import movements as movements_report
 
-    run.report(movements_report, chart)
+    run.report(movements_report, chart, chart_path)
 
 
 @command
 @report_command
-def expansion(run: Run, chart: ChartOption = False) -> None:
+def expansion(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = None) -> None:
     """Expansion MRR, the Expansion MRR rate, its share of opening MRR and of new MRR.
 
     Flows are day-normalized (value x 30.4375 / days) before the month-over-month rate, so
@@ -57,12 +64,12 @@ def expansion(run: Run, chart: ChartOption = False) -> None:
     """
     from mrrcli.report import expansion as expansion_report
 
-    run.report(expansion_report, chart)
+    run.report(expansion_report, chart, chart_path)
 
 
 @command
 @report_command
-def metrics(run: Run) -> None:
+def metrics(run: Run, chart: ChartOption = False, chart_path: ChartPathOption = None) -> None:
     """Growth, quick ratio, gross and net MRR churn, NRR, GRR, ARPA and customer counts.
 
     [bold]Example[/bold]
@@ -71,7 +78,9 @@ def metrics(run: Run) -> None:
     """
     from mrrcli.report import metrics as metrics_report
 
-    run.report(metrics_report)
+    if chart and chart_path is None:
+        run.note("metrics draws its chart (NRR and GRR) as a file only: --chart PATH.png")
+    run.report(metrics_report, picture=chart_path)
 
 
 MonthOption = Annotated[
@@ -239,3 +248,27 @@ def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
     from mrrcli.report import cohorts as cohorts_report
 
     run.report(cohorts_report, metric=metric.value)
+
+
+@command
+@report_command
+def report(
+    run: Run,
+    mail_to: MailToOption = None,
+    subject: SubjectOption = None,
+    mail_from: MailFromOption = None,
+) -> None:
+    """A one-page report for people: headline figures, charts, the last 12 months, the notes.
+
+    -o report.html writes one self-contained page (inline SVG charts, no JavaScript, no
+    external URL, printable); -o report.eml a MIME message for sendmail -t, its charts as PNG
+    parts. A broken or empty export writes nothing and exits 1; a stale one is marked STALE
+    on the page and in the subject. Needs the pictures extra (vl-convert-python).
+
+    [bold]Example[/bold]
+
+        $ mrrcli report sample_data/subscriptions.csv -o report.html
+    """
+    from mrrcli.cli.pictures import write_page
+
+    write_page(run, mail_to or [], subject, mail_from)

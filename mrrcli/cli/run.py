@@ -124,11 +124,27 @@ class Run:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
         return rows, shaped
 
-    def report(self, build: Callable[..., Report], chart: bool = False, **filters: Any) -> None:
-        """Read the export, write the report `build` makes of it, then say what was read."""
+    def report(
+        self,
+        build: Callable[..., Report],
+        chart: bool = False,
+        picture: str | None = None,
+        **filters: Any,
+    ) -> None:
+        """Read the export, write the report `build` makes of it (and its chart as a `picture`
+        file), then say what was read."""
+        if picture is not None:
+            from mrrcli.cli.pictures import check_chart
+
+            check_chart(picture)
         rows, settings = self.load()
         report = build(rows, settings, **filters)
         self.emit(report, chart)
+        if picture is not None:
+            from mrrcli.cli.pictures import write_chart
+
+            write_chart(report, picture)
+            self.note(f"wrote the chart to {picture}")
         self.tell(rows)
         if report.stale:
             # Said even with --quiet: the numbers of the months after the data are not true.
@@ -140,6 +156,10 @@ class Run:
         a run that fails says one line: its error.)"""
         for message in rows.notes:
             self.note(message)
+        self.note(self.read_summary(rows))
+
+    def read_summary(self, rows: Rows) -> str:
+        """What was read, used and set aside, in one line."""
         parts = [f"{rows.read:,} rows read, {rows.paying_rows():,} carry MRR"]
         if rows.duplicates:
             parts.append(
@@ -154,7 +174,7 @@ class Run:
                 f"{rows.over_discount_rows:,} rows have a discount larger than the price "
                 "(counted as 0 MRR)"
             )
-        self.note("; ".join(parts))
+        return "; ".join(parts)
 
     def format(self) -> Format:
         """--format, or --output's extension, or by whether stdout is a terminal."""

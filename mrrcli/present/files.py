@@ -7,8 +7,9 @@ import os
 import tempfile
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write `text` to `path` whole or not at all: a temporary file in the folder, renamed."""
+def write_atomic(path: str, text: str | bytes) -> None:
+    """Write `text` (UTF-8, or bytes as given) to `path` whole or not at all: a temporary file
+    in the folder, renamed."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".mrrcli-", suffix=".tmp")
     try:
@@ -21,8 +22,8 @@ def write_atomic(path: str, text: str) -> None:
             os.umask(umask)
             mode = 0o666 & ~umask
         os.chmod(temporary, mode)
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8") if isinstance(text, str) else text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)

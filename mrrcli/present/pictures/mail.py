@@ -1,0 +1,106 @@
+"""The report written out: a self-contained HTML page with inline SVG charts, or an e-mail
+(`sendmail -t` reads its headers) whose HTML body shows the charts as PNG parts referenced by
+`cid:` — mail clients block SVG and `data:` images — beside a plain-text alternative."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from mrrcli.errors import UsageError
+from mrrcli.present.pictures import render
+from mrrcli.present.pictures.page import (
+    Contents,
+    chart_specs,
+    headline_month,
+    inline_svg,
+    page,
+    plain_text,
+)
+
+REPORT_EXTENSIONS = (".html", ".htm", ".eml")
+CID_DOMAIN = "mrrcli"
+
+
+def report_extension(path: str | None) -> str:
+    """`.html` or `.eml`, from `-o`; anything else is a usage error."""
+    if path is None:
+        raise UsageError("report writes a file: give -o report.html or -o report.eml")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in REPORT_EXTENSIONS:
+        raise UsageError(f"-o {path}: a report is written as .html or .eml")
+    return extension
+
+
+def html_report(contents: Contents) -> str:
+    """The page, its charts as inline SVG."""
+    svgs = {name: render.to_svg(spec) for name, spec in chart_specs(contents).items()}
+    return page(contents, {name: inline_svg(svg, name) for name, svg in svgs.items()})
+
+
+def _width(svg: str) -> str:
+    found = re.search(r'<svg[^>]*\swidth="([\d.]+)"', svg)
+    return found.group(1) if found else "640"
+
+
+def default_subject(contents: Contents) -> str:
+    stale = "[STALE] " if contents.stale else ""
+    return f"{stale}MRR report {headline_month(contents)} ({contents.currency})"
+
+
+def default_sender() -> str:
+    return f"mrrcli <mrrcli@{socket.gethostname() or 'localhost'}>"
+
+
+def eml_report(
+    contents: Contents, to: list[str], subject: str | None = None, sender: str | None = None
+) -> str:
+    """The report as a MIME message: multipart/alternative of the headline figures as text and
+    a multipart/related HTML body with one PNG part per chart. A stale export is named in the
+    subject even when the subject is given."""
+    message = EmailMessage(policy=SMTP.clone(linesep="\n"))
+    given = subject or default_subject(contents)
+    if contents.stale and "STALE" not in given:
+        given = f"[STALE] {given}"
+    message["Subject"] = given
+    message["From"] = sender or default_sender()
+    if to:
+        message["To"] = ", ".join(to)
+    message["X-Mailer"] = f"mrrcli {contents.meta.get('mrrcli_version')}"
+    message.set_content(plain_text(contents))
+    svgs = {name: render.to_svg(spec) for name, spec in chart_specs(contents).items()}
+    images = {
+        name: f'<img src="cid:{name}@{CID_DOMAIN}" width="{_width(svg)}" alt="{name} chart">'
+        for name, svg in svgs.items()
+    }
+    message.add_alternative(page(contents, images), subtype="html")
+    body = message.get_body(("html",))
+    assert isinstance(body, EmailMessage)
+    for name, svg in svgs.items():
+        body.add_related(
+            render.svg_to_png(svg),
+            "image",
+            "png",
+            cid=f"<{name}@{CID_DOMAIN}>",
+            filename=f"{name}.png",
+            disposition="inline",
+        )
+    return message.as_string()
+
+
+def write_report(
+    contents: Contents,
+    path: str,
+    to: list[str] | None = None,
+    subject: str | None = None,
+    sender: str | None = None,
+) -> None:
+    """Write the report as `path`'s extension asks, whole or not at all."""
+    if report_extension(path) == ".eml":
+        text = eml_report(contents, to or [], subject, sender)
+    else:
+        text = html_report(contents)
+    render.write_file(path, text)
