@@ -95,6 +95,42 @@ def last_complete_month(as_of: date) -> date:
     return date(as_of.year, as_of.month - 1, 1)
 
 
+def last_complete_period(as_of: date, months: int = 1) -> date:
+    """The first day of the latest calendar period of `months` months (1, 3 or 12) whose last
+    day is on or before the as-of date."""
+    month = last_complete_month(as_of)
+    index = month.year * 12 + month.month - 1
+    # The period holding that month is complete only if the month is its last one.
+    start = index - index % months
+    if index % months != months - 1:
+        start -= months
+    return date(start // 12, start % 12 + 1, 1)
+
+
+def period_of_text(text: str, months: int, option: str) -> date:
+    """`--month` of check with --period: a month YYYY-MM (its period), or a label YYYY-Qn or
+    YYYY; the first day of the period it names."""
+    match = re.fullmatch(r"\s*(\d{4})(?:-(?:(\d{1,2})|[Qq]([1-4])))?\s*", text)
+    if match is None or (match.group(2) is None and match.group(3) is None and months != 12):
+        raise UsageError(
+            f"{option} must be a month YYYY-MM or a period such as 2026-Q2, not {text!r}"
+        )
+    year, month, quarter = match.groups()
+    if quarter is not None:
+        first = (int(quarter) - 1) * 3 + 1
+    elif month is not None and 1 <= int(month) <= 12:
+        first = int(month)
+    elif month is None:
+        first = 1
+    else:
+        raise UsageError(
+            f"{option} must be a month YYYY-MM or a period such as 2026-Q2, not {text!r}"
+        )
+    index = int(year) * 12 + first - 1
+    start = index - index % months
+    return date(start // 12, start % 12 + 1, 1)
+
+
 def evaluate(rules: list[Rule], month: str, values: dict[str, Any]) -> list[Outcome]:
     """Each rule against one month's values; an empty value (e.g. a ratio over 0) fails."""
     outcomes = []

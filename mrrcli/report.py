@@ -35,6 +35,7 @@ from mrrcli.vocabulary import (
     COHORT_METRICS,
     MOVEMENTS,
     Mode,
+    Period,
     ReadOptions,
     Settings,
     customers_columns,
@@ -82,7 +83,7 @@ def for_shape(rows: Rows, settings: Settings) -> Settings:
 
 
 def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> Report:
-    shown = for_output(frame, rows.exponent)
+    shown = for_output(frame, rows.exponent, settings.period)
     return Report(
         kind=kind,
         frame=shown,
@@ -115,7 +116,8 @@ def movements(rows: Rows, settings: Settings) -> Report:
 def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     """Expansion MRR, its day-normalized value and rate, shares (§7.1 `expansion`).
 
-    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month;
+    `extra["top_expanding"]`: the `top` customers with the most expansion in the last month
+    (or period);
     `extra["movements"]`: the movements table, for the chart.
     """
     settings = for_shape(rows, settings)
@@ -127,10 +129,12 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
 def _expansion_report(combined: Combined, rows: Rows, settings: Settings) -> Report:
     table = expansion_table(combined, rows.days_per_month)
     report = _report("expansion", table, rows, settings)
-    report.extra["movements"] = for_output(movements_table(combined), rows.exponent)
+    report.extra["movements"] = for_output(
+        movements_table(combined), rows.exponent, settings.period
+    )
     if combined.leaders is not None:
         leaders = combined.leaders.select("customer_id", "amount", "changes", "month")
-        report.extra["top_expanding"] = for_output(leaders, rows.exponent)
+        report.extra["top_expanding"] = for_output(leaders, rows.exponent, settings.period)
     return report
 
 
@@ -172,12 +176,14 @@ def customers(
 ) -> Report:
     """Every movement per customer and day, the audit trail (§7.1 `customers`).
 
-    Optional filters: a month `YYYY-MM`, a movement name, a customer id. Sorted by date, then
+    Optional filters: a month `YYYY-MM`, a movement name, a customer id (`settings.period` does
+    not apply: months stay calendar months). Sorted by date, then
     amount (largest first); with a month, by amount (largest first), then date.
     """
     if movement is not None and movement not in MOVEMENTS:
         raise ValueError(f"unknown movement {movement!r}")
-    settings = for_shape(rows, settings)
+    # Its rows are days; --period leaves their calendar months as they are.
+    settings = replace(for_shape(rows, settings), period=Period.month)
     combined = combine(parts.partials(rows, settings, Needs(audit=True)), settings)
     assert combined.audit is not None
     changes = combined.audit.filter(_audit_filter(settings, month, movement, customer))
@@ -219,12 +225,13 @@ def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr")
     `rows`: loaded Rows, or paths to load. `metric` (nrr, grr, logo, mrr) is what the terminal
     triangle shows (`extra["metric"]`, a column of the frame); the frame holds every column.
     Cohorts before `settings.month_from` are left out; cells stop at `settings.month_to`.
+    Cohorts and ages are calendar months: `settings.period` does not apply.
     """
     if metric not in COHORT_METRICS:
         raise ValueError(f"unknown cohort metric {metric!r}: one of {', '.join(COHORT_METRICS)}")
     if not isinstance(rows, Rows):
         rows = load(list(rows))
-    settings = for_shape(rows, settings)
+    settings = replace(for_shape(rows, settings), period=Period.month)
     combined = combine(parts.partials(rows, settings, Needs(cohorts=True)), settings)
     table = cohorts_table(combined.cohorts, combined.movements, settings)
     report = _report("cohorts", table, rows, settings)

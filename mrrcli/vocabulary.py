@@ -58,6 +58,19 @@ class AmountUnit(StrEnum):
     minor = "minor"
 
 
+class Period(StrEnum):
+    """The rows of a report: calendar months, quarters or years (SPEC §5 `--period`)."""
+
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+
+    @property
+    def months(self) -> int:
+        """How many months one period holds (n of the standard period n × 30.4375 days)."""
+        return {"month": 1, "quarter": 3, "year": 12}[self.value]
+
+
 MOVEMENTS: tuple[str, ...] = tuple(m.value for m in Movement)
 
 # Each movement kind's money column in the reports (SPEC §7.1).
@@ -109,6 +122,8 @@ METRICS_COLUMNS = (
     "net_mrr_churn_rate",
     "nrr",
     "grr",
+    "nrr_ttm",
+    "grr_ttm",
     "arpa",
     "customers_opening",
     "customers_closing",
@@ -170,6 +185,8 @@ RATIO_COLUMNS = frozenset(
         "nrr",
         "grr",
         "logo_retention",
+        "nrr_ttm",
+        "grr_ttm",
     }
 )
 # Flows per standard month: computed in minor units, shown in major units with 6 decimals.
@@ -211,6 +228,7 @@ INVOICE_LINE_COLUMNS = (
     "discount_amount",
     "status",
     "plan_id",
+    "subscription_item_id",
 )
 SNAPSHOT_COLUMNS = ("customer_id", "subscription_id", "month", "mrr", "currency", "plan_id")
 SHAPE_COLUMNS = {
@@ -239,6 +257,7 @@ class Settings:
     scope: Scope = Scope.strict
     month_from: date | None = None  # first day of the first month reported
     month_to: date | None = None  # first day of the last month reported
+    period: Period = Period.month  # rows of months, quarters or years (§5)
     max_age: int = DEFAULT_MAX_AGE  # days the as-of date may be past the data (0: no limit)
 
     def __post_init__(self) -> None:
@@ -246,6 +265,7 @@ class Settings:
         object.__setattr__(self, "mode", Mode(self.mode))
         object.__setattr__(self, "level", Level(self.level))
         object.__setattr__(self, "scope", Scope(self.scope))
+        object.__setattr__(self, "period", Period(self.period))
         now = today()
         if self.as_of > now:
             raise UsageError(

@@ -370,3 +370,11 @@ def test_cli_before_anything_paid_is_an_empty_report(fmt: str) -> None:
         assert json.loads(out)["rows"] == []
     else:
         assert "cohort" in out and "2024" not in out
+
+
+def test_cli_period_does_not_change_the_months() -> None:
+    # Cohorts and ages are months whatever --period says (a config file may set it for all).
+    _, by_month = invoke(*SPEC_ARGS, "-f", "csv")
+    code, by_quarter = invoke(*SPEC_ARGS, "-f", "csv", "--period", "quarter")
+    assert code == 0
+    assert by_quarter == by_month

@@ -301,3 +301,15 @@ def test_a_parquet_export_and_its_csv_copy_are_one_export(tmp_path: Path) -> Non
     rows = load([str(parquet), copy])
     assert (rows.read, rows.duplicates) == (2, 1)
     assert rows.frame.get_column("mrr").to_list() == [1000]
+
+
+def test_invoice_line_deductions_are_not_cut_to_six_places(tmp_path: Path) -> None:
+    # A monthly line of 10.005 with a discount of 0.0000001: net 10.0049999 → 10.00 (half away
+    # from zero needs ≥ 10.005). Cut to 6 places the discount was 0, the net 10.005 → 10.01.
+    text = (
+        "customer_id,subscription_id,period_start,period_end,amount,discount_amount\n"
+        "A,a1,2024-01-01,2024-02-01,10.005,0.0000001\n"
+    )
+    code, rows, _ = movements(tmp_path, text, "--source", "invoice-lines", "--amount-unit", "major")
+    assert code == 0
+    assert rows[0]["new_mrr"] == "10.00"

@@ -159,6 +159,30 @@ def _cases() -> list[Case]:
     )
     cases += _cohort_cases()
     cases.append(Case("bad/bad-month", ("movements", SAMPLE, *SAMPLE_AS_OF, "--from", "2026-13")))
+    cases += _period_cases()
+    return cases
+
+
+def _period_cases() -> list[Case]:
+    """--period quarter and year (SPEC §5): every report and format on the SPEC example, the
+    sample by quarter from a cut --from to a quarter to date, in parts, and check."""
+    cases = []
+    for report, period in itertools.product(
+        ("movements", "expansion", "metrics"), ("quarter", "year")
+    ):
+        args = (report, SPEC, *SPEC_AS_OF, "--period", period)
+        cases.append(Case(f"spec/{report}-{period}", args))
+        cases.append(Case(f"spec/{report}-{period}-json", (*args, "-f", "json")))
+    for report in ("movements", "expansion", "metrics"):
+        args = (report, SAMPLE, "--as-of", "2026-06-17", "--from", "2025-02", "--period", "quarter")
+        cases.append(Case(f"sample/{report}-quarter-table", (*args, "-f", "table")))
+        cases.append(Case(f"sample/{report}-quarter-in-parts", args, {"MRRCLI_WHOLE_ROWS": "500"}))
+    rules = ("-r", "nrr>=1", "-r", "expansion_to_new>=0.30")
+    cases.append(
+        Case(
+            "sample/check-quarter", ("check", SAMPLE, *SAMPLE_AS_OF, "--period", "quarter", *rules)
+        )
+    )
     return cases
 
 

@@ -196,6 +196,8 @@ def test_metrics_columns(cohort_metrics: Any) -> None:
         "net_mrr_churn_rate",
         "nrr",
         "grr",
+        "nrr_ttm",
+        "grr_ttm",
         "arpa",
         "customers_opening",
         "customers_closing",

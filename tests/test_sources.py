@@ -176,6 +176,7 @@ def test_generic_files_load_as_their_shape(
         "month": "2024-01",
         "trial_end": "",
         "addons_amount": "",
+        "subscription_item_id": "si_1",
     }
     if "monthly_amount" in headers:
         headers = [h for h in headers if h != "monthly_amount"]

@@ -20,7 +20,7 @@ from mrrcli.cli.pictures import (
 )
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import CohortMetric, Movement
+from mrrcli.vocabulary import CohortMetric, Movement, Period, Settings
 
 ChartOption = Annotated[
     bool,
@@ -164,7 +164,8 @@ CheckMonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="Month to check, YYYY-MM.  [default: the last complete month before --as-of]",
+        help="Month to check, YYYY-MM (with --period, its quarter or year, or 2026-Q2, "
+        "2026).  [default: the last complete month (or period) before --as-of]",
         show_default=False,
     ),
 ]
@@ -185,8 +186,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
 
         $ mrrcli check export.csv -r 'expansion_to_new>=0.30' -r 'nrr>=1'
     """
-    from mrrcli.checks import evaluate, last_complete_month, parse_rule, require_fresh, summary
-    from mrrcli.cli.config import parse_month
+    from mrrcli.checks import evaluate, parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
     from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
@@ -195,9 +195,7 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     known -= {"month"}
     rules = [parse_rule(text, known) for text in rule]
     settings = run.settings()
-    target = (
-        parse_month(month, "--month") if month else last_complete_month(settings.as_of)
-    ).strftime("%Y-%m")
+    target = _check_target(month, settings)
     rows, settings = run.load(settings)
     report = all_metrics(rows, settings)
     require_fresh(report.freshness, report.files)
@@ -238,8 +236,9 @@ def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
     complete (cohort = all). A customer stays in its cohort for ever, reactivations included;
     --expansion-scope changes only the flow columns. With --level subscription each
     subscription has its cohort (customers are still counted once per cohort). --from keeps
-    the cohorts that start on or after it; --to ends every cohort there. On a terminal, a
-    triangle of --metric, cut to the terminal's width.
+    the cohorts that start on or after it; --to ends every cohort there. Cohorts and ages are
+    calendar months (--period does not apply). On a terminal, a triangle of --metric, cut to
+    the terminal's width.
 
     [bold]Example[/bold]
 
@@ -272,3 +271,20 @@ def report(
     from mrrcli.cli.pictures import write_page
 
     write_page(run, mail_to or [], subject, mail_from)
+
+
+def _check_target(month: str | None, settings: Settings) -> str:
+    """The label of the month (or, with --period, the period) check judges: --month, else the
+    last complete one."""
+    from mrrcli.checks import last_complete_month, last_complete_period, period_of_text
+    from mrrcli.cli.config import parse_month
+    from mrrcli.present.document import period_label
+
+    period = settings.period
+    if period == Period.month:
+        return (
+            parse_month(month, "--month") if month else last_complete_month(settings.as_of)
+        ).strftime("%Y-%m")
+    if month:
+        return period_label(period_of_text(month, period.months, "--month"), period)
+    return period_label(last_complete_period(settings.as_of, period.months), period)

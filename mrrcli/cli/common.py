@@ -30,6 +30,7 @@ from mrrcli.cli.options import (
     MaxAgeOption,
     ModeOption,
     OutputOption,
+    PeriodOption,
     QuietOption,
     ScopeOption,
     SourceOption,
@@ -62,6 +63,7 @@ COMMON_OPTIONS: list[tuple[str, Any]] = [
     ("output", OutputOption),
     ("quiet", QuietOption),
     ("debug", DebugOption),
+    ("period", PeriodOption),
     ("wide", WideOption),
     ("max_age", MaxAgeOption),
 ]

@@ -12,7 +12,7 @@ from typing import Any
 
 from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Period, Scope
 
 CONFIG_KEYS = {
     "source": "source",
@@ -38,6 +38,7 @@ CONFIG_KEYS = {
     "format": "format",
     "output": "output",
     "quiet": "quiet",
+    "period": "period",
     "wide": "wide",
     "max_age": "max_age",
     "max-age": "max_age",
@@ -142,6 +143,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         "scope": Scope,
         "format": OutputFormat,
         "amount_unit": AmountUnit,
+        "period": Period,
     }
     for key, enum in choices.items():
         allowed_values = [str(member.value) for member in enum]

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Scope
+from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Period, Scope
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -214,6 +214,17 @@ QuietOption = Annotated[
         show_default=False,
     ),
 ]
+PeriodOption = Annotated[
+    Period | None,
+    typer.Option(
+        "--period",
+        help="Rows of calendar months, quarters (2026-Q2) or years: flows summed, opening and "
+        "closing at the period's ends, NRR/GRR over the period (customers keeps days and "
+        "months).  [default: month]",
+        rich_help_panel=PERIOD,
+        show_default=False,
+    ),
+]
 WideOption = Annotated[
     bool | None,
     typer.Option(
@@ -255,5 +266,6 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    period: str = "month"
     wide: bool = False
     max_age: int = DEFAULT_MAX_AGE

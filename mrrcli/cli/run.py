@@ -75,6 +75,7 @@ class Run:
             scope=common.scope,  # type: ignore[arg-type]
             month_from=common.month_from,
             month_to=common.month_to,
+            period=common.period,  # type: ignore[arg-type]
             max_age=common.max_age,
         )
 

@@ -12,7 +12,14 @@ from fractions import Fraction
 import polars as pl
 
 from mrrcli.engine.partials import RETENTION_COLUMNS, Combined
-from mrrcli.engine.totals import reported
+from mrrcli.engine.periods import (
+    LAGGED_COLUMNS,
+    TTM_MONTHS,
+    lagged_levels,
+    reported_rows,
+    rolled_up,
+    row_lag,
+)
 from mrrcli.vocabulary import (
     BENCHMARK_EXPANSION_TO_NEW,
     COUNT_COLUMNS,
@@ -20,6 +27,7 @@ from mrrcli.vocabulary import (
     METRICS_COLUMNS,
     MOVEMENTS_COLUMNS,
     RATIO_DECIMALS,
+    Period,
 )
 
 
@@ -38,9 +46,15 @@ def daynorm(value: pl.Expr, days_per_month: Fraction) -> pl.Expr:
     return value.cast(pl.Float64) * standard / pl.col("days")
 
 
+def _rows(combined: Combined) -> pl.DataFrame:
+    """Every month (or period, engine.periods) with `_first`, `_last`: its first and last
+    months; those before --from included, as rates look back."""
+    return rolled_up(combined.movements, combined.settings)
+
+
 def movements_table(combined: Combined) -> pl.DataFrame:
     """The `movements` report (§7.1 columns), money in minor units."""
-    return reported(combined.movements, combined.settings).select(MOVEMENTS_COLUMNS)
+    return reported_rows(_rows(combined), combined.settings).select(MOVEMENTS_COLUMNS)
 
 
 def _with_counts(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
@@ -53,11 +67,13 @@ def _with_counts(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
 def expansion_table(combined: Combined, days_per_month: Fraction) -> pl.DataFrame:
     """The `expansion` report: Expansion MRR, its day-normalized value and rate, shares.
 
-    The rate of the first reported month uses the month before it, when there is one."""
-    table = _with_counts(combined.movements, combined).sort("month")
+    The rate of the first reported month (or period) uses the one before it, when there is
+    one. A period's flow is normalized to a standard period: n standard months (§5)."""
+    table = _with_counts(_rows(combined), combined).sort("month")
     e = pl.col("expansion_mrr_daynorm")
+    standard = days_per_month * combined.settings.period.months
     table = table.with_columns(
-        daynorm(pl.col("expansion_mrr"), days_per_month).alias(e.meta.output_name())
+        daynorm(pl.col("expansion_mrr"), standard).alias(e.meta.output_name())
     )
     table = table.with_columns(
         ratio(e - e.shift(1), e.shift(1)).alias("expansion_rate"),
@@ -66,7 +82,7 @@ def expansion_table(combined: Combined, days_per_month: Fraction) -> pl.DataFram
     ).with_columns(
         (pl.col("expansion_to_new") >= BENCHMARK_EXPANSION_TO_NEW).alias("benchmark_met"),
     )
-    table = reported(table, combined.settings)
+    table = reported_rows(table, combined.settings)
     # expansion_mrr_daynorm stays unrounded, in minor units: the report rounds it in major units.
     return _round_ratios(table.select(EXPANSION_COLUMNS), keep=("expansion_mrr_daynorm",))
 
@@ -83,23 +99,51 @@ def _paying(combined: Combined) -> pl.DataFrame:
 
 
 def metrics_table(combined: Combined) -> pl.DataFrame:
-    """The `metrics` report: growth, quick ratio, churn rates, NRR/GRR, ARPA, counts."""
-    table = _with_counts(reported(combined.movements, combined.settings), combined)
+    """The `metrics` report: growth, quick ratio, churn rates, NRR/GRR (of the month or period
+    and of the trailing twelve months), ARPA, counts."""
+    table = _with_counts(reported_rows(_rows(combined), combined.settings), combined)
     paying = _paying(combined)
+    # Customers paying at the close: the running count at the last month end of the row.
     table = table.sort("month").join_asof(
-        paying.select("month", "_paying"), on="month", strategy="backward"
+        paying.select(pl.col("month").alias("_last"), "_paying"), on="_last", strategy="backward"
     )
-    table = table.join(paying.drop("_paying"), on="month", how="left").with_columns(
-        pl.col("_cohort_net", "_cohort_loss", "_paying").fill_null(0)
-    )
+    table = _with_retention(table.with_columns(pl.col("_paying").fill_null(0)), combined)
     table = table.sort("month").with_columns(_metric_columns())
     # The opening count is the closing count of the month before, including unreported months.
     opening_counts = paying.select(
-        pl.col("month").dt.offset_by("1mo").alias("month"), pl.col("_paying").alias("_open")
+        pl.col("month").dt.offset_by("1mo").alias("_first"), pl.col("_paying").alias("_open")
     )
-    table = table.join_asof(opening_counts.sort("month"), on="month", strategy="backward")
+    table = table.join_asof(opening_counts.sort("_first"), on="_first", strategy="backward")
     table = table.with_columns(pl.col("_open").fill_null(0).alias("customers_opening"))
     return _round_ratios(table.select(METRICS_COLUMNS))
+
+
+def _with_retention(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
+    """The NRR/GRR sums of each row (`_base`, `_kept`, `_capped`: opening MRR of the customers
+    paying at its opening, their MRR at its close, and capped at their opening) and of the
+    trailing twelve months to its close (the same, suffixed `_ttm`)."""
+    assert combined.lagged is not None, "retention was not asked of the partials"
+    levels = lagged_levels(combined.lagged).rename({"lag": "_lag", "month": "_last"})
+    ttm = levels.filter(pl.col("_lag") == TTM_MONTHS).drop("_lag")
+    table = table.join_asof(
+        ttm.rename({c: f"{c}_ttm" for c in LAGGED_COLUMNS}), on="_last", strategy="backward"
+    )
+    if combined.settings.period == Period.month:
+        # A month's own: the customers paying at its opening, from the monthly sums.
+        table = table.join(_paying(combined).drop("_paying"), on="month", how="left")
+        opening = pl.col("opening_mrr")
+        table = table.with_columns(
+            opening.alias("_base"),
+            (opening + pl.col("_cohort_net").fill_null(0)).alias("_kept"),
+            (opening - pl.col("_cohort_loss").fill_null(0)).alias("_capped"),
+        )
+    else:
+        table = table.with_columns(row_lag(combined.settings)).join_asof(
+            levels, on="_last", by="_lag", strategy="backward", check_sortedness=False
+        )
+    return table.with_columns(
+        pl.col(c).fill_null(0) for c in (*LAGGED_COLUMNS, *(f"{c}_ttm" for c in LAGGED_COLUMNS))
+    )
 
 
 def _metric_columns() -> list[pl.Expr]:
@@ -115,8 +159,10 @@ def _metric_columns() -> list[pl.Expr]:
         ratio(outflow - pl.col("expansion_mrr") - pl.col("reactivation_mrr"), opening).alias(
             "net_mrr_churn_rate"
         ),
-        ratio(opening + pl.col("_cohort_net"), opening).alias("nrr"),
-        ratio(opening - pl.col("_cohort_loss"), opening).alias("grr"),
+        ratio(pl.col("_kept"), pl.col("_base")).alias("nrr"),
+        ratio(pl.col("_capped"), pl.col("_base")).alias("grr"),
+        ratio(pl.col("_kept_ttm"), pl.col("_base_ttm")).alias("nrr_ttm"),
+        ratio(pl.col("_capped_ttm"), pl.col("_base_ttm")).alias("grr_ttm"),
         # ARPA is money: rounded half away from zero to the minor unit (closing is never < 0).
         pl.when(pl.col("_paying") > 0)
         .then((2 * closing + pl.col("_paying")) // (2 * pl.col("_paying")))

@@ -2,11 +2,12 @@
 the one step that combines partials into the numbers every report shows (SPEC §13).
 
 Every report is a sum over customers. A partial holds, for its customers, each month's flows
-per movement kind, the customers per kind, the NRR/GRR numerators and paying-customer moves at
-month ends, the leading expanders of the last month and, for the audit trail, their changes.
-`combine` adds partials, rebuilds opening and closing MRR, checks the identity and hands the
-sums to the tables of engine.metrics. A whole run is one partial; a run in parts (one machine
-or Spark) is many, and gives the same bytes.
+per movement kind, the customers per kind (per period with --period), the NRR/GRR numerators
+and paying-customer moves at month ends, the retention sums between month ends L months apart
+(periods and the trailing twelve months, engine.periods), the leading expanders of the last
+month and, for the audit trail, their changes. `combine` adds partials, rebuilds opening and
+closing MRR, checks the identity and hands the sums to the tables of engine.metrics. A whole
+run is one partial; a run in parts (one machine or Spark) is many, and gives the same bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ import polars as pl
 
 from mrrcli.engine.cohorts import cohort_cells, summed_cells
 from mrrcli.engine.keys import CUSTOMER, customer_ids
+from mrrcli.engine.periods import (
+    period_key,
+    period_start,
+    retention_between,
+    retention_lags,
+)
 from mrrcli.engine.timeline import classified_changes, first_paying_day
 from mrrcli.engine.totals import (
     empty_flows,
@@ -52,6 +59,7 @@ class Partial:
     retention: pl.DataFrame | None = None  # month, _cohort_net, _cohort_loss, _arrivals, …
     leaders: pl.DataFrame | None = None  # customer_id, amount, changes: candidates for the top
     audit: pl.DataFrame | None = None  # classified changes with ids
+    lagged: pl.DataFrame | None = None  # lag, month, _base, _kept, _capped (engine.periods)
     first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
     cohorts: pl.DataFrame | None = None  # _cohort, month, engine.cohorts.CELL_SUMS
 
@@ -69,6 +77,7 @@ class Combined:
     leaders: pl.DataFrame | None = None
     audit: pl.DataFrame | None = None
     cohorts: pl.DataFrame | None = None
+    lagged: pl.DataFrame | None = None
 
 
 def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs) -> Partial:
@@ -77,9 +86,13 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
     changes = classified_changes(lazy, settings, ids=needs.audit)
     result = Partial(flows=flows_by_month(changes), first_day=first_paying_day(lazy, settings))
     if needs.counts:
-        result.counts = counts_by_month(changes)
+        # Per period: a customer counts once in a quarter even if it expanded in two months.
+        in_periods = changes.with_columns(period_key(pl.col("month"), settings).alias("month"))
+        result.counts = counts_by_month(in_periods.filter(pl.col("month").is_not_null()))
     if needs.retention:
-        result.retention = retention_by_month(_month_end_changes(lazy, settings, changes))
+        month_ends = _month_end_changes(lazy, settings, changes)
+        result.retention = retention_by_month(month_ends)
+        result.lagged = retention_between(month_ends, retention_lags(settings), settings)
     if needs.leaders:
         result.leaders = leading_expanders(lazy, changes, settings, needs.leaders)
     if needs.audit:
@@ -133,12 +146,13 @@ def retention_by_month(month_ends: pl.DataFrame) -> pl.DataFrame:
 def leading_expanders(
     rows: pl.LazyFrame, changes: pl.DataFrame, settings: Settings, top: int
 ) -> pl.DataFrame:
-    """The customers with the most expansion in the last reported month, with their ids: every
-    customer at or above the top-th amount (ties kept, so the top of partials combined is the
-    top of the whole). Only these few ids are looked up among the rows."""
-    last = last_month(settings)
+    """The customers with the most expansion in the last reported month (or period), with their
+    ids: every customer at or above the top-th amount (ties kept, so the top of partials
+    combined is the top of the whole). Only these few ids are looked up among the rows."""
+    last = period_start(pl.lit(last_month(settings)), settings.period)
+    in_last = period_key(pl.col("month"), settings) == last
     expanded = (
-        changes.filter((pl.col("month") == last) & (pl.col("movement") == "expansion"))
+        changes.filter(in_last & (pl.col("movement") == "expansion"))
         .group_by(CUSTOMER)
         .agg(pl.col("amount").sum(), pl.len().alias("changes"))
     )
@@ -151,14 +165,16 @@ def leading_expanders(
     )
 
 
-def _summed(frames: Sequence[pl.DataFrame | None]) -> pl.DataFrame | None:
+def _summed(
+    frames: Sequence[pl.DataFrame | None], by: Sequence[str] = ("month",)
+) -> pl.DataFrame | None:
     """Frames of per-month sums added month by month (None when none was asked for)."""
     present = [f for f in frames if f is not None]
     if not present:
         return None
     if len(present) == 1:
         return present[0]
-    return pl.concat(present).group_by("month").sum()
+    return pl.concat(present).group_by(*by).sum()
 
 
 def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Combined:
@@ -174,15 +190,16 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
         counts=_summed([p.counts for p in partials]),
         retention=_summed([p.retention for p in partials]),
         cohorts=summed_cells([p.cohorts for p in partials]),
+        lagged=_summed([p.lagged for p in partials], by=("lag", "month")),
     )
     leaders = [p.leaders for p in partials if p.leaders is not None]
     if leaders and movements.height:
-        last = last_month(settings)
+        last = period_start(pl.lit(last_month(settings)), settings.period)
         combined.leaders = (
             pl.concat(leaders)
             .sort(["amount", "customer_id"], descending=[True, False])
             .head(top)
-            .with_columns(pl.lit(last).alias("month"))
+            .with_columns(last.alias("month"))
         )
     audits = [p.audit for p in partials if p.audit is not None]
     if audits:

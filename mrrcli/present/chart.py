@@ -115,14 +115,17 @@ def _append_level(text: Text, rows: list[dict[str, Any]], scale: _Scale, level: 
 
 
 def _append_months(text: Text, rows: list[dict[str, Any]]) -> None:
-    """Below a chart: the month numbers, and the years where they start."""
+    """Below a chart: the month numbers, and the years where they start. Quarters `2026-Q2`
+    show Q2; years `2026` show 26 (and no line of years)."""
     text.append(" " * (AXIS_WIDTH + 1))
     for row in rows:
-        text.append(f" {str(row['month'])[5:7]}", style="dim")
+        month = str(row["month"])
+        text.append(f" {month[5:7] or month[2:4]}", style="dim")
     text.append("\n" + " " * (AXIS_WIDTH + 1))
     for index, row in enumerate(rows):
         month = str(row["month"])
-        year = month[:4] if index == 0 or month[5:7] == "01" else ""
+        starts = index == 0 or month[5:7] in ("01", "Q1")
+        year = month[:4] if starts and len(month) > 4 else ""
         text.append(f" {year[2:]:<2}" if year else "   ", style="dim")
     text.append("\n")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +19,7 @@ from mrrcli.vocabulary import (
     MONEY_COLUMNS,
     RATIO_DECIMALS,
     STANDARD_DAYS_PER_MONTH,
+    Period,
     Settings,
 )
 
@@ -42,7 +44,7 @@ class Report:
     settings: Settings
     files: list[str]
     days_per_month: float = float(STANDARD_DAYS_PER_MONTH)
-    partial_month: str | None = None  # YYYY-MM of a month-to-date month, if reported
+    partial_month: str | None = None  # the label of a month (or period) to date, if reported
     extra: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the source the export was read as
     caveat: str | None = None  # what that source cannot show (a subscription list)
@@ -70,6 +72,7 @@ class Report:
             "from": s.month_from.strftime("%Y-%m") if s.month_from else None,
             "to": s.month_to.strftime("%Y-%m") if s.month_to else None,
             "partial_month": self.partial_month,
+            "period": str(s.period),
             "mrrcli_version": __version__,
         }
 
@@ -119,15 +122,34 @@ def _formatted_dates(frame: pl.DataFrame, column: str, pattern: str) -> pl.Expr:
     return pl.col(column).replace_strict(days, text, default=None, return_dtype=pl.String)
 
 
-def for_output(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
-    """Engine frame → display values: months as YYYY-MM, days as YYYY-MM-DD, money in major
-    units, day-normalized flows in major units rounded to 6 places."""
+def period_label(start: date, period: Period = Period.month) -> str:
+    """A period by its first day: `2026-06`, `2026-Q2` (calendar quarters) or `2026`."""
+    if period == Period.quarter:
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if period == Period.year:
+        return f"{start.year}"
+    return start.strftime("%Y-%m")
+
+
+def _period_labels(frame: pl.DataFrame, column: str, period: Period) -> pl.Expr:
+    """Period starts as their labels, each distinct one labelled once."""
+    starts = frame.get_column(column).unique().drop_nulls()
+    labels = [period_label(start, period) for start in starts.to_list()]
+    return pl.col(column).replace_strict(starts, labels, default=None, return_dtype=pl.String)
+
+
+def for_output(frame: pl.DataFrame, exponent: int, period: Period = Period.month) -> pl.DataFrame:
+    """Engine frame → display values: months as YYYY-MM (quarters `2026-Q2`, years `2026`
+    with --period), days as YYYY-MM-DD, money in major units, day-normalized flows in major
+    units rounded to 6 places."""
     conversions: list[pl.Expr] = []
     for column, dtype in frame.schema.items():
         if column in MONEY_COLUMNS:
             conversions.append(minor_to_major(column, exponent))
         elif column in DAYNORM_COLUMNS:
             conversions.append((pl.col(column) / 10**exponent).round(RATIO_DECIMALS))
+        elif column == "month" and dtype == pl.Date and period != Period.month:
+            conversions.append(_period_labels(frame, column, period))
         elif column == "month" and dtype == pl.Date:
             conversions.append(_formatted_dates(frame, column, "%Y-%m"))
         elif column == "date" and dtype == pl.Date:
@@ -136,15 +158,32 @@ def for_output(frame: pl.DataFrame, exponent: int) -> pl.DataFrame:
 
 
 def partial_month(frame: pl.DataFrame, settings: Settings) -> str | None:
-    """The reported month that ends after the as-of date (a month-to-date month), if any."""
+    """The reported month that ends after the as-of date (a month-to-date month), if any; with
+    --period, the last reported period when it ends after the last day reported (the as-of date,
+    or the end of the --to month)."""
     if "month" not in frame.columns or frame.height == 0:
         return None
-    as_of = settings.as_of
-    last_day = pl.Series([as_of]).dt.month_end()[0]
-    if as_of == last_day:
+    through = reported_through(settings)
+    period = settings.period
+    start = through.replace(month=(through.month - 1) // period.months * period.months + 1, day=1)
+    if through == _last_day(start, period.months):
         return None
-    month = as_of.strftime("%Y-%m")
-    return month if month in frame.get_column("month").to_list() else None
+    label = period_label(start, period)
+    return label if label in frame.get_column("month").to_list() else None
+
+
+def reported_through(settings: Settings) -> date:
+    """The last day a report covers: the as-of date, or the last day of an earlier --to month."""
+    to = settings.month_to
+    if to is None or (to.year, to.month) == (settings.as_of.year, settings.as_of.month):
+        return settings.as_of
+    return _last_day(to, 1)
+
+
+def _last_day(start: date, months: int) -> date:
+    """The last day of the `months` months from `start` (a first day) on."""
+    index = start.year * 12 + start.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1) - timedelta(days=1)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mrrcli.present.document import Report
+from mrrcli.present.document import Report, reported_through
 from mrrcli.present.fit import REPEATED, abbreviate, leave_out, table_width
 from mrrcli.present.formats import cell_text, is_number
 from mrrcli.vocabulary import DAYNORM_COLUMNS, MONEY_COLUMNS, RATIO_COLUMNS
@@ -120,7 +120,7 @@ def rich_table(report: Report, width: int | None = None) -> Table:
     )
     for column in fit.columns:
         table.add_column(
-            header(column, compact=fit.compact),
+            header(column, compact=fit.compact, period=report.settings.period),
             justify="right" if is_number(frame, column) else "left",
             min_width=fit.widths[column],
             no_wrap=True,  # a number is never wrapped (the table is as wide as its columns)
@@ -155,16 +155,17 @@ def _fitted(report: Report, width: int | None) -> _Fit:
     nothing (compact headers, a column that only repeats another), then money abbreviated,
     then the least important columns left out."""
     cells = _cells(report, short=False)
-    fit = _Fit(list(report.frame.columns), cells, _widths(cells))
+    period = report.settings.period
+    fit = _Fit(list(report.frame.columns), cells, _widths(cells, period=period))
     if width is None or not fit.too_wide(width):
         return fit
-    fit.compact, fit.widths = True, _widths(cells, compact=True)
+    fit.compact, fit.widths = True, _widths(cells, compact=True, period=period)
     fit.left = [c for c in REPEATED.get(report.kind, ()) if c in fit.widths]
     fit.columns = [c for c in fit.columns if c not in fit.left]
     if not fit.too_wide(width):
         return fit
     fit.short, fit.cells = True, _cells(report, short=True)
-    fit.widths = _widths(fit.cells, compact=True)
+    fit.widths = _widths(fit.cells, compact=True, period=period)
     more = leave_out(report.kind, {c: fit.widths[c] for c in fit.columns}, width)
     fit.left += more
     fit.columns = [c for c in fit.columns if c not in more]
@@ -174,14 +175,15 @@ def _fitted(report: Report, width: int | None) -> _Fit:
 def caption_notes(report: Report, short: bool = False, left: Collection[str] = ()) -> list[str]:
     """The notes under a report's table, one a line: the month to date, what was shortened."""
     notes: list[str] = []
-    partial = report.partial_month
+    partial, as_of, period = report.partial_month, report.settings.as_of, report.settings.period
     if partial is not None:
-        as_of = report.settings.as_of
         note = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
+        if period != "month":
+            note = f"* {partial} is {period} to date, through {reported_through(report.settings)}"
         if report.kind == "expansion":
             note += "; its day-normalized flow is at the pace of those days"
         notes.append(note)
-    names = ", ".join(header(column).replace("\n", " ") for column in left)
+    names = ", ".join(header(column, period=period).replace("\n", " ") for column in left)
     if short:
         note = "to fit the terminal, money is abbreviated (k = thousand, M = million)"
         if left:
@@ -201,12 +203,14 @@ def _cells(report: Report, short: bool) -> dict[str, list[Text]]:
     }
 
 
-def _widths(cells: dict[str, list[Text]], compact: bool = False) -> dict[str, int]:
+def _widths(
+    cells: dict[str, list[Text]], compact: bool = False, period: str = "month"
+) -> dict[str, int]:
     """Each column's width: its widest cell or header line."""
     return {
         column: max(
             max((text.cell_len for text in texts), default=0),
-            max(len(line) for line in header(column, compact).split("\n")),
+            max(len(line) for line in header(column, compact, period).split("\n")),
         )
         for column, texts in cells.items()
     }

@@ -38,6 +38,9 @@ ZONE_ABBREVIATIONS = {
     "AEDT": "+11:00",
 }
 
+# A trailing UTC offset, as `_clean` leaves it (`+00:00`, `-0500`), or `Z` as written.
+_OFFSET = r"\s*[+-]\d{2}:?\d{2}$"
+_OFFSET_OR_Z = r"\s*(?:[+-]\d{2}:?\d{2}|Z)$"
 _TIME_SUFFIXES = ("", " %H:%M:%S%.f", " %H:%M")
 _ORDERS = {
     "ymd": ("%Y-%m-%d", "%Y/%m/%d"),
@@ -57,6 +60,9 @@ class DateParsing:
     date_format: str | None = None
     timezone: str = "UTC"
     source_timezone: str | None = None  # the zone of timestamps written without an offset
+    # A timestamp with an offset keeps the date of its own wall clock instead of being moved to
+    # `timezone` (how long an invoice line is, measured in the billing system's zone).
+    as_written: bool = False
 
 
 def _clean(col: pl.Expr) -> pl.Expr:
@@ -69,55 +75,135 @@ def _clean(col: pl.Expr) -> pl.Expr:
     return text
 
 
-def _parse_family(text: pl.Expr, date_formats: tuple[str, ...], p: DateParsing) -> pl.Expr:
-    """Coalesce every date/time format of one field order into a date in the reporting zone."""
-    attempts: list[pl.Expr] = []
-    zone = p.source_timezone or p.timezone
-    for date_format in date_formats:
-        attempts.append(text.str.to_date(date_format, strict=False))
-        for suffix in _TIME_SUFFIXES[1:]:
-            fmt = date_format + suffix
-            aware = text.str.to_datetime(fmt + "%z", strict=False, time_unit="us", time_zone="UTC")
-            naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
-            attempts.append(aware.dt.convert_time_zone(p.timezone).dt.date())
-            attempts.append(
-                naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-                .dt.convert_time_zone(p.timezone)
-                .dt.date()
-            )
-    return pl.coalesce(attempts)
+# A column's values parsed: dates (date-only values and timestamps with an offset, already in
+# the reporting zone) and the naive timestamps still to be placed in their zone.
+Parsed = tuple[pl.Expr, pl.Expr]
+_NO_NAIVE = pl.lit(None, dtype=pl.Datetime("us"))
 
 
-def _explicit(text: pl.Expr, p: DateParsing) -> pl.Expr:
+def _parse_family(text: pl.Expr, date_formats: tuple[str, ...], p: DateParsing) -> Parsed:
+    """Every date/time format of one field order, coalesced."""
+    formats = [f + suffix for f in date_formats for suffix in _TIME_SUFFIXES[1:]]
+    dates = [text.str.to_date(f, strict=False) for f in date_formats]
+    aware = pl.coalesce(
+        text.str.to_datetime(f + "%z", strict=False, time_unit="us", time_zone="UTC")
+        for f in formats
+    )
+    naive = pl.coalesce(text.str.to_datetime(f, strict=False, time_unit="us") for f in formats)
+    if p.as_written:
+        # The offset written is the billing system's own zone: keep its wall-clock date.
+        stripped = text.str.replace(_OFFSET, "")
+        written = pl.coalesce(
+            stripped.str.to_datetime(f, strict=False, time_unit="us") for f in formats
+        )
+        aware_date: pl.Expr = pl.when(aware.is_not_null()).then(written.dt.date())
+    else:
+        aware_date = aware.dt.convert_time_zone(p.timezone).dt.date()
+    return pl.coalesce(*dates, aware_date), naive
+
+
+def _explicit(text: pl.Expr, p: DateParsing) -> Parsed:
     assert p.date_format is not None
     fmt = p.date_format
     if "%H" not in fmt and "%s" not in fmt:
-        return text.str.to_date(fmt, strict=False)
-    zone = p.source_timezone or p.timezone
+        return text.str.to_date(fmt, strict=False), _NO_NAIVE
+    if p.as_written and ("%z" in fmt or "%:z" in fmt):
+        # The wall-clock date as written, in the offset the export wrote.
+        fmt = fmt.replace("%:z", "").replace("%z", "").rstrip()
+        written = text.str.strip_chars().str.replace(_OFFSET_OR_Z, "")
+        return written.str.to_datetime(fmt, strict=False, time_unit="us").dt.date(), _NO_NAIVE
     if "%z" in fmt or "%Z" in fmt:
         aware = text.str.to_datetime(fmt, strict=False, time_unit="us", time_zone="UTC")
-        return aware.dt.convert_time_zone(p.timezone).dt.date()
-    naive = text.str.to_datetime(fmt, strict=False, time_unit="us")
-    return (
-        naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone(p.timezone)
-        .dt.date()
+        return aware.dt.convert_time_zone(p.timezone).dt.date(), _NO_NAIVE
+    return pl.lit(None, dtype=pl.Date), text.str.to_datetime(fmt, strict=False, time_unit="us")
+
+
+# Zones that never skip or repeat a wall-clock time: no gap to look for.
+_FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "GMT", "Etc/GMT", "Zulu"})
+
+
+def localize(naive: pl.Series, zone: str) -> pl.Series:
+    """Naive wall-clock datetimes as instants in `zone` (SPEC §2.5, settled): a time the zone
+    repeats (the fall-back hour) is its first occurrence; a time it skips (a daylight-saving
+    gap) is the first instant after the gap (03:00 for 02:30 in New York's spring-forward)."""
+    naive = naive.cast(pl.Datetime("us"))
+    local = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+    if zone in _FIXED_ZONES:
+        return local
+    in_gap = local.is_null() & naive.is_not_null()
+    if not in_gap.any():
+        return local
+    return local.scatter(in_gap.arg_true(), _end_of_gap(naive.filter(in_gap), zone))
+
+
+def _end_of_gap(naive: pl.Series, zone: str) -> pl.Series:
+    """For naive times inside a gap of `zone` (few rows), the transition that made the gap:
+    its first instant after, in `zone`.
+
+    Read at the offset in force after the gap, the wall time is an instant before the
+    transition, which follows it by no more than the gap (at most a day). The transition is
+    the first whole hour from there in the new offset, less the minutes, then the seconds,
+    before it also in the new offset: a fixed number of candidates, no loop over rows."""
+    wall = pl.col("wall")
+    after = pl.col("after")
+
+    def first_in_new_offset(base: pl.Expr, steps: list[pl.Expr]) -> pl.Expr:
+        candidates = [base + step for step in steps]
+        return pl.coalesce(pl.when(_utc_offset(c, zone) == after).then(c) for c in candidates)
+
+    hours = [pl.duration(hours=k) for k in range(1, 26)]
+    minutes = [pl.duration(minutes=k) for k in range(-59, 1)]
+    seconds = [pl.duration(seconds=k) for k in range(-59, 1)]
+    found = (
+        pl.DataFrame({"wall": naive.dt.replace_time_zone("UTC")})
+        .with_columns(after=_utc_offset(wall + pl.duration(days=1), zone))
+        .with_columns(hour=(wall - after).dt.truncate("1h"))
+        .with_columns(hour=first_in_new_offset(pl.col("hour"), hours))
+        .with_columns(minute=first_in_new_offset(pl.col("hour"), minutes))
+        .with_columns(second=first_in_new_offset(pl.col("minute"), seconds))
     )
+    return found.get_column("second").dt.convert_time_zone(zone).cast(pl.Datetime("us", zone))
 
 
-def _typed_timestamp(column: str, dtype: pl.DataType, p: DateParsing) -> pl.Expr:
-    """A Parquet timestamp cut to a date in the reporting zone (naive ones are in the source's
-    zone, or the reporting zone)."""
+def _utc_offset(instant: pl.Expr, zone: str) -> pl.Expr:
+    local = instant.dt.convert_time_zone(zone)
+    return local.dt.base_utc_offset() + local.dt.dst_offset()
+
+
+def _placed(frame: pl.DataFrame, parsed: dict[str, Parsed], p: DateParsing) -> pl.DataFrame:
+    """`frame` with each parsed column as dates in the reporting zone: its naive timestamps
+    placed in the source's zone (else the reporting zone), gaps and repeats as SPEC §2.5."""
+    zone = p.source_timezone or p.timezone
+    staged = frame.with_columns(
+        pl.struct(dated.alias("dated"), naive.cast(pl.Datetime("us")).alias("naive")).alias(c)
+        for c, (dated, naive) in parsed.items()
+    )
+    placed = []
+    for c in parsed:
+        fields = staged.get_column(c).struct
+        dated = fields.field("dated")
+        naive_dates = localize(fields.field("naive"), zone).dt.convert_time_zone(p.timezone)
+        placed.append(dated.zip_with(dated.is_not_null(), naive_dates.dt.date()).alias(c))
+    return staged.with_columns(placed)
+
+
+def _typed_timestamp(column: str, dtype: pl.DataType, p: DateParsing) -> Parsed:
+    """A Parquet timestamp: dates if it has a zone, else naive."""
     value = pl.col(column)
     assert isinstance(dtype, pl.Datetime)
     if dtype.time_zone is None:
-        zone = p.source_timezone or p.timezone
-        value = value.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-    return value.dt.convert_time_zone(p.timezone).dt.date().alias(column)
+        return pl.lit(None, dtype=pl.Date), value
+    if p.as_written:
+        return value.dt.date(), _NO_NAIVE
+    return value.dt.convert_time_zone(p.timezone).dt.date(), _NO_NAIVE
 
 
-def _failures(frame: pl.DataFrame, columns: list[str], parsed: dict[str, pl.Expr]) -> int:
-    checks = [(pl.col(c).is_not_null() & parsed[c].is_null()).sum() for c in columns]
+def _failures(frame: pl.DataFrame, columns: list[str], parsed: dict[str, Parsed]) -> int:
+    """How many values of `columns` neither parse reads."""
+    checks = [
+        (pl.col(c).is_not_null() & parsed[c][0].is_null() & parsed[c][1].is_null()).sum()
+        for c in columns
+    ]
     counts = frame.select(checks).row(0)
     return int(sum(counts))
 
@@ -131,11 +217,13 @@ def parse_date_columns(
     reports them) and the field order chosen ("ymd", "mdy", "dmy" or "explicit"). Raises
     DateFormatError when numeric dates could be read either way.
     """
-    frame = frame.with_columns(
-        _typed_timestamp(c, frame.schema[c], p)
-        for c in columns
-        if isinstance(frame.schema[c], pl.Datetime)
-    )
+    typed = {
+        c: _typed_timestamp(c, dtype, p)
+        for c, dtype in frame.schema.items()
+        if c in columns and isinstance(dtype, pl.Datetime)
+    }
+    if typed:
+        frame = _placed(frame, typed, p)
     # Numbers (epoch seconds? days? a spreadsheet serial?) are not dates: read them as text,
     # so they are reported as unreadable rather than guessed.
     frame = frame.with_columns(
@@ -150,25 +238,24 @@ def parse_date_columns(
         pl.col(c).str.strip_chars().replace("", None) for c in text_columns
     )
     if p.date_format:
-        parsed = {c: _explicit(pl.col(c), p) for c in text_columns}
-        return cleaned.with_columns(parsed[c].alias(c) for c in text_columns), "explicit"
+        return _placed(cleaned, {c: _explicit(pl.col(c), p) for c in text_columns}, p), "explicit"
 
     # Fast path: plain ISO dates, the common case for large files.
-    plain = {c: pl.col(c).str.to_date("%Y-%m-%d", strict=False) for c in text_columns}
+    plain = {c: (pl.col(c).str.to_date("%Y-%m-%d", strict=False), _NO_NAIVE) for c in text_columns}
     if _failures(cleaned, text_columns, plain) == 0:
-        return cleaned.with_columns(plain[c].alias(c) for c in text_columns), "ymd"
+        return cleaned.with_columns(plain[c][0].alias(c) for c in text_columns), "ymd"
 
     chosen, parsed = _numeric_order(cleaned, text_columns, p)
-    return cleaned.with_columns(parsed[c].alias(c) for c in text_columns), chosen
+    return _placed(cleaned, parsed, p), chosen
 
 
 def _numeric_order(
     cleaned: pl.DataFrame, text_columns: list[str], p: DateParsing
-) -> tuple[str, dict[str, pl.Expr]]:
+) -> tuple[str, dict[str, Parsed]]:
     """The field order that reads every value ("ymd" first; day-first or month-first only
-    when the values tell which), and the parsing expression of each column in it."""
+    when the values tell which), and the parsing expressions of each column in it."""
     texts = {c: _clean(pl.col(c)) for c in text_columns}
-    results: dict[str, tuple[int, dict[str, pl.Expr]]] = {}
+    results: dict[str, tuple[int, dict[str, Parsed]]] = {}
     for order, formats in _ORDERS.items():
         # ISO dates are never ambiguous: a column may mix them with one numeric order.
         if order != "ymd":

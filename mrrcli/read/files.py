@@ -205,15 +205,17 @@ def rename_to_canonical(
     """Which header of the file stands for each canonical column, as a rename map.
 
     `mapping` takes canonical names to the user's header names (`--map start_date=Created`).
+    A header stands for one canonical column only: the first that `mapping` gives it, else the
+    one it is named after (`--map customer_id=subscription_item_id` keeps it the customer).
     """
     by_key: dict[str, str] = {}
     for column in columns:
         by_key.setdefault(header_key(column), column)
     renames: dict[str, str] = {}
-    for name in canonical:
-        wanted = mapping.get(name, name)
-        actual = by_key.get(header_key(wanted))
-        if actual is not None:
+    mapped = [name for name in canonical if name in mapping]
+    for name in [*mapped, *(name for name in canonical if name not in mapping)]:
+        actual = by_key.get(header_key(mapping.get(name, name)))
+        if actual is not None and actual not in renames:
             renames[actual] = name
     return renames
 

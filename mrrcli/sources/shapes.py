@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.read.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.read.dates import DateFormatError, DateParsing, localize, parse_date_columns
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings
 
@@ -34,17 +34,29 @@ def _missing(frame: pl.DataFrame, required: Sequence[str], findings: Findings) -
 
 
 def _parse_dates(
-    frame: pl.DataFrame, columns: list[str], dates: DateParsing, findings: Findings
+    frame: pl.DataFrame,
+    columns: list[str],
+    dates: DateParsing,
+    findings: Findings,
+    suffix: str = "__date",
 ) -> pl.DataFrame:
-    """Date columns parsed (as `<column>__date`), the text kept for normalize to report."""
+    """Date columns parsed (as `<column><suffix>`), the text kept for normalize to report."""
     try:
         parsed, _ = parse_date_columns(frame.select(columns), columns, dates)
     except DateFormatError as error:
         findings.fail(str(error), findings.table.files[0], fatal=True)
         raise AssertionError("unreachable") from None
     return frame.with_columns(
-        parsed.get_column(c).cast(pl.Date).alias(f"{c}__date") for c in columns
+        parsed.get_column(c).cast(pl.Date).alias(f"{c}{suffix}") for c in columns
     )
+
+
+def billing_zone_dates(dates: DateParsing) -> DateParsing:
+    """How to read a line's dates to measure its length (SPEC §2.2): in the billing system's
+    own zone, the source's declared zone, else the zone each timestamp's offset names (naive
+    values of a source that declares none are in --timezone)."""
+    zone = dates.source_timezone or dates.timezone
+    return replace(dates, timezone=zone, as_written=dates.source_timezone is None)
 
 
 def _whole_months(start: pl.Expr, end: pl.Expr) -> pl.Expr:
@@ -53,6 +65,8 @@ def _whole_months(start: pl.Expr, end: pl.Expr) -> pl.Expr:
     Same day of month, where a day past the end of a shorter month counts as its last day
     (Jan 30 → Feb 29 is one month). A start on a month's last day may be such a clamped day,
     so any end on the same or a later day of month is whole too (Feb 29 → Mar 30 or Mar 31).
+    So a line from a month's last day to a later month's last day is whole months (SPEC §2.2,
+    settled): Feb 29 → Mar 31 by the second rule, Jan 31 → Feb 29 by the first.
     """
     months = (end.dt.year() - start.dt.year()) * 12 + end.dt.month() - start.dt.month()
     shifted = start.dt.offset_by(pl.format("{}mo", months))
@@ -71,21 +85,31 @@ def invoice_lines_to_periods(
     frame = table.frame
     _missing(frame, ("customer_id", "amount", "period_start", "period_end"), findings)
     kept, counts = _recurring_lines(frame, findings)
-    kept = _parse_dates(kept, ["period_start", "period_end"], dates, findings)
+    period = ["period_start", "period_end"]
+    kept = _parse_dates(kept, period, dates, findings)
+    # Its length is measured in the billing system's zone; its start and end are placed in
+    # --timezone (a line from Jan 31 00:00 UTC is a whole month in New York too).
+    measuring = billing_zone_dates(dates)
+    if measuring == dates:
+        kept = kept.with_columns(pl.col(f"{c}__date").alias(f"{c}__billed") for c in period)
+    else:
+        kept = _parse_dates(kept, period, measuring, findings, suffix="__billed")
     findings.check(
         kept,
         [
             Check(
                 column,
                 pl.col(column).cast(pl.String).str.strip_chars().replace("", None).is_null()
-                | pl.col(f"{column}__date").is_null(),
+                | pl.col(f"{column}__date").is_null()
+                | pl.col(f"{column}__billed").is_null(),
                 lambda v: "empty date" if v is None else f"cannot read {v!r} as a date",
             )
             for column in ("period_start", "period_end")
         ],
     )
     if end_inclusive:
-        kept = _exclusive_ends(kept, dates, findings)
+        kept = _exclusive_ends(kept, dates)
+    kept = _unstacked(kept)
     kept, deductions = _with_deductions(kept, findings)
     return replace(table, frame=_lines_as_periods(kept, deductions)), counts
 
@@ -125,32 +149,51 @@ def _recurring_lines(
     return kept, counts
 
 
-def _exclusive_ends(kept: pl.DataFrame, dates: DateParsing, findings: Findings) -> pl.DataFrame:
-    """A period's last instant (…T23:59:59) ends the day in the source's zone: the next
-    period starts at the following midnight there, whatever --timezone shows it as."""
+def _exclusive_ends(kept: pl.DataFrame, dates: DateParsing) -> pl.DataFrame:
+    """A period's last instant (…T23:59:59) ends the day in the billing system's zone: the
+    next period starts at the following midnight there, whatever --timezone shows it as."""
     zone = dates.source_timezone or dates.timezone
-    in_source = _parse_dates(
-        kept.select("period_end"), ["period_end"], replace(dates, timezone=zone), findings
+    billed_end = kept.get_column("period_end__billed").dt.offset_by("1d")
+    midnight = localize(billed_end.cast(pl.Datetime("us")), zone)
+    return kept.with_columns(
+        billed_end.alias("period_end__billed"),
+        midnight.dt.convert_time_zone(dates.timezone).dt.date().alias("period_end__date"),
+    )
+
+
+ITEM_KEY = ("customer_id", "subscription_id", "subscription_item_id")
+
+
+def _unstacked(kept: pl.DataFrame) -> pl.DataFrame:
+    """Lines of one subscription item do not stack (SPEC §2.2, settled): a line that starts
+    inside an earlier line's period ends the earlier line's MRR on its start day (an upgrade
+    from monthly to yearly billed mid-period). The item is its `subscription_item_id`, else its
+    subscription; lines of different items stack, and so do lines starting the same day."""
+    key = [
+        pl.col(c).cast(pl.String).str.strip_chars().replace("", None).alias(c)
+        for c in ITEM_KEY
+        if c in kept.columns
+    ]
+    start, end = pl.col("period_start__date"), pl.col("period_end__date")
+    # The next later start of the item: the next line's, skipping lines that start the same day.
+    following = start.shift(-1)
+    next_start = (
+        pl.when(following > start).then(following).backward_fill().over(key, order_by=start)
     )
     return kept.with_columns(
-        in_source.get_column("period_end__date")
-        .dt.offset_by("1d")
-        .cast(pl.Datetime("us"))
-        .dt.replace_time_zone(zone)
-        .dt.convert_time_zone(dates.timezone)
-        .dt.date()
-        .alias("period_end__date")
+        pl.when(next_start < end).then(next_start).otherwise(end).alias("period_end__date")
     )
 
 
 def _with_deductions(kept: pl.DataFrame, findings: Findings) -> tuple[pl.DataFrame, bool]:
-    """Discount and tax of a line summed as `_deduction` (whether there are any)."""
+    """Discount and tax of a line summed as `_deduction` (whether there are any), exact to 18
+    decimal places (SPEC §2.5: numbers are read as written)."""
     deductions = [c for c in ("discount_amount", "tax_amount") if c in kept.columns]
     if not deductions:
         return kept, False
 
     def amount(c: str) -> pl.Expr:
-        return pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=6)
+        return pl.col(c).cast(pl.String).str.strip_chars().str.to_decimal(scale=18)
 
     kept = kept.with_columns(
         pl.sum_horizontal(amount(c).fill_null(0) for c in deductions).alias("_deduction")
@@ -171,11 +214,12 @@ def _with_deductions(kept: pl.DataFrame, findings: Findings) -> tuple[pl.DataFra
 
 
 def _lines_as_periods(kept: pl.DataFrame, deductions: bool) -> pl.DataFrame:
-    """Each line as a period at its service dates, its interval its own length: whole
-    calendar months, else days."""
+    """Each line as a period at its service dates (in --timezone), its interval its own
+    length in the billing system's zone: whole calendar months, else days."""
     start, end = pl.col("period_start__date"), pl.col("period_end__date")
-    months = _whole_months(start, end)
-    days = (end - start).dt.total_days()
+    billed_start, billed_end = pl.col("period_start__billed"), pl.col("period_end__billed")
+    months = _whole_months(billed_start, billed_end)
+    days = (billed_end - billed_start).dt.total_days()
 
     def present(*columns: str) -> list[str]:
         return [c for c in columns if c in kept.columns]

@@ -77,6 +77,12 @@ STRIPE_INVOICE_LINES = Source(
         # Only when the export joined the invoice's status in.
         "status": ("invoice_status", "invoice.status"),
         "plan_id": ("price_id", "price", "pricing.price_details.price", "plan_id", "plan"),
+        # Lines of one item do not stack (SPEC §2.2); a header taken above stays a subscription.
+        "subscription_item_id": (
+            "subscription_item_id",
+            "subscription_item",
+            "parent.subscription_item_details.subscription_item",
+        ),
     },
     signature=("period_start", "period_end", "discountable"),
     amount_unit="minor",
@@ -193,6 +199,8 @@ LAGO = Source(
         "period_end": ("fee_to_date_utc", "fee_to_date"),
         "kind": ("fee_item_type",),
         "plan_id": ("subscription_plan_code",),
+        # Fees of one Lago subscription do not stack; a customer's subscriptions do (SPEC §2.2).
+        "subscription_item_id": ("subscription_external_id",),
     },
     signature=("fee_item_type", "fee_amount_currency", "fee_total_amount_cents"),
     amount_unit="minor",
