@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from mrrcli.engine.freshness import Freshness
@@ -131,8 +131,67 @@ def period_of_text(text: str, months: int, option: str) -> date:
     return date(start // 12, start % 12 + 1, 1)
 
 
-def evaluate(rules: list[Rule], month: str, values: dict[str, Any]) -> list[Outcome]:
-    """Each rule against one month's values; an empty value (e.g. a ratio over 0) fails."""
+# A month to date has run only some of its days: its flows, and the ratios of a flow to an MRR
+# level, are compared day-normalized (value × standard month ÷ days elapsed, SPEC §5), so a
+# weekly alert on the current month judges the month's pace, not a fraction of it. Levels
+# (opening, closing, ARPA, NRR/GRR of the customers paying at the opening, counts) and ratios of
+# two flows (quick ratio, expansion ÷ new) are compared as they are.
+PACED_METRICS = frozenset(
+    {
+        "new_mrr",
+        "expansion_mrr",
+        "reactivation_mrr",
+        "contraction_mrr",
+        "churned_mrr",
+        "net_new_mrr",
+        "expansion_pct_of_opening",
+        "mrr_growth_rate",
+        "gross_mrr_churn_rate",
+        "net_mrr_churn_rate",
+    }
+)
+CURRENT = "current"  # check --month current: the month (or period) to date
+
+
+def _over_opening(flow: Callable[[Callable[[str], Decimal]], Decimal]) -> Any:
+    return lambda m: None if m("opening_mrr") == 0 else flow(m) / m("opening_mrr")
+
+
+# The paced ratios, recomputed from the row's exact money (its ratios are rounded to 6 places).
+_PACED_RATIOS: dict[str, Callable[[Callable[[str], Decimal]], Decimal | None]] = {
+    "expansion_pct_of_opening": _over_opening(lambda m: m("expansion_mrr")),
+    "mrr_growth_rate": _over_opening(lambda m: m("closing_mrr") - m("opening_mrr")),
+    "gross_mrr_churn_rate": _over_opening(lambda m: m("contraction_mrr") + m("churned_mrr")),
+    "net_mrr_churn_rate": _over_opening(
+        lambda m: (
+            m("contraction_mrr") + m("churned_mrr") - m("expansion_mrr") - m("reactivation_mrr")
+        )
+    ),
+}
+
+
+def paced(values: dict[str, Any], standard_days: Decimal) -> dict[str, Any]:
+    """One month-to-date row with its flows day-normalized to a standard month (or period:
+    `standard_days` = n × the standard month), rounded to 6 places as day-normalized flows are
+    written (SPEC §7.1); ratios are recomputed from the exact money before they are scaled."""
+    factor = standard_days / Decimal(int(values["days"]))
+
+    def money(name: str) -> Decimal:
+        return Decimal(str(values[name]))
+
+    out = dict(values)
+    for metric in PACED_METRICS & values.keys():
+        exact = _PACED_RATIOS[metric](money) if metric in _PACED_RATIOS else money(metric)
+        if values[metric] is not None and exact is not None:
+            out[metric] = (exact * factor).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+    return out
+
+
+def evaluate(
+    rules: list[Rule], month: str, values: dict[str, Any], paced_note: str | None = None
+) -> list[Outcome]:
+    """Each rule against one month's values; an empty value (e.g. a ratio over 0) fails. With
+    `paced_note`, the values are a month to date's, flows day-normalized, said on those rules."""
     outcomes = []
     for rule in rules:
         raw = values.get(rule.metric)
@@ -143,6 +202,8 @@ def evaluate(rules: list[Rule], month: str, values: dict[str, Any]) -> list[Outc
         reason = None
         if value is None:
             reason = "empty: " + EMPTY_BECAUSE.get(rule.metric, "no value for this month")
+        elif paced_note is not None and rule.metric in PACED_METRICS:
+            reason = paced_note
         outcomes.append(Outcome(rule, month, value, passed, reason))
     return outcomes
 

@@ -177,3 +177,51 @@ def test_an_empty_value_says_why() -> None:
     )
     assert "fail (empty: new MRR is 0)" in result.stdout
     assert "1 of 1 rule failed: expansion_to_new>=0" in result.stdout
+
+
+def test_month_current_judges_the_month_to_date_at_its_pace() -> None:
+    # SPEC §8 as of 2024-03-20: March to date, 20 days. Opening 280 (A 180 + B 100). B's add-on
+    # b2 (40) starts Mar 5 (expansion 40) and ends Mar 20, the as-of day (contraction 40).
+    # Day-normalized: 40 × 30.4375 ÷ 20 = 60.875 each; gross churn 40 ÷ 280 × 30.4375 ÷ 20
+    # = 0.142857… × 1.521875 = 0.217410714… → 0.217411. NRR (a level ratio, not paced): A and B
+    # paying at the opening close at 180 + 100 = 280 → 1.
+    result = runner.invoke(
+        app,
+        [
+            "check",
+            str(SPEC_EXAMPLE),
+            "--as-of",
+            "2024-03-20",
+            "--month",
+            "current",
+            "-r",
+            "contraction_mrr<=60",
+            "-r",
+            "expansion_mrr>=60.875",
+            "-r",
+            "gross_mrr_churn_rate<=0.2",
+            "-r",
+            "nrr>=1",
+            "-f",
+            "csv",
+        ],
+    )
+    assert result.exit_code == ExitCode.CHECK_FAILED
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["month"], r["metric"], r["value"], r["result"]) for r in rows] == [
+        ("2024-03", "contraction_mrr", "60.875000", "fail"),
+        ("2024-03", "expansion_mrr", "60.875000", "pass"),
+        ("2024-03", "gross_mrr_churn_rate", "0.217411", "fail"),
+        ("2024-03", "nrr", "1.0", "pass"),
+    ]
+    # The paced rules say so; the level ratio does not.
+    assert "day-normalized (x 30.4375 / 20)" in rows[0]["reason"]
+    assert rows[3]["reason"] == ""
+    assert "2024-03: to date (20 days)" in result.stderr
+
+
+def test_month_current_on_a_complete_month_is_that_month_as_it_is() -> None:
+    # As of 2024-05-31 the current month is complete: May judged unpaced (reactivation 75).
+    code, rows, _ = check("--month", "current", "-r", "reactivation_mrr==75")
+    assert code == ExitCode.OK
+    assert [(r["month"], r["value"], r["reason"]) for r in rows] == [("2024-05", "75.00", "")]

@@ -5,7 +5,7 @@ Domain errors are caught in cli.errors, printed as one line on stderr, and turne
 (see errors.ExitCode). Polars is imported inside commands so `--help` stays fast.
 """
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from mrrcli.cli.pictures import (
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
 from mrrcli.vocabulary import CohortMetric, Movement, Period, Settings
+
+if TYPE_CHECKING:
+    from mrrcli.present.document import Report
 
 ChartOption = Annotated[
     bool,
@@ -165,7 +168,8 @@ CheckMonthOption = Annotated[
     typer.Option(
         "--month",
         help="Month to check, YYYY-MM (with --period, its quarter or year, or 2026-Q2, "
-        "2026).  [default: the last complete month (or period) before --as-of]",
+        "2026), or 'current': the month to date, its flows day-normalized so a weekly alert "
+        "judges the month's pace.  [default: the last complete month (or period) before --as-of]",
         show_default=False,
     ),
 ]
@@ -207,7 +211,10 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
-    outcomes = evaluate(rules, target, found.row(0, named=True))
+    values, note = _paced(found.row(0, named=True), report, settings, target)
+    outcomes = evaluate(rules, target, values, note)
+    if note is not None:
+        run.note(f"{target}: {note}")
     run.deliver(outcomes_document(outcomes, report.currency, report.exponent, report))
     run.tell(rows)
     run.note(summary(outcomes))
@@ -281,6 +288,14 @@ def _check_target(month: str | None, settings: Settings) -> str:
     from mrrcli.present.document import period_label
 
     period = settings.period
+    if month is not None and month.strip().lower() == "current":
+        # The month (or period) to date: the as-of day's (SPEC §5, a weekly alert).
+        as_of = settings.as_of.replace(day=1)
+        if period == Period.month:
+            return as_of.strftime("%Y-%m")
+        return period_label(
+            period_of_text(as_of.strftime("%Y-%m"), period.months, "--month"), period
+        )
     if period == Period.month:
         return (
             parse_month(month, "--month") if month else last_complete_month(settings.as_of)
@@ -288,3 +303,22 @@ def _check_target(month: str | None, settings: Settings) -> str:
     if month:
         return period_label(period_of_text(month, period.months, "--month"), period)
     return period_label(last_complete_period(settings.as_of, period.months), period)
+
+
+def _paced(
+    values: dict[str, Any], report: "Report", settings: Settings, target: str
+) -> tuple[dict[str, Any], str | None]:
+    """A month (or period) to date is judged at its pace: flows day-normalized (SPEC §5)."""
+    from decimal import Decimal
+
+    from mrrcli.checks import paced
+
+    if report.partial_month != target:
+        return values, None
+    standard = Decimal(str(report.days_per_month)) * settings.period.months
+    days = int(values["days"])
+    note = (
+        f"to date ({days} days): flows day-normalized (x {standard.normalize()} / {days}) "
+        "before they are compared"
+    )
+    return paced(values, standard), note
