@@ -18,6 +18,7 @@ install: $(STAMP)
 ## The main job: the monthly movements of the sample company.
 run: $(STAMP)
 	$(BIN)/mrrcli movements sample_data/subscriptions.csv --as-of $(AS_OF)
+	@echo 'mrrcli is in $(BIN): `source $(BIN)/activate` puts it on the PATH (see README.md)' >&2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -11,66 +11,155 @@ reporting currency, the date order, the total MRR bound) are checked across part
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
+from typing import cast
 
 import polars as pl
 
+from mrrcli.engine.freshness import data_through
 from mrrcli.engine.keys import customer_hash
 from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import InputError
-from mrrcli.normalize.periods import MAX_TOTAL_MRR, Rows
+from mrrcli.normalize.periods import MAX_TOTAL_MRR, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
-from mrrcli.read.files import expand_paths, header_key, is_parquet
+from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.vocabulary import ReadOptions, Settings
+from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # Parts hold about this many rows each when an export is split by size.
 PART_ROWS = 12_000_000
+PART = "_part"  # the part number of a row, in the streaming split
+DONE = "done"  # written beside a file's parts once they are all on disk
 
 
 @dataclass(frozen=True)
 class Partition:
     """Part `index` of `count` of the customers: the rows whose customer id (in the header
-    `column`, each file's own spelling) hashes to it. A customer's rows all fall in one part."""
+    `column`, each file's own spelling) hashes to it. A customer's rows all fall in one part.
+    With `directory`, the files were split there beforehand (split_files): the part's rows
+    are read from there, not filtered out of the whole file again."""
 
     index: int
     count: int
     column: str
+    directory: str | None = None
+
+    def part_of(self, column: str) -> pl.Expr:
+        """The part a row belongs to, from the file's own name of the customer id column."""
+        stripped = pl.col(column).cast(pl.String).str.strip_chars()
+        # when/then, not replace("", None): a replace stops Polars' streaming engine, and the
+        # split would hold the whole file.
+        customer = pl.when(stripped == "").then(None).otherwise(stripped)
+        return customer_hash(customer) % self.count
 
     def keeps(self, column: str) -> pl.Expr:
         """True for the rows of this part (read.files.RowFilter)."""
-        customer = pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
-        return customer_hash(customer) % self.count == self.index
+        return self.part_of(column) == self.index
+
+    def rows(self, index: int, scan: pl.LazyFrame, column: str) -> pl.DataFrame:
+        """The part's rows of file `index` (read.files.RowFilter)."""
+        if self.directory is None or not os.path.exists(_file_dir(self.directory, index, DONE)):
+            return scan.filter(self.keeps(column)).collect()
+        folder = _file_dir(self.directory, index, f"{PART}={self.index}")
+        if not os.path.isdir(folder):
+            return scan.head(0).collect()
+        return pl.read_parquet(os.path.join(folder, "*.parquet"))
+
+
+def _file_dir(directory: str, index: int, *names: str) -> str:
+    return os.path.join(directory, f"file{index}", *names)
+
+
+def split_files(
+    paths: Sequence[str], partition: Partition, directory: str, delimiter: str | None = None
+) -> None:
+    """Every file written to `directory` as `count` parts by customer, in one streaming pass
+    over it (the file is read once and never held whole). A file that cannot be split is left
+    alone: its parts are then filtered out of it, and reading them says what is wrong."""
+    for index, path in enumerate(expand_paths(paths)):
+        try:
+            scan = scan_file(path, delimiter)
+            column = part_column(path, scan, partition)
+            target = pl.PartitionBy(_file_dir(directory, index), key=PART, include_key=False)
+            scan.with_columns(partition.part_of(column).alias(PART)).sink_parquet(
+                target, mkdir=True, compression="lz4"
+            )
+        except (InputError, pl.exceptions.PolarsError, OSError):
+            shutil.rmtree(_file_dir(directory, index), ignore_errors=True)
+            continue
+        with open(_file_dir(directory, index, DONE), "w"):
+            pass
 
 
 def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     """Read an export whole, or in parts when it is large (or `options.parts` says so) and
-    its source allows it; Rows of a split export hold each part's rows in `parts`."""
+    its source allows it; Rows of a split export hold each part's rows in `parts`. With
+    --engine spark the parts are computed on Spark (mrrcli.spark)."""
+    if options.engine == Engine.spark:
+        from mrrcli.spark import load as load_on_spark
+
+        return load_on_spark(paths, options)
     rows = _load(paths, options)
-    no_dated_copies([piece.frame for piece in rows.pieces()], rows.files)
+    no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
     return rows
 
 
 def _load(paths: Sequence[str], options: ReadOptions) -> Rows:
     count = options.parts if options.parts is not None else part_count(paths, options)
-    column = split_column(paths, options) if count > 1 else None
-    if column is None:
+    if count <= 1:
         return load_rows(paths, options)
-    partitions = [Partition(i, count, column) for i in range(count)]
+    column, why = split_column(paths, options)
+    if column is None:
+        rows = load_rows(paths, options)
+        rows.notes.append(f"read whole, not in {count} parts: {why}")
+        return rows
     reading = normalize_options(options)
-    pieces = [load_rows(paths, options, reading, p) for p in partitions]
-    if (
-        len({p.currency for p in pieces if p.frame.height}) > 1
-        and options.fx
-        and not options.currency
-    ):
-        # Parts chose different reporting currencies; the whole export holds several, and
-        # with rates it is reported in USD, as when read whole.
-        reading = replace(reading, reporting_currency="USD")
-        pieces = [load_rows(paths, options, reading, p) for p in partitions]
-    return joined([p for p in pieces if p.frame.height] or pieces[:1])
+    spill = tempfile.mkdtemp(prefix="mrrcli-rows-")
+    try:
+        with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
+            partitions = [Partition(i, count, column, split) for i in range(count)]
+            split_files(paths, partitions[0], split, options.delimiter)
+            pieces, total = read_parts(paths, options, reading, partitions, spill)
+            if len({p.currency for p in pieces}) > 1 and options.fx and not options.currency:
+                # Parts chose different reporting currencies; the whole export holds several,
+                # and with rates it is reported in USD, as when read whole.
+                reading = replace(reading, reporting_currency="USD")
+                pieces, total = read_parts(paths, options, reading, partitions, spill)
+        rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total)
+    except BaseException:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise
+    weakref.finalize(rows, shutil.rmtree, spill, True)
+    return rows
+
+
+def read_parts(
+    paths: Sequence[str],
+    options: ReadOptions,
+    reading: NormalizeOptions,
+    partitions: Sequence[Partition],
+    spill: str,
+) -> tuple[list[Rows], int]:
+    """Each part's Rows, one part at a time, its rows written to `spill` before the next is
+    read (so that one part's rows are in memory at a time); and the MRR of all rows."""
+    pieces: list[Rows] = []
+    total = 0
+    for partition in partitions:
+        piece = load_rows(paths, options, reading, partition)
+        if not piece.frame.height:
+            continue
+        total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
+        path = os.path.join(spill, f"part{partition.index}.parquet")
+        piece.frame.write_parquet(path, compression="lz4")
+        pieces.append(replace(piece, frame=piece.frame.clear(), spilled=path))
+        del piece
+    return pieces, total
 
 
 def part_count(paths: Sequence[str], options: ReadOptions) -> int:
@@ -94,58 +183,73 @@ def part_count(paths: Sequence[str], options: ReadOptions) -> int:
     return -(-rows // min(PART_ROWS, options.whole_rows))
 
 
-def split_column(paths: Sequence[str], options: ReadOptions) -> str | None:
+def split_column(paths: Sequence[str], options: ReadOptions) -> tuple[str | None, str]:
     """The header that holds the customer id when an export can be read in parts: files (not
     stdin) of a source whose rules look at one customer at a time (see
     Source.read_whole_because), no lookup table beside them, and the customer id in one header
-    (a source that falls back to a second header for it cannot be split by the first)."""
+    (a source that falls back to a second header for it cannot be split by the first). Else
+    None, and why the export is read whole."""
     files = expand_paths(paths)
     if "-" in files:
-        return None
+        return None, "stdin is read whole"
     headers = headers_of(files[0])
-    if not headers or any(lookup_for(headers_of(path)) is not None for path in files):
-        return None
+    if not headers:
+        return None, f"{files[0]} has no header"
+    if any(lookup_for(headers_of(path)) is not None for path in files):
+        return None, "its rows take their customer from another table"
     chosen = detect(headers)[0] if options.source == "auto" else by_name(options.source)
-    if chosen.read_whole_because() is not None:
-        return None
+    because = chosen.read_whole_because()
+    if because is not None:
+        return None, f"{chosen.name}: {because}"
     if "customer_id" in options.mapping:
         wanted = options.mapping["customer_id"]
     else:
         candidates = chosen.fallbacks(headers).get("customer_id", ["customer_id"])
         if len(candidates) != 1:
-            return None
+            return None, f"{chosen.name} names the customer in {' or '.join(candidates)}"
         wanted = candidates[0]
-    return next((h for h in headers if header_key(h) == header_key(wanted)), None)
+    column = next((h for h in headers if header_key(h) == header_key(wanted)), None)
+    return column, f"{files[0]} has no column {wanted!r}"
 
 
-def joined(parts: list[Rows]) -> Rows:
+def _has_rows(piece: Rows) -> bool:
+    """Whether a part holds MRR rows: in its frame, on disk, or elsewhere (Spark)."""
+    return piece.frame.height > 0 or piece.spilled is not None or piece.remote is not None
+
+
+def joined(parts: list[Rows], total: int) -> Rows:
     """Parts of one export as one Rows: they must agree on the reporting currency and on how
-    dates are read, and their MRR must add up within the bounds of one export."""
+    dates are read, and their MRR (`total`, over all parts) must add up within the bounds of
+    one export."""
     files = ", ".join(parts[0].files)
-    _check_across_parts(parts, files)
-    first = next((p for p in parts if p.frame.height), parts[0])
+    _check_across_parts(parts, files, total)
+    first = next((p for p in parts if _has_rows(p)), parts[0])
     set_aside: dict[str, int] = {}
     for part in parts:
         for reason, n in part.set_aside.items():
             set_aside[reason] = set_aside.get(reason, 0) + n
-    said = {f"{n:,} {reason} set aside" for p in parts for reason, n in p.set_aside.items()}
+    said = {counted(n, f"{reason} set aside") for p in parts for reason, n in p.set_aside.items()}
     notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
-    notes.append(f"read in {len(parts)} parts by customer ({len(parts[0].files)} file(s))")
+    notes.append(
+        f"read in {counted(len(parts), 'parts')} by customer "
+        f"({counted(len(parts[0].files), 'files')})"
+    )
     return replace(
         first,
         frame=first.frame.clear(),
+        spilled=None,
         read=sum(p.read for p in parts),
         duplicates=sum(p.duplicates for p in parts),
         trial_rows=sum(p.trial_rows for p in parts),
         zero_rows=sum(p.zero_rows for p in parts),
         over_discount_rows=sum(p.over_discount_rows for p in parts),
-        notes=notes + [f"{n:,} {reason} set aside" for reason, n in set_aside.items()],
+        notes=notes + [counted(n, f"{reason} set aside") for reason, n in set_aside.items()],
         set_aside=set_aside,
         parts=parts,
     )
 
 
-def _check_across_parts(parts: list[Rows], files: str) -> None:
+def _check_across_parts(parts: list[Rows], files: str, total: int) -> None:
     """What a whole read decides over all rows, decided over all parts."""
     orders = set().union(*(p.date_orders for p in parts)) & {"mdy", "dmy"}
     if len(orders) > 1:
@@ -153,18 +257,13 @@ def _check_across_parts(parts: list[Rows], files: str) -> None:
             f"{files}: numeric dates are day-first in some rows and month-first in others; "
             "give --date-format"
         )
-    total = sum(
-        p.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
-        for p in parts
-        if p.frame.height
-    )
     if total > MAX_TOTAL_MRR:
         raise InputError(
             f"{files}: the MRR of all rows together ({total:,} minor units) is too large to add "
             "up exactly: it would overflow the reports' 64-bit sums (limit 2^62 minor units); "
             "check the amount unit (--amount-unit) and quantities"
         )
-    currencies = sorted({p.currency for p in parts if p.frame.height})
+    currencies = sorted({p.currency for p in parts if _has_rows(p)})
     if len(currencies) > 1:
         raise InputError(
             f"{files}: the data holds several currencies "
@@ -173,9 +272,18 @@ def _check_across_parts(parts: list[Rows], files: str) -> None:
         )
 
 
+def last_day(rows: Rows, settings: Settings) -> date | None:
+    """The export's last event day on or before the as-of date, over every part (SPEC §12)."""
+    if rows.remote is not None:
+        return cast(date | None, rows.remote.data_through(rows.shape, settings.as_of))
+    return data_through((piece.frame for piece in rows.pieces()), rows.shape, settings.as_of)
+
+
 def partials(rows: Rows, settings: Settings, needs: Needs) -> list[Partial]:
     """One partial per part of an export read in parts (one for an export read whole)."""
+    if rows.remote is not None:
+        return list(rows.remote.partials(settings, needs))
     return [partial(piece.frame, settings, needs) for piece in rows.pieces()]
 
 
-__all__ = ["Partition", "joined", "load", "partials", "split_column"]
+__all__ = ["Partition", "joined", "last_day", "load", "partials", "split_column"]

@@ -11,7 +11,7 @@ adds what the source knows (its zone, statuses and unit) to the user's reading o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Literal, cast
 
@@ -20,17 +20,26 @@ import polars as pl
 from mrrcli.errors import InputError
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, RowFilter, Table, header_key
 from mrrcli.read.problems import Findings
 from mrrcli.sources.inputs import Input, headers_of, open_input, to_periods
-from mrrcli.vocabulary import ReadOptions
+from mrrcli.vocabulary import ReadOptions, counted
 
 Unit = Literal["major", "minor"]
 
 
 def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | None = None) -> Input:
-    """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped."""
-    return open_input(paths, options.source, options.mapping, options.keep_duplicates, part)
+    """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped;
+    amounts written with a decimal comma rewritten when `options.decimal_comma`."""
+    inp = open_input(
+        paths, options.source, options.mapping, options.keep_duplicates, part, options.delimiter
+    )
+    if options.decimal_comma:
+        frame = inp.table.frame
+        text = [c for c in NUMBER_COLUMNS if frame.schema.get(c) == pl.String]
+        inp.table = replace(inp.table, frame=frame.with_columns(from_decimal_comma(text)))
+    return inp
 
 
 def normalize_options(options: ReadOptions) -> NormalizeOptions:
@@ -70,7 +79,9 @@ def rows_of(inp: Input, periods: Table, reading: NormalizeOptions, findings: Fin
     rows.read = inp.read
     rows.days_per_month = reading.days_per_month
     rows.set_aside = {reason: n for reason, n in inp.set_aside.items() if n}
-    rows.notes = inp.notes + [f"{n:,} {reason} set aside" for reason, n in inp.set_aside.items()]
+    rows.notes = inp.notes + [
+        counted(n, f"{reason} set aside") for reason, n in inp.set_aside.items()
+    ]
     return rows
 
 
@@ -131,7 +142,13 @@ def shared_periods(frame: pl.DataFrame, tables: Sequence[int]) -> pl.DataFrame:
     )
 
 
-def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | None:
+def file_tables(files: Sequence[str]) -> list[int]:
+    """Which table each file is, by its header (files of one header are one table)."""
+    headers = [frozenset(header_key(h) for h in headers_of(f)) if f != "-" else None for f in files]
+    return [headers.index(h) if h is not None else i for i, h in enumerate(headers)]
+
+
+def dated_copies(pieces: Iterable[pl.DataFrame], files: Sequence[str]) -> str | None:
     """What is wrong when files of one table hold the same subscription periods: dated copies
     of one export (`billing-2026-05-31.csv billing-2026-06-30.csv`) would count them twice.
     Files of different tables (a multi-table export), or of one table split by month or by
@@ -139,13 +156,17 @@ def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | 
     one part, and the parts' findings are added up."""
     if len(files) < 2:
         return None
-    headers = [frozenset(header_key(h) for h in headers_of(f)) if f != "-" else None for f in files]
-    tables = [headers.index(h) if h is not None else i for i, h in enumerate(headers)]
-    found = [shared for p in pieces if p.height and (shared := shared_periods(p, tables)).height]
-    if not found:
+    tables = file_tables(files)
+    return copies_found([shared_periods(p, tables) for p in pieces if p.height], files)
+
+
+def copies_found(found: Sequence[pl.DataFrame], files: Sequence[str]) -> str | None:
+    """The dated-copies problem of the shared periods of each part (shared_periods), if any."""
+    shared = [frame for frame in found if frame.height]
+    if not shared:
         return None
     pairs = (
-        pl.concat(found)
+        pl.concat(shared)
         .sort("first_file", "other_file", *PERIOD_KEY)
         .group_by("first_file", "other_file", maintain_order=True)
         .agg(pl.col("periods").sum(), pl.all().exclude("periods").first())
@@ -165,7 +186,7 @@ def dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> str | 
     )
 
 
-def no_dated_copies(pieces: Sequence[pl.DataFrame], files: Sequence[str]) -> None:
+def no_dated_copies(pieces: Iterable[pl.DataFrame], files: Sequence[str]) -> None:
     """Stop (InputError) when the files are dated copies of one export (see dated_copies)."""
     problem = dated_copies(pieces, files)
     if problem is not None:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import polars as pl
 
 from mrrcli import parts
 from mrrcli.engine.cohorts import cohorts_table
-from mrrcli.engine.freshness import Freshness, data_through
+from mrrcli.engine.freshness import Freshness
 from mrrcli.engine.metrics import (
     all_metrics_table,
     expansion_table,
@@ -101,9 +102,7 @@ def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> 
 
 def freshness(rows: Rows, settings: Settings) -> Freshness:
     """The export's last day on or before the as-of date, over every part (SPEC §12)."""
-    pieces = (piece.frame for piece in rows.pieces())
-    through = data_through(pieces, rows.shape, settings.as_of)
-    return Freshness(through, settings.as_of, settings.max_age)
+    return Freshness(parts.last_day(rows, settings), settings.as_of, settings.max_age)
 
 
 def movements(rows: Rows, settings: Settings) -> Report:
@@ -237,3 +236,23 @@ def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr")
     report = _report("cohorts", table, rows, settings)
     report.extra["metric"] = COHORT_METRICS[metric]
     return report
+
+
+def first_paying_day(rows: Rows) -> date | None:
+    """The first day on which any row carries MRR (None when none does)."""
+    firsts = [
+        p.frame.filter(pl.col("mrr") > 0).get_column("start_date").min()
+        for p in rows.pieces()
+        if p.frame.height
+    ]
+    found = [d for d in firsts if isinstance(d, date)]
+    return min(found) if found else None
+
+
+def has_customer(rows: Rows, customer: str) -> bool:
+    """Whether any row of the export is `customer`'s (ids compared after stripping spaces)."""
+    return any(
+        bool(p.frame.select((pl.col("customer_id") == customer.strip()).any()).item())
+        for p in rows.pieces()
+        if p.frame.height
+    )

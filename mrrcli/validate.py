@@ -22,7 +22,7 @@ from mrrcli.pipeline import (
 )
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings, Problem, Stop
-from mrrcli.vocabulary import ReadOptions
+from mrrcli.vocabulary import ReadOptions, counted
 
 PROBLEM_COLUMNS = ("severity", "file", "rows", "column", "count", "problem")
 
@@ -46,8 +46,14 @@ class Validation:
         return sum(1 for p in self.problems if p.severity == "warning")
 
     def frame(self) -> pl.DataFrame:
-        """One row per problem (errors first), in the §7.1 spirit: plain columns for pipes."""
-        ordered = sorted(self.problems, key=lambda p: (p.severity != "error", p.file))
+        """One row per problem, by file and row, in the §7.1 spirit: plain columns for pipes."""
+        # In the order of the files and of their rows, as a user fixes them (a problem of a
+        # whole file or of the run first, then by row; an error before a warning on one row).
+        files = {file: index for index, file in enumerate(self.files)}
+        ordered = sorted(
+            self.problems,
+            key=lambda p: (files.get(p.file, -1), p.row or 0, p.severity != "error"),
+        )
         return pl.DataFrame(
             {
                 "severity": [p.severity for p in ordered],
@@ -68,11 +74,11 @@ class Validation:
         )
 
     def summary(self) -> str:
-        parts = [f"{self.read:,} rows read", f"{self.used:,} used"]
-        aside = ", ".join(f"{n:,} {why}" for why, n in self.set_aside.items() if n)
+        parts = [counted(self.read, "rows read"), f"{self.used:,} used"]
+        aside = ", ".join(counted(n, why) for why, n in self.set_aside.items() if n)
         if aside:
             parts.append(f"set aside or at 0 MRR: {aside}")
-        parts.append(f"{self.errors} error(s), {self.warnings} warning(s)")
+        parts.append(f"{counted(self.errors, 'errors')}, {counted(self.warnings, 'warnings')}")
         return "; ".join(parts)
 
 
@@ -146,9 +152,8 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     copies = dated_copies([usable], table.files)
     if copies is not None:
         findings.problems.append(Problem(", ".join(table.files), None, None, copies))
-    errors = any(p.severity == "error" for p in findings.problems)
-    at_zero = rows.trial_rows + rows.zero_rows + rows.over_discount_rows
-    used = 0 if errors else rows.frame.height - at_zero
+    # Rows with an error carry no MRR (null): the rows used are the others that carry some.
+    used = rows.paying_rows()
     return Validation(table.files, read, used, set_aside, findings.problems)
 
 

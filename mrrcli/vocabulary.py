@@ -53,6 +53,13 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
+class Engine(StrEnum):
+    """Where a run's parts are computed: on this machine, or on Apache Spark (SPEC §13)."""
+
+    local = "local"
+    spark = "spark"
+
+
 class AmountUnit(StrEnum):
     major = "major"
     minor = "minor"
@@ -143,24 +150,12 @@ CUSTOMERS_COLUMNS = (
     "amount",
 )
 COHORTS_COLUMNS = (
-    "cohort",
-    "age",
-    "month",
-    "partial",
-    "customers_new",
-    "base_mrr",
-    "customers_active",
-    "mrr",
-    *MOVEMENT_COLUMNS.values(),
-    "logo_retention",
-    "nrr",
-    "grr",
+    *("cohort", "age", "month", "partial", "customers_new", "base_mrr", "customers_active"),
+    *("mrr", *MOVEMENT_COLUMNS.values(), "logo_retention", "nrr", "grr"),
 )
 
 
-class CohortMetric(StrEnum):
-    """What the `cohorts` triangle shows on a terminal (a column of COHORTS_COLUMNS)."""
-
+class CohortMetric(StrEnum):  # what the `cohorts` triangle shows (COHORT_METRICS: its column)
     nrr = "nrr"
     grr = "grr"
     logo = "logo"
@@ -297,6 +292,11 @@ class ReadOptions:
     keep_duplicates: bool = False
     parts: int | None = None  # read in this many parts by customer (None: decided by size)
     whole_rows: int = WHOLE_ROWS  # above this many rows an export is read in parts
+    engine: Engine = Engine.local  # where the parts are computed (SPEC §13)
+    spark_master: str = "local[*]"  # --engine spark: the Spark master URL
+    buckets: int | None = None  # --engine spark: buckets by customer (None: 2 × parallelism)
+    delimiter: str | None = None  # of CSV fields; None: detected from each header line
+    decimal_comma: bool = False  # amounts written 49,00 and 1.234,50 (SPEC §2.5)
 
 
 def whole_rows_from_environment() -> int:
@@ -336,3 +336,64 @@ def customers_columns(level: Level) -> tuple[str, ...]:
         return CUSTOMERS_COLUMNS
     after = CUSTOMERS_COLUMNS.index("customer_id") + 1
     return (*CUSTOMERS_COLUMNS[:after], "subscription_id", *CUSTOMERS_COLUMNS[after:])
+
+
+# `--delimiter` values (SPEC §2.5), as written on the command line → the character.
+DELIMITER_NAMES = {",": ",", ";": ";", "|": "|", "tab": "\t", "\\t": "\t", "\t": "\t"}
+
+
+def parse_delimiter(text: str) -> str:
+    """A `--delimiter` value (`,` `;` `|` or `tab`) as the character, or a usage error."""
+    found = DELIMITER_NAMES.get(text.strip() if text.strip() else text)
+    if found is None:
+        raise UsageError(f"--delimiter must be one of , ; | tab, not {text!r}")
+    return found
+
+
+# `--movement` takes a movement's name or the word its customers are counted under.
+MOVEMENT_ALIASES = {
+    "churned": "churn",
+    "expanded": "expansion",
+    "contracted": "contraction",
+    "reactivated": "reactivation",
+}
+
+
+def parse_movement(text: str) -> Movement:
+    """A `--movement` value (`churn` or `churned`, `expansion` or `expanded`, ...), or a usage
+    error naming the accepted ones."""
+    name = text.strip().lower()
+    try:
+        return Movement(MOVEMENT_ALIASES.get(name, name))
+    except ValueError:
+        accepted = ", ".join(MOVEMENTS)
+        raise UsageError(
+            f"--movement must be one of {accepted} (or churned, expanded, "
+            f"contracted, reactivated), not {text!r}"
+        ) from None
+
+
+# The plural nouns of messages that count things, and their singular (`counted`).
+SINGULARS = {
+    "rows": "row",
+    "lines": "line",
+    "versions": "version",
+    "errors": "error",
+    "warnings": "warning",
+    "parts": "part",
+    "files": "file",
+    "customers": "customer",
+    "days": "day",
+}
+
+
+def counted(n: int, phrase: str) -> str:
+    """`n` and `phrase` as a message counts things: "2 rows read", "1 row read" (the first
+    plural noun of `phrase` made singular when `n` is 1), thousands separated."""
+    if n == 1:
+        words = phrase.split(" ")
+        first = next((i for i, w in enumerate(words) if w in SINGULARS), None)
+        if first is not None:
+            words[first] = SINGULARS[words[first]]
+        phrase = " ".join(words)
+    return f"{n:,} {phrase}"

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from mrrcli.cli import app
 from mrrcli.errors import ExitCode
+from mrrcli.present.terminal import Terminal
 from mrrcli.report import Settings, customers, expansion, load, metrics, movements
 from tests.conftest import SAMPLE_CSV, SAMPLE_PARQUET, SPEC_EXAMPLE
 
@@ -302,3 +303,149 @@ def test_subprocess_error_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "empty" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_stdin_that_is_a_terminal_is_a_usage_error() -> None:
+    # `-` on a terminal would wait for typing: one line, exit 2, before anything is read.
+    result = CliRunner().invoke(
+        app, ["movements", "-", *AS_OF], obj=Terminal(stdin_is_terminal=True)
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "stdin, which is a terminal" in result.stderr
+
+
+def test_subprocess_stdin_on_a_terminal_does_not_hang() -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        done = mrrcli("movements", "-", *AS_OF, stdin=terminal, timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert done.returncode == ExitCode.USAGE
+    assert "stdin, which is a terminal" in done.stderr
+
+
+def test_parquet_on_stdin() -> None:
+    # The sample as Parquet through a pipe gives the same report as the CSV file.
+    args = ("movements", "-", "--as-of", "2026-06-30", "--from", "2026-01")
+    with SAMPLE_PARQUET.open("rb") as stdin:
+        piped = subprocess.run(
+            [sys.executable, "-m", "mrrcli", *args],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, "NO_COLOR": "1"},
+            check=False,
+        )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.decode() == run("movements", str(SAMPLE_CSV), *args[2:])[1]
+
+
+@pytest.mark.parametrize("name", ["board.xlsx", "chart.png", "report.pdf", "data.weird"])
+def test_output_extension_mrrcli_cannot_write_is_a_usage_error(tmp_path: Path, name: str) -> None:
+    target = tmp_path / name
+    code, out, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target))
+    assert code == ExitCode.USAGE
+    assert f"mrrcli cannot write {target.suffix} files" in err
+    assert out == ""
+    assert not target.exists()
+
+
+def test_unknown_extension_with_an_explicit_format_is_written(tmp_path: Path) -> None:
+    target = tmp_path / "movements.dat"
+    code, _, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target), "-f", "csv")
+    assert code == 0, err
+    # The worked example's last month: closing 175.00 (SPEC §8).
+    assert rows_of(target.read_text())[-1]["closing_mrr"] == "175.00"
+    code, _, err = run(
+        "movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target) + ".xlsx", "-f", "csv"
+    )
+    assert code == ExitCode.USAGE
+
+
+def test_as_of_before_the_first_day_with_mrr_is_a_usage_error() -> None:
+    # The worked example's first paying row starts 2024-01-03 (customer C).
+    code, out, err = run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-01-02")
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert "--as-of 2024-01-02 is before the export's first day with MRR, 2024-01-03" in err
+    code, _, _ = run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-01-03")
+    assert code == 0
+    code, _, err = run("metrics", str(SPEC_EXAMPLE), *AS_OF, "--to", "2023-12")
+    assert code == ExitCode.USAGE
+    assert "--to 2023-12 is before the export's first month with MRR, 2024-01" in err
+
+
+def test_unknown_customer_says_so_and_exits_0() -> None:
+    code, out, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--customer", "Z")
+    assert code == 0
+    assert rows_of(out) == []
+    assert "mrrcli: no customer 'Z' in the export: no row to show" in err.splitlines()
+    # A known customer (spaces stripped, as ids are compared) without a matching movement.
+    code, out, err = run(
+        "customers", str(SPEC_EXAMPLE), *AS_OF, "--customer", " B ", "--movement", "churn"
+    )
+    assert code == 0 and rows_of(out) == []
+    assert "no movement matches --month, --movement and --customer" in err
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        # SPEC §8: C churns 60.00 on 2024-02-03, A 180.00 on 2024-04-15.
+        ("churned", [("2024-02-03", "C", "60.00"), ("2024-04-15", "A", "180.00")]),
+        ("Churn", [("2024-02-03", "C", "60.00"), ("2024-04-15", "A", "180.00")]),
+        # C returns to paying: a reactivation on 2024-05-10 at 75.00.
+        ("reactivated", [("2024-05-10", "C", "75.00")]),
+    ],
+)
+def test_movement_accepts_the_kind_and_its_participle(
+    given: str, expected: list[tuple[str, str, str]]
+) -> None:
+    code, out, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--movement", given)
+    assert code == 0, err
+    assert [(r["date"], r["customer_id"], r["amount"]) for r in rows_of(out)] == expected
+
+
+def test_unknown_movement_is_a_usage_error_naming_the_accepted_ones() -> None:
+    code, _, err = run("customers", str(SPEC_EXAMPLE), *AS_OF, "--movement", "lost")
+    assert code == ExitCode.USAGE
+    assert "new, expansion, reactivation, contraction, churn (or churned, expanded" in err
+
+
+def test_as_of_accepts_a_day_without_leading_zeros() -> None:
+    # Like --from 2026-1: 2024-5-31 is 2024-05-31, so the same worked-example report.
+    assert run("movements", str(SPEC_EXAMPLE), "--as-of", "2024-5-31") == run(
+        "movements", str(SPEC_EXAMPLE), *AS_OF
+    )
+    for bad in ("2024-2-30", "20240531", "2024-05", "2024-005-01"):
+        code, _, err = run("movements", str(SPEC_EXAMPLE), "--as-of", bad)
+        assert code == ExitCode.USAGE, bad
+        assert f"--as-of must be a day YYYY-MM-DD, not '{bad}'" in err
+
+
+def test_messages_count_in_the_singular_for_one(tmp_path: Path) -> None:
+    from mrrcli.vocabulary import counted
+
+    assert counted(1, "rows read") == "1 row read"
+    assert counted(2, "rows read") == "2 rows read"
+    assert counted(1_234, "duplicate rows") == "1,234 duplicate rows"
+    assert counted(1, "older versions of a row (history table) set aside") == (
+        "1 older version of a row (history table) set aside"
+    )
+    one = tmp_path / "one.csv"
+    one.write_text("customer_id,start_date,amount\nc1,2024-01-01,10\n")
+    code, _, err = run("movements", str(one), "--as-of", "2024-01-31")
+    assert code == 0
+    assert "mrrcli: 1 row read, 1 carries MRR" in err.splitlines()
+
+
+def test_report_command_keeps_its_own_output_extensions(tmp_path: Path) -> None:
+    # `report -o report.html` is the report command's own kind of file, not a table format.
+    target = tmp_path / "board.xlsx"
+    code, _, err = run("report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target))
+    assert code == ExitCode.USAGE
+    assert "mrrcli cannot write" not in err  # the report command's own message instead
+    assert not target.exists()

@@ -160,7 +160,7 @@ def test_rows_repeated_within_one_file_are_still_counted_once(tmp_path: Path) ->
     assert result.exit_code == 0
     # C1 10 + C2 20 = 30.00 of new MRR, the repeated row counted once.
     assert result.stdout.splitlines()[1].split(",")[3] == "30.00"
-    assert "1 duplicate rows counted once" in result.stderr
+    assert "1 duplicate row counted once" in result.stderr
 
 
 def test_a_single_file_is_never_checked() -> None:

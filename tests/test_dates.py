@@ -215,3 +215,24 @@ def test_empty_start_date_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(InputError) as error:
         load([path])
     assert str(error.value).startswith(f"{path}, row 3, column 'start_date':")
+
+
+@pytest.mark.parametrize(
+    ("values", "day_first", "month_first"),
+    [
+        (["01/02/2024", "03/04/2024"], "%d/%m/%Y", "%m/%d/%Y"),
+        (["01.02.2024", "03.04.2024"], "%d.%m.%Y", "%m.%d.%Y"),
+        (["01-02-2024", "03-04-2024"], "%d-%m-%Y", "%m-%d-%Y"),
+    ],
+)
+def test_ambiguous_dates_offer_both_orders_as_written(
+    tmp_path: Path, values: list[str], day_first: str, month_first: str
+) -> None:
+    rows = "".join(f"c{i},{v},1\n" for i, v in enumerate(values))
+    path = write(tmp_path, "customer_id,start_date,amount\n" + rows)
+    with pytest.raises(InputError) as error:
+        load([path])
+    assert (
+        f"give --date-format '{day_first}' (day first) or --date-format '{month_first}' "
+        "(month first)"
+    ) in str(error.value)

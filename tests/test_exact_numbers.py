@@ -284,7 +284,7 @@ def test_duplicates_are_the_same_read_whole_or_in_parts(tmp_path: Path) -> None:
     path = write(tmp_path, DUPLICATES)
     whole, split = load([path]), load([path], parts=3)
     assert split.duplicates == whole.duplicates == 2
-    assert sum(p.frame.get_column("mrr").sum() for p in split.parts) == 6055
+    assert sum(p.frame.get_column("mrr").sum() for p in split.pieces()) == 6055
 
 
 def test_a_parquet_export_and_its_csv_copy_are_one_export(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_whole_and_in_parts_agree_on_data_through() -> None:
         settings = Settings(as_of=as_of)
         assert report.movements(split, settings).meta == report.movements(whole, settings).meta
     # The parts' own last days differ; the export's is the latest of them.
-    days = {last_event_day(p.frame, "periods", date(2026, 6, 29)) for p in split.parts}
+    days = {last_event_day(p.frame, "periods", date(2026, 6, 29)) for p in split.pieces()}
     assert len(days) > 1 and max(d for d in days if d) == date(2026, 6, 29)
 
 

@@ -353,3 +353,60 @@ def test_mapped_column_error_names_the_canonical_column(tmp_path: Path) -> None:
     message = str(error.value)
     assert message.startswith(f"{path}, row 2, column ")
     assert "lots" in message
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("amount", [True, False], "column 'amount': holds Boolean values where numbers"),
+        ("amount", [date(2024, 1, 1)] * 2, "column 'amount': holds Date values where numbers"),
+        ("customer_id", [[1], [2]], "column 'customer_id': holds List(Int64) values where single"),
+    ],
+)
+def test_parquet_column_of_a_wrong_type_names_file_column_and_type(
+    tmp_path: Path, column: str, values: list[object], message: str
+) -> None:
+    # A Boolean amount used to reach the arithmetic as a raw Polars casting error.
+    columns: dict[str, list[object]] = {
+        "customer_id": ["a", "b"],
+        "start_date": [date(2024, 1, 1)] * 2,
+        "amount": [10, 20],
+    }
+    columns[column] = values
+    path = tmp_path / "typed.parquet"
+    pl.DataFrame(columns).write_parquet(path)
+    with pytest.raises(InputError) as raised:
+        load([str(path)])
+    assert str(raised.value).startswith(f"{path}, {message}")
+
+
+def test_missing_columns_keep_the_users_spelling_and_offer_a_map_to_paste(tmp_path: Path) -> None:
+    import shlex
+
+    from mrrcli.report import ReadOptions
+
+    path = write(tmp_path, "cols.csv", "Cust ID,Start,Price\nc1,2024-01-01,10\n")
+    with pytest.raises(InputError) as raised:
+        load([path])
+    message = str(raised.value)
+    # Headers as the file writes them; the two close ones offered, quoted for a shell; Price
+    # resembles no required column (and Account would not be offered for amount).
+    assert "the file has Cust ID, Start, Price." in message
+    suggestion = message.split("e.g. ")[1]
+    assert suggestion == '--map customer_id="Cust ID" --map start_date=Start'
+    # Pasted into a shell, with amount named too, the file reads: 10.00 a month.
+    words = [*shlex.split(suggestion), "--map", "amount=Price"]
+    mapping = dict(w.split("=", 1) for w in words if w != "--map")
+    rows = load([path], ReadOptions(mapping=mapping))
+    assert rows.frame.get_column("mrr").to_list() == [1000]
+
+
+def test_map_suggestions_pair_only_related_headers() -> None:
+    from mrrcli.read.problems import map_suggestions
+
+    assert map_suggestions(["amount", "customer_id"], ["Account", "Customer"]) == [
+        "--map customer_id=Customer"
+    ]
+    assert map_suggestions(["start_date"], ['Start "Date"']) == [
+        '--map start_date="Start \\"Date\\""'
+    ]

@@ -253,7 +253,7 @@ def test_stripe_invoice_lines() -> None:
     assert rows.currency == "USD"
     # il_3 and il_4 are prorations (one of them a credit), il_8 an invoice item (type invoiceitem)
     assert "2 proration lines set aside" in rows.notes
-    assert "1 non-recurring lines set aside" in rows.notes
+    assert "1 non-recurring line set aside" in rows.notes
     assert table(rows, date(2024, 4, 30)) == [
         # Amounts in cents: A 5000 → 50 (Jan 1), C 3000 → 30 (Jan 10),
         # B 120000 for Jan 15 2024 → Jan 15 2025, twelve whole months → 100 (Jan 15)
@@ -441,7 +441,7 @@ def test_lago_fee_periods_end_on_their_last_day(name: str) -> None:
 def test_chartmogul_invoices() -> None:
     rows = load([fixture("chartmogul.csv")])
     assert rows.source == "chartmogul"
-    assert "1 proration lines set aside" in rows.notes
+    assert "1 proration line set aside" in rows.notes
     assert "2 non-recurring lines set aside" in rows.notes  # one_time setup fee, trial
     assert table(rows, date(2024, 4, 30)) == [
         # Tax is inside 'Amount in cents': cus_1 12000 − 2000 → 100 (Jan 1);

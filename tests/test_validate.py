@@ -226,3 +226,17 @@ def test_output_file(in_tmp: Path) -> None:
     document = json.loads((in_tmp / "problems.json").read_text())
     assert document["meta"]["errors"] == 3
     assert sorted(p.name for p in in_tmp.iterdir()) == ["export.csv", "problems.json"]
+
+
+def test_problems_in_row_order_and_rows_used_counted_despite_errors() -> None:
+    from mrrcli.report import validate
+    from tests.conftest import FIXTURES
+
+    path = str(FIXTURES / "bad" / "several_problems.csv")
+    result = validate([path])
+    # Rows 3 (month 13), 4 (end before start), 5 (negative amount), 6 (fortnight) are errors,
+    # row 7 repeats row 2: listed by row. Row 2 (A, 10 a month) is fine: 1 used, not 0.
+    frame = result.frame()
+    assert frame.get_column("rows").to_list() == ["3", "4", "5", "6", "7"]
+    assert frame.get_column("severity").to_list() == ["error"] * 4 + ["warning"]
+    assert (result.read, result.used) == (6, 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
@@ -51,7 +52,15 @@ def command(func: Callable[..., None]) -> Callable[..., None]:
     """Register a command with its docstring re-flowed as help."""
     from mrrcli.cli.pictures import PictureCommand  # --chart PATH.png (SPEC §11)
 
-    app.command(help=unwrap_help(func.__doc__), cls=PictureCommand)(func)
+    class Command(PictureCommand):
+        """Its usage line names the arguments plainly (`FILE...`), without the braces Typer
+        puts around required ones (`{files}` read as a placeholder left unfilled)."""
+
+        def collect_usage_pieces(self, ctx: Any) -> list[str]:
+            pieces: list[str] = super().collect_usage_pieces(ctx)
+            return [re.sub(r"^\{(.*)\}$", r"\1", piece) for piece in pieces]
+
+    app.command(help=unwrap_help(func.__doc__), cls=Command)(func)
     return func
 
 

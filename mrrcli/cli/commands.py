@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mrrcli.cli.application import command
-from mrrcli.cli.common import report_command
+from mrrcli.cli.common import reading_command, report_command
 from mrrcli.cli.pictures import (
     CHART_HELP,
     ChartPathOption,
@@ -20,7 +20,15 @@ from mrrcli.cli.pictures import (
 )
 from mrrcli.cli.run import Run
 from mrrcli.errors import ExitCode, InputError, UsageError
-from mrrcli.vocabulary import CohortMetric, Movement, Period, Settings
+from mrrcli.vocabulary import (
+    EXPANSION_COLUMNS,
+    METRICS_COLUMNS,
+    MOVEMENTS_COLUMNS,
+    CohortMetric,
+    Period,
+    Settings,
+    parse_movement,
+)
 
 if TYPE_CHECKING:
     from mrrcli.present.document import Report
@@ -91,8 +99,13 @@ MonthOption = Annotated[
     typer.Option("--month", help="Only this month, YYYY-MM.", show_default=False),
 ]
 MovementOption = Annotated[
-    Movement | None,
-    typer.Option("--movement", help="Only this movement.", show_default=False),
+    str | None,
+    typer.Option(
+        "--movement",
+        help="Only this movement: new, expansion, reactivation, contraction or churn (also "
+        "expanded, reactivated, contracted, churned).",
+        show_default=False,
+    ),
 ]
 CustomerOption = Annotated[
     str | None,
@@ -120,19 +133,26 @@ def customers(
     """
     from mrrcli.cli.config import parse_month
     from mrrcli.report import customers as customers_report
+    from mrrcli.report import has_customer
 
     if month is not None:
         month = parse_month(month, "--month").strftime("%Y-%m")
-    run.report(
+    customer = customer.strip() if customer is not None else None
+    report, rows = run.report(
         customers_report,
         month=month,
-        movement=movement.value if movement else None,
+        movement=parse_movement(movement).value if movement is not None else None,
         customer=customer,
     )
+    if report.frame.height == 0:
+        if customer is not None and not has_customer(rows, customer):
+            run.note(f"no customer {customer!r} in the export: no row to show")
+        elif month or movement or customer:
+            run.note("no movement matches --month, --movement and --customer: no row to show")
 
 
 @command
-@report_command
+@reading_command
 def validate(run: Run) -> None:
     """Check an export the way the reports read it and list every problem found.
 
@@ -153,13 +173,19 @@ def validate(run: Run) -> None:
         raise typer.Exit(int(ExitCode.DATA_ERROR))
 
 
+# What `check` can judge: every column of movements, expansion and metrics but the month.
+CHECK_METRICS = tuple(
+    dict.fromkeys(
+        c for c in (*MOVEMENTS_COLUMNS, *EXPANSION_COLUMNS, *METRICS_COLUMNS) if c != "month"
+    )
+)
 RuleOption = Annotated[
     list[str],
     typer.Option(
         "--rule",
         "-r",
         help="METRIC OP NUMBER, e.g. 'expansion_to_new>=0.30' (repeatable; ratios as fractions, "
-        "money in major units).",
+        f"money in major units; OP one of >= > <= < ==). METRIC: {', '.join(CHECK_METRICS)}.",
         show_default=False,
     ),
 ]
@@ -193,11 +219,8 @@ def check(run: Run, rule: RuleOption, month: CheckMonthOption = None) -> None:
     from mrrcli.checks import evaluate, parse_rule, require_fresh, summary
     from mrrcli.present.output import outcomes_document
     from mrrcli.report import all_metrics
-    from mrrcli.vocabulary import EXPANSION_COLUMNS, METRICS_COLUMNS, MOVEMENTS_COLUMNS
 
-    known = set(MOVEMENTS_COLUMNS) | set(EXPANSION_COLUMNS) | set(METRICS_COLUMNS)
-    known -= {"month"}
-    rules = [parse_rule(text, known) for text in rule]
+    rules = [parse_rule(text, set(CHECK_METRICS)) for text in rule]
     settings = run.settings()
     target = _check_target(month, settings)
     rows, settings = run.load(settings)

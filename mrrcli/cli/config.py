@@ -4,6 +4,7 @@ option values (SPEC §7). Kept free of Polars so that `mrrcli --help` starts fas
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date, datetime
 from enum import Enum
@@ -12,7 +13,16 @@ from typing import Any
 
 from mrrcli.cli.options import CONFIG_NAME, CommonOptions
 from mrrcli.errors import UsageError
-from mrrcli.vocabulary import AmountUnit, Level, Mode, OutputFormat, Period, Scope
+from mrrcli.vocabulary import (
+    AmountUnit,
+    Engine,
+    Level,
+    Mode,
+    OutputFormat,
+    Period,
+    Scope,
+    parse_delimiter,
+)
 
 CONFIG_KEYS = {
     "source": "source",
@@ -38,10 +48,18 @@ CONFIG_KEYS = {
     "format": "format",
     "output": "output",
     "quiet": "quiet",
+    "delimiter": "delimiter",
+    "decimal_comma": "decimal_comma",
+    "decimal-comma": "decimal_comma",
     "period": "period",
     "wide": "wide",
     "max_age": "max_age",
     "max-age": "max_age",
+    "parts": "parts",
+    "engine": "engine",
+    "spark_master": "spark_master",
+    "spark-master": "spark_master",
+    "buckets": "buckets",
 }
 
 
@@ -58,8 +76,13 @@ def check_timezone(name: str) -> None:
 
 
 def parse_day(text: str, option: str) -> date:
+    """A day YYYY-MM-DD; month and day may be written without their leading zero (2026-6-30),
+    as --from and --to accept 2026-1."""
+    found = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text.strip())
     try:
-        return date.fromisoformat(text.strip())
+        if found is None:
+            raise ValueError
+        return date(*(int(part) for part in found.groups()))
     except ValueError:
         raise UsageError(f"{option} must be a day YYYY-MM-DD, not {text!r}") from None
 
@@ -143,6 +166,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         "scope": Scope,
         "format": OutputFormat,
         "amount_unit": AmountUnit,
+        "engine": Engine,
         "period": Period,
     }
     for key, enum in choices.items():
@@ -150,6 +174,11 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         if key in values and values[key] not in allowed_values:
             allowed = ", ".join(allowed_values)
             raise UsageError(f"{key} must be one of {allowed}, not {values[key]!r}")
+    for key in ("parts", "buckets"):
+        if key in values and (not isinstance(values[key], int) or values[key] < 1):
+            raise UsageError(f"{key} must be a whole number, 1 or more, not {values[key]!r}")
+    if values.get("delimiter") is not None:
+        values["delimiter"] = parse_delimiter(str(values["delimiter"]))
     if "max_age" in values:
         values["max_age"] = parse_max_age(values["max_age"])
     if "days_per_month" in values:

@@ -12,7 +12,16 @@ from typing import Annotated
 
 import typer
 
-from mrrcli.vocabulary import DEFAULT_MAX_AGE, AmountUnit, Level, Mode, OutputFormat, Period, Scope
+from mrrcli.vocabulary import (
+    DEFAULT_MAX_AGE,
+    AmountUnit,
+    Engine,
+    Level,
+    Mode,
+    OutputFormat,
+    Period,
+    Scope,
+)
 
 CONFIG_NAME = "mrrcli.toml"
 
@@ -20,10 +29,15 @@ CONFIG_NAME = "mrrcli.toml"
 INPUT = "Input"
 PERIOD = "Period and classification"
 OUTPUT = "Output"
+SCALE = "Scale"
 
 Files = Annotated[
     list[str],
-    typer.Argument(help="CSV or Parquet files, globs, or - for CSV on stdin.", show_default=False),
+    typer.Argument(
+        metavar="FILE...",
+        help="CSV or Parquet files, globs, or - for stdin (CSV or Parquet).",
+        show_default=False,
+    ),
 ]
 SourceOption = Annotated[
     str | None,
@@ -102,6 +116,25 @@ KeepDuplicatesOption = Annotated[
     typer.Option(
         "--keep-duplicates",
         help="Count rows that are identical in every column as often as given.",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
+DelimiterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="CSV field separator: , ; | or tab.  [default: detected from the header line]",
+        rich_help_panel=INPUT,
+        show_default=False,
+    ),
+]
+DecimalCommaOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--decimal-comma",
+        help="Amounts are written with a decimal comma, as European spreadsheets do: 49,00 and "
+        "1.234,50.",
         rich_help_panel=INPUT,
         show_default=False,
     ),
@@ -241,6 +274,51 @@ DebugOption = Annotated[
     ),
 ]
 
+PartsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--parts",
+        min=1,
+        metavar="N",
+        help="Read the export in N parts by customer, one part in memory at a time.  "
+        "[default: by size]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+EngineOption = Annotated[
+    Engine | None,
+    typer.Option(
+        "--engine",
+        help="local: this machine; spark: Apache Spark (needs pyspark, the spark extra of "
+        "mrrcli, and Java 17).  "
+        "[default: local]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        metavar="URL",
+        help="The Spark master of --engine spark.  [default: local[*]]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+BucketsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--buckets",
+        min=1,
+        metavar="N",
+        help="--engine spark: buckets by customer.  [default: 2 × Spark's parallelism]",
+        rich_help_panel=SCALE,
+        show_default=False,
+    ),
+]
+
 
 @dataclass
 class CommonOptions:
@@ -266,6 +344,12 @@ class CommonOptions:
     output: str | None = None
     quiet: bool = False
     debug: bool = False
+    delimiter: str | None = None  # None: detected from each file's header line
+    decimal_comma: bool = False
     period: str = "month"
     wide: bool = False
     max_age: int = DEFAULT_MAX_AGE
+    parts: int | None = None
+    engine: str = "local"
+    spark_master: str = "local[*]"
+    buckets: int | None = None

@@ -13,6 +13,7 @@ from mrrcli.cli.errors import say
 from mrrcli.cli.options import CommonOptions
 from mrrcli.errors import UsageError
 from mrrcli.present.terminal import Terminal
+from mrrcli.vocabulary import counted
 
 if TYPE_CHECKING:
     from mrrcli.present.document import Document, Report
@@ -83,6 +84,7 @@ class Run:
         """How an export is read, for `report.load` and `report.validate`."""
         from mrrcli.vocabulary import (
             AmountUnit,
+            Engine,
             ReadOptions,
             parse_fraction,
             whole_rows_from_environment,
@@ -100,6 +102,12 @@ class Run:
             fx=common.fx,
             keep_duplicates=common.keep_duplicates,
             whole_rows=whole_rows_from_environment(),
+            parts=common.parts,
+            engine=Engine(common.engine),
+            spark_master=common.spark_master,
+            buckets=common.buckets,
+            delimiter=common.delimiter,
+            decimal_comma=common.decimal_comma,
         )
 
     def _reading(self) -> contextlib.AbstractContextManager[None]:
@@ -123,6 +131,7 @@ class Run:
         shaped = for_shape(rows, settings)
         if shaped.mode != settings.mode:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
+        _check_period_has_data(rows, shaped)
         return rows, shaped
 
     def report(
@@ -131,7 +140,7 @@ class Run:
         chart: bool = False,
         picture: str | None = None,
         **filters: Any,
-    ) -> None:
+    ) -> tuple[Report, Rows]:
         """Read the export, write the report `build` makes of it (and its chart as a `picture`
         file), then say what was read."""
         if picture is not None:
@@ -151,6 +160,7 @@ class Run:
             # Said even with --quiet: the numbers of the months after the data are not true.
             assert report.freshness is not None
             say(f"warning: {report.freshness.problem(report.files)}")
+        return report, rows
 
     def tell(self, rows: Rows) -> None:
         """After a result is out: what was read, used and set aside, on stderr. (Said last, so
@@ -161,19 +171,29 @@ class Run:
 
     def read_summary(self, rows: Rows) -> str:
         """What was read, used and set aside, in one line."""
-        parts = [f"{rows.read:,} rows read, {rows.paying_rows():,} carry MRR"]
+        paying = rows.paying_rows()
+        parts = [f"{counted(rows.read, 'rows read')}, {paying:,} {_verb(paying, 'carry')} MRR"]
         if rows.duplicates:
+            them = "it" if rows.duplicates == 1 else "them"
             parts.append(
-                f"{rows.duplicates:,} duplicate rows counted once (--keep-duplicates counts them)"
+                f"{counted(rows.duplicates, 'duplicate rows')} counted once "
+                f"(--keep-duplicates counts {them})"
             )
         if rows.trial_rows:
-            parts.append(f"{rows.trial_rows:,} trial rows count as 0 MRR")
-        if rows.zero_rows:
-            parts.append(f"{rows.zero_rows:,} rows carry 0 MRR (zero amount or full discount)")
-        if rows.over_discount_rows:
             parts.append(
-                f"{rows.over_discount_rows:,} rows have a discount larger than the price "
-                "(counted as 0 MRR)"
+                f"{counted(rows.trial_rows, 'trial rows')} {_verb(rows.trial_rows, 'count')} "
+                "as 0 MRR"
+            )
+        if rows.zero_rows:
+            parts.append(
+                f"{counted(rows.zero_rows, 'rows')} {_verb(rows.zero_rows, 'carry')} 0 MRR "
+                "(zero amount or full discount)"
+            )
+        if rows.over_discount_rows:
+            n = rows.over_discount_rows
+            parts.append(
+                f"{counted(n, 'rows')} {'has' if n == 1 else 'have'} a discount larger than the "
+                "price (counted as 0 MRR)"
             )
         return "; ".join(parts)
 
@@ -205,6 +225,33 @@ class Run:
         document = report_document(report, chart=drawn)
         write(document, fmt, output, self.terminal, self.options.wide)
         if output is not None:
-            self.note(f"wrote {report.frame.height:,} rows to {output}")
+            self.note(f"wrote {counted(report.frame.height, 'rows')} to {output}")
         elif chart and fmt == "table" and not on_terminal:
             self.note("--chart draws on a terminal only")
+
+
+def _check_period_has_data(rows: Rows, settings: Settings) -> None:
+    """An --as-of (or --to) before the export's first day with MRR leaves nothing to report:
+    almost always a mistyped date, so a usage error rather than an empty table."""
+    from mrrcli.report import first_paying_day
+
+    first = first_paying_day(rows)
+    if first is None:
+        return
+    if settings.as_of < first:
+        raise UsageError(
+            f"--as-of {settings.as_of} is before the export's first day with MRR, {first}: "
+            "there is nothing to report; give a later --as-of"
+        )
+    if settings.month_to is not None and settings.month_to < first.replace(day=1):
+        raise UsageError(
+            f"--to {settings.month_to:%Y-%m} is before the export's first month with MRR, "
+            f"{first:%Y-%m}: there is nothing to report"
+        )
+
+
+def _verb(n: int, verb: str) -> str:
+    """`verb` agreeing with a count of `n` ("1 carries", "2 carry")."""
+    if n != 1:
+        return verb
+    return verb[:-1] + "ies" if verb.endswith("y") else verb + "s"

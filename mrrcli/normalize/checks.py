@@ -7,8 +7,9 @@ import polars as pl
 
 from mrrcli.normalize.numbers import MAX_AMOUNT
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import decimal_comma_hint
 from mrrcli.read.numbers import power_of_ten, scale_column
-from mrrcli.read.problems import Check, Findings
+from mrrcli.read.problems import Check, Findings, missing_columns
 
 AMOUNT_COLUMNS = ("amount", "monthly_amount", "mrr")  # the first present is the amount
 
@@ -21,13 +22,7 @@ def require_columns(frame: pl.DataFrame, headers: list[str], file: str, findings
     if amount_column is None:
         missing.append("amount")
     if missing:
-        findings.fail(
-            f"missing required column(s) {', '.join(missing)}; the file has "
-            f"{', '.join(headers)}. "
-            "Use --map canonical=Header to name them",
-            file,
-            fatal=True,
-        )
+        findings.fail(missing_columns(missing, headers, findings.table.spelling), file, fatal=True)
     assert amount_column is not None
     return amount_column
 
@@ -95,7 +90,7 @@ def _unreadable(schema: pl.Schema, column: str, kind: str, parsed: str | None = 
     return Check(
         column,
         _as_written(schema, column).is_not_null() & pl.col(parsed or f"_{column}").is_null(),
-        lambda v: f"cannot read {v!r} as {kind}",
+        lambda v: f"cannot read {v!r} as {kind}{decimal_comma_hint(v)}",
     )
 
 

@@ -7,9 +7,10 @@ numbers.py), dates parsed per file (dates.py), rows checked (checks.py), currenc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -83,14 +84,24 @@ class Rows:
     # which they are (_file, _row, discount_amount as written) for `validate`.
     over_discount_rows: int = 0
     over_discount: pl.DataFrame | None = None
+    spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
+    # An export whose parts are computed elsewhere (mrrcli.spark): it gives the partials.
+    remote: Any = None
 
-    def pieces(self) -> list[Rows]:
-        """The parts of an export read in parts, else the rows themselves."""
-        return self.parts or [self]
+    def pieces(self) -> Iterator[Rows]:
+        """The parts of an export read in parts (one at a time: a part written to disk is read
+        back only when its turn comes), else the rows themselves."""
+        for piece in self.parts or [self]:
+            if piece.spilled is None:
+                yield piece
+            else:
+                yield replace(piece, frame=pl.read_parquet(piece.spilled), spilled=None)
 
     def paying_rows(self) -> int:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its
         paying part can carry MRR."""
+        if self.remote is not None:
+            return int(self.remote.paying)
         return sum(int(p.frame.select((pl.col("mrr") > 0).sum()).item()) for p in self.pieces())
 
 

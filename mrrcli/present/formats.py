@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from mrrcli.errors import UsageError
 from mrrcli.present.document import Document
 
 Format = Literal["auto", "table", "csv", "json", "ndjson", "markdown"]
@@ -23,12 +24,46 @@ EXTENSIONS: dict[str, Format] = {
 }
 
 
+# Files people expect in another format than text: never written as CSV under their name.
+NOT_TEXT = frozenset(
+    [
+        ".xlsx",
+        ".xls",
+        ".xlsm",
+        ".ods",
+        ".numbers",
+        ".parquet",
+        ".pdf",
+        ".png",
+        ".svg",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".webp",
+        ".html",
+        ".htm",
+        ".eml",
+        ".docx",
+        ".pptx",
+    ]
+)
+
+
 def resolve_format(fmt: Format, output: str | None, stdout_is_terminal: bool) -> Format:
-    """`auto`: the output file's extension, else a table on a terminal and CSV in a pipe."""
+    """`auto`: the output file's extension, else a table on a terminal and CSV in a pipe. An
+    extension mrrcli cannot write (`.xlsx`, `.png` for a table) is a usage error (SPEC §11),
+    as is an unknown one unless `fmt` says what to write."""
+    extension = os.path.splitext(output)[1].lower() if output is not None else ""
+    if extension in NOT_TEXT or (fmt == "auto" and extension and extension not in EXTENSIONS):
+        written = ", ".join(EXTENSIONS)
+        raise UsageError(
+            f"-o {output}: mrrcli cannot write {extension} files; it writes {written} "
+            "(.txt: the table as text)"
+        )
     if fmt != "auto":
         return fmt
     if output is not None:
-        return EXTENSIONS.get(os.path.splitext(output)[1].lower(), "csv")
+        return EXTENSIONS.get(extension, "csv")
     return "table" if stdout_is_terminal else "csv"
 
 

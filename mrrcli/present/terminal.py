@@ -1,6 +1,6 @@
-"""The one place that knows the terminal: whether stdout and stderr are terminals, how wide it
-is and whether colour is wanted (NO_COLOR). Detected once per command run; tests pass their own
-(like httpie's Environment). Nothing else asks a stream whether it is a tty."""
+"""The one place that knows the terminal: whether stdout and stderr (and stdin) are terminals,
+how wide it is and whether colour is wanted (NO_COLOR). Detected once per command run; tests
+pass their own (like httpie's Environment). Nothing else asks a stream whether it is a tty."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class Terminal:
     stderr_is_terminal: bool = False
     width: int | None = None  # None: as Rich measures it (COLUMNS, the terminal, else 80)
     color: bool = True  # False under NO_COLOR (styles such as bold stay)
+    stdin_is_terminal: bool = False  # `-` would wait for typing, not read an export
 
     @classmethod
     def detect(cls, environ: Mapping[str, str] | None = None) -> Terminal:
@@ -38,6 +39,7 @@ class Terminal:
             stdout_is_terminal=_is_tty(sys.stdout),
             stderr_is_terminal=_is_tty(sys.stderr),
             color=environ.get("NO_COLOR", "") == "",
+            stdin_is_terminal=_is_tty(sys.stdin),
         )
 
     def console(self, stderr: bool = False) -> Console:

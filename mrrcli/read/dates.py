@@ -7,6 +7,7 @@ the order unambiguous; anything else needs `--date-format`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -268,10 +269,11 @@ def _numeric_order(
     if "ymd" in clean_orders:
         chosen = "ymd"
     elif clean_orders == ["mdy", "dmy"]:
+        day_first, month_first = _both_orders(cleaned, text_columns[0])
         raise DateFormatError(
             f"column {', '.join(repr(c) for c in text_columns)}: numeric dates could be "
-            "day-first or month-first (no day above 12 tells which); "
-            "give --date-format, e.g. --date-format '%d/%m/%Y'"
+            "day-first or month-first (no day above 12 tells which); give --date-format "
+            f"'{day_first}' (day first) or --date-format '{month_first}' (month first)"
         )
     elif clean_orders:
         chosen = clean_orders[0]
@@ -280,3 +282,18 @@ def _numeric_order(
         # report the values it cannot read.
         chosen = min(results, key=lambda order: results[order][0])
     return chosen, results[chosen][1]
+
+
+def _both_orders(frame: pl.DataFrame, column: str) -> tuple[str, str]:
+    """The day-first and month-first --date-format of `column`'s dates, with the separator and
+    the year's length its first value shows (`%d.%m.%Y` and `%m.%d.%Y` for 03.04.2024)."""
+    sample = frame.get_column(column).drop_nulls().head(1).to_list()
+    text = str(sample[0]).strip() if sample else ""
+    found = re.match(r"\d{1,2}([/.-])\d{1,2}[/.-](\d+)", text)
+    separator, year = (
+        (found.group(1), "%y" if len(found.group(2)) == 2 else "%Y") if found else ("/", "%Y")
+    )
+    return (
+        f"%d{separator}%m{separator}{year}",
+        f"%m{separator}%d{separator}{year}",
+    )

@@ -14,12 +14,18 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.read.european import (
+    check_fields,
+    check_header_fields,
+    delimiter_name,
+    detect_delimiter,
+)
 from mrrcli.read.numbers import scale_column, with_numbers
 
 FILE_COLUMN = "_file"
@@ -40,6 +46,11 @@ class RowFilter(Protocol):
         """True for the rows to read, given the file's own name of `column`."""
         ...
 
+    def rows(self, index: int, scan: pl.LazyFrame, column: str) -> pl.DataFrame:
+        """The rows of file `index` (`scan`, with `_row`) that the part holds: `scan` filtered
+        by `keeps(column)`, or the same rows as a split written them to disk beforehand."""
+        ...
+
 
 @dataclass
 class Table:
@@ -49,6 +60,7 @@ class Table:
     files: list[str]
     duplicates: int = 0
     duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
+    spelling: dict[str, str] = field(default_factory=dict)  # header_key → header as written
 
 
 def header_key(name: str) -> str:
@@ -97,12 +109,34 @@ def _polars_message(error: Exception) -> str:
     return first
 
 
-def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
-    """The rows of one part of a file, scanned so that the rest is never held in memory."""
+def file_delimiter(path: str, delimiter: str | None = None) -> str:
+    """`delimiter`, else the one detected from the file's header line."""
+    if delimiter is not None:
+        return delimiter
+    try:
+        with open(path, "rb") as handle:
+            return detect_delimiter(handle.read(4096))
+    except OSError:
+        return ","
+
+
+def scan_file(path: str, delimiter: str | None = None) -> pl.LazyFrame:
+    """A file scanned as a part of it is read (CSV as text), with `_row` (its spreadsheet row);
+    `delimiter` None: detected from the header line."""
     if is_parquet(path):
-        scan = pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
-    else:
-        scan = pl.scan_csv(path, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2)
+        return pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
+    return pl.scan_csv(
+        path,
+        separator=file_delimiter(path, delimiter),
+        infer_schema=False,
+        row_index_name=ROW_COLUMN,
+        row_index_offset=2,
+    )
+
+
+def part_column(path: str, scan: pl.LazyFrame, partition: RowFilter) -> str:
+    """The file's own spelling of the header a part is split by (its headers checked first;
+    a file with a header but no rows, or without that header, is an error)."""
     headers = [c for c in scan.collect_schema().names() if c != ROW_COLUMN]
     _check_headers(path, headers)
     if scan.head(1).collect().height == 0:
@@ -110,23 +144,31 @@ def _read_part(path: str, partition: RowFilter) -> pl.DataFrame:
     column = next((h for h in headers if header_key(h) == header_key(partition.column)), None)
     if column is None:
         raise InputError(f"{path}: no column {partition.column!r}, which the first file has")
-    return scan.filter(partition.keeps(column)).collect()
+    return column
 
 
-def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
+def _read_part(path: str, partition: RowFilter, index: int, delimiter: str | None) -> pl.DataFrame:
+    """The rows of one part of a file, scanned so that the rest is never held in memory."""
+    scan = scan_file(path, delimiter)
+    return partition.rows(index, scan, part_column(path, scan, partition))
+
+
+def _read_one(
+    path: str, partition: RowFilter | None = None, index: int = 0, delimiter: str | None = None
+) -> pl.DataFrame:
     """One file as a DataFrame (CSV as text) with `_row`, the spreadsheet row of each row
-    (a CSV header is row 1)."""
+    (a CSV header is row 1); `delimiter` None: detected from the header line."""
     data: bytes | None = None
     try:
         if partition is not None:
-            return _read_part(path, partition)
-        if is_parquet(path):
-            return pl.read_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
+            return _read_part(path, partition, index, delimiter)
         source: str | io.BytesIO = path
         if path == "-":
             data = sys.stdin.buffer.read()
             source = io.BytesIO(data)
-        elif os.path.getsize(path) == 0:
+        if is_parquet(path) or (data or b"").startswith(b"PAR1"):
+            return pl.read_parquet(source, row_index_name=ROW_COLUMN, row_index_offset=1)
+        if path != "-" and os.path.getsize(path) == 0:
             raise InputError(f"{path}: the file is empty (0 bytes); was the export complete?")
         with open(path, "rb") if path != "-" else io.BytesIO(data or b"") as handle:
             head = handle.read(4096)
@@ -136,10 +178,16 @@ def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
             )
         if b"\x00" in head:
             raise InputError(f"{path}: the file is binary, not CSV text or Parquet")
+        delimiter = delimiter or detect_delimiter(head)
         frame = pl.read_csv(
-            source, infer_schema=False, row_index_name=ROW_COLUMN, row_index_offset=2
+            source,
+            separator=delimiter,
+            infer_schema=False,
+            row_index_name=ROW_COLUMN,
+            row_index_offset=2,
         )
         _check_headers(path, [c for c in frame.columns if c != ROW_COLUMN])
+        check_fields(path, frame, delimiter, ROW_COLUMN)
         return frame
     except InputError:
         raise
@@ -151,7 +199,7 @@ def _read_one(path: str, partition: RowFilter | None = None) -> pl.DataFrame:
             raise InputError(
                 f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
             ) from None
-        located = _locate_csv_problem(path, data)
+        located = _locate_csv_problem(path, data, delimiter or ",")
         if located is not None:
             raise located from None
         raise InputError(f"{path}: cannot read it as CSV or Parquet: {message}") from None
@@ -168,7 +216,7 @@ def _check_headers(path: str, columns: list[str]) -> None:
         seen[key] = column
 
 
-def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
+def _locate_csv_problem(path: str, data: bytes | None, delimiter: str) -> InputError | None:
     """The spreadsheet row of a structural CSV problem Polars reports without one."""
     try:
         text = (data or b"").decode("utf-8-sig") if path == "-" else None
@@ -176,10 +224,11 @@ def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
             io.StringIO(text) if text is not None else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
         )
         with handle:
-            reader = csv.reader(handle, strict=True)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
             header = next(reader, None)
             if header is None:
                 return None
+            check_header_fields(path, header, delimiter)
             record = 1
             try:
                 for row in reader:
@@ -190,12 +239,15 @@ def _locate_csv_problem(path: str, data: bytes | None) -> InputError | None:
                             record,
                             None,
                             f"{len(row)} fields where the header has {len(header)} "
-                            "(check delimiters and quoting)",
+                            f"(separated by '{delimiter_name(delimiter)}'; check quoting, "
+                            "or give --delimiter)",
                         )
             except csv.Error:
                 return row_problem(path, record + 1, None, "a quoted field is never closed")
     except (OSError, UnicodeDecodeError):
         return None
+    except InputError as error:
+        return error
     return None
 
 
@@ -239,40 +291,51 @@ def _check_same_columns(files: list[str], frames: list[pl.DataFrame]) -> None:
             )
 
 
+def _canonical_frame(
+    frame: pl.DataFrame, index: int, canonical: Sequence[str], mapping: Mapping[str, str]
+) -> pl.DataFrame:
+    """The frame of file number `index`: headers canonical (others as header_key), `_file`."""
+    renames = rename_to_canonical(frame.columns, canonical, mapping)
+    frame = frame.rename(renames)
+    frame = frame.rename({c: header_key(c) for c in frame.columns if c not in renames.values()})
+    # The readers number rows in chunks aligned with the data; the file index is built
+    # from them so that it is aligned too (misaligned chunks cost a copy of every column
+    # at the first operation that combines them).
+    return frame.with_columns(
+        (pl.col(ROW_COLUMN) * 0 + index).cast(pl.UInt16).alias(FILE_COLUMN),
+        pl.col(ROW_COLUMN).cast(pl.UInt32),
+    )
+
+
 def read_table(
     paths: Sequence[str],
     canonical: Sequence[str],
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
     partition: RowFilter | None = None,
+    delimiter: str | None = None,
 ) -> Table:
     """Read every file into one frame, headers renamed to their canonical names.
 
     Columns that are not canonical are kept under their own names (they decide duplicates).
     Rows identical in every column, as written, are kept once unless `keep_duplicates` (a
-    source compares values as read: drop_duplicates).
+    source compares values as read: drop_duplicates). CSV fields are separated by
+    `delimiter`, by default the one each file's header line shows.
     """
     mapping = dict(mapping or {})
     files = expand_paths(paths)
     frames: list[pl.DataFrame] = []
+    spelling: dict[str, str] = {}
     for index, path in enumerate(files):
-        frame = _read_one(path, partition)
+        frame = _read_one(path, partition, index, delimiter)
+        for column in frame.columns:
+            spelling.setdefault(header_key(column), column.replace("\ufeff", "").strip())
         if frame.height == 0 and partition is None:
             raise InputError(f"{path}: the file has a header but no data rows")
-        renames = rename_to_canonical(frame.columns, canonical, mapping)
-        frame = frame.rename(renames)
-        frame = frame.rename({c: header_key(c) for c in frame.columns if c not in renames.values()})
-        # The readers number rows in chunks aligned with the data; the file index is built
-        # from them so that it is aligned too (misaligned chunks cost a copy of every column
-        # at the first operation that combines them).
-        frame = frame.with_columns(
-            (pl.col(ROW_COLUMN) * 0 + index).cast(pl.UInt16).alias(FILE_COLUMN),
-            pl.col(ROW_COLUMN).cast(pl.UInt32),
-        )
-        frames.append(frame)
+        frames.append(_canonical_frame(frame, index, canonical, mapping))
     _check_same_columns(files, frames)
     combined = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
-    table = Table(frame=combined, files=files)
+    table = Table(frame=combined, files=files, spelling=spelling)
     return table if keep_duplicates else drop_duplicates(table)
 
 
@@ -324,6 +387,7 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
         files=table.files,
         duplicates=table.duplicates + duplicates,
         duplicate_rows=pl.concat([*earlier, drop]),
+        spelling=table.spelling,
     )
 
 

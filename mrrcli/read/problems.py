@@ -3,14 +3,19 @@ stops at the first (a report) or gathers them all (`mrrcli validate`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import polars as pl
 
 from mrrcli.errors import InputError, row_problem
-from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table, header_key
+from mrrcli.vocabulary import SHAPE_COLUMNS
+
+CANONICAL = {c for columns in SHAPE_COLUMNS.values() for c in columns}
 
 
 @dataclass(frozen=True)
@@ -107,3 +112,50 @@ class Findings:
                         "warning" if warning else "error",
                     )
                 )
+
+
+def missing_columns(
+    missing: Sequence[str], headers: Sequence[str], spelling: Mapping[str, str]
+) -> str:
+    """The problem of required columns `missing` from a file of `headers`, named as the file
+    writes them (`spelling`), with a ready-to-paste --map for each header close to one."""
+    written = [spelling.get(header_key(h), h) for h in headers]
+    message = (
+        f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
+        f"the file has {', '.join(written)}. "
+        "Use --map canonical=Header to name them"
+    )
+    suggestions = map_suggestions(missing, [h for h in written if header_key(h) not in CANONICAL])
+    if suggestions:
+        message += ", e.g. " + " ".join(suggestions)
+    return message
+
+
+def map_suggestions(missing: Sequence[str], headers: Sequence[str]) -> list[str]:
+    """`--map canonical=Header` for each missing column that a header resembles (difflib, and
+    a word of the header begins like the column's first word: `Cust ID` for customer_id, not
+    `Account` for amount), each header offered once, quoted for a shell when it needs to be."""
+
+    def plain(name: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+    def related(canonical: str, header: str) -> bool:
+        first = plain(canonical).split("_")[0]
+        return any(w[:3] == first[:3] and len(w) >= 3 for w in header.split("_"))
+
+    by_plain = {plain(h): h for h in reversed(headers)}
+    suggestions = []
+    for canonical in missing:
+        candidates = [h for h in by_plain if related(canonical, h)]
+        close = difflib.get_close_matches(plain(canonical), candidates, n=1, cutoff=0.6)
+        if close:
+            header = by_plain.pop(close[0])
+            suggestions.append(f"--map {canonical}={_shell_word(header)}")
+    return suggestions
+
+
+def _shell_word(text: str) -> str:
+    """`text` as one shell word: bare when safe, else in double quotes."""
+    if re.fullmatch(r"[A-Za-z0-9_.,:/+-]+", text):
+        return text
+    return '"' + re.sub(r'(["$`\\])', r"\\\1", text) + '"'

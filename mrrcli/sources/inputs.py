@@ -12,6 +12,7 @@ import polars as pl
 
 from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.european import NUMBER_COLUMNS
 from mrrcli.read.files import (
     SAME_CODE,
     SAME_ID,
@@ -20,6 +21,7 @@ from mrrcli.read.files import (
     Table,
     drop_duplicates,
     expand_paths,
+    file_delimiter,
     header_key,
     is_parquet,
     read_table,
@@ -32,7 +34,7 @@ from mrrcli.sources.shapes import (
     snapshots_to_periods,
 )
 from mrrcli.sources.tables import join_beside, latest_of, latest_versions, price_history
-from mrrcli.vocabulary import SHAPE_COLUMNS
+from mrrcli.vocabulary import SHAPE_COLUMNS, counted
 
 
 @dataclass
@@ -52,17 +54,22 @@ def open_input(
     mapping: Mapping[str, str] | None = None,
     keep_duplicates: bool = False,
     partition: RowFilter | None = None,
+    delimiter: str | None = None,
 ) -> Input:
     """Read every file, choose the source (said in `notes`), rename headers to canonical.
 
     Files that are another table of a vendor's export (Stripe invoices beside invoice lines)
     are told apart by their headers and joined in. With `partition`, only the rows of one
-    part of the customers are read (see mrrcli.parts).
+    part of the customers are read (see mrrcli.parts). CSV fields are separated by
+    `delimiter`, by default the one each header line shows.
     """
     mapping = dict(mapping or {})
-    main_files, tables = _main_and_lookup_files(expand_paths(paths))
-    table = read_table(main_files, (), None, keep_duplicates=True, partition=partition)
+    main_files, tables = _main_and_lookup_files(expand_paths(paths), delimiter)
+    table = read_table(
+        main_files, (), None, keep_duplicates=True, partition=partition, delimiter=delimiter
+    )
     notes: list[str] = []
+    _check_types(table.frame, table.files, _headers(table))  # before any column is compared
     chosen = _chosen_source(_headers(table), source, mapping, notes)
     if not keep_duplicates:
         # Judged on the values as read, so the headers' canonical meaning must be known.
@@ -88,6 +95,7 @@ def open_input(
         notes.append(chosen.note)
     frame = latest_of(frame, chosen, list(mapping))
     frame = _canonical(frame, headers, chosen, mapping)
+    _check_types(frame, table.files, SHAPE_COLUMNS[chosen.shape])
     frame = _status_ends(frame, chosen, notes)
     return Input(replace(table, frame=frame), chosen, notes, set_aside, read)
 
@@ -97,7 +105,7 @@ def _headers(table: Table) -> list[str]:
 
 
 def _main_and_lookup_files(
-    files: list[str],
+    files: list[str], delimiter: str | None = None
 ) -> tuple[list[str], list[tuple[str, Source, Lookup]]]:
     """The files of the rows to report on, and the lookup tables beside them (by header)."""
     if len(files) == 1:
@@ -105,7 +113,7 @@ def _main_and_lookup_files(
     main_files: list[str] = []
     tables: list[tuple[str, Source, Lookup]] = []
     for path in files:
-        found = lookup_for(headers_of(path)) if path != "-" else None
+        found = lookup_for(headers_of(path, delimiter)) if path != "-" else None
         if found is None:
             main_files.append(path)
         else:
@@ -204,12 +212,31 @@ def _canonical(
     return frame
 
 
-def headers_of(path: str) -> list[str]:
+def _check_types(frame: pl.DataFrame, files: list[str], canonical: Sequence[str]) -> None:
+    """A typed (Parquet) column of a type that cannot hold what it must (a number, a date, an
+    id), named with its file and the type expected, before any arithmetic meets it."""
+    for column in canonical:
+        dtype = frame.schema.get(column)
+        if dtype is None or dtype in (pl.String, pl.Null):
+            continue
+        if column in NUMBER_COLUMNS:
+            fits, expected = dtype.is_numeric(), "numbers (a numeric type, or text of numbers)"
+        else:
+            fits, expected = not dtype.is_nested() and dtype != pl.Binary, "single values"
+        if not fits:
+            file = next((f for f in files if is_parquet(f)), files[0])
+            raise InputError(
+                f"{file}, column '{column}': holds {dtype} values where {expected} are expected"
+            )
+
+
+def headers_of(path: str, delimiter: str | None = None) -> list[str]:
     """A file's header names, without reading its rows (empty when it cannot be read)."""
     try:
         if is_parquet(path):
             return list(pl.read_parquet_schema(path))
-        return pl.read_csv(path, n_rows=0, infer_schema=False).columns
+        separator = file_delimiter(path, delimiter)
+        return pl.read_csv(path, n_rows=0, infer_schema=False, separator=separator).columns
     except (pl.exceptions.PolarsError, OSError, ValueError):
         return []
 
@@ -249,7 +276,8 @@ def _status_ends(frame: pl.DataFrame, source: Source, notes: list[str]) -> pl.Da
         count = int(frame.select(hit.fill_null(False).sum()).item())
         if count:
             notes.append(
-                f"{count:,} {status} rows have no end date: their MRR is taken to end at "
+                f"{counted(count, f'{status} rows')} {'has' if count == 1 else 'have'} no end "
+                f"date: {'its' if count == 1 else 'their'} MRR is taken to end at "
                 f"{header} (the file cannot say since when they stopped paying)"
             )
             frame = frame.with_columns(

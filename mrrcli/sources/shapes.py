@@ -14,8 +14,9 @@ from dataclasses import replace
 import polars as pl
 
 from mrrcli.read.dates import DateFormatError, DateParsing, localize, parse_date_columns
+from mrrcli.read.european import decimal_comma_hint
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
-from mrrcli.read.problems import Check, Findings
+from mrrcli.read.problems import Check, Findings, missing_columns
 
 RECURRING_KINDS = ("subscription", "recurring", "plan", "addon", "add_on", "add-on")
 TRUE_VALUES = ("true", "t", "1", "yes", "y")
@@ -24,10 +25,9 @@ TRUE_VALUES = ("true", "t", "1", "yes", "y")
 def _missing(frame: pl.DataFrame, required: Sequence[str], findings: Findings) -> None:
     missing = [c for c in required if c not in frame.columns]
     if missing:
+        headers = [c for c in frame.columns if not c.startswith("_")]
         findings.fail(
-            f"missing required column(s) {', '.join(missing)}; the file has "
-            f"{', '.join(c for c in frame.columns if not c.startswith('_'))}. "
-            "Use --map canonical=Header to name them",
+            missing_columns(missing, headers, findings.table.spelling),
             findings.table.files[0],
             fatal=True,
         )
@@ -205,7 +205,7 @@ def _with_deductions(kept: pl.DataFrame, findings: Findings) -> tuple[pl.DataFra
                 c,
                 pl.col(c).cast(pl.String).str.strip_chars().replace("", None).is_not_null()
                 & amount(c).is_null(),
-                lambda v: f"cannot read {v!r} as an amount",
+                lambda v: f"cannot read {v!r} as an amount{decimal_comma_hint(v)}",
             )
             for c in deductions
         ],

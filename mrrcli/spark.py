@@ -1,0 +1,346 @@
+"""`--engine spark`: the parts of a run computed on Apache Spark (SPEC §13).
+
+Every global reading decision is made once, here on the driver: the source and the header the
+customer id is in (parts.split_column), each file's columns and their types as mrrcli reads
+them, the reading options (the FX file read once), and afterwards, over all buckets, the
+reporting currency, the date order, the MRR bound and the dated-copies check (parts.joined).
+Spark reads the files, numbers each file's rows as a spreadsheet shows them, and buckets the
+rows by `pmod(xxhash64(customer id), buckets)`, so that a customer is whole in one bucket.
+Each bucket then runs mrrcli's own pipeline and engine (`groupBy(bucket).applyInArrow`):
+Arrow in; out, one Arrow table per bucket whose `data` column holds Arrow IPC streams (the
+bucket's MRR rows, kept on Spark, and for each report its partial sums) and a pickled summary
+of what was read. The driver adds the partials with engine.partials.combine, as a local run
+in parts does: the output is the same, byte for byte.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import shutil
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import date
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from mrrcli import parts
+from mrrcli.engine.freshness import last_event_day
+from mrrcli.engine.partials import Needs, Partial, partial
+from mrrcli.errors import InputError, MrrError
+from mrrcli.normalize.periods import NormalizeOptions, Rows
+from mrrcli.pipeline import (
+    copies_found,
+    file_tables,
+    load_rows,
+    normalize_options,
+    shared_periods,
+)
+from mrrcli.read.files import (
+    FILE_COLUMN,
+    ROW_COLUMN,
+    expand_paths,
+    file_delimiter,
+    is_parquet,
+    part_column,
+    scan_file,
+)
+from mrrcli.vocabulary import Engine, ReadOptions, Settings
+
+BUCKET = "_bucket"
+RESULT_SCHEMA = "_bucket long, name string, data binary"
+
+
+class SparkMissing(MrrError):
+    """--engine spark without pyspark or Java: one line saying what to install (exit 1)."""
+
+
+def require_spark() -> None:
+    """Stop with one line when pyspark or Java is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SparkMissing(
+            "--engine spark needs pyspark: pip install 'mrrcli[spark]' (or pip install pyspark)"
+        ) from None
+    home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (home and os.path.exists(f"{home}/bin/java")):
+        raise SparkMissing(
+            "--engine spark needs Java 17 or later: install a JDK or JRE (e.g. apt-get install "
+            "openjdk-17-jre-headless) or set JAVA_HOME"
+        )
+
+
+def session(master: str) -> Any:
+    """The Spark session (an existing one is reused), its Python workers on this Python."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("mrrcli")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.log.level", "ERROR")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """The rows of one bucket, as read.files.RowFilter: the rows of each file are given, with
+    the columns and types mrrcli reads the file with (`schemas`, decided on the driver)."""
+
+    column: str
+    frame: pl.DataFrame  # _file, _row and the columns c0, c1, … of every file
+    schemas: tuple[dict[str, pl.DataType], ...]
+
+    def keeps(self, column: str) -> pl.Expr:
+        return pl.lit(True)
+
+    def rows(self, index: int, scan: pl.LazyFrame, column: str) -> pl.DataFrame:
+        schema = self.schemas[index]
+        names = [n for n in schema if n != ROW_COLUMN]
+        mine = self.frame.filter(pl.col(FILE_COLUMN) == index).sort(ROW_COLUMN)
+        return mine.select(
+            pl.col(ROW_COLUMN).cast(schema[ROW_COLUMN]),
+            *(pl.col(f"c{j}").cast(schema[n]).alias(n) for j, n in enumerate(names)),
+        )
+
+
+def _ipc(frame: pl.DataFrame) -> bytes:
+    sink = io.BytesIO()
+    frame.write_ipc_stream(sink)
+    return sink.getvalue()
+
+
+def _table(bucket: int, items: Sequence[tuple[str, bytes]]) -> pa.Table:
+    schema = pa.schema([(BUCKET, pa.int64()), ("name", pa.string()), ("data", pa.binary())])
+    columns = [[bucket] * len(items), [n for n, _ in items], [d for _, d in items]]
+    return pa.Table.from_arrays(
+        [pa.array(c, type=t.type) for c, t in zip(columns, schema, strict=True)], schema=schema
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every bucket is handed: the decisions made once on the driver."""
+
+    paths: tuple[str, ...]
+    options: ReadOptions
+    reading: NormalizeOptions
+    column: str
+    schemas: tuple[dict[str, pl.DataType], ...]
+    tables: tuple[int, ...]
+
+    def load(self, table: pa.Table) -> pa.Table:
+        """A bucket's raw rows → its MRR rows (IPC) and a summary of what was read."""
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        bucket = int(frame.get_column(BUCKET)[0])
+        try:
+            piece = load_rows(
+                self.paths, self.options, self.reading, Bucket(self.column, frame, self.schemas)
+            )
+        except MrrError as error:
+            return _table(bucket, [("error", pickle.dumps(error))])
+        mrr = piece.frame.get_column("mrr") if piece.frame.height else pl.Series([], dtype=pl.Int64)
+        summary = (
+            replace(piece, frame=piece.frame.clear()),
+            int(mrr.cast(pl.Int128).sum() or 0),
+            int((mrr > 0).sum()),
+            shared_periods(piece.frame, self.tables) if piece.frame.height else None,
+            piece.frame.height > 0,
+        )
+        return _table(bucket, [("summary", pickle.dumps(summary)), ("rows", _ipc(piece.frame))])
+
+
+def _each_bucket(
+    work: Callable[[int, pl.DataFrame], list[tuple[str, bytes]]],
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """A mapInArrow function running `work` on each bucket's MRR rows."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for bucket, data in zip(
+                batch.column(0).to_pylist(), batch.column(2).to_pylist(), strict=True
+            ):
+                frame = pl.read_ipc_stream(io.BytesIO(data))
+                yield from _table(bucket, work(bucket, frame)).to_batches()
+
+    return run
+
+
+@dataclass
+class SparkRows:
+    """An export's MRR rows held on Spark, one IPC stream per bucket (Rows.remote)."""
+
+    rows: Any  # the Spark DataFrame: _bucket, name = "rows", data
+    paying: int
+
+    def partials(self, settings: Settings, needs: Needs) -> list[Partial]:
+        """Each bucket reduced to its partial sums on Spark, in bucket order."""
+
+        def work(bucket: int, frame: pl.DataFrame) -> list[tuple[str, bytes]]:
+            # Frames of sums as Arrow IPC; any other field (a day) pickled, under "=name".
+            result = partial(frame, settings, needs)
+            values = ((f.name, getattr(result, f.name)) for f in fields(Partial))
+            return [
+                (n, _ipc(v)) if isinstance(v, pl.DataFrame) else (f"={n}", pickle.dumps(v))
+                for n, v in values
+                if v is not None
+            ]
+
+        found: dict[int, dict[str, Any]] = {}
+        for bucket, name, data in self._run(work):
+            value = (
+                pickle.loads(data) if name.startswith("=") else pl.read_ipc_stream(io.BytesIO(data))
+            )
+            found.setdefault(bucket, {})[name.lstrip("=")] = value
+        return [Partial(**found[bucket]) for bucket in sorted(found)]
+
+    def data_through(self, shape: str, as_of: date) -> date | None:
+        """The latest event day on or before `as_of` over every bucket."""
+
+        def work(bucket: int, frame: pl.DataFrame) -> list[tuple[str, bytes]]:
+            return [("day", pickle.dumps(last_event_day(frame, shape, as_of)))]
+
+        days = [d for *_, data in self._run(work) if (d := pickle.loads(data)) is not None]
+        return max(days, default=None)
+
+    def _run(self, work: Callable[[int, pl.DataFrame], list[tuple[str, bytes]]]) -> list[Any]:
+        result = self.rows.mapInArrow(_each_bucket(work), RESULT_SCHEMA).collect()
+        return [(int(r[0]), str(r[1]), bytes(r[2])) for r in result]
+
+
+def _read(
+    spark: Any,
+    files: Sequence[str],
+    customers: Sequence[int],
+    buckets: int,
+    delimiter: str | None = None,
+) -> Any:
+    """Every file read by Spark, columns named c0, c1, … by position, with `_file`, `_row`
+    (the row as a spreadsheet shows it) and the bucket of the row's customer (the column at
+    `customers[i]` of file i)."""
+    from pyspark.sql import functions as F
+
+    frames = []
+    for index, path in enumerate(files):
+        if is_parquet(path):
+            frame, first = spark.read.parquet(path), 1
+        else:
+            reader = spark.read.option("header", True).option("multiLine", True)
+            reader = reader.option("sep", file_delimiter(path, delimiter))
+            frame, first = reader.option("escape", '"').csv(path), 2
+        named = frame.toDF(*[f"c{j}" for j in range(len(frame.columns))])
+        customer = F.col(f"c{customers[index]}").cast("string")
+        customer = F.regexp_replace(customer, r"(?U)^\s+|\s+$", "")
+        customer = F.when(customer == "", None).otherwise(customer)
+        frames.append(
+            named.withColumn(FILE_COLUMN, F.lit(index))
+            .withColumn("_first", F.lit(first))
+            .withColumn("_id", F.monotonically_increasing_id())
+            .withColumn("_pid", F.spark_partition_id())
+            .withColumn(BUCKET, F.pmod(F.xxhash64(customer), F.lit(buckets)))
+        )
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionByName(frame, allowMissingColumns=True)
+    # Rows are numbered within each read partition; partitions of a file follow each other.
+    counts = sorted(tuple(r) for r in union.groupBy(FILE_COLUMN, "_pid").count().collect())
+    offsets: dict[int, int] = {}
+    running: dict[int, int] = {}
+    for file, pid, count in counts:
+        offsets[pid] = running.get(file, 0)
+        running[file] = offsets[pid] + count
+    offset = F.create_map(*[F.lit(v) for item in offsets.items() for v in item])
+    within = F.col("_id") - F.shiftleft(F.col("_pid").cast("long"), 33)
+    return union.select(
+        *[c for c in union.columns if c.startswith("c")],
+        FILE_COLUMN,
+        (offset[F.col("_pid")] + within + F.col("_first")).alias(ROW_COLUMN),
+        BUCKET,
+    )
+
+
+def load(paths: Sequence[str], options: ReadOptions) -> Rows:
+    """An export read on Spark: the driver decides, each bucket reads and normalizes its
+    customers, the MRR rows stay on Spark (Rows.remote) for the reports' partials."""
+    require_spark()
+    column, why = parts.split_column(paths, options)
+    local = replace(options, engine=Engine.local)
+    if column is None:
+        rows = parts.load(paths, replace(local, parts=1))
+        rows.notes.append(f"read whole on this machine, not on Spark: {why}")
+        return rows
+    files = expand_paths(paths)
+    schemas, customers = [], []
+    for path in files:
+        scan = scan_file(path, options.delimiter)
+        own = part_column(path, scan, parts.Partition(0, 1, column))  # headers checked
+        schema = dict(scan.collect_schema())
+        schemas.append(schema)
+        customers.append([n for n in schema if n != ROW_COLUMN].index(own))
+    spark = session(options.spark_master)
+    buckets = options.buckets or 2 * spark.sparkContext.defaultParallelism
+    raw = _read(spark, files, customers, buckets, options.delimiter)
+    reading = normalize_options(options)
+    job = Job(tuple(files), local, reading, column, tuple(schemas), tuple(file_tables(files)))
+    loaded, summaries = _run_load(raw, job)
+    if len({s[0].currency for s in summaries}) > 1 and options.fx and not options.currency:
+        # Buckets chose different reporting currencies: with rates, the export is in USD.
+        job = replace(job, reading=replace(reading, reporting_currency="USD"))
+        loaded, summaries = _run_load(raw, job)
+    pieces = [s[0] for s in summaries]
+    empty = Rows(frame=pl.DataFrame(), currency="", exponent=0, files=list(files))
+    rows = parts.joined(pieces or [empty], sum(s[1] for s in summaries))
+    problem = copies_found([s[3] for s in summaries if s[3] is not None], files)
+    if problem is not None:
+        raise InputError(problem)
+    rows.remote = SparkRows(loaded.filter("name = 'rows'"), sum(s[2] for s in summaries))
+    rows.notes[-1] = (
+        f"computed on Spark ({options.spark_master}) in {buckets} buckets by customer "
+        f"({len(files)} file(s))"
+    )
+    return rows
+
+
+@dataclass(frozen=True)
+class Held:
+    """Where a bucket's MRR rows are: on Spark (Rows.remote of the bucket's summary)."""
+
+    bucket: int
+    paying: int
+
+
+def _run_load(raw: Any, job: Job) -> tuple[Any, list[tuple[Rows, int, int, Any]]]:
+    """The load job: each bucket's rows read and normalized, kept on Spark (persisted); the
+    summaries of the buckets that hold MRR rows, in bucket order: their Rows (the rows
+    themselves left out), MRR total, paying rows and shared periods (dated copies)."""
+
+    def load_bucket(table: pa.Table) -> pa.Table:  # a function of one argument, for Spark
+        return job.load(table)
+
+    loaded = raw.groupBy(BUCKET).applyInArrow(load_bucket, RESULT_SCHEMA).persist()
+    found = sorted(
+        (int(r[0]), str(r[1]), bytes(r[2])) for r in loaded.filter("name != 'rows'").collect()
+    )
+    errors = [pickle.loads(data) for _, name, data in found if name == "error"]
+    if errors:
+        raise errors[0]
+    summaries = []
+    for bucket, _, data in found:
+        piece, total, paying, shared, held = pickle.loads(data)
+        if held:
+            summaries.append((replace(piece, remote=Held(bucket, paying)), total, paying, shared))
+    return loaded, summaries

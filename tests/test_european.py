@@ -1,0 +1,132 @@
+"""European spreadsheets (SPEC §2.5): `;` and tab delimiters, detected from the header line or
+named with --delimiter, amounts with a decimal comma read with --decimal-comma, and errors that
+name the option that reads the file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from mrrcli.cli import app
+from mrrcli.errors import InputError
+from mrrcli.present.terminal import Terminal
+from mrrcli.read.european import detect_delimiter, from_decimal_comma
+from mrrcli.read.files import read_table
+from tests.conftest import FIXTURES
+
+EUROPEAN = FIXTURES / "european" / "semicolon_decimal_comma.csv"
+AS_OF = ["--as-of", "2024-02-29"]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), obj=Terminal())
+    return result.exit_code, result.stdout, result.stderr
+
+
+def closing(out: str) -> list[tuple[str, str, str]]:
+    return [(r["month"], r["new_mrr"], r["closing_mrr"]) for r in csv.DictReader(io.StringIO(out))]
+
+
+def test_semicolon_file_with_decimal_commas_gives_hand_computed_mrr() -> None:
+    # c1: 49,00 a month → 49.00; c2: 1.234,50 a year → 1234.50 / 12 = 102.875 → 102.88 (half
+    # away from zero). Both start in January: new 151.88, closing 151.88 in Jan and Feb.
+    code, out, err = run("movements", str(EUROPEAN), *AS_OF, "--decimal-comma")
+    assert code == 0, err
+    assert closing(out) == [("2024-01", "151.88", "151.88"), ("2024-02", "0.00", "151.88")]
+
+
+def test_delimiter_given_by_name_reads_the_same(tmp_path: Path) -> None:
+    # The same rows with tabs: `--delimiter tab` (and detection) give the same 151.88.
+    tabbed = tmp_path / "tabbed.csv"
+    tabbed.write_text(EUROPEAN.read_text().replace(";", "\t"))
+    for extra in ([], ["--delimiter", "tab"]):
+        code, out, err = run("movements", str(tabbed), *AS_OF, "--decimal-comma", *extra)
+        assert code == 0, err
+        assert closing(out)[-1] == ("2024-02", "0.00", "151.88")
+
+
+def test_options_from_the_config_file(in_tmp: Path) -> None:
+    (in_tmp / "mrrcli.toml").write_text('delimiter = ";"\ndecimal-comma = true\n')
+    code, out, err = run("movements", str(EUROPEAN), *AS_OF)
+    assert code == 0, err
+    assert closing(out)[0] == ("2024-01", "151.88", "151.88")
+
+
+def test_decimal_comma_amount_error_names_the_option() -> None:
+    code, out, err = run("movements", str(EUROPEAN), *AS_OF)
+    assert code == 1 and out == ""
+    assert err.strip() == (
+        f"mrrcli: error: {EUROPEAN}, row 2, column 'amount': cannot read '49,00' as an amount "
+        "(a decimal comma? --decimal-comma reads it) (1 other row has the same problem)"
+    )
+
+
+def test_semicolon_file_read_with_commas_names_the_delimiter_option() -> None:
+    code, _, err = run("movements", str(EUROPEAN), *AS_OF, "--delimiter", ",", "--decimal-comma")
+    assert code == 1
+    assert "the header is one field" in err
+    assert "--delimiter ';' reads it" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_row_of_one_field_names_the_delimiter_option(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("customer_id,start_date,amount\nc1,2024-01-01,10\nc2;2024-01-01;10\n")
+    code, _, err = run("movements", str(mixed), *AS_OF)
+    assert code == 1
+    assert f"{mixed}, row 3: 1 field where the header has 3" in err
+    assert "--delimiter ';'" in err
+
+
+def test_unknown_delimiter_is_a_usage_error() -> None:
+    code, _, err = run("movements", str(EUROPEAN), *AS_OF, "--delimiter", "x")
+    assert code == 2
+    assert "--delimiter must be one of , ; | tab" in err
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"a,b,c\n1;2,3", ","),
+        (b"a;b;c\n", ";"),
+        (b"\xef\xbb\xbfa\tb\tc\r\n", "\t"),
+        (b"a|b|c", "|"),
+        (b'"x;y",b,c\n', ","),  # a delimiter inside quotes does not count
+        (b"single\n", ","),
+    ],
+)
+def test_delimiter_detected_from_the_header_line(header: bytes, expected: str) -> None:
+    assert detect_delimiter(header) == expected
+
+
+def test_decimal_comma_rewrites_only_european_numbers() -> None:
+    values = ["49,00", "1.234,50", "1 234,5", "12", "49.00", "1,200.50", "-3,5", "abc", None]
+    frame = pl.DataFrame({"amount": values}).with_columns(from_decimal_comma(["amount"]))
+    # Grouped thousands lose their dots or spaces, the comma becomes a point; a value written
+    # another way ("49.00", "1,200.50") is left as it is so an error shows it as written.
+    assert frame.get_column("amount").to_list() == [
+        "49.00",
+        "1234.50",
+        "1234.5",
+        "12",
+        "49.00",
+        "1,200.50",
+        "-3.5",
+        "abc",
+        None,
+    ]
+
+
+def test_read_table_with_an_explicit_delimiter(tmp_path: Path) -> None:
+    piped = tmp_path / "piped.csv"
+    piped.write_text("customer_id|amount\nc1|5\n")
+    table = read_table([str(piped)], ("customer_id", "amount"), delimiter="|")
+    assert table.frame.select("customer_id", "amount").rows() == [("c1", "5")]
+    with pytest.raises(InputError, match=re.escape("--delimiter '|' reads it")):
+        read_table([str(piped)], ("customer_id", "amount"), delimiter=";")
