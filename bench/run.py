@@ -70,6 +70,7 @@ MRRCLI_COMMANDS: list[tuple[str, list[str]]] = [
     ("mrrcli expansion", ["expansion"]),
     ("mrrcli metrics", ["metrics"]),
     ("mrrcli customers", ["customers"]),
+    ("mrrcli cohorts", ["cohorts"]),
 ]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from mrrcli import parts
+from mrrcli.engine.cohorts import cohorts_table
 from mrrcli.engine.freshness import Freshness
 from mrrcli.engine.metrics import (
     all_metrics_table,
@@ -39,6 +40,7 @@ from mrrcli.normalize.periods import Rows
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
+    COHORT_METRICS,
     MOVEMENTS,
     Mode,
     Period,
@@ -52,6 +54,7 @@ __all__ = [
     "Report",
     "Rows",
     "Settings",
+    "cohorts",
     "customers",
     "expansion",
     "load",
@@ -253,6 +256,27 @@ def _audit_filter(
     if customer is not None:
         keep &= pl.col("customer_id") == customer
     return keep
+
+
+def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr") -> Report:
+    """Retention by cohort (the month each customer first paid) and age (§10): a row per
+    cohort and age, then a weighted-average row per age (`cohort = all`).
+
+    `rows`: loaded Rows, or paths to load. `metric` (nrr, grr, logo, mrr) is what the terminal
+    triangle shows (`extra["metric"]`, a column of the frame); the frame holds every column.
+    Cohorts before `settings.month_from` are left out; cells stop at `settings.month_to`.
+    Cohorts and ages are calendar months: `settings.period` does not apply.
+    """
+    if metric not in COHORT_METRICS:
+        raise ValueError(f"unknown cohort metric {metric!r}: one of {', '.join(COHORT_METRICS)}")
+    if not isinstance(rows, Rows):
+        rows = load(list(rows))
+    settings = replace(for_shape(rows, settings), period=Period.month)
+    combined = combine(parts.partials(rows, settings, Needs(cohorts=True)), settings)
+    table = cohorts_table(combined.cohorts, combined.movements, settings)
+    report = _report("cohorts", table, rows, settings)
+    report.extra["metric"] = COHORT_METRICS[metric]
+    return report
 
 
 def first_paying_day(rows: Rows) -> date | None:

@@ -1,3 +1,4 @@
+# size: every name the layers share is defined here once (SPEC §6-§10 columns, options, settings).
 """The words every layer shares: movement names, modes, column names, settings and options.
 
 No Polars here (nor anything heavy): the CLI imports this module to build `--help`, which must
@@ -149,10 +150,24 @@ CUSTOMERS_COLUMNS = (
     "mrr_after",
     "amount",
 )
+COHORTS_COLUMNS = (
+    *("cohort", "age", "month", "partial", "customers_new", "base_mrr", "customers_active"),
+    *("mrr", *MOVEMENT_COLUMNS.values(), "logo_retention", "nrr", "grr"),
+)
+
+
+class CohortMetric(StrEnum):  # what the `cohorts` triangle shows (COHORT_METRICS: its column)
+    nrr = "nrr"
+    grr = "grr"
+    logo = "logo"
+    mrr = "mrr"
+
+
+COHORT_METRICS = {"nrr": "nrr", "grr": "grr", "logo": "logo_retention", "mrr": "mrr"}
 
 # Money in minor units inside the engine, shown in major units.
 MONEY_COLUMNS = frozenset(
-    {*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount"}
+    {*MOVEMENTS_COLUMNS[2:], "arpa", "mrr_before", "mrr_after", "amount", "base_mrr", "mrr"}
     | {"moved_in_mrr", "moved_out_mrr"}  # segments' transfers (SPEC §9)
 )
 RATIO_COLUMNS = frozenset(
@@ -166,6 +181,7 @@ RATIO_COLUMNS = frozenset(
         "net_mrr_churn_rate",
         "nrr",
         "grr",
+        "logo_retention",
         "nrr_ttm",
         "grr_ttm",
     }

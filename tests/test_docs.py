@@ -25,7 +25,18 @@ COMMANDS = sorted(c.callback.__name__ for c in app.registered_commands if c.call
 
 def test_all_commands_are_known() -> None:
     assert (
-        sorted(["movements", "expansion", "metrics", "customers", "validate", "check", "report"])
+        sorted(
+            [
+                "movements",
+                "expansion",
+                "metrics",
+                "customers",
+                "validate",
+                "check",
+                "report",
+                "cohorts",
+            ]
+        )
         == COMMANDS
     )
 

@@ -157,6 +157,7 @@ def _cases() -> list[Case]:
     cases.append(
         Case("bad/no-such-file", ("metrics", "tests/fixtures/bad/absent.csv", *SOURCE_AS_OF))
     )
+    cases += _cohort_cases()
     cases.append(Case("bad/bad-month", ("movements", SAMPLE, *SAMPLE_AS_OF, "--from", "2026-13")))
     cases += _segment_cases()
     cases += _period_cases()
@@ -224,6 +225,31 @@ def _period_cases() -> list[Case]:
     cases.append(
         Case(
             "sample/check-quarter", ("check", SAMPLE, *SAMPLE_AS_OF, "--period", "quarter", *rules)
+        )
+    )
+    return cases
+
+
+def _cohort_cases() -> list[Case]:
+    """`cohorts` (SPEC §10): the SPEC example in every combination and format, the sample
+    data's triangle of each metric (month to date), a window and a run in parts."""
+    cases: list[Case] = []
+    for mode, level, scope in COMBINATIONS:
+        args = ("cohorts", SPEC, *SPEC_AS_OF, *_combo(mode, level, scope), "-f", "csv")
+        cases.append(Case(f"spec/cohorts-{mode}-{level}-{scope}", args))
+    for fmt in FORMATS:
+        cases.append(Case(f"spec/cohorts-{fmt}", ("cohorts", SPEC, *SPEC_AS_OF, "-f", fmt)))
+    to_date = ("--as-of", "2026-06-17", "--from", "2025-07")
+    for metric in ("nrr", "grr", "logo", "mrr"):
+        args = ("cohorts", SAMPLE, *to_date, "--metric", metric, "-f", "table")
+        cases.append(Case(f"sample/cohorts-table-{metric}", args))
+    window = ("--from", "2025-01", "--to", "2025-12", "--mode", "snapshot")
+    cases.append(Case("sample/cohorts-from-to", ("cohorts", SAMPLE, *SAMPLE_AS_OF, *window)))
+    cases.append(
+        Case(
+            "sample/cohorts-in-parts",
+            ("cohorts", SAMPLE, *SAMPLE_AS_OF, "--level", "subscription"),
+            {"MRRCLI_WHOLE_ROWS": "500"},
         )
     )
     return cases

@@ -25,6 +25,7 @@ from mrrcli.vocabulary import (
     EXPANSION_COLUMNS,
     METRICS_COLUMNS,
     MOVEMENTS_COLUMNS,
+    CohortMetric,
     Period,
     Settings,
     parse_movement,
@@ -274,6 +275,40 @@ def check(
     run.note(summary(outcomes))
     if not all(outcome.passed for outcome in outcomes):
         raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+
+CohortMetricOption = Annotated[
+    CohortMetric,
+    typer.Option(
+        "--metric",
+        help="What the terminal triangle shows: nrr, grr, logo (logo retention) or mrr. CSV and "
+        "JSON hold every column.",
+    ),
+]
+
+
+@command
+@report_command
+def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
+    """Retention by cohort (the month a customer first paid) and age in months.
+
+    One row per cohort and age: its customers and base (its new MRR), the members paying and
+    their MRR at that month's end, their flows that month, logo retention, NRR and GRR against
+    the base; then, per age, the weighted average of the cohorts whose month at that age is
+    complete (cohort = all). A customer stays in its cohort for ever, reactivations included;
+    --expansion-scope changes only the flow columns. With --level subscription each
+    subscription has its cohort (customers are still counted once per cohort). --from keeps
+    the cohorts that start on or after it; --to ends every cohort there. Cohorts and ages are
+    calendar months (--period does not apply). On a terminal, a triangle of --metric, cut to
+    the terminal's width.
+
+    [bold]Example[/bold]
+
+        $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --metric grr
+    """
+    from mrrcli.report import cohorts as cohorts_report
+
+    run.report(cohorts_report, metric=metric.value)
 
 
 @command

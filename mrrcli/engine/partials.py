@@ -18,6 +18,7 @@ from datetime import date
 
 import polars as pl
 
+from mrrcli.engine.cohorts import cohort_cells, summed_cells
 from mrrcli.engine.keys import CUSTOMER, customer_ids
 from mrrcli.engine.periods import (
     period_key,
@@ -48,6 +49,7 @@ class Needs:
     leaders: int = 0  # the top `leaders` expanding customers of the last reported month
     audit: bool = False  # every change, with ids (the customers report)
     segments: bool = False  # the same, per segment of the rows' `segment` column (§9)
+    cohorts: bool = False  # sums per (cohort, month) of the keys' flows and month-end MRR
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Partial:
     lagged: pl.DataFrame | None = None  # lag, month, _base, _kept, _capped (engine.periods)
     first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
     segments: SegmentSums | None = None  # per (month, segment) sums (§9), when asked
+    cohorts: pl.DataFrame | None = None  # _cohort, month, engine.cohorts.CELL_SUMS
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Combined:
     retention: pl.DataFrame | None = None
     leaders: pl.DataFrame | None = None
     audit: pl.DataFrame | None = None
+    cohorts: pl.DataFrame | None = None
     lagged: pl.DataFrame | None = None
     segments: SegmentSums | None = None  # segment movements (every month × segment) …
 
@@ -101,6 +105,8 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
         result.segments = segment_partial(
             lazy, settings, changes, counts=needs.counts, month_ends=month_ends, audit=needs.audit
         )
+    if needs.cohorts:
+        result.cohorts = cohort_cells(changes, settings)
     return result
 
 
@@ -191,6 +197,7 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
         movements=movements,
         counts=_summed([p.counts for p in partials]),
         retention=_summed([p.retention for p in partials]),
+        cohorts=summed_cells([p.cohorts for p in partials]),
         lagged=_summed([p.lagged for p in partials], by=("lag", "month")),
     )
     leaders = [p.leaders for p in partials if p.leaders is not None]

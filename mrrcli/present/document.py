@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-Kind = Literal["movements", "expansion", "metrics", "customers"]
+Kind = Literal["movements", "expansion", "metrics", "customers", "cohorts"]
 
 
 @dataclass

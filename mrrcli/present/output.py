@@ -73,6 +73,10 @@ def report_document(report: Report, chart: bool = False) -> Document:
     def table(width: int | None) -> Table:
         from mrrcli.present.tables import rich_table
 
+        if report.kind == "cohorts":
+            from mrrcli.present.triangle import cohort_table
+
+            return cohort_table(report, width)
         return rich_table(report, width)
 
     def below(console: Console, width: int) -> None:
