@@ -188,6 +188,20 @@ def paced(values: dict[str, Any], standard_days: Decimal) -> dict[str, Any]:
     return out
 
 
+def paced_row(
+    values: dict[str, Any], days_per_month: float, months: int = 1
+) -> tuple[dict[str, Any], str]:
+    """A month (or period) to date judged at its pace: its flows day-normalized to a standard
+    month (or period of `months` standard months), and the note that says so (SPEC §5)."""
+    standard = Decimal(str(days_per_month)) * months
+    days = int(values["days"])
+    note = (
+        f"to date ({days} days): flows day-normalized (x {standard.normalize()} / {days}) "
+        "before they are compared"
+    )
+    return paced(values, standard), note
+
+
 def evaluate(
     rules: list[Rule], month: str, values: dict[str, Any], paced_note: str | None = None
 ) -> list[Outcome]:

@@ -5,7 +5,7 @@ Domain errors are caught in cli.errors, printed as one line on stderr, and turne
 (see errors.ExitCode). Polars is imported inside commands so `--help` stays fast.
 """
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -30,9 +30,6 @@ from mrrcli.vocabulary import (
     Settings,
     parse_movement,
 )
-
-if TYPE_CHECKING:
-    from mrrcli.present.document import Report
 
 ChartOption = Annotated[
     bool,
@@ -360,34 +357,20 @@ def _check_target(month: str | None, settings: Settings) -> str:
     return period_label(last_complete_period(settings.as_of, period.months), period)
 
 
-def _paced(
-    values: dict[str, Any], report: "Report", settings: Settings, target: str
-) -> tuple[dict[str, Any], str | None]:
-    """A month (or period) to date is judged at its pace: flows day-normalized (SPEC §5)."""
-    from decimal import Decimal
-
-    from mrrcli.checks import paced
-
-    if report.partial_month != target:
-        return values, None
-    standard = Decimal(str(report.days_per_month)) * settings.period.months
-    days = int(values["days"])
-    note = (
-        f"to date ({days} days): flows day-normalized (x {standard.normalize()} / {days}) "
-        "before they are compared"
-    )
-    return paced(values, standard), note
-
-
 def _outcomes(
     run: Run, rules: list[Any], target: str, found: Any, report: Any, settings: Any
 ) -> list[Any]:
     """The rules judged on the target month's row, or on each segment's row with --by."""
-    from mrrcli.checks import evaluate, judge
+    from mrrcli.checks import evaluate, judge, paced_row
 
     if run.options.by is not None:
         return judge(rules, target, list(found.rows(named=True)), segmented=True)
-    values, note = _paced(found.row(0, named=True), report, settings, target)
+    if report.partial_month == target:
+        values, note = paced_row(
+            found.row(0, named=True), report.days_per_month, settings.period.months
+        )
+    else:
+        values, note = found.row(0, named=True), None
     if note is not None:
         run.note(f"{target}: {note}")
     return evaluate(rules, target, values, note)
