@@ -273,10 +273,33 @@ def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr")
         rows = load(list(rows))
     settings = replace(for_shape(rows, settings), period=Period.month)
     combined = combine(parts.partials(rows, settings, Needs(cohorts=True)), settings)
+    return _cohorts_report(combined, rows, settings, metric)
+
+
+def _cohorts_report(combined: Combined, rows: Rows, settings: Settings, metric: str) -> Report:
     table = cohorts_table(combined.cohorts, combined.movements, settings)
     report = _report("cohorts", table, rows, settings)
     report.extra["metric"] = COHORT_METRICS[metric]
     return report
+
+
+def page_reports(
+    rows: Rows, settings: Settings, top: int = 5
+) -> tuple[Report, Report, Report, Report]:
+    """`overview` and the cohorts report of one run (the one-page report). By month, all four
+    come from one pass over the rows; by quarter or year the cohorts (always by month) take a
+    second pass."""
+    settings = for_shape(rows, settings)
+    if settings.period != Period.month:
+        return (*overview(rows, settings, top), cohorts(rows, settings))
+    needs = replace(METRICS_NEEDS, leaders=top, cohorts=True)
+    combined = combine(parts.partials(rows, settings, needs), settings, top)
+    return (
+        _report("movements", movements_table(combined), rows, settings),
+        _expansion_report(combined, rows, settings),
+        _report("metrics", metrics_table(combined), rows, settings),
+        _cohorts_report(combined, rows, settings, "nrr"),
+    )
 
 
 def first_paying_day(rows: Rows) -> date | None:

@@ -115,11 +115,9 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     report_extension(path)
     converter()
     rows, settings = run.load()
-    movements, expansion, metrics = library.overview(rows, settings)
+    movements, expansion, metrics, cohorts = library.page_reports(rows, settings)
     contents = Contents(movements, expansion, metrics, notes=[*rows.notes, run.read_summary(rows)])
-    build_cohorts = getattr(library, "cohorts", None)
-    if callable(build_cohorts):
-        contents.cohorts = build_cohorts(rows, settings)
+    contents.cohorts = cohorts
     if contents.metrics.frame.height == 0:
         raise InputError(f"{', '.join(rows.files)}: no month with MRR to report")
     assert path is not None
