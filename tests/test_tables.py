@@ -247,3 +247,11 @@ def test_wide_from_the_config_file(in_tmp: Path) -> None:
     # June 2026 in full: opening 284,911.41, reactivation 196.00, closing 291,023.60.
     assert {"284,911.41", "196.00", "291,023.60"} <= set(out.split())
     assert "reactivation" in out and "--wide" not in out
+
+
+def test_a_month_to_date_of_one_day_says_1_day() -> None:
+    # As of 2026-06-01 June has run one day: "1 day", not "1 days"; as of 2026-06-17, 17 days.
+    _, out = invoke(terminal(120), "movements", str(SAMPLE_CSV), "--as-of", "2026-06-01")
+    assert "* 2026-06 is month to date: 1 day, through 2026-06-01" in out
+    _, out = invoke(terminal(120), "movements", str(SAMPLE_CSV), "--as-of", "2026-06-17")
+    assert "* 2026-06 is month to date: 17 days, through 2026-06-17" in out

@@ -211,7 +211,8 @@ def caption_notes(report: Report, short: bool = False, left: Collection[str] = (
     notes: list[str] = []
     partial, as_of, period = report.partial_month, report.settings.as_of, report.settings.period
     if partial is not None:
-        note = f"* {partial} is month to date: {as_of.day} days, through {as_of}"
+        days = "1 day" if as_of.day == 1 else f"{as_of.day} days"
+        note = f"* {partial} is month to date: {days}, through {as_of}"
         if period != "month":
             note = f"* {partial} is {period} to date, through {reported_through(report.settings)}"
         if report.kind == "expansion":
