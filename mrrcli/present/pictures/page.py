@@ -24,8 +24,8 @@ from mrrcli.vocabulary import MONEY_COLUMNS
 TABLE_MONTHS = 12
 CHARTS = ("movements", "expansion", "retention", "cohorts")
 NO_COHORTS = (
-    "The cohort NRR heat map needs the cohorts report, which this version of mrrcli does not "
-    "have yet: it is left out."
+    "The cohort NRR heat map is left out: no cohorts report was given to the page "
+    "(mrrcli.report.page_reports builds all four)."
 )
 # Headline figures: (report, column, label); NRR/GRR over twelve months when the metrics have them.
 HEADLINE = (
