@@ -149,6 +149,8 @@ PACED_METRICS = frozenset(
         "mrr_growth_rate",
         "gross_mrr_churn_rate",
         "net_mrr_churn_rate",
+        "moved_in_mrr",  # the transfers of a segment (check --by) are flows too
+        "moved_out_mrr",
     }
 )
 CURRENT = "current"  # check --month current: the month (or period) to date
@@ -224,15 +226,25 @@ def evaluate(
 
 
 def evaluate_segments(
-    rules: list[Rule], month: str, segments: list[dict[str, Any]]
+    rules: list[Rule], month: str, segments: list[dict[str, Any]], paced_note: str | None = None
 ) -> list[Outcome]:
     """Each rule against each segment's values of one month (check --by): one outcome per
-    rule and segment, segments in sort order."""
+    rule and segment, segments in sort order. With `paced_note`, each segment's values are
+    its month to date's, flows day-normalized (paced_segments)."""
     return [
         replace(outcome, segment=values["segment"])
         for values in segments
-        for outcome in evaluate(rules, month, values)
+        for outcome in evaluate(rules, month, values, paced_note)
     ]
+
+
+def paced_segments(
+    segments: list[dict[str, Any]], days_per_month: float, months: int = 1
+) -> tuple[list[dict[str, Any]], str]:
+    """Each segment's row of a month (or period) to date judged at its pace, as paced_row
+    judges the month's: its flows day-normalized; and the note that says so."""
+    note = paced_row(segments[0], days_per_month, months)[1] if segments else ""
+    return [paced_row(values, days_per_month, months)[0] for values in segments], note
 
 
 def judge(

@@ -361,10 +361,16 @@ def _outcomes(
     run: Run, rules: list[Any], target: str, found: Any, report: Any, settings: Any
 ) -> list[Any]:
     """The rules judged on the target month's row, or on each segment's row with --by."""
-    from mrrcli.checks import evaluate, judge, paced_row
+    from mrrcli.checks import evaluate, evaluate_segments, paced_row, paced_segments
 
     if run.options.by is not None:
-        return judge(rules, target, list(found.rows(named=True)), segmented=True)
+        segments, note = list(found.rows(named=True)), None
+        if report.partial_month == target:
+            segments, note = paced_segments(
+                segments, report.days_per_month, settings.period.months
+            )
+            run.note(f"{target}: {note} in each segment")
+        return evaluate_segments(rules, target, segments, note)
     if report.partial_month == target:
         values, note = paced_row(
             found.row(0, named=True), report.days_per_month, settings.period.months
