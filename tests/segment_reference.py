@@ -104,9 +104,7 @@ def monthly_by_segment(allocations: Sequence[Allocation]) -> dict[tuple[date, st
 Retention = tuple[int, int, int]  # base, kept, capped
 
 
-def segment_level(
-    rows: Sequence[Row], segments: Sequence[str], day: date
-) -> dict[str, int]:
+def segment_level(rows: Sequence[Row], segments: Sequence[str], day: date) -> dict[str, int]:
     """Each segment's MRR at the end of `day`: the rows in force that day, by their segment."""
     level: dict[str, int] = {}
     for row, segment in zip(rows, segments, strict=True):

@@ -366,9 +366,7 @@ def _outcomes(
     if run.options.by is not None:
         segments, note = list(found.rows(named=True)), None
         if report.partial_month == target:
-            segments, note = paced_segments(
-                segments, report.days_per_month, settings.period.months
-            )
+            segments, note = paced_segments(segments, report.days_per_month, settings.period.months)
             run.note(f"{target}: {note} in each segment")
         return evaluate_segments(rules, target, segments, note)
     if report.partial_month == target:

@@ -73,9 +73,7 @@ def segment_partial(
             allocation if snapshot == settings else segment_changes(rows, snapshot, month_ends)
         )
         sums.retention = segment_retention(at_month_ends)
-        sums.lagged = segment_retention_between(
-            at_month_ends, retention_lags(settings), settings
-        )
+        sums.lagged = segment_retention_between(at_month_ends, retention_lags(settings), settings)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)
         sums.audit = segment_audit(allocation).join(ids, on=KEY, how="left")
