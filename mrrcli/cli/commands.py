@@ -240,7 +240,8 @@ def check(
     value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric, 1 for
     bad input or a stale export (its last event more than --max-age days before --as-of:
     nothing is judged). Any column of movements, expansion or metrics is a metric. With --by,
-    each rule is judged per segment and every failing segment is named.
+    each rule is judged per segment (a month to date at each segment's pace) and every failing
+    segment is named.
 
     [bold]Example[/bold]
 
