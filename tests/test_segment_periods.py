@@ -371,3 +371,19 @@ def test_one_segment_is_the_unsegmented_report(case: tuple[Dataset, list[str], S
     for row in tables["metrics"].to_dicts():
         for column in ("nrr", "grr", "nrr_ttm", "grr_ttm", "opening_mrr", "closing_mrr"):
             assert row[column] == whole[row["month"]][column], (row, column)
+
+
+def test_by_segment_and_period_is_the_same_read_in_parts() -> None:
+    from tests.conftest import SAMPLE_CSV
+
+    whole = load([str(SAMPLE_CSV)], by="plan_id")
+    in_parts = load([str(SAMPLE_CSV)], by="plan_id", parts=4)
+    assert len(in_parts.parts) > 1
+    for period in Period:
+        settings_ = Settings(as_of=date(2026, 6, 17), period=period, month_from=date(2024, 11, 1))
+        for build in (movements, expansion, metrics):
+            frame = build(whole, settings_).frame
+            assert build(in_parts, settings_).frame.equals(frame), (period, build)
+        # The trailing twelve months per segment are there, not empty, in the last row.
+        if period == Period.month:
+            assert metrics(whole, settings_).frame.get_column("nrr_ttm").drop_nulls().len() > 0
