@@ -387,3 +387,25 @@ def test_by_segment_and_period_is_the_same_read_in_parts() -> None:
         # The trailing twelve months per segment are there, not empty, in the last row.
         if period == Period.month:
             assert metrics(whole, settings_).frame.get_column("nrr_ttm").drop_nulls().len() > 0
+
+
+def test_a_period_whose_segments_do_not_add_up_is_caught() -> None:
+    from mrrcli.engine.segment_metrics import segment_rows
+    from mrrcli.engine.totals import IdentityError
+
+    rows = load([str(PLANS)], by="plan_id")
+    quarter = Settings(as_of=date(2024, 5, 31), period=Period.quarter)
+    combined = combine([partial(rows.frame, quarter, Needs(segments=True))], quarter)
+    assert combined.segments is not None
+    flows = combined.segments.flows
+    assert segment_rows(flows, combined.movements, quarter).height == 2 * 6  # Q1, Q2 × plans
+    # One cent more new MRR in pro in February (its February closing too, so that February
+    # alone still reconciles): pro's Q1 is opening 0 + new 0.01 + expansion 80 + moved_in 100
+    # = 180.01, but its closing (March's) is 180.00: the period's identity fails.
+    pro_feb = (pl.col("segment") == "pro") & (pl.col("month") == date(2024, 2, 1))
+    bad = flows.with_columns(
+        pl.when(pro_feb).then(pl.col(c) + 1).otherwise(pl.col(c)).alias(c)
+        for c in ("new_mrr", "closing_mrr")
+    )
+    with pytest.raises(IdentityError, match="identity fails in 2024-01-01 for segment 'pro'"):
+        segment_rows(bad, combined.movements, quarter)

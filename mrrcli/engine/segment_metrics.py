@@ -1,7 +1,8 @@
-"""The report tables per (month, segment) (SPEC §9), from combined segment sums: the columns
-of §7.1 with `segment` after `month`, `moved_in_mrr`/`moved_out_mrr` in `movements`, each
-segment's ratios from its own flows, NRR/GRR over the customers paying in it at the opening.
-Rows of a segment with nothing in a month (no MRR, no flow) are left out.
+"""The report tables per (month or --period, segment) (SPEC §9, §5), from combined segment
+sums: the columns of §7.1 with `segment` after `month`, `moved_in_mrr`/`moved_out_mrr` in
+`movements`, each segment's ratios from its own flows, NRR/GRR over the customers paying in it
+at the opening (of the row and twelve month ends before its close). Rows of a segment with
+nothing in a month or period (no MRR, no flow) are left out.
 """
 
 from __future__ import annotations
