@@ -282,11 +282,28 @@ CohortMetricOption = Annotated[
         "JSON hold every column.",
     ),
 ]
+CohortByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="Cohorts per segment (a segment column after cohort): each customer is in the "
+        "segment of most of its MRR on its first paying day and stays there across plan "
+        "changes; segments add up to the cohorts without --by. plan_id, interval, currency, "
+        "subscription_id, a column mapped with --map, or a column of --attributes.",
+        rich_help_panel="Segments",
+        show_default=False,
+    ),
+]
 
 
 @command
 @report_command
-def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
+def cohorts(
+    run: Run,
+    metric: CohortMetricOption = CohortMetric.nrr,
+    by: CohortByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Retention by cohort (the month a customer first paid) and age in months.
 
     One row per cohort and age: its customers and base (its new MRR), the members paying and
@@ -297,14 +314,21 @@ def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
     subscription has its cohort (customers are still counted once per cohort). --from keeps
     the cohorts that start on or after it; --to ends every cohort there. Cohorts and ages are
     calendar months (--period does not apply). On a terminal, a triangle of --metric, cut to
-    the terminal's width.
+    the terminal's width. --by COLUMN splits each cohort by the segment its customers started
+    in (with --attributes, a customer attribute).
 
     [bold]Example[/bold]
 
         $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --metric grr
+        $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --by plan_id
     """
+    from dataclasses import replace
+
     from mrrcli.report import cohorts as cohorts_report
 
+    # Cohorts are by month whatever --period says (so --period never stops --by here).
+    run = replace(run, options=replace(run.options, period=Period.month))
+    run = run.segmented(by, attributes)
     run.report(cohorts_report, metric=metric.value)
 
 
