@@ -337,15 +337,28 @@ def test_cli_json_names_the_segment_column() -> None:
 
 
 def test_cli_triangle_labels_rows_with_segment_and_cohort() -> None:
-    code, out, err = invoke(*ARGS, "--metric", "nrr")
+    code, out, err = invoke(*ARGS, "--metric", "nrr", width=100)
     assert code == 0, err
     lines = [" ".join(line.split()) for line in out.splitlines()]
+    assert lines[2].split() == [
+        "segment",
+        "cohort",
+        "cust.",
+        "base",
+        "MRR",
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
     # basic 2024-01: NRR 100, 180, 180, 0, 0 over its base of 100 (A alone).
     assert "basic 2024-01 1 100.00 100.0% 180.0% 180.0% 0.0% 0.0%" in lines
     # monthly 2024-01: 60, 0, 0, 0, 75 over 60.
     assert "monthly 2024-01 1 60.00 100.0% 0.0% 0.0% 0.0% 125.0%" in lines
     assert "yearly all 100.0% 100.0% 100.0% 100.0%" in lines
-    assert max(len(line) for line in out.splitlines()) <= 80
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert "segment: the plan_id of most of a customer's MRR on its first paying day" in out
 
 
 def test_cli_sample_triangle_fits_80_columns() -> None:
