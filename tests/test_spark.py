@@ -127,9 +127,7 @@ def test_cohorts_by_plan_on_spark_is_the_local_run(spark: Any) -> None:
     from mrrcli.report import cohorts
 
     local = load([str(SAMPLE_CSV)], by="plan_id")
-    on_spark = load(
-        [str(SAMPLE_CSV)], by="plan_id", engine="spark", spark_master=MASTER, buckets=3
-    )
+    on_spark = load([str(SAMPLE_CSV)], by="plan_id", engine="spark", spark_master=MASTER, buckets=3)
     for level in ("customer", "subscription"):
         settings = Settings(as_of=date(2026, 6, 17), level=level)  # type: ignore[arg-type]
         frame = cohorts(on_spark, settings).frame

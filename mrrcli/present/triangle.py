@@ -105,7 +105,7 @@ def cohort_table(report: Report, width: int | None = None) -> Table:
     metric = report.extra.get("metric", "nrr")
     triangle, shown, short = _fitted(report, metric, width)
     settings = report.settings
-    by = f" and {report.extra['by']}" if "segment" in triangle.columns else ""
+    by = f", {report.extra['by']}" if "segment" in triangle.columns else ""
     title = (
         f"{METRIC_TITLES[metric]} by cohort{by} and age in months · {report.currency} · "
         f"{settings.mode} mode · {settings.level} level · as of {settings.as_of.isoformat()}"
