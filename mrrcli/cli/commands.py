@@ -11,7 +11,7 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import reading_command, report_command
-from mrrcli.cli.options import AttributesOption, ByOption
+from mrrcli.cli.options import AttributesOption, ByOption, CohortByOption
 from mrrcli.cli.pictures import (
     CHART_HELP,
     ChartPathOption,
@@ -282,18 +282,6 @@ CohortMetricOption = Annotated[
         "JSON hold every column.",
     ),
 ]
-CohortByOption = Annotated[
-    str | None,
-    typer.Option(
-        "--by",
-        help="Cohorts per segment (a segment column after cohort): each customer is in the "
-        "segment of most of its MRR on its first paying day and stays there across plan "
-        "changes; segments add up to the cohorts without --by. plan_id, interval, currency, "
-        "subscription_id, a column mapped with --map, or a column of --attributes.",
-        rich_help_panel="Segments",
-        show_default=False,
-    ),
-]
 
 
 @command
@@ -314,8 +302,7 @@ def cohorts(
     subscription has its cohort (customers are still counted once per cohort). --from keeps
     the cohorts that start on or after it; --to ends every cohort there. Cohorts and ages are
     calendar months (--period does not apply). On a terminal, a triangle of --metric, cut to
-    the terminal's width. --by COLUMN splits each cohort by the segment its customers started
-    in (with --attributes, a customer attribute).
+    the terminal's width. --by splits each cohort by the segment its customers started in.
 
     [bold]Example[/bold]
 
@@ -328,8 +315,7 @@ def cohorts(
 
     # Cohorts are by month whatever --period says (so --period never stops --by here).
     run = replace(run, options=replace(run.options, period=Period.month))
-    run = run.segmented(by, attributes)
-    run.report(cohorts_report, metric=metric.value)
+    run.segmented(by, attributes).report(cohorts_report, metric=metric.value)
 
 
 @command
