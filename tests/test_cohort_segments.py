@@ -18,7 +18,7 @@ from cohort_reference import cohort_rows
 from hypothesis import given
 from hypothesis import strategies as st
 from reference import RefSettings, Row
-from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
+from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of, windowed
 from typer.testing import CliRunner
 
 from mrrcli import report
@@ -252,6 +252,30 @@ def test_engine_matches_the_plain_cohorts_by_segment(
     assert got == want, (ref, data.rows, labels)
     # Customers are whole in a part: partials add up to the same table.
     assert engine_rows(data.rows, labels, settings, parts=3) == got
+
+
+@st.composite
+def windowed_segments(draw: st.DrawFn) -> tuple[Dataset, list[str], date | None, date | None]:
+    data, month_from, month_to = draw(windowed())
+    size = len(data.rows)
+    labels = draw(st.lists(st.sampled_from(["a", "b"]), min_size=size, max_size=size))
+    return data, labels, month_from, month_to
+
+
+@pytest.mark.parametrize(("mode", "level", "scope"), COMBINATIONS[::3])
+@FAST
+@given(case=windowed_segments())
+def test_engine_matches_the_plain_cohorts_by_segment_in_a_window(
+    case: tuple[Dataset, list[str], date | None, date | None],
+    mode: Mode,
+    level: Level,
+    scope: Scope,
+) -> None:
+    data, labels, month_from, month_to = case
+    ref = RefSettings(data.as_of, mode, level, scope, month_from, month_to)
+    settings = Settings(data.as_of, mode, level, scope, month_from, month_to)
+    got = engine_rows(data.rows, labels, settings)
+    assert got == cohort_rows(data.rows, ref, labels), (ref, data.rows, labels)
 
 
 def test_the_ties_example_by_hand() -> None:
