@@ -92,7 +92,7 @@ def for_shape(rows: Rows, settings: Settings) -> Settings:
 
 
 def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> Report:
-    shown = for_output(frame, rows.exponent, settings.period)
+    shown = for_output(frame, rows.exponent, settings.period, rows.days_per_month)
     return Report(
         kind=kind,
         frame=shown,
