@@ -19,6 +19,7 @@ from datetime import date
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, KEY
+from mrrcli.engine.ratios import rounded_quotient
 from mrrcli.engine.segments import SEGMENT
 from mrrcli.engine.totals import IdentityError, last_month, month_start
 from mrrcli.vocabulary import (
@@ -144,17 +145,9 @@ def summed_cells(frames: Sequence[pl.DataFrame | None]) -> pl.DataFrame | None:
 
 
 def _ratio(numerator: str, denominator: str) -> pl.Expr:
-    """numerator ÷ denominator (counts or minor units, never negative) rounded to 6 places,
-    half away from zero as every rounding of mrrcli, null when the denominator is 0. Rounded
-    in integers: a float quotient rounds a tie by its binary error (657 ÷ 640 = 1.0265625 is
-    1.02656250000000004 as a float, and Polars' round then gives 1.026562)."""
-    scale = 10**RATIO_DECIMALS
-    n, d = pl.col(numerator).cast(pl.Int128), pl.col(denominator).cast(pl.Int128)
-    rounded = (2 * n * scale + d) // (2 * d)
-    # (Polars divides by a constant through its reciprocal: round again to land on the
-    # float nearest to the 6-place decimal, e.g. 1.8 rather than 1.7999999999999998.)
-    as_float = (rounded.cast(pl.Float64) / scale).round(RATIO_DECIMALS)
-    return pl.when(d != 0).then(as_float).otherwise(None)
+    """numerator ÷ denominator rounded to 6 places half away from zero, exactly
+    (engine.ratios), null when the denominator is 0."""
+    return rounded_quotient(pl.col(numerator), pl.col(denominator), RATIO_DECIMALS)
 
 
 def _cells_over_months(cells: pl.DataFrame, months: pl.Series) -> pl.DataFrame:
