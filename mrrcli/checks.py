@@ -230,7 +230,7 @@ def evaluate_segments(
 ) -> list[Outcome]:
     """Each rule against each segment's values of one month (check --by): one outcome per
     rule and segment, segments in sort order. With `paced_note`, each segment's values are
-    its month to date's, flows day-normalized (paced_segments)."""
+    its month to date's, flows day-normalized (judge)."""
     return [
         replace(outcome, segment=values["segment"])
         for values in segments
@@ -238,22 +238,24 @@ def evaluate_segments(
     ]
 
 
-def paced_segments(
-    segments: list[dict[str, Any]], days_per_month: float, months: int = 1
-) -> tuple[list[dict[str, Any]], str]:
-    """Each segment's row of a month (or period) to date judged at its pace, as paced_row
-    judges the month's: its flows day-normalized; and the note that says so."""
-    note = paced_row(segments[0], days_per_month, months)[1] if segments else ""
-    return [paced_row(values, days_per_month, months)[0] for values in segments], note
-
-
 def judge(
-    rules: list[Rule], month: str, rows: list[dict[str, Any]], segmented: bool
-) -> list[Outcome]:
-    """The rules against a month's row, or against each segment's row (check --by)."""
+    rules: list[Rule],
+    month: str,
+    rows: list[dict[str, Any]],
+    segmented: bool,
+    pace: tuple[float, int] | None = None,
+) -> tuple[list[Outcome], str | None]:
+    """The rules against a month's row, or against each segment's row (check --by). With
+    `pace` (the standard month's days, the period's months), the row or each segment's is a
+    month (or period) to date judged at its pace (paced_row); the note that says so is
+    returned with the outcomes."""
+    note = None
+    if pace is not None and rows:
+        note = paced_row(rows[0], *pace)[1]
+        rows = [paced_row(values, *pace)[0] for values in rows]
     if segmented:
-        return evaluate_segments(rules, month, rows)
-    return evaluate(rules, month, rows[0])
+        return evaluate_segments(rules, month, rows, note), note
+    return evaluate(rules, month, rows[0], note), note
 
 
 def _named(outcome: Outcome) -> str:

@@ -135,3 +135,15 @@ def test_segments_by_period_on_spark_are_the_local_run(spark: Any) -> None:
         settings = Settings(as_of=date(2026, 6, 30), period=period)
         for build in (movements, metrics):
             assert build(on_spark, settings).frame.equals(build(local, settings).frame)
+
+
+def test_cohorts_by_plan_on_spark_is_the_local_run(spark: Any) -> None:
+    from mrrcli.report import cohorts
+
+    local = load([str(SAMPLE_CSV)], by="plan_id")
+    on_spark = load([str(SAMPLE_CSV)], by="plan_id", engine="spark", spark_master=MASTER, buckets=3)
+    for level in ("customer", "subscription"):
+        settings = Settings(as_of=date(2026, 6, 17), level=level)  # type: ignore[arg-type]
+        frame = cohorts(on_spark, settings).frame
+        assert "segment" in frame.columns and frame.height > 400
+        assert frame.equals(cohorts(local, settings).frame)

@@ -11,7 +11,7 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import reading_command, report_command
-from mrrcli.cli.options import AttributesOption, ByOption
+from mrrcli.cli.options import AttributesOption, ByOption, CohortByOption
 from mrrcli.cli.pictures import (
     CHART_HELP,
     ChartPathOption,
@@ -287,7 +287,12 @@ CohortMetricOption = Annotated[
 
 @command
 @report_command
-def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
+def cohorts(
+    run: Run,
+    metric: CohortMetricOption = CohortMetric.nrr,
+    by: CohortByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Retention by cohort (the month a customer first paid) and age in months.
 
     One row per cohort and age: its customers and base (its new MRR), the members paying and
@@ -298,15 +303,20 @@ def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
     subscription has its cohort (customers are still counted once per cohort). --from keeps
     the cohorts that start on or after it; --to ends every cohort there. Cohorts and ages are
     calendar months (--period does not apply). On a terminal, a triangle of --metric, cut to
-    the terminal's width.
+    the terminal's width. --by splits each cohort by the segment its customers started in.
 
     [bold]Example[/bold]
 
         $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --metric grr
+        $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --by plan_id
     """
+    from dataclasses import replace
+
     from mrrcli.report import cohorts as cohorts_report
 
-    run.report(cohorts_report, metric=metric.value)
+    # Cohorts are by month whatever --period says (so --period never stops --by here).
+    run = replace(run, options=replace(run.options, period=Period.month))
+    run.segmented(by, attributes).report(cohorts_report, metric=metric.value)
 
 
 @command
@@ -361,24 +371,17 @@ def _check_target(month: str | None, settings: Settings) -> str:
 def _outcomes(
     run: Run, rules: list[Any], target: str, found: Any, report: Any, settings: Any
 ) -> list[Any]:
-    """The rules judged on the target month's row, or on each segment's row with --by."""
-    from mrrcli.checks import evaluate, evaluate_segments, paced_row, paced_segments
+    """The rules judged on the target month's row, or on each segment's row with --by; a month
+    (or period) to date at its pace (SPEC §5)."""
+    from mrrcli.checks import judge
 
-    if run.options.by is not None:
-        segments, note = list(found.rows(named=True)), None
-        if report.partial_month == target:
-            segments, note = paced_segments(segments, report.days_per_month, settings.period.months)
-            run.note(f"{target}: {note} in each segment")
-        return evaluate_segments(rules, target, segments, note)
-    if report.partial_month == target:
-        values, note = paced_row(
-            found.row(0, named=True), report.days_per_month, settings.period.months
-        )
-    else:
-        values, note = found.row(0, named=True), None
+    to_date = report.partial_month == target
+    pace = (report.days_per_month, settings.period.months) if to_date else None
+    segmented = run.options.by is not None
+    outcomes, note = judge(rules, target, list(found.rows(named=True)), segmented, pace)
     if note is not None:
-        run.note(f"{target}: {note}")
-    return evaluate(rules, target, values, note)
+        run.note(f"{target}: {note}" + (" in each segment" if segmented else ""))
+    return outcomes
 
 
 def _movement_name(movement: str | None, by: str | None) -> str | None:

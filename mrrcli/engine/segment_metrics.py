@@ -11,7 +11,14 @@ from fractions import Fraction
 
 import polars as pl
 
-from mrrcli.engine.metrics import _metric_columns, _round_ratios, daynorm, ratio
+from mrrcli.engine.metrics import (
+    _metric_columns,
+    _round_ratios,
+    benchmark_met,
+    daynorm,
+    rate_of_change,
+    ratio,
+)
 from mrrcli.engine.partials import Combined
 from mrrcli.engine.periods import (
     LAGGED_COLUMNS,
@@ -29,7 +36,6 @@ from mrrcli.engine.segment_totals import (
 )
 from mrrcli.engine.segments import SEGMENT, SEGMENT_FLOW_COLUMNS
 from mrrcli.vocabulary import (
-    BENCHMARK_EXPANSION_TO_NEW,
     COUNT_COLUMNS,
     EXPANSION_COLUMNS,
     METRICS_COLUMNS,
@@ -107,18 +113,16 @@ def _with_counts(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
 def segment_expansion_table(combined: Combined, days_per_month: Fraction) -> pl.DataFrame:
     """`expansion --by`: each segment's expansion, its day-normalized value, rate and shares."""
     table = _with_counts(_rows(combined), combined).sort(SEGMENT, "month")
-    e = pl.col("expansion_mrr_daynorm")
+    expansion, days, new = pl.col("expansion_mrr"), pl.col("days"), pl.col("new_mrr")
     standard = days_per_month * combined.settings.period.months
     table = table.with_columns(
-        daynorm(pl.col("expansion_mrr"), standard).alias("expansion_mrr_daynorm")
-    )
-    previous = e.shift(1).over(SEGMENT)
-    table = table.with_columns(
-        ratio(e - previous, previous).alias("expansion_rate"),
-        ratio(pl.col("expansion_mrr"), pl.col("opening_mrr")).alias("expansion_pct_of_opening"),
-        ratio(pl.col("expansion_mrr"), pl.col("new_mrr")).alias("expansion_to_new"),
-    ).with_columns(
-        (pl.col("expansion_to_new") >= BENCHMARK_EXPANSION_TO_NEW).alias("benchmark_met"),
+        daynorm(expansion, standard).alias("expansion_mrr_daynorm"),
+        rate_of_change(
+            expansion, days, expansion.shift(1).over(SEGMENT), days.shift(1).over(SEGMENT)
+        ).alias("expansion_rate"),
+        ratio(expansion, pl.col("opening_mrr")).alias("expansion_pct_of_opening"),
+        ratio(expansion, new).alias("expansion_to_new"),
+        benchmark_met(expansion, new).alias("benchmark_met"),
     )
     table = _active(reported_rows(table, combined.settings)).sort("month", SEGMENT)
     return _round_ratios(
