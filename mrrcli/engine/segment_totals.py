@@ -14,11 +14,12 @@ from mrrcli.engine.keys import KEY
 from mrrcli.engine.segments import (
     SEGMENT,
     SEGMENT_FLOW_COLUMNS,
+    segment_allocation,
     segment_audit,
-    segment_changes,
     segment_counts,
     segment_flows,
     segment_retention,
+    segment_rows,
 )
 from mrrcli.engine.totals import IdentityError
 from mrrcli.vocabulary import COUNT_COLUMNS, MOVEMENT_COLUMNS, Level, Mode, Scope, Settings
@@ -56,15 +57,20 @@ def segment_partial(
 ) -> SegmentSums:
     """The segment sums of rows with a `segment` column; `changes` is their unsegmented
     classification, `month_ends` (for NRR/GRR) the customer-level month-end one."""
-    allocation = segment_changes(rows, settings, changes)
+    paying = segment_rows(rows, settings)
+    allocation = segment_allocation(paying, settings, changes)
     sums = SegmentSums(flows=segment_flows(allocation))
     if counts:
         sums.counts = segment_counts(allocation, COUNT_COLUMNS)
     if month_ends is not None:
         snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
-        at_month_ends = (
-            allocation if snapshot == settings else segment_changes(rows, snapshot, month_ends)
-        )
+        if snapshot != settings:
+            # The rows are read once when the keys are the same (customers).
+            if paying.level != Level.customer:
+                paying = segment_rows(rows, snapshot)
+            at_month_ends = segment_allocation(paying, snapshot, month_ends)
+        else:
+            at_month_ends = allocation
         sums.retention = segment_retention(at_month_ends)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)

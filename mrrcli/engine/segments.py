@@ -19,11 +19,13 @@ within one key and day, so a partial of whole customers computes its own share.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, KEY, with_key
 from mrrcli.engine.timeline import POS, _with_calendar
-from mrrcli.vocabulary import MOVEMENTS, Settings
+from mrrcli.vocabulary import MOVEMENTS, Level, Settings
 
 SEGMENT = "segment"
 NONE_SEGMENT = "(none)"
@@ -60,73 +62,108 @@ def _changed(column: str) -> pl.Expr:
     return (pl.col(column) != pl.col(column).shift(1)).fill_null(True)
 
 
+def _ends(column: str) -> pl.Expr:
+    """True on the last row of a block of equal values of `column`."""
+    return (pl.col(column) != pl.col(column).shift(-1)).fill_null(True)
+
+
 PACKED_BITS = 40  # at most this many low bits of the key's hash make room for the minor columns
 
 
-def _sorted(frame: pl.DataFrame, minor: list[tuple[str, int]]) -> pl.DataFrame:
-    """`frame` sorted by key, then by the `minor` columns (name, bits: integers in
+def _sorted(frame: pl.DataFrame, minor: list[tuple[pl.Expr, int]]) -> pl.DataFrame:
+    """`frame` sorted by key, then by the `minor` values (expression, bits: integers in
     [0, 2**bits)). As in engine.timeline, through one packed 64-bit integer (the key's high
-    bits above the minor columns) when they fit, checked: if two keys meet in one packed
-    block, or they do not fit, a sort on the columns themselves."""
+    bits above the minor values) when they fit, checked: if two keys meet in one packed
+    block, or they do not fit, a sort on the values themselves."""
     bits = sum(b for _, b in minor)
     if bits <= PACKED_BITS:
         mask = pl.lit((1 << 64) - (1 << bits), pl.UInt64)
         packed = pl.col(KEY) & mask
         shift = bits
-        for name, width in minor:
+        for value, width in minor:
             shift -= width
-            packed = packed | (pl.col(name).cast(pl.UInt64) * pl.lit(1 << shift, pl.UInt64))
-        ordered = frame.with_columns(packed.alias("_sk")).sort("_sk")
-        block = pl.col("_sk") & mask
+            packed = packed | (value.cast(pl.UInt64) * pl.lit(1 << shift, pl.UInt64))
+        ordered = frame.sort(packed)
+        block = pl.col(KEY) & mask
         mixed = (block == block.shift(1)) & (pl.col(KEY) != pl.col(KEY).shift(1))
         if not ordered.select(mixed.any()).item():
-            return ordered.drop("_sk")
-    return frame.sort(KEY, *(name for name, _ in minor))
+            return ordered
+    return frame.sort(pl.col(KEY), *(value for value, _ in minor))
 
 
-def segment_runs(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
-    """Per key, segment and position where the key's MRR in the segment changes: `_key,
-    _customer, segment, _pos, mrr_before, mrr_after, delta` (b_v, a_v, Δ_v ≠ 0), sorted by
-    key, segment and position. `segment` is an Enum of the segments in sort order."""
+@dataclass(frozen=True)
+class SegmentRows:
+    """The paying rows up to the as-of date, read once: `_key[, _customer], segment,
+    start_date, end_date, mrr` (end_date null unless it falls on or before the as-of date),
+    `segment` an Enum of the segments in sort order; `level`: the level of `_key`."""
+
+    frame: pl.DataFrame
+    level: Level
+
+
+def segment_rows(rows: pl.LazyFrame, settings: Settings) -> SegmentRows:
+    """The rows a segment allocation at `settings.level` reads (see SegmentRows)."""
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
     keyed = with_key(rows, settings)
-    if settings.level == "customer":
-        keyed = keyed.with_columns(pl.col(KEY).alias(CUSTOMER))
     paying = keyed.filter((pl.col("mrr") != 0) & (pl.col("start_date") <= as_of))
     names = paying.select(pl.col(SEGMENT).unique().sort()).collect().to_series()
-    ids = [pl.col(KEY), pl.col(CUSTOMER), pl.col(SEGMENT).cast(pl.Enum(names))]
-    starts = paying.select(
-        *ids, _position(pl.col("start_date"), settings), pl.col("mrr").alias("delta")
+    end = pl.col("end_date")
+    frame = paying.select(
+        *_ids(settings.level),
+        pl.col(SEGMENT).cast(pl.Enum(names)),
+        "start_date",
+        pl.when(end <= as_of).then(end).alias("end_date"),
+        "mrr",
+    ).collect()
+    return SegmentRows(frame, settings.level)
+
+
+def _ids(level: Level) -> list[str]:
+    """The key columns the allocation carries (at customer level the key is the customer)."""
+    return [KEY, CUSTOMER] if level == Level.subscription else [KEY]
+
+
+def _segment_code(frame: pl.DataFrame) -> tuple[pl.Expr, int]:
+    """The segment's index in sort order and its bits."""
+    size = len(frame.schema[SEGMENT].categories)  # type: ignore[attr-defined]
+    return pl.col(SEGMENT).to_physical(), max(size, 1).bit_length()
+
+
+def _relative(frame: pl.DataFrame) -> tuple[pl.Expr, int]:
+    """The position less the first, and its bits."""
+    low, high = frame.select(pl.col(POS).min().alias("lo"), pl.col(POS).max().alias("hi")).row(0)
+    span = int(high or 0) - int(low or 0)
+    return pl.col(POS) - (low or 0), max(span, 1).bit_length()
+
+
+def segment_runs(paying: SegmentRows, settings: Settings) -> pl.DataFrame:
+    """Per key, segment and position where the key's MRR in the segment changes: `_key[,
+    _customer], segment, _pos, mrr_after, delta` (a_v, Δ_v ≠ 0; b_v = a_v − Δ_v) and `_one`,
+    whether the key's changes are all in one segment; sorted by key, segment and position."""
+    ids = [*_ids(paying.level), SEGMENT]
+    rows = paying.frame.lazy()
+    starts = rows.select(*ids, _position(pl.col("start_date"), settings), "mrr")
+    ends = rows.filter(pl.col("end_date").is_not_null()).select(
+        *ids, _position(pl.col("end_date"), settings), -pl.col("mrr")
     )
-    ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
-        *ids, _position(pl.col("end_date"), settings), (-pl.col("mrr")).alias("delta")
-    )
-    events = pl.concat([starts, ends]).collect()
-    low = events.get_column(POS).min() or 0
-    span = int(events.get_column(POS).max() or 0) - int(low)  # type: ignore[arg-type]
-    events = events.with_columns(
-        pl.col(SEGMENT).to_physical().alias("_seg"), (pl.col(POS) - low).alias("_rel")
-    )
-    order = [("_seg", max(len(names), 1).bit_length()), ("_rel", max(span, 1).bit_length())]
-    events = _sorted(events, order)
-    block = _changed(KEY) | _changed(SEGMENT)
-    last_of_run = (
-        (pl.col(KEY) != pl.col(KEY).shift(-1))
-        | (pl.col(SEGMENT) != pl.col(SEGMENT).shift(-1))
-        | (pl.col(POS) != pl.col(POS).shift(-1))
-    ).fill_null(True)
-    runs = (
-        events.with_columns(_running(block, pl.col("delta")).alias("mrr_after"))
-        .filter(last_of_run)
-        .select(KEY, CUSTOMER, SEGMENT, POS, "_seg", "_rel", "mrr_after")
-    )
+    events = pl.concat([starts, ends]).rename({"mrr": "delta"}).collect()
+    events = _sorted(events, [_segment_code(events), _relative(events)])
+    last_of_run = (_ends(KEY) | _ends(SEGMENT) | _ends(POS)).alias("_last")
     first = _changed(KEY) | _changed(SEGMENT)
-    before = pl.when(first).then(0).otherwise(pl.col("mrr_after").shift(1))
-    return (
-        runs.with_columns(before.alias("mrr_before"))
-        .with_columns((pl.col("mrr_after") - pl.col("mrr_before")).alias("delta"))
-        .filter(pl.col("delta") != 0)
+    runs = (
+        events.with_columns(_running(first, pl.col("delta")).alias("mrr_after"))
+        .filter(last_of_run)
+        .drop("delta")
     )
+    before = pl.when(first).then(0).otherwise(pl.col("mrr_after").shift(1))
+    runs = runs.with_columns((pl.col("mrr_after") - before).alias("delta")).filter(
+        pl.col("delta") != 0
+    )
+    # Sorted by segment within a key: one segment iff the first and the last are the same.
+    code = pl.col(SEGMENT).to_physical()
+    first_code = pl.when(_changed(KEY)).then(code).forward_fill()
+    last_code = pl.when(_ends(KEY)).then(code).backward_fill()
+    return runs.with_columns((first_code == last_code).alias("_one"))
 
 
 def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.Expr:
@@ -144,10 +181,6 @@ def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.E
     return floor + (rank < leftover).cast(pl.Int64)
 
 
-def _bits(frame: pl.DataFrame, column: str) -> int:
-    return max(int(frame.get_column(column).max() or 0), 1).bit_length()  # type: ignore[arg-type]
-
-
 def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
     """Runs sorted by key, position and segment, each (key, position) a group `_g`, with the
     key's MRR before and after (`_before`, `_after`), P and N (`_p`, `_n`), whether the group
@@ -155,9 +188,7 @@ def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
     sorted rows, no group_by."""
     d = pl.col("delta")
     start = _changed(KEY) | _changed(POS)
-    end = (
-        (pl.col(KEY) != pl.col(KEY).shift(-1)) | (pl.col(POS) != pl.col(POS).shift(-1))
-    ).fill_null(True)
+    end = _ends(KEY) | _ends(POS)
     key_start = _changed(KEY)
 
     def at_end(value: pl.Expr) -> pl.Expr:
@@ -167,7 +198,7 @@ def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
         return pl.when(start).then(value - step).forward_fill()
 
     gain, loss = d.clip(lower_bound=0), (-d).clip(lower_bound=0)
-    frame = _sorted(runs, [("_rel", _bits(runs, "_rel")), ("_seg", _bits(runs, "_seg"))])
+    frame = _sorted(runs, [_relative(runs), _segment_code(runs)])
     frame = frame.with_columns(
         _running(key_start, d).alias("_total"),
         gain.cum_sum().alias("_gains"),
@@ -206,7 +237,9 @@ def _moved(frame: pl.DataFrame) -> pl.DataFrame:
     )
     many = (
         many.with_columns(
-            (pl.col("_g") * 2 + sharing.cast(pl.Int64)).alias("_side"), remainder.alias("_rem")
+            (pl.col("_g") * 2 + sharing.cast(pl.Int64)).alias("_side"),
+            remainder.alias("_rem"),
+            pl.col(SEGMENT).to_physical().alias("_seg"),
         )
         .sort(["_side", "_rem", "_seg"], descending=[False, True, False])
         .with_columns(
@@ -215,21 +248,41 @@ def _moved(frame: pl.DataFrame) -> pl.DataFrame:
             .otherwise(weight)
             .alias("_moved")
         )
-        .drop("_side", "_rem")
+        .drop("_side", "_rem", "_seg")
     )
     return pl.concat([single, many])
+
+
+ALLOCATED = ["_before", "_after", "_first", "_moved"]
+
+
+def _one_segment(runs: pl.DataFrame) -> pl.DataFrame:
+    """The allocation of keys whose changes are all in one segment (`_one`): there each
+    segment change is the key's change, and nothing moves between segments."""
+    return runs.with_columns(
+        (pl.col("mrr_after") - pl.col("delta")).alias("_before"),
+        pl.col("mrr_after").alias("_after"),
+        _changed(KEY).alias("_first"),
+        pl.lit(0, pl.Int64).alias("_moved"),
+    )
 
 
 def allocated(runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """Segment runs (segment_runs) allocated to kinds: `_key, _customer, date, month,
     segment, mrr_before, mrr_after, delta` and one column per kind (SEGMENT_FLOW_COLUMNS),
-    the amounts (≥ 0) of the kinds the segment got. `changes`: the unsegmented
-    classification of the same rows (timeline.classified_changes), read only in broad scope
-    for the key's first arrival (new, or a conversion that broad scope calls expansion).
+    the amounts (≥ 0) of the kinds the segment got; `segment` stays the Enum of the runs.
+    `changes`: the unsegmented classification of the same rows (timeline.classified_changes),
+    read only in broad scope for the key's first arrival (new, or a conversion that broad
+    scope calls expansion).
 
     An arrival from 0 is the key's first change (new) or a return (reactivation): MRR is
-    never negative, so the key's first group of changes is its first arrival."""
-    frame = _moved(_grouped(runs))
+    never negative, so the key's first group of changes is its first arrival. Keys whose
+    changes are all in one segment (most rows of most exports) skip the grouping: their
+    segment changes are their changes."""
+    columns = [*(c for c in runs.columns if c != "_one"), *ALLOCATED]
+    one = _one_segment(runs.filter(pl.col("_one"))).select(columns)
+    many = _moved(_grouped(runs.filter(~pl.col("_one")))).select(columns)
+    frame = pl.concat([one, many])
     arrival_kind = pl.when(pl.col("_first")).then(pl.lit("new")).otherwise(pl.lit("reactivation"))
     if settings.scope == "broad":
         first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
@@ -250,11 +303,11 @@ def allocated(runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings) -> 
     transfer = ~arrival & ~departure
     return frame.select(
         KEY,
-        CUSTOMER,
+        pl.col(CUSTOMER if CUSTOMER in frame.columns else KEY).alias(CUSTOMER),
         "date",
         "month",
-        pl.col(SEGMENT).cast(pl.String),
-        "mrr_before",
+        SEGMENT,
+        (pl.col("mrr_after") - pl.col("delta")).alias("mrr_before"),
         "mrr_after",
         "delta",
         *_amounts(arrival, departure, transfer),
@@ -285,25 +338,43 @@ def _amounts(arrival: pl.Expr, departure: pl.Expr, transfer: pl.Expr) -> list[pl
     ]
 
 
+def segment_allocation(
+    paying: SegmentRows, settings: Settings, changes: pl.DataFrame
+) -> pl.DataFrame:
+    """The allocation (see allocated) of rows read by segment_rows at `settings.level`,
+    `segment` an Enum (the sums below name it as text)."""
+    return allocated(segment_runs(paying, settings), changes, settings)
+
+
 def segment_changes(
     rows: pl.DataFrame | pl.LazyFrame, settings: Settings, changes: pl.DataFrame
 ) -> pl.DataFrame:
-    """The allocation (see allocated) of rows that carry a `segment` column."""
-    return allocated(segment_runs(rows.lazy(), settings), changes, settings)
+    """The allocation (see allocated) of rows that carry a `segment` column, `segment` as
+    text."""
+    paying = segment_rows(rows.lazy(), settings)
+    allocation = segment_allocation(paying, settings, changes)
+    return allocation.with_columns(pl.col(SEGMENT).cast(pl.String))
+
+
+def _named(frame: pl.DataFrame) -> pl.DataFrame:
+    """Sums per segment with the segment as text (an Enum while summing is cheaper; partials
+    of different segments combine as text)."""
+    return frame.with_columns(pl.col(SEGMENT).cast(pl.String))
 
 
 def segment_flows(allocation: pl.DataFrame) -> pl.DataFrame:
     """Per month and segment with a change: each kind's amount and the net change Σ Δ_v."""
-    return allocation.group_by("month", SEGMENT).agg(
+    sums = allocation.group_by("month", SEGMENT).agg(
         *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
         pl.col("delta").sum().alias("net_new_mrr"),
     )
+    return _named(sums)
 
 
 def segment_counts(allocation: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """Per month and segment: distinct customers with some amount of each kind (`columns`:
     kind → count column)."""
-    return allocation.group_by("month", SEGMENT).agg(
+    counts = allocation.group_by("month", SEGMENT).agg(
         pl.col(CUSTOMER)
         .filter(pl.col(SEGMENT_FLOW_COLUMNS[kind]) > 0)
         .n_unique()
@@ -311,6 +382,7 @@ def segment_counts(allocation: pl.DataFrame, columns: dict[str, str]) -> pl.Data
         .alias(column)
         for kind, column in columns.items()
     )
+    return _named(counts)
 
 
 def segment_retention(month_ends: pl.DataFrame) -> pl.DataFrame:
@@ -320,12 +392,13 @@ def segment_retention(month_ends: pl.DataFrame) -> pl.DataFrame:
     before, after = pl.col("mrr_before"), pl.col("mrr_after")
     retained = after + pl.col("moved_out_mrr") - pl.col("moved_in_mrr")
     paying = before > 0
-    return month_ends.group_by("month", SEGMENT).agg(
+    sums = month_ends.group_by("month", SEGMENT).agg(
         (retained - before).filter(paying).sum().alias("_cohort_net"),
         (before - retained).clip(lower_bound=0).filter(paying).sum().alias("_cohort_loss"),
         ((before == 0) & (after > 0)).sum().cast(pl.Int64).alias("_arrivals"),
         ((before > 0) & (after == 0)).sum().cast(pl.Int64).alias("_departures"),
     )
+    return _named(sums)
 
 
 def segment_audit(allocation: pl.DataFrame) -> pl.DataFrame:
@@ -341,5 +414,8 @@ def segment_audit(allocation: pl.DataFrame) -> pl.DataFrame:
             value_name="amount",
         )
         .filter(pl.col("amount") > 0)
-        .with_columns(pl.col("movement").replace_strict(names).cast(SEGMENT_MOVEMENT))
+        .with_columns(
+            pl.col(SEGMENT).cast(pl.String),
+            pl.col("movement").replace_strict(names).cast(SEGMENT_MOVEMENT),
+        )
     )
