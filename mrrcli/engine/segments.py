@@ -216,18 +216,19 @@ def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
         pl.col("_start").cast(pl.Int64).cum_sum().alias("_g"),
         (pl.col("_start") & pl.col("_end")).alias("_single"),
         pl.when(pl.col("_start")).then(pl.col("_key_start")).forward_fill().alias("_first"),
-    )
+    ).drop("_total", "_gains", "_losses", "_start", "_end", "_key_start")
 
 
 def _moved(frame: pl.DataFrame) -> pl.DataFrame:
     """`_moved`: the part of |Δ_v| that moved between segments. Of a group with one row,
     nothing; of a larger group, T = min(P, N) shared over the larger side by largest
-    remainder, and all of the smaller side."""
+    remainder, and all of the smaller side. (Only the rows of larger groups, a few, are
+    sorted for the shares; their amounts are scattered back.)"""
     d, p, n = pl.col("delta"), pl.col("_p"), pl.col("_n")
-    single = frame.filter(pl.col("_single")).with_columns(pl.lit(0, pl.Int64).alias("_moved"))
-    many = frame.filter(~pl.col("_single"))
+    zero = pl.lit(0, pl.Int64).alias("_moved")
+    many = frame.with_row_index("_i").filter(~pl.col("_single"))
     if many.height == 0:
-        return single
+        return frame.with_columns(zero)
     sharing = pl.when(p >= n).then(d > 0).otherwise(d < 0)
     weight = d.abs()
     whole_side = pl.when(p >= n).then(p).otherwise(n)
@@ -235,22 +236,27 @@ def _moved(frame: pl.DataFrame) -> pl.DataFrame:
     remainder = (kept.cast(pl.Int128) * weight.cast(pl.Int128) % whole_side.cast(pl.Int128)).cast(
         pl.Int64
     )
-    many = (
-        many.with_columns(
+    moved = (
+        many.select(
+            "_i",
+            "delta",
+            "_p",
+            "_n",
             (pl.col("_g") * 2 + sharing.cast(pl.Int64)).alias("_side"),
             remainder.alias("_rem"),
             pl.col(SEGMENT).to_physical().alias("_seg"),
         )
         .sort(["_side", "_rem", "_seg"], descending=[False, True, False])
-        .with_columns(
+        .select(
+            "_i",
             pl.when(sharing)
             .then(_shares(kept, weight, whole_side, "_side"))
             .otherwise(weight)
-            .alias("_moved")
+            .alias("_moved"),
         )
-        .drop("_side", "_rem", "_seg")
     )
-    return pl.concat([single, many])
+    amounts = pl.zeros(frame.height, pl.Int64, eager=True).alias("_moved")
+    return frame.with_columns(amounts.scatter(moved.get_column("_i"), moved.get_column("_moved")))
 
 
 ALLOCATED = ["_before", "_after", "_first", "_moved"]
