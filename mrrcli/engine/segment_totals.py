@@ -58,8 +58,8 @@ def segment_partial(
     """The segment sums of rows with a `segment` column; `changes` is their unsegmented
     classification, `month_ends` (for NRR/GRR) the customer-level month-end one."""
     paying = segment_rows(rows, settings)
-    allocation = segment_allocation(paying, settings, changes)
-    sums = SegmentSums(flows=segment_flows(allocation))
+    allocation = segment_allocation(paying, settings, changes, calendar=counts or audit)
+    sums = SegmentSums(flows=segment_flows(allocation, settings))
     if counts:
         sums.counts = segment_counts(allocation, COUNT_COLUMNS)
     if month_ends is not None:
@@ -68,10 +68,10 @@ def segment_partial(
             # The rows are read once when the keys are the same (customers).
             if paying.level != Level.customer:
                 paying = segment_rows(rows, snapshot)
-            at_month_ends = segment_allocation(paying, snapshot, month_ends)
+            at_month_ends = segment_allocation(paying, snapshot, month_ends, calendar=False)
         else:
             at_month_ends = allocation
-        sums.retention = segment_retention(at_month_ends)
+        sums.retention = segment_retention(at_month_ends, snapshot)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)
         sums.audit = segment_audit(allocation).join(ids, on=KEY, how="left")

@@ -273,10 +273,13 @@ def _one_segment(runs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def allocated(runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+def allocated(
+    runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings, calendar: bool = True
+) -> pl.DataFrame:
     """Segment runs (segment_runs) allocated to kinds: `_key, _customer, date, month,
     segment, mrr_before, mrr_after, delta` and one column per kind (SEGMENT_FLOW_COLUMNS),
     the amounts (≥ 0) of the kinds the segment got; `segment` stays the Enum of the runs.
+    Without `calendar`, `_pos` instead of `date, month` (the sums below take either).
     `changes`: the unsegmented classification of the same rows (timeline.classified_changes),
     read only in broad scope for the key's first arrival (new, or a conversion that broad
     scope calls expansion).
@@ -303,15 +306,17 @@ def allocated(runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings) -> 
             .then(pl.lit("new"))
             .otherwise(pl.lit("expansion"))
         )
-    frame = _with_calendar(frame.with_columns(arrival_kind.alias("_kind")), settings)
+    frame = frame.with_columns(arrival_kind.alias("_kind"))
+    days = ["date", "month"] if calendar else [POS]
+    if calendar:
+        frame = _with_calendar(frame, settings)
     arrival = pl.col("_before") == 0
     departure = pl.col("_after") == 0
     transfer = ~arrival & ~departure
     return frame.select(
         KEY,
         pl.col(CUSTOMER if CUSTOMER in frame.columns else KEY).alias(CUSTOMER),
-        "date",
-        "month",
+        *days,
         SEGMENT,
         (pl.col("mrr_after") - pl.col("delta")).alias("mrr_before"),
         "mrr_after",
@@ -345,11 +350,11 @@ def _amounts(arrival: pl.Expr, departure: pl.Expr, transfer: pl.Expr) -> list[pl
 
 
 def segment_allocation(
-    paying: SegmentRows, settings: Settings, changes: pl.DataFrame
+    paying: SegmentRows, settings: Settings, changes: pl.DataFrame, calendar: bool = True
 ) -> pl.DataFrame:
     """The allocation (see allocated) of rows read by segment_rows at `settings.level`,
     `segment` an Enum (the sums below name it as text)."""
-    return allocated(segment_runs(paying, settings), changes, settings)
+    return allocated(segment_runs(paying, settings), changes, settings, calendar)
 
 
 def segment_changes(
@@ -362,19 +367,30 @@ def segment_changes(
     return allocation.with_columns(pl.col(SEGMENT).cast(pl.String))
 
 
-def _named(frame: pl.DataFrame) -> pl.DataFrame:
+def _named(frame: pl.DataFrame, settings: Settings | None) -> pl.DataFrame:
     """Sums per segment with the segment as text (an Enum while summing is cheaper; partials
-    of different segments combine as text)."""
+    of different segments combine as text); sums per position added up per month."""
+    if POS in frame.columns:
+        assert settings is not None, "sums per position need the settings for their months"
+        dated = _with_calendar(frame, settings).drop(POS, "date")
+        frame = dated.group_by("month", SEGMENT).sum()
     return frame.with_columns(pl.col(SEGMENT).cast(pl.String))
 
 
-def segment_flows(allocation: pl.DataFrame) -> pl.DataFrame:
-    """Per month and segment with a change: each kind's amount and the net change Σ Δ_v."""
-    sums = allocation.group_by("month", SEGMENT).agg(
+def _days(allocation: pl.DataFrame) -> str:
+    """What an allocation's changes are dated by: `month`, or `_pos` (summed first, then
+    added up per month: far fewer rows to give a month)."""
+    return "month" if "month" in allocation.columns else POS
+
+
+def segment_flows(allocation: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """Per month and segment with a change: each kind's amount and the net change Σ Δ_v.
+    `settings`: for an allocation dated by position (allocated without calendar)."""
+    sums = allocation.group_by(_days(allocation), SEGMENT).agg(
         *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
         pl.col("delta").sum().alias("net_new_mrr"),
     )
-    return _named(sums)
+    return _named(sums, settings)
 
 
 def segment_counts(allocation: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
@@ -388,23 +404,23 @@ def segment_counts(allocation: pl.DataFrame, columns: dict[str, str]) -> pl.Data
         .alias(column)
         for kind, column in columns.items()
     )
-    return _named(counts)
+    return _named(counts, None)
 
 
-def segment_retention(month_ends: pl.DataFrame) -> pl.DataFrame:
+def segment_retention(month_ends: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
     """Per month and segment, over customers paying in the segment at the previous month end
     (month-end allocation at customer level): NRR/GRR numerators, with transfers retained
     (retained = a_v + moved_out − moved_in), and the customers arriving at and leaving 0."""
     before, after = pl.col("mrr_before"), pl.col("mrr_after")
     retained = after + pl.col("moved_out_mrr") - pl.col("moved_in_mrr")
     paying = before > 0
-    sums = month_ends.group_by("month", SEGMENT).agg(
+    sums = month_ends.group_by(_days(month_ends), SEGMENT).agg(
         (retained - before).filter(paying).sum().alias("_cohort_net"),
         (before - retained).clip(lower_bound=0).filter(paying).sum().alias("_cohort_loss"),
         ((before == 0) & (after > 0)).sum().cast(pl.Int64).alias("_arrivals"),
         ((before > 0) & (after == 0)).sum().cast(pl.Int64).alias("_departures"),
     )
-    return _named(sums)
+    return _named(sums, settings)
 
 
 def segment_audit(allocation: pl.DataFrame) -> pl.DataFrame:
