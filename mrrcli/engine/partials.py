@@ -81,7 +81,7 @@ class Combined:
     audit: pl.DataFrame | None = None
     cohorts: pl.DataFrame | None = None
     lagged: pl.DataFrame | None = None
-    segments: SegmentSums | None = None  # segment movements (every month × segment) …
+    segments: SegmentSums | None = None  # segment movements (each segment over its life) …
 
 
 def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs) -> Partial:

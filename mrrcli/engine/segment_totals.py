@@ -38,7 +38,7 @@ SEGMENT_MOVEMENTS_COLUMNS = (
 @dataclass
 class SegmentSums:
     """Per (month, segment) sums of one set of whole customers; once combined, `flows` is the
-    segment movements table (SEGMENT_MOVEMENTS_COLUMNS, every month × segment)."""
+    segment movements table (SEGMENT_MOVEMENTS_COLUMNS, each segment over its life)."""
 
     flows: pl.DataFrame
     counts: pl.DataFrame | None = None
@@ -85,16 +85,42 @@ def _summed(frames: Sequence[pl.DataFrame | None]) -> pl.DataFrame | None:
     return pl.concat(present).group_by("month", SEGMENT).sum()
 
 
+def _lifetimes(flows: pl.DataFrame, months: pl.DataFrame) -> pl.DataFrame:
+    """`segment, month, days`: each segment's months from its first flow to its last (to
+    the last month when it still has MRR): the rows that can hold MRR or a flow. A
+    segment of one subscription (`--by subscription_id`) has the months of its life, not
+    every month of the report."""
+    indexed = months.with_row_index("_m")
+    last = indexed.height - 1
+    spans = (
+        flows.join(indexed.select("month", "_m"), on="month")
+        .group_by(SEGMENT)
+        .agg(
+            pl.col("_m").min().alias("_lo"),
+            pl.col("_m").max().alias("_hi"),
+            pl.col("net_new_mrr").sum().alias("_end"),
+        )
+        .select(
+            SEGMENT,
+            pl.int_ranges(
+                "_lo", pl.when(pl.col("_end") != 0).then(last).otherwise(pl.col("_hi")) + 1
+            )
+            .cast(pl.List(pl.UInt32))
+            .alias("_m"),
+        )
+    )
+    return spans.explode("_m").join(indexed, on="_m").select(SEGMENT, "month", "days")
+
+
 def combine_segments(parts: Sequence[SegmentSums], movements: pl.DataFrame) -> SegmentSums:
     """Segment sums added up; the movements table per segment over the months of the
-    unsegmented `movements` (every segment in every month), identities checked."""
+    unsegmented `movements` (each segment from its first flow to its last month with MRR or
+    a flow; the months outside hold nothing), identities checked."""
     flows = _summed([p.flows for p in parts])
     assert flows is not None
-    segments = flows.select(SEGMENT).unique().sort(SEGMENT)
     net = pl.col("net_new_mrr")
     table = (
-        movements.select("month", "days")
-        .join(segments, how="cross")
+        _lifetimes(flows, movements.select("month", "days"))
         .join(flows, on=["month", SEGMENT], how="left")
         .with_columns(pl.exclude("month", SEGMENT, "days").fill_null(0))
         .sort(SEGMENT, "month")
