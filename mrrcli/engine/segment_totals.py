@@ -58,23 +58,26 @@ def segment_partial(
     """The segment sums of rows with a `segment` column; `changes` is their unsegmented
     classification, `month_ends` (for NRR/GRR) the customer-level month-end one."""
     paying = segment_rows(rows, settings)
-    allocation = segment_allocation(paying, settings, changes, calendar=counts or audit)
+    plan = segment_allocation(paying, settings, changes, calendar=counts or audit)
+    snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
+    # Summed lazily when the flows are all that is asked; else held once for every sum.
+    shared = counts or audit or (month_ends is not None and snapshot == settings)
+    allocation: pl.DataFrame | pl.LazyFrame = plan.collect() if shared else plan
     sums = SegmentSums(flows=segment_flows(allocation, settings))
     if counts:
         sums.counts = segment_counts(allocation, COUNT_COLUMNS)
     if month_ends is not None:
-        snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
         if snapshot != settings:
             # The rows are read once when the keys are the same (customers).
             if paying.level != Level.customer:
                 paying = segment_rows(rows, snapshot)
             at_month_ends = segment_allocation(paying, snapshot, month_ends, calendar=False)
+            sums.retention = segment_retention(at_month_ends, snapshot)
         else:
-            at_month_ends = allocation
-        sums.retention = segment_retention(at_month_ends, snapshot)
+            sums.retention = segment_retention(allocation, snapshot)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)
-        sums.audit = segment_audit(allocation).join(ids, on=KEY, how="left")
+        sums.audit = segment_audit(allocation.lazy().collect()).join(ids, on=KEY, how="left")
     return sums
 
 

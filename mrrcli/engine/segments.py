@@ -25,7 +25,7 @@ import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, KEY, with_key
 from mrrcli.engine.timeline import POS, _with_calendar
-from mrrcli.vocabulary import MOVEMENTS, Level, Settings
+from mrrcli.vocabulary import MOVEMENTS, Level, Scope, Settings
 
 SEGMENT = "segment"
 NONE_SEGMENT = "(none)"
@@ -262,7 +262,7 @@ def _moved(frame: pl.DataFrame) -> pl.DataFrame:
 ALLOCATED = ["_before", "_after", "_first", "_moved"]
 
 
-def _one_segment(runs: pl.DataFrame) -> pl.DataFrame:
+def _one_segment(runs: pl.LazyFrame) -> pl.LazyFrame:
     """The allocation of keys whose changes are all in one segment (`_one`): there each
     segment change is the key's change, and nothing moves between segments."""
     return runs.with_columns(
@@ -282,67 +282,82 @@ def allocated(
     Without `calendar`, `_pos` instead of `date, month` (the sums below take either).
     `changes`: the unsegmented classification of the same rows (timeline.classified_changes),
     read only in broad scope for the key's first arrival (new, or a conversion that broad
-    scope calls expansion).
+    scope calls expansion)."""
+    return allocation_plan(runs, changes, settings, calendar).collect()
+
+
+def allocation_plan(
+    runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings, calendar: bool = True
+) -> pl.LazyFrame:
+    """The allocation (see allocated), lazily: sums over it need not hold every change.
 
     An arrival from 0 is the key's first change (new) or a return (reactivation): MRR is
     never negative, so the key's first group of changes is its first arrival. Keys whose
     changes are all in one segment (most rows of most exports) skip the grouping: their
     segment changes are their changes."""
     columns = [*(c for c in runs.columns if c != "_one"), *ALLOCATED]
-    one = _one_segment(runs.filter(pl.col("_one"))).select(columns)
+    one = _one_segment(runs.lazy().filter(pl.col("_one"))).select(columns)
     many = _moved(_grouped(runs.filter(~pl.col("_one")))).select(columns)
-    frame = pl.concat([one, many])
-    arrival_kind = pl.when(pl.col("_first")).then(pl.lit("new")).otherwise(pl.lit("reactivation"))
+    frame = pl.concat([one, many.lazy()])
+    newly = pl.col("_first")  # an arrival that is new (the others: returns)
     if settings.scope == "broad":
         first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
         converted = changes.filter(first).select(
             KEY, (pl.col("movement") == "expansion").alias("_conversion")
         )
-        frame = frame.join(converted, on=KEY, how="left").with_columns(
-            pl.col("_conversion").fill_null(False)
-        )
-        arrival_kind = (
-            pl.when(pl.col("_first") & ~pl.col("_conversion"))
-            .then(pl.lit("new"))
-            .otherwise(pl.lit("expansion"))
-        )
-    frame = frame.with_columns(arrival_kind.alias("_kind"))
-    days = ["date", "month"] if calendar else [POS]
+        frame = frame.join(converted.lazy(), on=KEY, how="left")
+        newly = pl.col("_first") & ~pl.col("_conversion").fill_null(False)
+    days: list[str | pl.Expr] = [POS]
     if calendar:
-        frame = _with_calendar(frame, settings)
+        days = _dated(runs, settings)
     arrival = pl.col("_before") == 0
     departure = pl.col("_after") == 0
-    transfer = ~arrival & ~departure
     return frame.select(
         KEY,
-        pl.col(CUSTOMER if CUSTOMER in frame.columns else KEY).alias(CUSTOMER),
+        pl.col(CUSTOMER if CUSTOMER in runs.columns else KEY).alias(CUSTOMER),
         *days,
         SEGMENT,
         (pl.col("mrr_after") - pl.col("delta")).alias("mrr_before"),
         "mrr_after",
         "delta",
-        *_amounts(arrival, departure, transfer),
+        *_amounts(arrival, departure, newly, settings.scope),
     )
 
 
-def _amounts(arrival: pl.Expr, departure: pl.Expr, transfer: pl.Expr) -> list[pl.Expr]:
+def _dated(runs: pl.DataFrame, settings: Settings) -> list[str | pl.Expr]:
+    """`date` and `month` of each change from its position, gathered from a calendar of the
+    positions in range (see timeline._with_calendar)."""
+    low, high = runs.select(pl.col(POS).min().alias("lo"), pl.col(POS).max().alias("hi")).row(0)
+    low, high = low or 0, high or 0
+    positions = pl.int_range(low, high + 1, dtype=pl.Int32, eager=True).alias(POS).to_frame()
+    calendar = _with_calendar(positions, settings)
+    index = pl.col(POS) - low
+    return [
+        pl.lit(calendar.get_column(name)).gather(index).alias(name) for name in ("date", "month")
+    ]
+
+
+def _amounts(arrival: pl.Expr, departure: pl.Expr, newly: pl.Expr, scope: Scope) -> list[pl.Expr]:
     """Each kind's amount of a segment's change (0 when it got none of that kind), from
-    `delta` and `_moved`, the part of |Δ_v| that moved between segments."""
+    `delta` and `_moved`, the part of |Δ_v| that moved between segments. An arrival that is
+    not new is a reactivation (broad scope: expansion, as are conversions)."""
     d, moved = pl.col("delta"), pl.col("_moved")
     weight = d.abs()
-    kind = pl.col("_kind").cast(pl.String)
-    amounts = {
-        "new": pl.when(arrival & (kind == "new")).then(d),
-        "expansion": pl.when(arrival & (kind == "expansion"))
-        .then(d)
-        .when(transfer & (d > 0))
-        .then(d - moved),
-        "reactivation": pl.when(arrival & (kind == "reactivation")).then(d),
+    transfer = ~arrival & ~departure
+    returning = arrival & ~newly
+    upward = transfer & (d > 0)
+    amounts: dict[str, pl.Expr] = {
+        "new": pl.when(arrival & newly).then(d),
+        "expansion": pl.when(upward).then(d - moved),
+        "reactivation": pl.when(returning).then(d),
         "contraction": pl.when(transfer & (d < 0)).then(weight - moved),
         "churn": pl.when(departure).then(weight),
-        "moved_in": pl.when(transfer & (d > 0)).then(moved),
+        "moved_in": pl.when(upward).then(moved),
         "moved_out": pl.when(transfer & (d < 0)).then(moved),
     }
+    if scope == "broad":
+        amounts["expansion"] = pl.when(returning).then(d).when(upward).then(d - moved)
+        amounts["reactivation"] = pl.lit(None, pl.Int64)
     return [
         amount.fill_null(0).cast(pl.Int64).alias(SEGMENT_FLOW_COLUMNS[k])
         for k, amount in amounts.items()
@@ -351,10 +366,10 @@ def _amounts(arrival: pl.Expr, departure: pl.Expr, transfer: pl.Expr) -> list[pl
 
 def segment_allocation(
     paying: SegmentRows, settings: Settings, changes: pl.DataFrame, calendar: bool = True
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """The allocation (see allocated) of rows read by segment_rows at `settings.level`,
-    `segment` an Enum (the sums below name it as text)."""
-    return allocated(segment_runs(paying, settings), changes, settings, calendar)
+    lazily, `segment` an Enum (the sums below name it as text)."""
+    return allocation_plan(segment_runs(paying, settings), changes, settings, calendar)
 
 
 def segment_changes(
@@ -364,7 +379,7 @@ def segment_changes(
     text."""
     paying = segment_rows(rows.lazy(), settings)
     allocation = segment_allocation(paying, settings, changes)
-    return allocation.with_columns(pl.col(SEGMENT).cast(pl.String))
+    return allocation.with_columns(pl.col(SEGMENT).cast(pl.String)).collect()
 
 
 def _named(frame: pl.DataFrame, settings: Settings | None) -> pl.DataFrame:
@@ -373,52 +388,71 @@ def _named(frame: pl.DataFrame, settings: Settings | None) -> pl.DataFrame:
     if POS in frame.columns:
         assert settings is not None, "sums per position need the settings for their months"
         dated = _with_calendar(frame, settings).drop(POS, "date")
-        frame = dated.group_by("month", SEGMENT).sum()
+        frame = dated.lazy().group_by("month", SEGMENT).sum().collect()
     return frame.with_columns(pl.col(SEGMENT).cast(pl.String))
 
 
-def _days(allocation: pl.DataFrame) -> str:
+Allocation = pl.DataFrame | pl.LazyFrame
+
+
+def _days(allocation: Allocation) -> str:
     """What an allocation's changes are dated by: `month`, or `_pos` (summed first, then
     added up per month: far fewer rows to give a month)."""
-    return "month" if "month" in allocation.columns else POS
+    return "month" if "month" in allocation.collect_schema().names() else POS
 
 
-def segment_flows(allocation: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+def segment_flows(allocation: Allocation, settings: Settings | None = None) -> pl.DataFrame:
     """Per month and segment with a change: each kind's amount and the net change Σ Δ_v.
-    `settings`: for an allocation dated by position (allocated without calendar)."""
-    sums = allocation.group_by(_days(allocation), SEGMENT).agg(
-        *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
-        pl.col("delta").sum().alias("net_new_mrr"),
+    `settings`: for an allocation dated by position (allocated without calendar). (The sums
+    here and below are lazy: an aggregation several times cheaper than an eager one.)"""
+    sums = (
+        allocation.lazy()
+        .group_by(_days(allocation), SEGMENT)
+        .agg(
+            *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
+            pl.col("delta").sum().alias("net_new_mrr"),
+        )
+        .collect()
     )
     return _named(sums, settings)
 
 
-def segment_counts(allocation: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+def segment_counts(allocation: Allocation, columns: dict[str, str]) -> pl.DataFrame:
     """Per month and segment: distinct customers with some amount of each kind (`columns`:
     kind → count column)."""
-    counts = allocation.group_by("month", SEGMENT).agg(
-        pl.col(CUSTOMER)
-        .filter(pl.col(SEGMENT_FLOW_COLUMNS[kind]) > 0)
-        .n_unique()
-        .cast(pl.Int64)
-        .alias(column)
-        for kind, column in columns.items()
+    counts = (
+        allocation.lazy()
+        .group_by("month", SEGMENT)
+        .agg(
+            pl.col(CUSTOMER)
+            .filter(pl.col(SEGMENT_FLOW_COLUMNS[kind]) > 0)
+            .n_unique()
+            .cast(pl.Int64)
+            .alias(column)
+            for kind, column in columns.items()
+        )
+        .collect()
     )
     return _named(counts, None)
 
 
-def segment_retention(month_ends: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+def segment_retention(month_ends: Allocation, settings: Settings | None = None) -> pl.DataFrame:
     """Per month and segment, over customers paying in the segment at the previous month end
     (month-end allocation at customer level): NRR/GRR numerators, with transfers retained
     (retained = a_v + moved_out − moved_in), and the customers arriving at and leaving 0."""
     before, after = pl.col("mrr_before"), pl.col("mrr_after")
     retained = after + pl.col("moved_out_mrr") - pl.col("moved_in_mrr")
     paying = before > 0
-    sums = month_ends.group_by(_days(month_ends), SEGMENT).agg(
-        (retained - before).filter(paying).sum().alias("_cohort_net"),
-        (before - retained).clip(lower_bound=0).filter(paying).sum().alias("_cohort_loss"),
-        ((before == 0) & (after > 0)).sum().cast(pl.Int64).alias("_arrivals"),
-        ((before > 0) & (after == 0)).sum().cast(pl.Int64).alias("_departures"),
+    sums = (
+        month_ends.lazy()
+        .group_by(_days(month_ends), SEGMENT)
+        .agg(
+            (retained - before).filter(paying).sum().alias("_cohort_net"),
+            (before - retained).clip(lower_bound=0).filter(paying).sum().alias("_cohort_loss"),
+            ((before == 0) & (after > 0)).sum().cast(pl.Int64).alias("_arrivals"),
+            ((before > 0) & (after == 0)).sum().cast(pl.Int64).alias("_departures"),
+        )
+        .collect()
     )
     return _named(sums, settings)
 
