@@ -1,6 +1,7 @@
-"""The shortcuts that make segments cheap (SPEC §9; issue 13's speed): keys whose changes are
-all in one segment skip the grouping, and each segment's rows span its life only, so
-`--by subscription_id` does not build months × subscriptions rows."""
+"""What makes segments cheap (SPEC §9; issue 13's speed): one sort of the events by key,
+position and segment; the flows summed per position before they get a month; each
+segment's rows span its life only, so `--by subscription_id` does not build months ×
+subscriptions rows."""
 
 from __future__ import annotations
 
@@ -14,19 +15,23 @@ from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
 
 from mrrcli.engine.keys import KEY
 from mrrcli.engine.partials import Needs, combine, partial
-from mrrcli.engine.segments import SEGMENT, allocated, segment_rows, segment_runs
+from mrrcli.engine.segments import (
+    SEGMENT,
+    allocated,
+    allocation_plan,
+    segment_flows,
+    segment_rows,
+    segment_runs,
+)
 from mrrcli.engine.timeline import classified_changes
 from mrrcli.vocabulary import Level, Mode, Scope, Settings
 
 
-def _allocations(frame: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The allocation with the one-segment shortcut, and the full allocation of every key."""
+def _allocation(frame: pl.DataFrame, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The runs and the allocation of rows with a `segment` column."""
     changes = classified_changes(frame.lazy(), settings, ids=False)
     runs = segment_runs(segment_rows(frame.lazy(), settings), settings)
-    order = [KEY, "date", SEGMENT]
-    fast = allocated(runs, changes, settings).sort(order)
-    full = allocated(runs.with_columns(pl.lit(False).alias("_one")), changes, settings)
-    return fast, full.sort(order)
+    return runs, allocated(runs, changes, settings)
 
 
 def _frame(rows: list[tuple[str, str, str, date, date | None, int]]) -> pl.DataFrame:
@@ -37,9 +42,9 @@ def _frame(rows: list[tuple[str, str, str, date, date | None, int]]) -> pl.DataF
     )
 
 
-def test_the_shortcut_on_a_hand_example() -> None:
-    """X pays 100.00 on basic from Jan 10 to Apr 10 (one segment). Y pays 100.00 on basic
-    from Jan 5 and moves to pro at 180.00 on Feb 10 (two segments)."""
+def test_one_sort_and_the_levels_on_a_hand_example() -> None:
+    """X pays 100.00 on basic from Jan 10 to Apr 10. Y pays 100.00 on basic from Jan 5 and
+    moves to pro at 180.00 on Feb 10."""
     frame = _frame(
         [
             ("X", "x1", "basic", date(2024, 1, 10), date(2024, 4, 10), 10000),
@@ -48,23 +53,24 @@ def test_the_shortcut_on_a_hand_example() -> None:
         ]
     )
     settings = Settings(as_of=date(2024, 5, 31))
-    runs = segment_runs(segment_rows(frame.lazy(), settings), settings)
-    # X: +100 on Jan 10, −100 on Apr 10, both in basic: X is one-segment. Y: three runs.
-    ones = runs.group_by(pl.col("_one")).len().sort("_one").rows()
-    assert ones == [(False, 3), (True, 2)]
-    fast, full = _allocations(frame, settings)
-    assert fast.equals(full)
-    # By hand: X new 100.00 on Jan 10 and churn 100.00 on Apr 10, in basic; Y new 100.00 on
-    # Jan 5 in basic, then on Feb 10 basic moved_out 100.00, pro moved_in 100.00 and
-    # expansion 80.00.
+    runs, allocation = _allocation(frame, settings)
+    # Five changes in segments: X +100 (Jan 10), −100 (Apr 10); Y +100 basic (Jan 5), and on
+    # Feb 10 −100 basic, +180 pro: the two changes of Y's day are neighbours, basic first.
+    assert runs.height == 5
+    assert runs.equals(runs.sort(KEY, "_pos", SEGMENT))
+    # By hand: X new 100.00 on Jan 10, churn 100.00 on Apr 10, in basic; Y new 100.00 on
+    # Jan 5 in basic, then on Feb 10 basic moved_out 100.00 (100.00 → 0.00) and pro moved_in
+    # 100.00 and expansion 80.00 (0.00 → 180.00).
     kinds = ["new_mrr", "expansion_mrr", "churned_mrr", "moved_in_mrr", "moved_out_mrr"]
-    got = fast.sort("date", SEGMENT).select("date", pl.col(SEGMENT).cast(pl.String), *kinds)
+    got = allocation.sort("date", SEGMENT).select(
+        "date", pl.col(SEGMENT).cast(pl.String), "mrr_before", "mrr_after", *kinds
+    )
     assert got.rows() == [
-        (date(2024, 1, 5), "basic", 10000, 0, 0, 0, 0),
-        (date(2024, 1, 10), "basic", 10000, 0, 0, 0, 0),
-        (date(2024, 2, 10), "basic", 0, 0, 0, 0, 10000),
-        (date(2024, 2, 10), "pro", 0, 8000, 0, 10000, 0),
-        (date(2024, 4, 10), "basic", 0, 0, 10000, 0, 0),
+        (date(2024, 1, 5), "basic", 0, 10000, 10000, 0, 0, 0, 0),
+        (date(2024, 1, 10), "basic", 0, 10000, 10000, 0, 0, 0, 0),
+        (date(2024, 2, 10), "basic", 10000, 0, 0, 0, 0, 0, 10000),
+        (date(2024, 2, 10), "pro", 0, 18000, 0, 8000, 0, 10000, 0),
+        (date(2024, 4, 10), "basic", 10000, 0, 0, 0, 10000, 0, 0),
     ]
 
 
@@ -81,14 +87,23 @@ def mixed(draw: st.DrawFn) -> tuple[Dataset, list[str]]:
 @pytest.mark.parametrize(("mode", "level", "scope"), COMBINATIONS)
 @FAST
 @given(case=mixed())
-def test_the_one_segment_shortcut_equals_the_full_allocation(
+def test_flows_by_position_and_levels_per_segment(
     case: tuple[Dataset, list[str]], mode: Mode, level: Level, scope: Scope
 ) -> None:
+    """The flows summed per position, then per month, equal the flows of every change given
+    its month; each change's b_v is the a_v of the key's previous change in the segment."""
     data, labels = case
     settings = Settings(as_of=data.as_of, mode=mode, level=level, scope=scope)
     frame = frame_of(data.rows).with_columns(pl.Series(SEGMENT, labels))
-    fast, full = _allocations(frame, settings)
-    assert fast.equals(full)
+    changes = classified_changes(frame.lazy(), settings, ids=False)
+    runs, allocation = _allocation(frame, settings)
+    order = ["month", SEGMENT]
+    by_month = segment_flows(allocation).sort(order)
+    lazily = allocation_plan(runs, changes, settings, calendar=False)
+    assert segment_flows(lazily, settings).sort(order).equals(by_month)
+    previous = pl.col("mrr_after").shift(1).over(KEY, SEGMENT, order_by="date").fill_null(0)
+    chained = allocation.select((pl.col("mrr_before") == previous).all()).item()
+    assert chained
 
 
 def test_a_segment_per_subscription_spans_its_life_not_every_month() -> None:

@@ -137,9 +137,11 @@ def _relative(frame: pl.DataFrame) -> tuple[pl.Expr, int]:
 
 
 def segment_runs(paying: SegmentRows, settings: Settings) -> pl.DataFrame:
-    """Per key, segment and position where the key's MRR in the segment changes: `_key[,
-    _customer], segment, _pos, mrr_after, delta` (a_v, Δ_v ≠ 0; b_v = a_v − Δ_v) and `_one`,
-    whether the key's changes are all in one segment; sorted by key, segment and position."""
+    """Per key, position and segment where the key's MRR in the segment changes: `_key[,
+    _customer], _pos, segment, delta` (Δ_v ≠ 0), sorted by key, position and segment: the
+    changes of a key on one day (or month end) are neighbours, so one sort serves the
+    allocation. (a_v, the MRR in the segment after, is a running sum per key and segment:
+    see _level_after.)"""
     ids = [*_ids(paying.level), SEGMENT]
     rows = paying.frame.lazy()
     starts = rows.select(*ids, _position(pl.col("start_date"), settings), "mrr")
@@ -147,23 +149,19 @@ def segment_runs(paying: SegmentRows, settings: Settings) -> pl.DataFrame:
         *ids, _position(pl.col("end_date"), settings), -pl.col("mrr")
     )
     events = pl.concat([starts, ends]).rename({"mrr": "delta"}).collect()
-    events = _sorted(events, [_segment_code(events), _relative(events)])
-    last_of_run = (_ends(KEY) | _ends(SEGMENT) | _ends(POS)).alias("_last")
-    first = _changed(KEY) | _changed(SEGMENT)
-    runs = (
-        events.with_columns(_running(first, pl.col("delta")).alias("mrr_after"))
-        .filter(last_of_run)
-        .drop("delta")
+    events = _sorted(events, [_relative(events), _segment_code(events)])
+    first = _changed(KEY) | _changed(POS) | _changed(SEGMENT)
+    last = _ends(KEY) | _ends(POS) | _ends(SEGMENT)
+    return (
+        events.with_columns(_running(first, pl.col("delta")).alias("delta"))
+        .filter(last)
+        .filter(pl.col("delta") != 0)
     )
-    before = pl.when(first).then(0).otherwise(pl.col("mrr_after").shift(1))
-    runs = runs.with_columns((pl.col("mrr_after") - before).alias("delta")).filter(
-        pl.col("delta") != 0
-    )
-    # Sorted by segment within a key: one segment iff the first and the last are the same.
-    code = pl.col(SEGMENT).to_physical()
-    first_code = pl.when(_changed(KEY)).then(code).forward_fill()
-    last_code = pl.when(_ends(KEY)).then(code).backward_fill()
-    return runs.with_columns((first_code == last_code).alias("_one"))
+
+
+def _level_after() -> pl.Expr:
+    """a_v: the key's MRR in the segment after each change (rows in position order)."""
+    return pl.col("delta").cum_sum().over(KEY, SEGMENT).alias("mrr_after")
 
 
 def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.Expr:
@@ -182,7 +180,7 @@ def _shares(total: pl.Expr, weight: pl.Expr, whole: pl.Expr, group: str) -> pl.E
 
 
 def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
-    """Runs sorted by key, position and segment, each (key, position) a group `_g`, with the
+    """Runs (sorted by key, position and segment), each (key, position) a group `_g`, with the
     key's MRR before and after (`_before`, `_after`), P and N (`_p`, `_n`), whether the group
     is the key's first (`_first`) and has one row (`_single`). Sums by running totals over the
     sorted rows, no group_by."""
@@ -198,8 +196,7 @@ def _grouped(runs: pl.DataFrame) -> pl.DataFrame:
         return pl.when(start).then(value - step).forward_fill()
 
     gain, loss = d.clip(lower_bound=0), (-d).clip(lower_bound=0)
-    frame = _sorted(runs, [_relative(runs), _segment_code(runs)])
-    frame = frame.with_columns(
+    frame = runs.with_columns(
         _running(key_start, d).alias("_total"),
         gain.cum_sum().alias("_gains"),
         loss.cum_sum().alias("_losses"),
@@ -259,20 +256,6 @@ def _moved(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(amounts.scatter(moved.get_column("_i"), moved.get_column("_moved")))
 
 
-ALLOCATED = ["_before", "_after", "_first", "_moved"]
-
-
-def _one_segment(runs: pl.LazyFrame) -> pl.LazyFrame:
-    """The allocation of keys whose changes are all in one segment (`_one`): there each
-    segment change is the key's change, and nothing moves between segments."""
-    return runs.with_columns(
-        (pl.col("mrr_after") - pl.col("delta")).alias("_before"),
-        pl.col("mrr_after").alias("_after"),
-        _changed(KEY).alias("_first"),
-        pl.lit(0, pl.Int64).alias("_moved"),
-    )
-
-
 def allocated(
     runs: pl.DataFrame, changes: pl.DataFrame, settings: Settings, calendar: bool = True
 ) -> pl.DataFrame:
@@ -292,13 +275,9 @@ def allocation_plan(
     """The allocation (see allocated), lazily: sums over it need not hold every change.
 
     An arrival from 0 is the key's first change (new) or a return (reactivation): MRR is
-    never negative, so the key's first group of changes is its first arrival. Keys whose
-    changes are all in one segment (most rows of most exports) skip the grouping: their
-    segment changes are their changes."""
-    columns = [*(c for c in runs.columns if c != "_one"), *ALLOCATED]
-    one = _one_segment(runs.lazy().filter(pl.col("_one"))).select(columns)
-    many = _moved(_grouped(runs.filter(~pl.col("_one")))).select(columns)
-    frame = pl.concat([one, many.lazy()])
+    never negative, so the key's first group of changes is its first arrival. a_v is
+    computed only if a sum reads it (the flows do not)."""
+    frame = _moved(_grouped(runs)).lazy().with_columns(_level_after())
     newly = pl.col("_first")  # an arrival that is new (the others: returns)
     if settings.scope == "broad":
         first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
