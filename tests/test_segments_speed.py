@@ -15,14 +15,8 @@ from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
 
 from mrrcli.engine.keys import KEY
 from mrrcli.engine.partials import Needs, combine, partial
-from mrrcli.engine.segments import (
-    SEGMENT,
-    allocated,
-    allocation_plan,
-    segment_flows,
-    segment_rows,
-    segment_runs,
-)
+from mrrcli.engine.segment_runs import segment_rows, segment_runs
+from mrrcli.engine.segments import SEGMENT, allocated, allocation_plan, segment_flows
 from mrrcli.engine.timeline import classified_changes
 from mrrcli.vocabulary import Level, Mode, Scope, Settings
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from mrrcli.engine.keys import KEY
+from mrrcli.engine.segment_runs import segment_rows
 from mrrcli.engine.segments import (
     SEGMENT,
     SEGMENT_FLOW_COLUMNS,
@@ -19,7 +20,6 @@ from mrrcli.engine.segments import (
     segment_counts,
     segment_flows,
     segment_retention,
-    segment_rows,
 )
 from mrrcli.engine.totals import IdentityError
 from mrrcli.vocabulary import COUNT_COLUMNS, MOVEMENT_COLUMNS, Level, Mode, Scope, Settings
