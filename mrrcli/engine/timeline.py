@@ -119,29 +119,30 @@ def _wide_runs(rows: pl.LazyFrame, settings: Settings) -> tuple[pl.DataFrame, bo
         + (pl.col("delta") + (1 << (delta_bits - 1))).cast(pl.Int128)
     )
     ordered = events.select(wide.alias("_wide")).collect().to_series().sort().to_frame()
+    # Split once into two 64-bit columns (Int128 arithmetic is slow): the key, and the low
+    # half holding position, check and delta.
     x = pl.col("_wide")
-    key_of = x // (1 << 64)
-    checked = (x // (1 << delta_bits)) & ((1 << check_bits) - 1)
-    mixed = (key_of == key_of.shift(1)) & (checked != checked.shift(1))
-    if ordered.select(mixed.any()).item():
-        return ordered.clear(), False
-    run = x // (1 << below_pos)
-    delta = ((x & ((1 << delta_bits) - 1)) - (1 << (delta_bits - 1))).cast(pl.Int64)
-    runs = (
-        ordered.lazy()
-        .select(
-            run.alias("_run"),
-            delta.cum_sum().alias("_total"),
-            (run != run.shift(-1)).fill_null(True).alias("_last"),
-        )
-        .filter(pl.col("_last"))
-        .select(
-            (pl.col("_run") // (1 << bits) + (1 << 63)).cast(pl.UInt64).alias(KEY),
-            ((pl.col("_run") & ((1 << bits) - 1)).cast(pl.Int32) + low).alias(POS),
-            "_total",
-        )
-        .collect()
+    halves = ordered.select(
+        (x // (1 << 64) + (1 << 63)).cast(pl.UInt64).alias(KEY),
+        x.cast(pl.UInt64, wrap_numerical=True).alias("_low"),
     )
+    below = pl.col("_low")
+    position = below // (1 << below_pos)
+    checked = (below // (1 << delta_bits)) & ((1 << check_bits) - 1)
+    delta = (below & ((1 << delta_bits) - 1)).cast(pl.Int64) - (1 << (delta_bits - 1))
+    same_key = pl.col(KEY) == pl.col(KEY).shift(1)
+    last = (pl.col(KEY) != pl.col(KEY).shift(-1)) | (position != position.shift(-1))
+    events_out = halves.select(
+        KEY,
+        (position.cast(pl.Int32) + low).alias(POS),
+        delta.cum_sum().alias("_total"),
+        (same_key & (checked != checked.shift(1))).alias("_mixed"),
+        last.fill_null(True).alias("_last"),
+    )
+    del ordered, halves
+    if events_out.get_column("_mixed").any():
+        return events_out.clear(), False
+    runs = events_out.filter(pl.col("_last")).select(KEY, POS, "_total")
     return _with_after(runs), True
 
 
