@@ -302,6 +302,11 @@ def mrrcli_cmd(args: Sequence[str], path: Path, as_of: dt.date) -> list[str]:
     ]
 
 
+LEAN_SCRIPT = "lean_snapshot.py"  # the bar of issue 15: one job, by hand, in Polars
+LEAN_LABEL = "lean Polars script (snapshot)"
+SNAPSHOT_LABEL = "mrrcli movements --mode snapshot"
+
+
 def reference_cmd(script: str, parquet: Path, as_of: dt.date, memory: int) -> list[str]:
     cmd = [PYTHON, str(BENCH / script), str(parquet), "--as-of", as_of.isoformat()]
     if script == "ref_duckdb.py" and memory:
@@ -372,7 +377,11 @@ def check(data: Dataset, work: Path, timeout: float, memory: int) -> str:
         cmd = mrrcli_cmd(["movements", "--mode", "snapshot"], path, data.as_of)
         commands[label] = [*cmd, "--output", str(out)]
         outputs[label] = out
-    for label, script in (("duckdb", "ref_duckdb.py"), ("pandas", "ref_pandas.py")):
+    for label, script in (
+        ("duckdb", "ref_duckdb.py"),
+        ("pandas", "ref_pandas.py"),
+        ("lean Polars", LEAN_SCRIPT),
+    ):
         out = work / f"check_{len(outputs)}.csv"
         cmd = reference_cmd(script, data.parquet, data.as_of, memory)
         commands[label] = [*cmd, "-o", str(out)]
@@ -381,8 +390,9 @@ def check(data: Dataset, work: Path, timeout: float, memory: int) -> str:
         run_checked(cmd, f"check run of {label}", timeout, memory)
     expected = read_movements(outputs["mrrcli"], MRRCLI_MONEY)
     problems: list[str] = []
-    for label in ("mrrcli (CSV input)", "duckdb", "pandas"):
-        names = MRRCLI_MONEY if label.startswith("mrrcli") else {key: key for key in MONEY}
+    for label in ("mrrcli (CSV input)", "duckdb", "pandas", "lean Polars"):
+        same = label.startswith("mrrcli") or label == "lean Polars"
+        names = MRRCLI_MONEY if same else {key: key for key in MONEY}
         problems += compare(expected, read_movements(outputs[label], names), label)
     if problems:
         log("bench: REFERENCE CHECK FAILED: the references disagree with mrrcli")
@@ -391,7 +401,8 @@ def check(data: Dataset, work: Path, timeout: float, memory: int) -> str:
         sys.exit(3)
     months = sorted(expected)
     summary = (
-        f"DuckDB and pandas references agree with `mrrcli movements --mode snapshot` to the cent "
+        "DuckDB and pandas references and the lean Polars script agree with "
+        f"`mrrcli movements --mode snapshot` to the cent "
         f"in all {len(months)} months ({months[0]} to {months[-1]}, 7 amounts each) on the "
         f"{data.size} file ({data.rows:,} rows); mrrcli gives the same from Parquet and CSV."
     )
@@ -475,6 +486,7 @@ def entries_for(data: Dataset, memory: int) -> list[Entry]:
     for label, script in (
         ("DuckDB SQL reference (snapshot)", "ref_duckdb.py"),
         ("pandas reference (snapshot)", "ref_pandas.py"),
+        (LEAN_LABEL, LEAN_SCRIPT),
     ):
         cmd = reference_cmd(script, data.parquet, data.as_of, memory)
         entries.append(Entry(label, "parquet", data.rows, cmd, (data.size, "parquet")))
@@ -544,6 +556,21 @@ def table(
             f"| {cpu_s} |"
         )
     return "\n".join(lines)
+
+
+def lean_ratios(entries: list[Entry]) -> list[str]:
+    """Issue 15's bar: mrrcli's snapshot movements of the Parquet file against the lean
+    Polars script that does only that (wall and CPU medians)."""
+    found = {(e.label, e.fmt): e for e in entries if not e.done}
+    lean, snapshot = found.get((LEAN_LABEL, "parquet")), found.get((SNAPSHOT_LABEL, "parquet"))
+    if lean is None or snapshot is None or not lean.median or not lean.cpu:
+        return []
+    wall = (snapshot.median or 0) / lean.median
+    cpu = (snapshot.cpu or 0) / lean.cpu
+    return [
+        f"`{SNAPSHOT_LABEL}` (Parquet) ÷ {LEAN_LABEL}: {wall:.2f}× wall, {cpu:.2f}× CPU.",
+        "",
+    ]
 
 
 def versions() -> str:
@@ -695,6 +722,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         floors = {(size, entry.fmt): entry for entry in entries if entry.is_floor}
         heading = f"## {human_rows(data.rows)} rows"
         tables += [heading, "", table(entries, floors, args.timeout, memory), ""]
+        tables += lean_ratios(entries)
 
     text = write_report(args.output, args, [datasets[s] for s in sizes], tables, check_summary)
     print(text)

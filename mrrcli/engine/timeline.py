@@ -1,21 +1,25 @@
 """Per customer (or subscription): the days its MRR changes, classified (SPEC §4).
 
 Each price period becomes two events, +MRR on its start day and −MRR on its (exclusive) end
-day (in snapshot mode: its month). The events are sorted once on a single 64-bit integer that
-packs the key's hash above the day (or month) — a one-column integer sort, several times faster
-than sorting by key and day, and no group_by at all. One global cumulative sum then gives every
-key's MRR after each run of events of one day; the last event of a run is the day's net change,
-so a plan change is one change. No month spine per customer: cost grows with the number of
-rows, never customers × months.
+day (in snapshot mode: its month); the ids are hashed once per row, and a row that starts and
+ends on one day (month) nets out there and is left out. At customer level the events are sorted
+once as a single Int128 column that packs the key's 64-bit hash, the day, a check hash and the
+delta — a one-column sort moves no payload, several times faster than sorting a frame. (Other
+levels, and deltas too wide to pack, sort a 64-bit integer packing the key's hash above the
+day, with the rest as payload.) One global cumulative sum then gives every key's MRR after
+each run of events of one day; the last event of a run is the day's net change, so a plan
+change is one change. No month spine per customer: cost grows with the number of rows, never
+customers × months.
 
-Hashes are checked, not trusted: a second, independent hash rides along the sort, and two
-different ids meeting in one key are found by comparing neighbours (then the sort falls back to
-the full 64-bit key and the day as two columns, or, if the 64-bit hashes themselves collide,
-the run stops with an error).
+Hashes are checked, not trusted: a second, independent 32-bit hash rides along the sort, and
+two different ids meeting in one key are found by comparing neighbours (then the sort falls
+back to the full 64-bit key and the day as two columns, or, if the 64-bit hashes themselves
+collide, the run stops with an error).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -35,27 +39,61 @@ POS = "_pos"  # the day (days since 1970) or the month (months since year 0) of 
 PACKED = "_sk"
 
 
+def _keyed(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
+    """The paying rows up to the as-of date, hashed once: `_key`, `_check` (32 bits), [`_customer`,]
+    `_start` and `_end` (positions; `_end` null unless it is on or before the as-of date) and
+    `mrr`. A row that starts and ends at one position nets out there and is left out. (Worked
+    out on every row and then filtered: filtering the id text first costs more.)"""
+    as_of = pl.lit(settings.as_of, dtype=pl.Date)
+    keys = settings.keys
+    # A single id's check hash is its column's own hash, cheaper than a struct's.
+    check = pl.col(keys[0]).hash(CHECK_SEED) if len(keys) == 1 else id_hash(keys, CHECK_SEED)
+    ids = [id_hash(keys).alias(KEY), check.cast(pl.UInt32, wrap_numerical=True).alias(CHECK)]
+    if settings.level == "subscription":
+        ids.append(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
+    position = _position(rows, settings)
+    start, end = pl.col("start_date"), pl.col("end_date")
+    keyed = rows.select(
+        *ids,
+        position(start).alias("_start"),
+        pl.when(end <= as_of).then(position(end)).alias("_end"),
+        "mrr",
+        ((pl.col("mrr") != 0) & (start <= as_of)).alias("_keep"),
+    )
+    lasting = pl.col("_end").is_null() | (pl.col("_end") != pl.col("_start"))
+    return keyed.filter(pl.col("_keep") & lasting).drop("_keep").collect()
+
+
+def _position(rows: pl.LazyFrame, settings: Settings) -> Callable[[pl.Expr], pl.Expr]:
+    """A day's `_pos` as an expression: the day itself, or in snapshot mode its month,
+    looked up in a small calendar of the days from the data's first to the as-of date (a
+    gather is far cheaper than date arithmetic on every row). Days outside it are clipped:
+    only days from a row's start to the as-of date are used."""
+    if settings.mode != "snapshot":
+        return lambda day: day.cast(pl.Int32)
+    days = pl.concat_list(pl.col("start_date").min(), pl.col("end_date").min()).list.min()
+    first: date | None = rows.select(days).collect().item()
+    first = min(first or settings.as_of, settings.as_of)
+    calendar = pl.date_range(first, settings.as_of, eager=True)
+    months = calendar.dt.year().cast(pl.Int32) * 12 + calendar.dt.month().cast(pl.Int32) - 1
+    low = (first - date(1970, 1, 1)).days
+
+    def month(day: pl.Expr) -> pl.Expr:
+        index = (day.cast(pl.Int32) - low).clip(0, len(months) - 1)
+        return pl.lit(months).gather(index)
+
+    return month
+
+
 def _events(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """`_key, _check, [_customer,] _pos, delta`: +MRR at the start, −MRR at the end, up to
     the as-of date. Nothing after it counts: a row starting later is ignored and an end after it
     is not yet an end."""
-    as_of = pl.lit(settings.as_of, dtype=pl.Date)
-    ids = [id_hash(settings.keys).alias(KEY), id_hash(settings.keys, CHECK_SEED).alias(CHECK)]
-    if settings.level == "subscription":
-        ids.append(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
-
-    def position(day: pl.Expr) -> pl.Expr:
-        if settings.mode == "snapshot":
-            return (day.dt.year().cast(pl.Int32) * 12 + day.dt.month().cast(pl.Int32) - 1).alias(
-                POS
-            )
-        return day.cast(pl.Int32).alias(POS)
-
-    paying = rows.filter((pl.col("mrr") != 0) & (pl.col("start_date") <= as_of))
-    starts = paying.select(*ids, position(pl.col("start_date")), pl.col("mrr").alias("delta"))
-    ends = paying.filter(pl.col("end_date").is_not_null() & (pl.col("end_date") <= as_of)).select(
-        *ids, position(pl.col("end_date")), (-pl.col("mrr")).alias("delta")
-    )
+    keyed = _keyed(rows, settings).lazy()
+    ids = [KEY, CHECK, *([CUSTOMER] if settings.level == "subscription" else [])]
+    starts = keyed.select(*ids, pl.col("_start").alias(POS), pl.col("mrr").alias("delta"))
+    ends = keyed.filter(pl.col("_end").is_not_null())
+    ends = ends.select(*ids, pl.col("_end").alias(POS), (-pl.col("mrr")).alias("delta"))
     return pl.concat([starts, ends])
 
 
@@ -64,6 +102,66 @@ def _position_of(day: date, settings: Settings) -> int:
     if settings.mode == "snapshot":
         return day.year * 12 + day.month - 1
     return (day - date(1970, 1, 1)).days
+
+
+def _span(events: pl.LazyFrame, settings: Settings) -> tuple[int, int]:
+    """The lowest position of `events` (the as-of date's if none) and how many low bits the
+    positions from it to the as-of date take."""
+    first = events.select(pl.col(POS).min()).collect().item()
+    low = first if first is not None else _position_of(settings.as_of, settings)
+    span = max(_position_of(settings.as_of, settings) - low, 0)
+    return low, max(span.bit_length(), 1)
+
+
+def _wide_runs(rows: pl.LazyFrame, settings: Settings) -> tuple[pl.DataFrame, bool] | None:
+    """_sorted_runs at customer level through one sort of a single Int128 column: the key's
+    full 64-bit hash above the position, as many bits of the check hash as fit (32, at least
+    16), and the biased delta. A one-column sort carries no payload to move, so it is several
+    times faster than sorting a frame. None when it does not apply (subscription level, or
+    deltas too wide to leave 16 check bits): the caller sorts as _sorted_runs does."""
+    if settings.level != "customer":
+        return None
+    events = _events(rows, settings)
+    low, bits = _span(events, settings)
+    widest = events.select(pl.col("delta").abs().max()).collect().item() or 0
+    delta_bits = int(widest).bit_length() + 1
+    check_bits = min(32, 64 - bits - delta_bits)
+    if check_bits < 16:
+        return None
+    below_pos = 64 - bits  # the position at the top of the low 64 bits
+    check = pl.col(CHECK).cast(pl.Int128) & ((1 << check_bits) - 1)
+    wide = (
+        (pl.col(KEY).cast(pl.Int128) - (1 << 63)) * (1 << 64)
+        + (pl.col(POS) - low).cast(pl.Int128) * (1 << below_pos)
+        + check * (1 << delta_bits)
+        + (pl.col("delta") + (1 << (delta_bits - 1))).cast(pl.Int128)
+    )
+    ordered = events.select(wide.alias("_wide")).collect().to_series().sort().to_frame()
+    # Split once into two 64-bit columns (Int128 arithmetic is slow): the key, and the low
+    # half holding position, check and delta.
+    x = pl.col("_wide")
+    halves = ordered.select(
+        (x // (1 << 64) + (1 << 63)).cast(pl.UInt64).alias(KEY),
+        x.cast(pl.UInt64, wrap_numerical=True).alias("_low"),
+    )
+    below = pl.col("_low")
+    position = below // (1 << below_pos)
+    checked = (below // (1 << delta_bits)) & ((1 << check_bits) - 1)
+    delta = (below & ((1 << delta_bits) - 1)).cast(pl.Int64) - (1 << (delta_bits - 1))
+    same_key = pl.col(KEY) == pl.col(KEY).shift(1)
+    last = (pl.col(KEY) != pl.col(KEY).shift(-1)) | (position != position.shift(-1))
+    events_out = halves.select(
+        KEY,
+        (position.cast(pl.Int32) + low).alias(POS),
+        delta.cum_sum().alias("_total"),
+        (same_key & (checked != checked.shift(1))).alias("_mixed"),
+        last.fill_null(True).alias("_last"),
+    )
+    del ordered, halves
+    if events_out.get_column("_mixed").any():
+        return events_out.clear(), False
+    runs = events_out.filter(pl.col("_last")).select(KEY, POS, "_total")
+    return _with_after(runs), True
 
 
 def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[pl.DataFrame, bool]:
@@ -75,11 +173,7 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
     if packed:
         # Positions run from the first paying start to the as-of date: their span decides
         # how many low bits of the key they take.
-        paying = (pl.col("mrr") != 0) & (pl.col("start_date") <= settings.as_of)
-        first = rows.select(pl.col("start_date").filter(paying).min()).collect().item()
-        low = _position_of(first or settings.as_of, settings)
-        span = max(_position_of(settings.as_of, settings) - low, 0)
-        bits = max(span.bit_length(), 1)
+        low, bits = _span(events, settings)
         mask = (1 << 64) - (1 << bits)
         packed_key = (pl.col(KEY) & pl.lit(mask, dtype=pl.UInt64)) | (pl.col(POS) - low).cast(
             pl.UInt64
@@ -110,11 +204,15 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
         position.alias(POS),
         "_total",
     )
-    # A key's MRR after a run: the running total less the total at the end of the key before.
+    return _with_after(runs), True
+
+
+def _with_after(runs: pl.DataFrame) -> pl.DataFrame:
+    """Runs with `_after`, the key's MRR after each: the running total (`_total`, dropped)
+    less the total at the end of the key before."""
     first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
     base = pl.when(first).then(pl.col("_total").shift(1).fill_null(0)).forward_fill()
-    runs = runs.with_columns((pl.col("_total") - base).alias("_after")).drop("_total")
-    return runs, True
+    return runs.with_columns((pl.col("_total") - base).alias("_after")).drop("_total")
 
 
 def first_paying_day(rows: pl.DataFrame | pl.LazyFrame, settings: Settings) -> date | None:
@@ -252,7 +350,9 @@ def _classified(rows: pl.LazyFrame, settings: Settings, ids: bool) -> pl.DataFra
     Sorted by key and date. Totals need no ids: leaving them out saves a join of strings.
     Raises KeyCollision if two different ids share a 64-bit hash.
     """
-    runs, clean = _sorted_runs(rows, settings, packed=True)
+    runs, clean = _wide_runs(rows, settings) or (pl.DataFrame(), False)
+    if not clean:
+        runs, clean = _sorted_runs(rows, settings, packed=True)
     if not clean:
         runs, clean = _sorted_runs(rows, settings, packed=False)
     if not clean:

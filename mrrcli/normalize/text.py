@@ -54,7 +54,7 @@ def text_columns(schema: pl.Schema, values: dict[str, list[str]]) -> list[pl.Exp
     """Expressions replacing the text columns of `schema` in place, blank meaning absent: ids
     stripped; the columns of few distinct `values` (currency upper case) tidied."""
     text: list[pl.Expr] = [
-        pl.col(c).cast(pl.String).str.strip_chars().replace("", None)
+        _blank_as_null(pl.col(c).cast(pl.String).str.strip_chars()).alias(c)
         for c in ("customer_id", "subscription_id")
         if c in schema
     ]
@@ -65,6 +65,11 @@ def text_columns(schema: pl.Schema, values: dict[str, list[str]]) -> list[pl.Exp
     if "plan_id" in schema:
         text.append(pl.col("plan_id").cast(pl.String))
     return text
+
+
+def _blank_as_null(text: pl.Expr) -> pl.Expr:
+    """Empty text as null: a length test, far cheaper than replacing "" through a hash map."""
+    return pl.when(text.str.len_bytes() != 0).then(text)
 
 
 def interval_code(values: list[str]) -> pl.Expr:

@@ -343,10 +343,10 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
     frame = table.frame
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
     texts = [_compared(frame, c, kinds.get(c)) for c in data if kinds.get(c) != SAME_NUMBER]
-    # Hash the rows without their numbers; only rows whose hash repeats are compared exactly.
-    # Sorting the hashes and comparing neighbours is several times faster than a hash table
-    # of them (is_duplicated); exports rarely repeat rows, so this is usually all.
+    # Hash the rows without their numbers (32 bits: only candidates, compared exactly below);
+    # sorting the hashes and comparing neighbours beats a hash table of them (is_duplicated).
     hashes = frame.select(texts or [pl.lit(0)]).hash_rows(seed=0)
+    hashes = hashes.cast(pl.UInt32, wrap_numerical=True)
     ordered = hashes.sort()
     repeated = ordered.filter(ordered == ordered.shift(1))
     if not repeated.len():
