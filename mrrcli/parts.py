@@ -24,7 +24,7 @@ import polars as pl
 from mrrcli.engine.freshness import data_through
 from mrrcli.engine.keys import customer_hash
 from mrrcli.engine.partials import Needs, Partial, partial
-from mrrcli.errors import InputError
+from mrrcli.errors import InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
@@ -153,19 +153,47 @@ def read_parts(
     spill: str,
 ) -> tuple[list[Rows], int]:
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
-    read (so that one part's rows are in memory at a time); and the MRR of all rows."""
+    read (so that one part's rows are in memory at a time); and the MRR of all rows. A bad
+    input stops the run with the problem a whole run would stop at (first_problem): once a
+    part has one, the others are only read to find theirs."""
     pieces: list[Rows] = []
+    problems: list[InputError] = []
     total = 0
     for partition in partitions:
-        piece = load_rows(paths, options, reading, partition)
-        if not piece.frame.height:
+        try:
+            piece = load_rows(paths, options, reading, partition)
+        except InputError as problem:
+            problems.append(problem)
+            continue
+        if problems or not piece.frame.height:
             continue
         total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
         path = os.path.join(spill, f"part{partition.index}.arrow")
         piece.frame.write_ipc(path)  # read back by Rows.pieces
         pieces.append(replace(piece, frame=piece.frame.clear(), spilled=path))
         del piece
+    if problems:
+        raise first_problem(problems)
     return pieces, total
+
+
+def first_problem(problems: Sequence[InputError]) -> InputError:
+    """The problem a whole run stops at, from the first problem of each part that has one.
+    A whole run stops at the first step of the pipeline (and check of that step) that some
+    row fails, naming the first such row of the export and counting the others: so does a
+    run in parts, over the parts that stopped at that step (the rows that fail it are all
+    in them, since a part stops at its first problem). A problem whose place is not known
+    (not a row's) is told as the first part that met it tells it."""
+    placed = [(p.order, p) for p in problems if isinstance(p, RowProblem) and p.order is not None]
+    if len(placed) < len(problems):
+        return next(p for p in problems if all(p is not q for _, q in placed))
+    step = min(order[:2] for order, _ in placed)
+    there = [(order[2], p) for order, p in placed if order[:2] == step]
+    _, first = min(there, key=lambda item: (item[0], item[1].row or 0))
+    if first.row is None:
+        return first
+    others = sum(p.others + 1 for _, p in there) - 1
+    return row_problem(first.file, first.row, first.column, first.problem, others)
 
 
 def part_count(paths: Sequence[str], options: ReadOptions) -> int:
