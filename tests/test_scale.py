@@ -5,7 +5,10 @@ gives the same bytes as read whole, for every report, shape and source; and what
 from __future__ import annotations
 
 import csv
+import gc
+import os
 import sys
+import tempfile
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -229,3 +232,40 @@ def test_the_threshold_follows_the_memory_available(monkeypatch: pytest.MonkeyPa
     # MRRCLI_WHOLE_ROWS (whole_rows) gives the threshold in rows instead: 1,741 / 500 = 3.5,
     # so 4 parts.
     assert parts.part_count([str(SAMPLE_CSV)], replace(options, whole_rows=500)) == 4
+
+
+def test_spilled_files_go_to_tmpdir_and_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))  # what TMPDIR sets
+    # While the rows are held, their parts' rows are on disk under TMPDIR, and only there.
+    rows = load([str(SAMPLE_CSV)], parts=3)
+    held = [p.spilled for p in rows.parts]
+    assert len(held) == 3
+    assert all(path is not None and path.startswith(str(spill)) for path in held)
+    assert all(os.path.exists(str(path)) for path in held)
+    del rows
+    gc.collect()
+    assert list(spill.iterdir()) == []
+    # A bad input, and an interrupt (Ctrl-C) in the middle of the parts, leave nothing.
+    export = tmp_path / "bad.csv"
+    export.write_text("customer_id,start_date,amount\n" + BAD_ROWS)
+    with pytest.raises(InputError):
+        load([str(export)], parts=3)
+    assert list(spill.iterdir()) == []
+    calls: list[int] = []
+    real = parts.load_rows
+
+    def interrupted(*args: object, **kwargs: object) -> report.Rows:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parts, "load_rows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load([str(SAMPLE_CSV)], parts=3)
+    assert len(calls) == 2
+    assert list(spill.iterdir()) == []
