@@ -70,6 +70,15 @@ class Partition:
         # The sink writes a part's rows in the file's order, in files numbered in that order.
         return pl.scan_ipc(os.path.join(folder, "*.ipc")).collect()
 
+    def remove(self) -> None:
+        """The split's files of this part removed (the disk holds one copy of the data)."""
+        if self.directory is None:
+            return
+        for name in os.listdir(self.directory):
+            shutil.rmtree(
+                os.path.join(self.directory, name, f"{PART}={self.index}"), ignore_errors=True
+            )
+
 
 def _file_dir(directory: str, index: int, *names: str) -> str:
     return os.path.join(directory, f"file{index}", *names)
@@ -131,8 +140,9 @@ def _load(paths: Sequence[str], options: ReadOptions) -> Rows:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
             split_files(paths, partitions[0], split, options.delimiter)
-            pieces, total = read_parts(paths, options, reading, partitions, spill)
-            if len({p.currency for p in pieces}) > 1 and options.fx and not options.currency:
+            again = bool(options.fx and not options.currency)  # may be read twice (below)
+            pieces, total = read_parts(paths, options, reading, partitions, spill, again)
+            if len({p.currency for p in pieces}) > 1 and again:
                 # Parts chose different reporting currencies; the whole export holds several,
                 # and with rates it is reported in USD, as when read whole.
                 reading = replace(reading, reporting_currency="USD")
@@ -151,9 +161,11 @@ def read_parts(
     reading: NormalizeOptions,
     partitions: Sequence[Partition],
     spill: str,
+    keep: bool = False,
 ) -> tuple[list[Rows], int]:
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
-    read (so that one part's rows are in memory at a time); and the MRR of all rows. A bad
+    read (so that one part's rows are in memory at a time); and the MRR of all rows. The
+    split's files of a part are removed once it is read, unless `keep`. A bad
     input stops the run with the problem a whole run would stop at (first_problem): once a
     part has one, the others are only read to find theirs."""
     pieces: list[Rows] = []
@@ -165,6 +177,9 @@ def read_parts(
         except InputError as problem:
             problems.append(problem)
             continue
+        finally:
+            if not keep:
+                partition.remove()
         if problems or not piece.frame.height:
             continue
         total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
