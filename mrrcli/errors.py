@@ -52,6 +52,11 @@ class RowProblem(InputError):
         # and the index of the file. None: not known.
         self.order: tuple[int, int, int] | None = None
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled whole (a Spark bucket sends its problem to the driver), `order` included.
+        fields = (str(self), self.file, self.row, self.column, self.problem, self.others)
+        return (type(self), fields, {"order": self.order})
+
 
 def row_problem(
     file: str, row: int | None, column: str | None, problem: str, others: int = 0
