@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from mrrcli import parts
+from mrrcli.engine.cohort_segments import segment_cohorts_table
 from mrrcli.engine.cohorts import cohorts_table
 from mrrcli.engine.freshness import Freshness
 from mrrcli.engine.metrics import (
@@ -91,7 +92,7 @@ def for_shape(rows: Rows, settings: Settings) -> Settings:
 
 
 def _report(kind: Kind, frame: pl.DataFrame, rows: Rows, settings: Settings) -> Report:
-    shown = for_output(frame, rows.exponent, settings.period)
+    shown = for_output(frame, rows.exponent, settings.period, rows.days_per_month)
     return Report(
         kind=kind,
         frame=shown,
@@ -265,21 +266,33 @@ def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr")
     `rows`: loaded Rows, or paths to load. `metric` (nrr, grr, logo, mrr) is what the terminal
     triangle shows (`extra["metric"]`, a column of the frame); the frame holds every column.
     Cohorts before `settings.month_from` are left out; cells stop at `settings.month_to`.
-    Cohorts and ages are calendar months: `settings.period` does not apply.
+    Cohorts and ages are calendar months: `settings.period` does not apply. Rows loaded
+    with `by` give a row per cohort, segment and age (the segment each key started in).
     """
     if metric not in COHORT_METRICS:
         raise ValueError(f"unknown cohort metric {metric!r}: one of {', '.join(COHORT_METRICS)}")
     if not isinstance(rows, Rows):
         rows = load(list(rows))
     settings = replace(for_shape(rows, settings), period=Period.month)
-    combined = combine(parts.partials(rows, settings, Needs(cohorts=True)), settings)
-    return _cohorts_report(combined, rows, settings, metric)
+    segmented = rows.by is not None
+    needs = Needs(cohorts=True, cohort_segments=segmented)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    return _cohorts_report(combined, rows, settings, metric, segmented)
 
 
-def _cohorts_report(combined: Combined, rows: Rows, settings: Settings, metric: str) -> Report:
-    table = cohorts_table(combined.cohorts, combined.movements, settings)
+def _cohorts_report(
+    combined: Combined, rows: Rows, settings: Settings, metric: str, segmented: bool = False
+) -> Report:
+    if segmented:
+        table = segment_cohorts_table(
+            combined.cohorts, combined.cohort_segments, combined.movements, settings
+        )
+    else:
+        table = cohorts_table(combined.cohorts, combined.movements, settings)
     report = _report("cohorts", table, rows, settings)
     report.extra["metric"] = COHORT_METRICS[metric]
+    if segmented:
+        report.extra["by"] = rows.by
     return report
 
 

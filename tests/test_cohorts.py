@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 import pytest
 from cohort_reference import cohort_rows
-from hypothesis import given
-from reference import RefSettings
+from hypothesis import example, given
+from reference import RefSettings, Row
 from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of, windowed
 from typer.testing import CliRunner
 
@@ -185,8 +185,48 @@ def assert_same_cells(data: Dataset, ref: RefSettings) -> None:
     assert got == want, (ref, data.rows)
 
 
+# Found by a random draw: c1 pays 6.40 from 2023-05-01 and 0.17 more from 05-02, so its
+# cohort's NRR is 6.57 ÷ 6.40 = 1.0265625, a tie at 6 places. The engine rounded the float
+# quotient with Polars (1.026562), the reference with Python's round (1.026563); both now round
+# the exact quotient half away from zero. c0's rows and c1's other rows carry no MRR.
+NRR_TIE = Dataset(
+    rows=[
+        Row("c0", "c0s0", date(2023, 5, 1), date(2023, 5, 1), 0),
+        Row("c0", "c0s0", date(2023, 5, 1), None, 0),
+        Row("c1", "c1s0", date(2023, 5, 1), date(2023, 5, 2), 0),
+        Row("c1", "c1s0", date(2023, 5, 2), None, 17),
+        Row("c1", "c1s1", date(2023, 5, 1), date(2023, 5, 1), 0),
+        Row("c1", "c1x", date(2023, 5, 1), None, 640),
+    ],
+    as_of=date(2023, 5, 2),
+    base=date(2023, 5, 1),
+)
+
+
+def test_a_ratio_on_a_tie_rounds_half_away_from_zero() -> None:
+    settings = Settings(as_of=date(2023, 5, 2))
+    (row,) = engine_rows(frame_of(NRR_TIE.rows), settings)
+    # c1 is new on 05-01 with 640 (its base), expands by 17 on 05-02: MRR 640 + 17 = 657.
+    assert (row["base_mrr"], row["mrr"], row["new_mrr"], row["expansion_mrr"]) == (
+        640,
+        657,
+        640,
+        17,
+    )
+    # NRR 657 / 640 = 1.0265625 exactly: half away from zero → 1.026563. GRR min(640, 657) / 640.
+    assert (row["nrr"], row["grr"], row["logo_retention"]) == (1.026563, 1.0, 1.0)
+    # 1 / 128 = 0.0078125 is a tie that a float holds exactly (so a float round gives 0.007812,
+    # half to even): 1.28 of base, 0.01 left after a contraction of 1.27 on 05-02.
+    tiny = [Row("c0", "s", date(2023, 5, 1), date(2023, 5, 2), 128)]
+    tiny.append(Row("c0", "s", date(2023, 5, 2), None, 1))
+    (row,) = engine_rows(frame_of(tiny), settings)
+    assert (row["base_mrr"], row["mrr"], row["contraction_mrr"]) == (128, 1, 127)
+    assert (row["nrr"], row["grr"]) == (0.007813, 0.007813)  # min(128, 1) = 1 of 128
+
+
 @pytest.mark.parametrize(("mode", "level", "scope"), COMBINATIONS)
 @FAST
+@example(data=NRR_TIE)
 @given(data=datasets())
 def test_engine_matches_the_plain_cohorts(
     data: Dataset, mode: Mode, level: Level, scope: Scope

@@ -121,3 +121,15 @@ def test_a_bad_row_names_the_same_file_and_row_on_spark(spark: Any, tmp_path: Pa
         load([str(export)], engine="spark", spark_master=MASTER, buckets=2)
     assert "row 5" in str(local.value)
     assert str(on_spark.value) == str(local.value)
+
+
+def test_cohorts_by_plan_on_spark_is_the_local_run(spark: Any) -> None:
+    from mrrcli.report import cohorts
+
+    local = load([str(SAMPLE_CSV)], by="plan_id")
+    on_spark = load([str(SAMPLE_CSV)], by="plan_id", engine="spark", spark_master=MASTER, buckets=3)
+    for level in ("customer", "subscription"):
+        settings = Settings(as_of=date(2026, 6, 17), level=level)  # type: ignore[arg-type]
+        frame = cohorts(on_spark, settings).frame
+        assert "segment" in frame.columns and frame.height > 400
+        assert frame.equals(cohorts(local, settings).frame)

@@ -11,7 +11,7 @@ import typer
 
 from mrrcli.cli.application import command
 from mrrcli.cli.common import reading_command, report_command
-from mrrcli.cli.options import AttributesOption, ByOption
+from mrrcli.cli.options import AttributesOption, ByOption, CohortByOption
 from mrrcli.cli.pictures import (
     CHART_HELP,
     ChartPathOption,
@@ -286,7 +286,12 @@ CohortMetricOption = Annotated[
 
 @command
 @report_command
-def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
+def cohorts(
+    run: Run,
+    metric: CohortMetricOption = CohortMetric.nrr,
+    by: CohortByOption = None,
+    attributes: AttributesOption = None,
+) -> None:
     """Retention by cohort (the month a customer first paid) and age in months.
 
     One row per cohort and age: its customers and base (its new MRR), the members paying and
@@ -297,15 +302,20 @@ def cohorts(run: Run, metric: CohortMetricOption = CohortMetric.nrr) -> None:
     subscription has its cohort (customers are still counted once per cohort). --from keeps
     the cohorts that start on or after it; --to ends every cohort there. Cohorts and ages are
     calendar months (--period does not apply). On a terminal, a triangle of --metric, cut to
-    the terminal's width.
+    the terminal's width. --by splits each cohort by the segment its customers started in.
 
     [bold]Example[/bold]
 
         $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --metric grr
+        $ mrrcli cohorts sample_data/subscriptions.csv --as-of 2026-06-30 --by plan_id
     """
+    from dataclasses import replace
+
     from mrrcli.report import cohorts as cohorts_report
 
-    run.report(cohorts_report, metric=metric.value)
+    # Cohorts are by month whatever --period says (so --period never stops --by here).
+    run = replace(run, options=replace(run.options, period=Period.month))
+    run.segmented(by, attributes).report(cohorts_report, metric=metric.value)
 
 
 @command

@@ -381,3 +381,15 @@ AttributesOption = Annotated[
         show_default=False,
     ),
 ]
+CohortByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="Cohorts per segment (a segment column after cohort): each customer is in the "
+        "segment of most of its MRR on its first paying day and stays there across plan "
+        "changes; segments add up to the cohorts without --by. plan_id, interval, currency, "
+        "subscription_id, a column mapped with --map, or a column of --attributes.",
+        rich_help_panel=SEGMENTS,
+        show_default=False,
+    ),
+]

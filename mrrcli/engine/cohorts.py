@@ -6,7 +6,9 @@ the classified changes alone, never from a customer × month spine: a key's mont
 only in months where it changes, so each (cohort, month) gets the members' flows and the
 change of their month-end MRR, of their MRR capped at their base (GRR) and of their paying
 count; the table adds those changes up month by month. Every sum is additive over customers,
-so partials of disjoint customers add up to the whole run (`summed_cells`).
+so partials of disjoint customers add up to the whole run (`summed_cells`). With --by, each
+key also carries the segment it started in (engine.cohort_segments) and the cells are per
+(cohort, segment, month): the same sums, one level finer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from datetime import date
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, KEY
+from mrrcli.engine.ratios import rounded_quotient
+from mrrcli.engine.segments import SEGMENT
 from mrrcli.engine.totals import IdentityError, last_month, month_start
 from mrrcli.vocabulary import (
     COHORTS_COLUMNS,
@@ -42,11 +46,22 @@ CELL_SUMS = (
     "_joined",
 )
 ALL = "all"  # the cohort of the weighted-average rows
+# The report's columns with --by: a `segment` column after `cohort` (§10).
+SEGMENT_COHORTS_COLUMNS = (COHORTS_COLUMNS[0], SEGMENT, *COHORTS_COLUMNS[1:])
 
 
-def cohort_cells(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+def _groups(cells: pl.DataFrame) -> list[str]:
+    """What a frame of cells is per, besides the month: the cohort, and the segment with --by."""
+    return [COHORT, *([SEGMENT] if SEGMENT in cells.columns else [])]
+
+
+def cohort_cells(
+    changes: pl.DataFrame, settings: Settings, segments: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Classified changes (timeline.classified_changes, sorted by key and date) → per
-    (cohort, month) with a change: the CELL_SUMS, up to the last reported month."""
+    (cohort, month) with a change: the CELL_SUMS, up to the last reported month. With
+    `segments` (`_key, segment`: the segment each key started in), per (cohort, segment,
+    month)."""
     key = pl.col(KEY)
     first = (key != key.shift(1)).fill_null(True)
     tagged = changes.filter(pl.col("month") <= pl.lit(last_month(settings))).with_columns(
@@ -54,8 +69,12 @@ def cohort_cells(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         pl.when(first).then(pl.col("month")).forward_fill().alias(COHORT),
         pl.when(first).then(pl.col("mrr_after")).forward_fill().alias("_base_c"),
     )
+    groups = [COHORT]
+    if segments is not None:
+        tagged = tagged.join(segments, on=KEY, how="left", maintain_order="left")
+        groups.append(SEGMENT)
     is_first = pl.col("_first")
-    flows = tagged.group_by(COHORT, "month").agg(
+    flows = tagged.group_by(*groups, "month").agg(
         *(
             pl.col("amount").filter(pl.col("movement") == movement).sum().alias(column)
             for movement, column in MOVEMENT_COLUMNS.items()
@@ -64,27 +83,27 @@ def cohort_cells(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         pl.col("mrr_after").filter(is_first).sum().alias("_base"),
         pl.col("amount").filter(is_first & (pl.col("movement") != "new")).sum().alias("_converted"),
     )
-    ends = _month_ends(tagged)
-    capped = ends.group_by(COHORT, "month").agg(
+    ends = _month_ends(tagged, groups)
+    capped = ends.group_by(*groups, "month").agg(
         (pl.min_horizontal("_base_c", "_end") - pl.min_horizontal("_base_c", "_start"))
         .sum()
         .alias("_capped")
     )
-    paying = _paying_units(ends, settings.level)
+    paying = _paying_units(ends, settings.level, groups)
     return (
-        flows.join(capped, on=[COHORT, "month"], how="left")
-        .join(paying, on=[COHORT, "month"], how="left")
-        .select(COHORT, "month", *(pl.col(c).fill_null(0).cast(pl.Int64) for c in CELL_SUMS))
+        flows.join(capped, on=[*groups, "month"], how="left")
+        .join(paying, on=[*groups, "month"], how="left")
+        .select(*groups, "month", *(pl.col(c).fill_null(0).cast(pl.Int64) for c in CELL_SUMS))
     )
 
 
-def _month_ends(tagged: pl.DataFrame) -> pl.DataFrame:
+def _month_ends(tagged: pl.DataFrame, groups: list[str]) -> pl.DataFrame:
     """Each key's last change of each month with a change: its MRR at that month's end
     (`_end`) and at the previous month's end (`_start`, the end of its previous change)."""
     key, month = pl.col(KEY), pl.col("month")
     last_of_month = ((key != key.shift(-1)) | (month != month.shift(-1))).fill_null(True)
     ends = tagged.filter(last_of_month).select(
-        KEY, CUSTOMER, COHORT, "month", "_base_c", pl.col("mrr_after").alias("_end")
+        KEY, CUSTOMER, *groups, "month", "_base_c", pl.col("mrr_after").alias("_end")
     )
     same_key = (key == key.shift(1)).fill_null(False)
     return ends.with_columns(
@@ -92,22 +111,23 @@ def _month_ends(tagged: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _paying_units(ends: pl.DataFrame, level: Level) -> pl.DataFrame:
-    """Per (cohort, month): members arriving at and leaving 0 MRR at the month end, and the
-    members that joined. A member is a customer: at subscription level, a customer's keys of
-    one cohort together (so `customers_new` is `new_customers` of `metrics`)."""
+def _paying_units(ends: pl.DataFrame, level: Level, groups: list[str]) -> pl.DataFrame:
+    """Per (cohort[, segment], month): members arriving at and leaving 0 MRR at the month
+    end, and the members that joined. A member is a customer: at subscription level, a
+    customer's keys of one cohort (and segment) together (so `customers_new` is
+    `new_customers` of `metrics`)."""
     units = ends
     if level == Level.subscription:
         start, end = pl.col("_start"), pl.col("_end")
         units = (
-            ends.group_by(CUSTOMER, COHORT, "month")
+            ends.group_by(CUSTOMER, *groups, "month")
             .agg((end - start).sum().alias("_delta"))
-            .sort(CUSTOMER, COHORT, "month")
-            .with_columns(pl.col("_delta").cum_sum().over(CUSTOMER, COHORT).alias("_end"))
+            .sort(CUSTOMER, *groups, "month")
+            .with_columns(pl.col("_delta").cum_sum().over(CUSTOMER, *groups).alias("_end"))
             .with_columns((pl.col("_end") - pl.col("_delta")).alias("_start"))
         )
     start, end = pl.col("_start"), pl.col("_end")
-    return units.group_by(COHORT, "month").agg(
+    return units.group_by(*groups, "month").agg(
         ((start == 0) & (end > 0)).sum().alias("_arrivals"),
         ((start > 0) & (end == 0)).sum().alias("_departures"),
         (pl.col("month") == pl.col(COHORT)).sum().alias("_joined"),
@@ -121,35 +141,37 @@ def summed_cells(frames: Sequence[pl.DataFrame | None]) -> pl.DataFrame | None:
         return None
     if len(present) == 1:
         return present[0]
-    return pl.concat(present).group_by(COHORT, "month").sum()
+    return pl.concat(present).group_by(*_groups(present[0]), "month").sum()
 
 
 def _ratio(numerator: str, denominator: str) -> pl.Expr:
-    """numerator ÷ denominator rounded to 6 places, null when the denominator is 0."""
-    n, d = pl.col(numerator).cast(pl.Float64), pl.col(denominator).cast(pl.Float64)
-    return pl.when(d != 0).then(n / d).otherwise(None).round(RATIO_DECIMALS)
+    """numerator ÷ denominator rounded to 6 places half away from zero, exactly
+    (engine.ratios), null when the denominator is 0."""
+    return rounded_quotient(pl.col(numerator), pl.col(denominator), RATIO_DECIMALS)
 
 
 def _cells_over_months(cells: pl.DataFrame, months: pl.Series) -> pl.DataFrame:
-    """Every cohort × every month from its cohort month on, with the running levels: `mrr`,
-    the capped MRR, paying members, and the cohort's base and members."""
+    """Every cohort (and segment) × every month from its cohort month on, with the running
+    levels: `mrr`, the capped MRR, paying members, and the cohort's base and members."""
+    groups = _groups(cells)
     spine = (
-        cells.select(pl.col(COHORT).unique())
+        cells.select(groups)
+        .unique()
         .join(months.alias("month").to_frame(), how="cross")
         .filter(pl.col("month") >= pl.col(COHORT))
     )
     table = (
-        spine.join(cells, on=[COHORT, "month"], how="left")
+        spine.join(cells, on=[*groups, "month"], how="left")
         .with_columns(pl.col(CELL_SUMS).fill_null(0))
-        .sort(COHORT, "month")
+        .sort(*groups, "month")
     )
     running = pl.col("_arrivals") - pl.col("_departures")
     return table.with_columns(
-        pl.col("_net").cum_sum().over(COHORT).alias("mrr"),
-        pl.col("_capped").cum_sum().over(COHORT).alias("_capped_mrr"),
-        running.cum_sum().over(COHORT).alias("customers_active"),
-        pl.col("_base").sum().over(COHORT).alias("base_mrr"),
-        pl.col("_joined").sum().over(COHORT).alias("customers_new"),
+        pl.col("_net").cum_sum().over(groups).alias("mrr"),
+        pl.col("_capped").cum_sum().over(groups).alias("_capped_mrr"),
+        running.cum_sum().over(groups).alias("customers_active"),
+        pl.col("_base").sum().over(groups).alias("base_mrr"),
+        pl.col("_joined").sum().over(groups).alias("customers_new"),
     )
 
 
@@ -188,10 +210,13 @@ def cohorts_table(
 ) -> pl.DataFrame:
     """The `cohorts` report (§10): a row per cohort and age up to the last reported month,
     then the weighted-average rows (`cohort = all`); money in minor units. Cohorts before
-    --from are left out (after the identities are checked on all of them)."""
+    --from are left out (after the identities are checked on all of them). Cells per
+    segment (a `segment` column) give a row per cohort, segment and age, and the averages
+    per segment and age."""
     months = movements.get_column("month")
+    segmented = cells is not None and SEGMENT in cells.columns
     if cells is None or cells.height == 0 or months.len() == 0:
-        return _empty()
+        return _empty(segmented)
     table = _cells_over_months(cells, months)
     check_cohorts(table, movements)
     if settings.month_from is not None:
@@ -205,23 +230,24 @@ def cohorts_table(
         months_since.cast(pl.Int64).alias("age"),
         partial.alias("partial"),
     )
-    rows = pl.concat([table, _weighted_average(table)], how="diagonal_relaxed")
+    by = [SEGMENT] if segmented else []
+    rows = pl.concat([table, _weighted_average(table, by)], how="diagonal_relaxed")
     return rows.with_columns(
         _ratio("customers_active", "customers_new").alias("logo_retention"),
         _ratio("mrr", "base_mrr").alias("nrr"),
         _ratio("_capped_mrr", "base_mrr").alias("grr"),
-    ).select(COHORTS_COLUMNS)
+    ).select(SEGMENT_COHORTS_COLUMNS if segmented else COHORTS_COLUMNS)
 
 
-def _weighted_average(table: pl.DataFrame) -> pl.DataFrame:
-    """Per age, over the cohorts whose month at that age is complete: the sums of every
-    cohort column (their ratios are then ratios of sums)."""
+def _weighted_average(table: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Per age (per segment and age with --by), over the cohorts whose month at that age is
+    complete: the sums of every cohort column (their ratios are then ratios of sums)."""
     sums = ["customers_new", "base_mrr", "customers_active", "mrr", *FLOW_COLUMNS, "_capped_mrr"]
     return (
         table.filter(~pl.col("partial"))
-        .group_by("age")
+        .group_by(*by, "age")
         .agg(pl.col(sums).sum())
-        .sort("age")
+        .sort(*by, "age")
         .with_columns(
             pl.lit(ALL).alias("cohort"),
             pl.lit(None, dtype=pl.Date).alias("month"),
@@ -242,8 +268,9 @@ def _partial_month(settings: Settings) -> date | None:
     return month_start(as_of)
 
 
-def _empty() -> pl.DataFrame:
-    schema: dict[str, pl.DataType] = {c: pl.Int64() for c in COHORTS_COLUMNS}
+def _empty(segmented: bool = False) -> pl.DataFrame:
+    columns = SEGMENT_COHORTS_COLUMNS if segmented else COHORTS_COLUMNS
+    schema: dict[str, pl.DataType] = {c: pl.Int64() for c in columns}
     schema.update(
         cohort=pl.String(),
         month=pl.Date(),
@@ -252,4 +279,6 @@ def _empty() -> pl.DataFrame:
         nrr=pl.Float64(),
         grr=pl.Float64(),
     )
+    if segmented:
+        schema[SEGMENT] = pl.String()
     return pl.DataFrame(schema=schema)

@@ -20,6 +20,7 @@ from mrrcli.engine.periods import (
     rolled_up,
     row_lag,
 )
+from mrrcli.engine.ratios import rounded_quotient
 from mrrcli.vocabulary import (
     BENCHMARK_EXPANSION_TO_NEW,
     COUNT_COLUMNS,
@@ -32,12 +33,22 @@ from mrrcli.vocabulary import (
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """numerator ÷ denominator, null when the denominator is 0 (never inf or an error)."""
-    return (
-        pl.when(denominator != 0)
-        .then(numerator.cast(pl.Float64) / denominator.cast(pl.Float64))
-        .otherwise(None)
-    )
+    """numerator ÷ denominator (integers: minor units, counts, products of days) rounded to 6
+    places half away from zero, exactly (engine.ratios); null when the denominator is 0."""
+    return rounded_quotient(numerator, denominator, RATIO_DECIMALS)
+
+
+def rate_of_change(value: pl.Expr, days: pl.Expr, before: pl.Expr, days_before: pl.Expr) -> pl.Expr:
+    """The change of a day-normalized flow from one month (or period) to the next, exactly:
+    (v/d − v₀/d₀) ÷ (v₀/d₀) = (v·d₀ − v₀·d) ÷ (v₀·d); the standard month cancels out."""
+    return ratio(value * days_before - before * days, before * days)
+
+
+def benchmark_met(expansion: pl.Expr, new: pl.Expr) -> pl.Expr:
+    """expansion ≥ 30% of new MRR, compared exactly in integers; null without new MRR."""
+    share = Fraction(str(BENCHMARK_EXPANSION_TO_NEW))
+    met = expansion * share.denominator >= new * share.numerator
+    return pl.when(new != 0).then(met).otherwise(None)
 
 
 def daynorm(value: pl.Expr, days_per_month: Fraction) -> pl.Expr:
@@ -75,12 +86,12 @@ def expansion_table(combined: Combined, days_per_month: Fraction) -> pl.DataFram
     table = table.with_columns(
         daynorm(pl.col("expansion_mrr"), standard).alias(e.meta.output_name())
     )
+    expansion, days, new = pl.col("expansion_mrr"), pl.col("days"), pl.col("new_mrr")
     table = table.with_columns(
-        ratio(e - e.shift(1), e.shift(1)).alias("expansion_rate"),
-        ratio(pl.col("expansion_mrr"), pl.col("opening_mrr")).alias("expansion_pct_of_opening"),
-        ratio(pl.col("expansion_mrr"), pl.col("new_mrr")).alias("expansion_to_new"),
-    ).with_columns(
-        (pl.col("expansion_to_new") >= BENCHMARK_EXPANSION_TO_NEW).alias("benchmark_met"),
+        rate_of_change(expansion, days, expansion.shift(1), days.shift(1)).alias("expansion_rate"),
+        ratio(expansion, pl.col("opening_mrr")).alias("expansion_pct_of_opening"),
+        ratio(expansion, new).alias("expansion_to_new"),
+        benchmark_met(expansion, new).alias("benchmark_met"),
     )
     table = reported_rows(table, combined.settings)
     # expansion_mrr_daynorm stays unrounded, in minor units: the report rounds it in major units.

@@ -18,6 +18,7 @@ from datetime import date
 
 import polars as pl
 
+from mrrcli.engine.cohort_segments import first_segments
 from mrrcli.engine.cohorts import cohort_cells, summed_cells
 from mrrcli.engine.keys import CUSTOMER, customer_ids
 from mrrcli.engine.periods import (
@@ -50,6 +51,7 @@ class Needs:
     audit: bool = False  # every change, with ids (the customers report)
     segments: bool = False  # the same, per segment of the rows' `segment` column (§9)
     cohorts: bool = False  # sums per (cohort, month) of the keys' flows and month-end MRR
+    cohort_segments: bool = False  # the same per (cohort, segment, month) (§10 --by)
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Partial:
     first_day: date | None = None  # the first day any of its keys had MRR > 0 (§5 months)
     segments: SegmentSums | None = None  # per (month, segment) sums (§9), when asked
     cohorts: pl.DataFrame | None = None  # _cohort, month, engine.cohorts.CELL_SUMS
+    cohort_segments: pl.DataFrame | None = None  # _cohort, segment, month, CELL_SUMS
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Combined:
     cohorts: pl.DataFrame | None = None
     lagged: pl.DataFrame | None = None
     segments: SegmentSums | None = None  # segment movements (every month × segment) …
+    cohort_segments: pl.DataFrame | None = None
 
 
 def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs) -> Partial:
@@ -105,8 +109,11 @@ def partial(rows: pl.DataFrame | pl.LazyFrame, settings: Settings, needs: Needs)
         result.segments = segment_partial(
             lazy, settings, changes, counts=needs.counts, month_ends=month_ends, audit=needs.audit
         )
-    if needs.cohorts:
+    if needs.cohorts or needs.cohort_segments:
         result.cohorts = cohort_cells(changes, settings)
+    if needs.cohort_segments:
+        segments = first_segments(lazy, settings, changes)
+        result.cohort_segments = cohort_cells(changes, settings, segments)
     return result
 
 
@@ -198,6 +205,7 @@ def combine(partials: Sequence[Partial], settings: Settings, top: int = 0) -> Co
         counts=_summed([p.counts for p in partials]),
         retention=_summed([p.retention for p in partials]),
         cohorts=summed_cells([p.cohorts for p in partials]),
+        cohort_segments=summed_cells([p.cohort_segments for p in partials]),
         lagged=_summed([p.lagged for p in partials], by=("lag", "month")),
     )
     leaders = [p.leaders for p in partials if p.leaders is not None]

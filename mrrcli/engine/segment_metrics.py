@@ -10,13 +10,19 @@ from fractions import Fraction
 
 import polars as pl
 
-from mrrcli.engine.metrics import _metric_columns, _round_ratios, daynorm, ratio
+from mrrcli.engine.metrics import (
+    _metric_columns,
+    _round_ratios,
+    benchmark_met,
+    daynorm,
+    rate_of_change,
+    ratio,
+)
 from mrrcli.engine.partials import Combined
 from mrrcli.engine.segment_totals import SEGMENT_MOVEMENTS_COLUMNS, SegmentSums
 from mrrcli.engine.segments import SEGMENT, SEGMENT_FLOW_COLUMNS
 from mrrcli.engine.totals import reported
 from mrrcli.vocabulary import (
-    BENCHMARK_EXPANSION_TO_NEW,
     COUNT_COLUMNS,
     EXPANSION_COLUMNS,
     METRICS_COLUMNS,
@@ -56,17 +62,15 @@ def _with_counts(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
 def segment_expansion_table(combined: Combined, days_per_month: Fraction) -> pl.DataFrame:
     """`expansion --by`: each segment's expansion, its day-normalized value, rate and shares."""
     table = _with_counts(_sums(combined).flows, combined).sort(SEGMENT, "month")
-    e = pl.col("expansion_mrr_daynorm")
+    expansion, days, new = pl.col("expansion_mrr"), pl.col("days"), pl.col("new_mrr")
     table = table.with_columns(
-        daynorm(pl.col("expansion_mrr"), days_per_month).alias("expansion_mrr_daynorm")
-    )
-    previous = e.shift(1).over(SEGMENT)
-    table = table.with_columns(
-        ratio(e - previous, previous).alias("expansion_rate"),
-        ratio(pl.col("expansion_mrr"), pl.col("opening_mrr")).alias("expansion_pct_of_opening"),
-        ratio(pl.col("expansion_mrr"), pl.col("new_mrr")).alias("expansion_to_new"),
-    ).with_columns(
-        (pl.col("expansion_to_new") >= BENCHMARK_EXPANSION_TO_NEW).alias("benchmark_met"),
+        daynorm(expansion, days_per_month).alias("expansion_mrr_daynorm"),
+        rate_of_change(
+            expansion, days, expansion.shift(1).over(SEGMENT), days.shift(1).over(SEGMENT)
+        ).alias("expansion_rate"),
+        ratio(expansion, pl.col("opening_mrr")).alias("expansion_pct_of_opening"),
+        ratio(expansion, new).alias("expansion_to_new"),
+        benchmark_met(expansion, new).alias("benchmark_met"),
     )
     table = _active(reported(table, combined.settings)).sort("month", SEGMENT)
     return _round_ratios(

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 
 from mrrcli import __version__
 from mrrcli.engine.freshness import Freshness
+from mrrcli.engine.ratios import rounded_quotient
 from mrrcli.vocabulary import (
     DAYNORM_COLUMNS,
     MONEY_COLUMNS,
@@ -139,16 +141,35 @@ def _period_labels(frame: pl.DataFrame, column: str, period: Period) -> pl.Expr:
     return pl.col(column).replace_strict(starts, labels, default=None, return_dtype=pl.String)
 
 
-def for_output(frame: pl.DataFrame, exponent: int, period: Period = Period.month) -> pl.DataFrame:
+def _daynorm_in_major(
+    frame: pl.DataFrame, column: str, exponent: int, standard: Fraction
+) -> pl.Expr:
+    """A day-normalized flow in major units rounded to 6 places: exactly, flow × standard ÷
+    days ÷ 10^exponent half away from zero, from the flow in minor units and the days."""
+    flow, scale = column.removesuffix("_daynorm"), int(10**exponent)
+    if flow not in frame.columns or "days" not in frame.columns:
+        return (pl.col(column) / scale).round(RATIO_DECIMALS)
+    numerator = pl.col(flow).cast(pl.Int128) * standard.numerator
+    denominator = pl.col("days").cast(pl.Int128) * standard.denominator * scale
+    return rounded_quotient(numerator, denominator, RATIO_DECIMALS).alias(column)
+
+
+def for_output(
+    frame: pl.DataFrame,
+    exponent: int,
+    period: Period = Period.month,
+    days_per_month: Fraction = STANDARD_DAYS_PER_MONTH,
+) -> pl.DataFrame:
     """Engine frame → display values: months as YYYY-MM (quarters `2026-Q2`, years `2026`
     with --period), days as YYYY-MM-DD, money in major units, day-normalized flows in major
-    units rounded to 6 places."""
+    units rounded to 6 places (exactly, from the flow and the days)."""
     conversions: list[pl.Expr] = []
+    standard = days_per_month * period.months
     for column, dtype in frame.schema.items():
         if column in MONEY_COLUMNS:
             conversions.append(minor_to_major(column, exponent))
         elif column in DAYNORM_COLUMNS:
-            conversions.append((pl.col(column) / 10**exponent).round(RATIO_DECIMALS))
+            conversions.append(_daynorm_in_major(frame, column, exponent, standard))
         elif column == "month" and dtype == pl.Date and period != Period.month:
             conversions.append(_period_labels(frame, column, period))
         elif column == "month" and dtype == pl.Date:
