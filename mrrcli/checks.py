@@ -149,6 +149,8 @@ PACED_METRICS = frozenset(
         "mrr_growth_rate",
         "gross_mrr_churn_rate",
         "net_mrr_churn_rate",
+        "moved_in_mrr",  # the transfers of a segment (check --by) are flows too
+        "moved_out_mrr",
     }
 )
 CURRENT = "current"  # check --month current: the month (or period) to date
@@ -224,24 +226,36 @@ def evaluate(
 
 
 def evaluate_segments(
-    rules: list[Rule], month: str, segments: list[dict[str, Any]]
+    rules: list[Rule], month: str, segments: list[dict[str, Any]], paced_note: str | None = None
 ) -> list[Outcome]:
     """Each rule against each segment's values of one month (check --by): one outcome per
-    rule and segment, segments in sort order."""
+    rule and segment, segments in sort order. With `paced_note`, each segment's values are
+    its month to date's, flows day-normalized (judge)."""
     return [
         replace(outcome, segment=values["segment"])
         for values in segments
-        for outcome in evaluate(rules, month, values)
+        for outcome in evaluate(rules, month, values, paced_note)
     ]
 
 
 def judge(
-    rules: list[Rule], month: str, rows: list[dict[str, Any]], segmented: bool
-) -> list[Outcome]:
-    """The rules against a month's row, or against each segment's row (check --by)."""
+    rules: list[Rule],
+    month: str,
+    rows: list[dict[str, Any]],
+    segmented: bool,
+    pace: tuple[float, int] | None = None,
+) -> tuple[list[Outcome], str | None]:
+    """The rules against a month's row, or against each segment's row (check --by). With
+    `pace` (the standard month's days, the period's months), the row or each segment's is a
+    month (or period) to date judged at its pace (paced_row); the note that says so is
+    returned with the outcomes."""
+    note = None
+    if pace is not None and rows:
+        note = paced_row(rows[0], *pace)[1]
+        rows = [paced_row(values, *pace)[0] for values in rows]
     if segmented:
-        return evaluate_segments(rules, month, rows)
-    return evaluate(rules, month, rows[0])
+        return evaluate_segments(rules, month, rows, note), note
+    return evaluate(rules, month, rows[0], note), note
 
 
 def _named(outcome: Outcome) -> str:

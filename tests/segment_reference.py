@@ -97,3 +97,74 @@ def monthly_by_segment(allocations: Sequence[Allocation]) -> dict[tuple[date, st
         index = (month_start(day), segment, kind)
         sums[index] = sums.get(index, 0) + amount
     return sums
+
+
+# --- periods and the trailing twelve months (SPEC §5 --period, §9, §10) -------------------------
+
+Retention = tuple[int, int, int]  # base, kept, capped
+
+
+def segment_level(rows: Sequence[Row], segments: Sequence[str], day: date) -> dict[str, int]:
+    """Each segment's MRR at the end of `day`: the rows in force that day, by their segment."""
+    level: dict[str, int] = {}
+    for row, segment in zip(rows, segments, strict=True):
+        level[segment] = level.get(segment, 0) + mrr_on([row], day)
+    return level
+
+
+def period_flows(
+    allocations: Sequence[Allocation], first: date, last: date
+) -> dict[tuple[str, str], int]:
+    """(segment, kind) → the amount summed over the months first..last (first days)."""
+    sums: dict[tuple[str, str], int] = {}
+    for (month, segment, kind), amount in monthly_by_segment(allocations).items():
+        if first <= month <= last:
+            sums[segment, kind] = sums.get((segment, kind), 0) + amount
+    return sums
+
+
+def month_end_transfers(
+    rows: Sequence[Row], segments: Sequence[str], as_of: date
+) -> dict[tuple[str, str, date], int]:
+    """(customer, segment, month) → moved_out − moved_in of the month-end allocation at
+    customer level (the transfers NRR/GRR count as retained, §9)."""
+    month_ends = RefSettings(as_of=as_of, mode="snapshot", level="customer", scope="strict")
+    moved: dict[tuple[str, str, date], int] = {}
+    for key, day, segment, kind, amount in segment_allocations(rows, segments, month_ends):
+        sign = {"moved_out": 1, "moved_in": -1}.get(kind, 0)
+        index = (key[0], segment, month_start(day))
+        moved[index] = moved.get(index, 0) + sign * amount
+    return moved
+
+
+def segment_retention(
+    rows: Sequence[Row],
+    segments: Sequence[str],
+    transfers: dict[tuple[str, str, date], int],
+    opening: date,
+    closing: date,
+) -> dict[str, Retention]:
+    """Per segment v, over the customers paying in v at the end of `opening`: their MRR in v
+    then (base), retained = their MRR in v at the end of `closing` + their moved_out − moved_in
+    in v in the months after `opening`'s through `closing`'s (kept; `transfers` from
+    month_end_transfers), and Σ min(then, retained) (capped)."""
+    out: dict[str, Retention] = {}
+    for customer in sorted({r.customer_id for r in rows}):
+        for segment in sorted(set(segments)):
+            own = [
+                r
+                for r, s in zip(rows, segments, strict=True)
+                if r.customer_id == customer and s == segment
+            ]
+            then = mrr_on(own, opening)
+            if then <= 0:
+                continue
+            retained = mrr_on(own, closing) + sum(
+                amount
+                for (c, v, month), amount in transfers.items()
+                if (c, v) == (customer, segment)
+                and month_start(opening) < month <= month_start(closing)
+            )
+            base, kept, capped = out.get(segment, (0, 0, 0))
+            out[segment] = (base + then, kept + retained, capped + min(then, retained))
+    return out

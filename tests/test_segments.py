@@ -374,9 +374,3 @@ def test_a_config_file_may_set_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     code, out, err = run("movements", str(PLANS), *AS_OF, "-f", "csv", "--by", "interval")
     assert code == 0, err
     assert {segment for _, segment in table(out, "month", "segment")} == {"month", "year"}
-
-
-def test_by_with_a_quarter_period_is_refused_for_now() -> None:
-    code, _, err = run("movements", str(PLANS), *AS_OF, "--by", "plan_id", "--period", "quarter")
-    assert code == 2
-    assert "--by does not yet work with --period quarter" in err

@@ -123,6 +123,20 @@ def test_a_bad_row_names_the_same_file_and_row_on_spark(spark: Any, tmp_path: Pa
     assert str(on_spark.value) == str(local.value)
 
 
+def test_segments_by_period_on_spark_are_the_local_run(spark: Any) -> None:
+    # Segment sums (and their per-segment TTM and period retention) travel in each bucket's
+    # partial: by month, quarter and year the frames are those of the local run.
+    from mrrcli.report import metrics, movements
+    from mrrcli.vocabulary import Period
+
+    local = load([str(SAMPLE_CSV)], by="plan_id")
+    on_spark = load([str(SAMPLE_CSV)], by="plan_id", engine="spark", spark_master=MASTER, buckets=3)
+    for period in Period:
+        settings = Settings(as_of=date(2026, 6, 30), period=period)
+        for build in (movements, metrics):
+            assert build(on_spark, settings).frame.equals(build(local, settings).frame)
+
+
 def test_cohorts_by_plan_on_spark_is_the_local_run(spark: Any) -> None:
     from mrrcli.report import cohorts
 

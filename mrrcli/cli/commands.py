@@ -240,7 +240,8 @@ def check(
     value, such as a ratio over 0, fails), 2 for a malformed rule or an unknown metric, 1 for
     bad input or a stale export (its last event more than --max-age days before --as-of:
     nothing is judged). Any column of movements, expansion or metrics is a metric. With --by,
-    each rule is judged per segment and every failing segment is named.
+    each rule is judged per segment (a month to date at each segment's pace) and every failing
+    segment is named.
 
     [bold]Example[/bold]
 
@@ -370,20 +371,17 @@ def _check_target(month: str | None, settings: Settings) -> str:
 def _outcomes(
     run: Run, rules: list[Any], target: str, found: Any, report: Any, settings: Any
 ) -> list[Any]:
-    """The rules judged on the target month's row, or on each segment's row with --by."""
-    from mrrcli.checks import evaluate, judge, paced_row
+    """The rules judged on the target month's row, or on each segment's row with --by; a month
+    (or period) to date at its pace (SPEC §5)."""
+    from mrrcli.checks import judge
 
-    if run.options.by is not None:
-        return judge(rules, target, list(found.rows(named=True)), segmented=True)
-    if report.partial_month == target:
-        values, note = paced_row(
-            found.row(0, named=True), report.days_per_month, settings.period.months
-        )
-    else:
-        values, note = found.row(0, named=True), None
+    to_date = report.partial_month == target
+    pace = (report.days_per_month, settings.period.months) if to_date else None
+    segmented = run.options.by is not None
+    outcomes, note = judge(rules, target, list(found.rows(named=True)), segmented, pace)
     if note is not None:
-        run.note(f"{target}: {note}")
-    return evaluate(rules, target, values, note)
+        run.note(f"{target}: {note}" + (" in each segment" if segmented else ""))
+    return outcomes
 
 
 def _movement_name(movement: str | None, by: str | None) -> str | None:

@@ -362,11 +362,12 @@ ByOption = Annotated[
     str | None,
     typer.Option(
         "--by",
-        help="One row per month and segment: plan_id, interval, currency, subscription_id, a "
-        "column mapped with --map, or a column of --attributes. A plan change is moved_out "
-        "of one segment and moved_in to another, plus any real expansion or contraction; "
-        "segments add up to the report without --by, except customer counts (a customer "
-        "may count in several segments).",
+        help="One row per month (or --period) and segment: plan_id, interval, currency, "
+        "subscription_id, a column mapped with --map, or a column of --attributes. A plan "
+        "change is moved_out of one segment and moved_in to another, plus any real expansion "
+        "or contraction; segments add up to the report without --by, except customer counts "
+        "(a customer may count in several segments). A segment's NRR/GRR, of the month and of "
+        "12 months, count MRR its customers moved to another segment as retained.",
         rich_help_panel=SEGMENTS,
         show_default=False,
     ),

@@ -122,9 +122,6 @@ class Run:
             attributes = self.options.attributes
         if attributes is not None and by is None:
             raise UsageError("--attributes needs --by, the attribute to segment by")
-        if by is not None and self.options.period not in (None, "month"):
-            # Not built yet: segment sums are per month (SPEC §9 with §5 `--period`).
-            raise UsageError(f"--by does not yet work with --period {self.options.period}")
         path = os.fspath(attributes) if attributes is not None else None
         return replace(self, options=replace(self.options, by=by, attributes=path))
 

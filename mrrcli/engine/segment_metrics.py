@@ -1,7 +1,8 @@
-"""The report tables per (month, segment) (SPEC §9), from combined segment sums: the columns
-of §7.1 with `segment` after `month`, `moved_in_mrr`/`moved_out_mrr` in `movements`, each
-segment's ratios from its own flows, NRR/GRR over the customers paying in it at the opening.
-Rows of a segment with nothing in a month (no MRR, no flow) are left out.
+"""The report tables per (month or --period, segment) (SPEC §9, §5), from combined segment
+sums: the columns of §7.1 with `segment` after `month`, `moved_in_mrr`/`moved_out_mrr` in
+`movements`, each segment's ratios from its own flows, NRR/GRR over the customers paying in it
+at the opening (of the row and twelve month ends before its close). Rows of a segment with
+nothing in a month or period (no MRR, no flow) are left out.
 """
 
 from __future__ import annotations
@@ -19,13 +20,27 @@ from mrrcli.engine.metrics import (
     ratio,
 )
 from mrrcli.engine.partials import Combined
-from mrrcli.engine.segment_totals import SEGMENT_MOVEMENTS_COLUMNS, SegmentSums
+from mrrcli.engine.periods import (
+    LAGGED_COLUMNS,
+    TTM_MONTHS,
+    period_key,
+    reported_rows,
+    rolled_up,
+    row_lag,
+)
+from mrrcli.engine.segment_periods import segment_lagged_levels
+from mrrcli.engine.segment_totals import (
+    SEGMENT_MOVEMENTS_COLUMNS,
+    SegmentSums,
+    check_segment_identities,
+)
 from mrrcli.engine.segments import SEGMENT, SEGMENT_FLOW_COLUMNS
-from mrrcli.engine.totals import reported
 from mrrcli.vocabulary import (
     COUNT_COLUMNS,
     EXPANSION_COLUMNS,
     METRICS_COLUMNS,
+    Period,
+    Settings,
 )
 
 
@@ -39,6 +54,42 @@ def _sums(combined: Combined) -> SegmentSums:
     return combined.segments
 
 
+def segment_rows(flows: pl.DataFrame, movements: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """Segment movements (every month × segment, those before --from included) → one row per
+    (period, segment): SEGMENT_MOVEMENTS_COLUMNS with `month` the period's first day, and
+    `_first`, `_last` its first and last reported months. Identities checked per period."""
+    month = pl.col("month")
+    if settings.period == Period.month:
+        return flows.with_columns(month.alias("_first"), month.alias("_last"))
+    table = (
+        flows.sort(SEGMENT, "month")
+        .with_columns(period_key(month, settings).alias("_period"))
+        .filter(pl.col("_period").is_not_null())
+        .group_by("_period", SEGMENT, maintain_order=True)
+        .agg(
+            pl.col("days").sum(),
+            pl.col("opening_mrr").first(),
+            *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
+            pl.col("closing_mrr").last(),
+            month.first().alias("_first"),
+            month.last().alias("_last"),
+        )
+        .rename({"_period": "month"})
+        .with_columns((pl.col("closing_mrr") - pl.col("opening_mrr")).alias("net_new_mrr"))
+        .sort("month", SEGMENT)
+        .select(*SEGMENT_MOVEMENTS_COLUMNS, "_first", "_last")
+    )
+    check_segment_identities(
+        table.select(SEGMENT_MOVEMENTS_COLUMNS), rolled_up(movements, settings)
+    )
+    return table
+
+
+def _rows(combined: Combined) -> pl.DataFrame:
+    """Every (month or period, segment), those before --from included (rates look back)."""
+    return segment_rows(_sums(combined).flows, combined.movements, combined.settings)
+
+
 def _active(table: pl.DataFrame) -> pl.DataFrame:
     """Rows of a segment with MRR or a flow in the month."""
     money = ["opening_mrr", "closing_mrr", *SEGMENT_FLOW_COLUMNS.values()]
@@ -47,7 +98,7 @@ def _active(table: pl.DataFrame) -> pl.DataFrame:
 
 def segment_movements_table(combined: Combined) -> pl.DataFrame:
     """`movements --by`: SEGMENT_MOVEMENTS_COLUMNS (net_new_mrr = closing − opening)."""
-    table = reported(_sums(combined).flows, combined.settings)
+    table = reported_rows(_rows(combined), combined.settings)
     return _active(table).select(SEGMENT_MOVEMENTS_COLUMNS)
 
 
@@ -61,10 +112,11 @@ def _with_counts(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
 
 def segment_expansion_table(combined: Combined, days_per_month: Fraction) -> pl.DataFrame:
     """`expansion --by`: each segment's expansion, its day-normalized value, rate and shares."""
-    table = _with_counts(_sums(combined).flows, combined).sort(SEGMENT, "month")
+    table = _with_counts(_rows(combined), combined).sort(SEGMENT, "month")
     expansion, days, new = pl.col("expansion_mrr"), pl.col("days"), pl.col("new_mrr")
+    standard = days_per_month * combined.settings.period.months
     table = table.with_columns(
-        daynorm(expansion, days_per_month).alias("expansion_mrr_daynorm"),
+        daynorm(expansion, standard).alias("expansion_mrr_daynorm"),
         rate_of_change(
             expansion, days, expansion.shift(1).over(SEGMENT), days.shift(1).over(SEGMENT)
         ).alias("expansion_rate"),
@@ -72,7 +124,7 @@ def segment_expansion_table(combined: Combined, days_per_month: Fraction) -> pl.
         ratio(expansion, new).alias("expansion_to_new"),
         benchmark_met(expansion, new).alias("benchmark_met"),
     )
-    table = _active(reported(table, combined.settings)).sort("month", SEGMENT)
+    table = _active(reported_rows(table, combined.settings)).sort("month", SEGMENT)
     return _round_ratios(
         table.select(_segmented(EXPANSION_COLUMNS)), keep=("expansion_mrr_daynorm",)
     )
@@ -92,44 +144,69 @@ def _paying(sums: SegmentSums) -> pl.DataFrame:
 
 def segment_metrics_table(combined: Combined) -> pl.DataFrame:
     """`metrics --by`: each segment's growth, quick ratio, churn rates, NRR/GRR (transfers
-    retained), ARPA and distinct customers."""
+    retained) of the month or period and of the trailing twelve months, ARPA and distinct
+    customers."""
     sums = _sums(combined)
-    table = _with_counts(reported(sums.flows, combined.settings), combined)
+    table = _with_counts(reported_rows(_rows(combined), combined.settings), combined)
     paying = _paying(sums)
-    table = table.sort("month").join_asof(
-        paying.select("month", SEGMENT, "_paying").sort("month"),
-        on="month",
+    # Customers paying in the segment at the close: the running count at the row's last month.
+    table = table.sort("_last").join_asof(
+        paying.select(pl.col("month").alias("_last"), SEGMENT, "_paying").sort("_last"),
+        on="_last",
         by=SEGMENT,
         strategy="backward",
         check_sortedness=False,
     )
-    table = table.join(paying.drop("_paying"), on=["month", SEGMENT], how="left").with_columns(
-        pl.col("_cohort_net", "_cohort_loss", "_paying").fill_null(0)
-    )
-    # NRR/GRR: retained (closing + moved_out − moved_in of the customers paying in the segment
-    # at the opening) over their opening MRR; the rest as for the whole report.
-    opening = pl.col("opening_mrr")
-    table = table.with_columns(
-        opening.alias("_base"),
-        (opening + pl.col("_cohort_net")).alias("_kept"),
-        (opening - pl.col("_cohort_loss")).alias("_capped"),
-        # Trailing-twelve-month NRR/GRR (§10) are not computed per segment yet: empty.
-        *(pl.lit(None, pl.Int64).alias(c) for c in ("_base_ttm", "_kept_ttm", "_capped_ttm")),
-    ).with_columns(_metric_columns())
+    table = _with_retention(table.with_columns(pl.col("_paying").fill_null(0)), combined)
+    table = table.with_columns(_metric_columns())
     opening_counts = paying.select(
-        pl.col("month").dt.offset_by("1mo").alias("month"),
+        pl.col("month").dt.offset_by("1mo").alias("_first"),
         SEGMENT,
         pl.col("_paying").alias("_open"),
-    ).sort("month")
-    table = table.sort("month").join_asof(
-        opening_counts, on="month", by=SEGMENT, strategy="backward", check_sortedness=False
+    ).sort("_first")
+    table = table.sort("_first").join_asof(
+        opening_counts, on="_first", by=SEGMENT, strategy="backward", check_sortedness=False
     )
     table = table.with_columns(pl.col("_open").fill_null(0).alias("customers_opening"))
     table = _active(table).sort("month", SEGMENT)
-    # Trailing-twelve-month NRR/GRR (§10) are not computed per segment yet: empty.
-    missing = [c for c in METRICS_COLUMNS if c not in table.columns]
-    table = table.with_columns(pl.lit(None, pl.Float64).alias(c) for c in missing)
     return _round_ratios(table.select(_segmented(METRICS_COLUMNS)))
+
+
+def _with_retention(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
+    """Each row's NRR/GRR sums (`_base`, `_kept`, `_capped`) over the customers paying in the
+    segment at its opening, transfers retained (retained = closing + moved_out − moved_in),
+    and the same over the trailing twelve months to its close (suffixed `_ttm`)."""
+    sums = _sums(combined)
+    assert sums.lagged is not None, "retention was not asked of the partials"
+    levels = segment_lagged_levels(sums.lagged).rename({"lag": "_lag", "month": "_last"})
+    ttm = levels.filter(pl.col("_lag") == TTM_MONTHS).drop("_lag")
+    table = table.sort("_last").join_asof(
+        ttm.rename({c: f"{c}_ttm" for c in LAGGED_COLUMNS}),
+        on="_last",
+        by=SEGMENT,
+        strategy="backward",
+        check_sortedness=False,
+    )
+    if combined.settings.period == Period.month:
+        monthly = _paying(sums).drop("_paying")
+        table = table.join(monthly, on=["month", SEGMENT], how="left")
+        opening = pl.col("opening_mrr")
+        table = table.with_columns(
+            opening.alias("_base"),
+            (opening + pl.col("_cohort_net").fill_null(0)).alias("_kept"),
+            (opening - pl.col("_cohort_loss").fill_null(0)).alias("_capped"),
+        )
+    else:
+        table = table.with_columns(row_lag(combined.settings)).join_asof(
+            levels,
+            on="_last",
+            by=[SEGMENT, "_lag"],
+            strategy="backward",
+            check_sortedness=False,
+        )
+    return table.with_columns(
+        pl.col(c).fill_null(0) for c in (*LAGGED_COLUMNS, *(f"{c}_ttm" for c in LAGGED_COLUMNS))
+    )
 
 
 def segment_all_metrics_table(combined: Combined, days_per_month: Fraction) -> pl.DataFrame:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from mrrcli.engine.keys import KEY
+from mrrcli.engine.periods import period_key, retention_lags
+from mrrcli.engine.segment_periods import segment_retention_between
 from mrrcli.engine.segments import (
     SEGMENT,
     SEGMENT_FLOW_COLUMNS,
@@ -43,6 +45,7 @@ class SegmentSums:
     counts: pl.DataFrame | None = None
     retention: pl.DataFrame | None = None
     audit: pl.DataFrame | None = None
+    lagged: pl.DataFrame | None = None  # lag, month, segment, _base, _kept, _capped
 
 
 def segment_partial(
@@ -59,24 +62,31 @@ def segment_partial(
     allocation = segment_changes(rows, settings, changes)
     sums = SegmentSums(flows=segment_flows(allocation))
     if counts:
-        sums.counts = segment_counts(allocation, COUNT_COLUMNS)
+        # Per period: a customer counts once in a quarter (engine.partials.partial).
+        in_periods = allocation.with_columns(period_key(pl.col("month"), settings).alias("month"))
+        sums.counts = segment_counts(
+            in_periods.filter(pl.col("month").is_not_null()), COUNT_COLUMNS
+        )
     if month_ends is not None:
         snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
         at_month_ends = (
             allocation if snapshot == settings else segment_changes(rows, snapshot, month_ends)
         )
         sums.retention = segment_retention(at_month_ends)
+        sums.lagged = segment_retention_between(at_month_ends, retention_lags(settings), settings)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)
         sums.audit = segment_audit(allocation).join(ids, on=KEY, how="left")
     return sums
 
 
-def _summed(frames: Sequence[pl.DataFrame | None]) -> pl.DataFrame | None:
+def _summed(
+    frames: Sequence[pl.DataFrame | None], by: Sequence[str] = ("month", SEGMENT)
+) -> pl.DataFrame | None:
     present = [f for f in frames if f is not None]
     if not present:
         return None
-    return pl.concat(present).group_by("month", SEGMENT).sum()
+    return pl.concat(present).group_by(*by).sum()
 
 
 def combine_segments(parts: Sequence[SegmentSums], movements: pl.DataFrame) -> SegmentSums:
@@ -104,6 +114,7 @@ def combine_segments(parts: Sequence[SegmentSums], movements: pl.DataFrame) -> S
         counts=_summed([p.counts for p in parts]),
         retention=_summed([p.retention for p in parts]),
         audit=pl.concat(audits) if audits else None,
+        lagged=_summed([p.lagged for p in parts], by=("lag", "month", SEGMENT)),
     )
 
 
