@@ -84,7 +84,7 @@ class Combined:
     audit: pl.DataFrame | None = None
     cohorts: pl.DataFrame | None = None
     lagged: pl.DataFrame | None = None
-    segments: SegmentSums | None = None  # segment movements (every month × segment) …
+    segments: SegmentSums | None = None  # segment movements (each segment over its life) …
     cohort_segments: pl.DataFrame | None = None
 
 

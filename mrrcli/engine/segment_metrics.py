@@ -61,27 +61,26 @@ def segment_rows(flows: pl.DataFrame, movements: pl.DataFrame, settings: Setting
     month = pl.col("month")
     if settings.period == Period.month:
         return flows.with_columns(month.alias("_first"), month.alias("_last"))
+    # A segment holds rows in the months of its life only (engine.segment_totals): the
+    # period's days and its first and last months are the report's, not the segment's.
+    periods = rolled_up(movements, settings)
     table = (
         flows.sort(SEGMENT, "month")
         .with_columns(period_key(month, settings).alias("_period"))
         .filter(pl.col("_period").is_not_null())
         .group_by("_period", SEGMENT, maintain_order=True)
         .agg(
-            pl.col("days").sum(),
             pl.col("opening_mrr").first(),
             *(pl.col(c).sum() for c in SEGMENT_FLOW_COLUMNS.values()),
             pl.col("closing_mrr").last(),
-            month.first().alias("_first"),
-            month.last().alias("_last"),
         )
         .rename({"_period": "month"})
+        .join(periods.select("month", "days", "_first", "_last"), on="month", how="left")
         .with_columns((pl.col("closing_mrr") - pl.col("opening_mrr")).alias("net_new_mrr"))
         .sort("month", SEGMENT)
         .select(*SEGMENT_MOVEMENTS_COLUMNS, "_first", "_last")
     )
-    check_segment_identities(
-        table.select(SEGMENT_MOVEMENTS_COLUMNS), rolled_up(movements, settings)
-    )
+    check_segment_identities(table.select(SEGMENT_MOVEMENTS_COLUMNS), periods)
     return table
 
 

@@ -13,15 +13,18 @@ import polars as pl
 from mrrcli.engine.keys import KEY
 from mrrcli.engine.periods import period_key, retention_lags
 from mrrcli.engine.segment_periods import segment_retention_between
+from mrrcli.engine.segment_runs import segment_rows
 from mrrcli.engine.segments import (
     SEGMENT,
     SEGMENT_FLOW_COLUMNS,
+    Allocation,
+    segment_allocation,
     segment_audit,
-    segment_changes,
     segment_counts,
     segment_flows,
     segment_retention,
 )
+from mrrcli.engine.timeline import _with_calendar
 from mrrcli.engine.totals import IdentityError
 from mrrcli.vocabulary import COUNT_COLUMNS, MOVEMENT_COLUMNS, Level, Mode, Scope, Settings
 
@@ -39,7 +42,7 @@ SEGMENT_MOVEMENTS_COLUMNS = (
 @dataclass
 class SegmentSums:
     """Per (month, segment) sums of one set of whole customers; once combined, `flows` is the
-    segment movements table (SEGMENT_MOVEMENTS_COLUMNS, every month × segment)."""
+    segment movements table (SEGMENT_MOVEMENTS_COLUMNS, each segment over its life)."""
 
     flows: pl.DataFrame
     counts: pl.DataFrame | None = None
@@ -59,8 +62,13 @@ def segment_partial(
 ) -> SegmentSums:
     """The segment sums of rows with a `segment` column; `changes` is their unsegmented
     classification, `month_ends` (for NRR/GRR) the customer-level month-end one."""
-    allocation = segment_changes(rows, settings, changes)
-    sums = SegmentSums(flows=segment_flows(allocation))
+    paying = segment_rows(rows, settings)
+    plan = segment_allocation(paying, settings, changes, calendar=counts or audit)
+    snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
+    # Summed lazily when the flows are all that is asked; else held once for every sum.
+    shared = counts or audit or (month_ends is not None and snapshot == settings)
+    allocation: pl.DataFrame | pl.LazyFrame = plan.collect() if shared else plan
+    sums = SegmentSums(flows=segment_flows(allocation, settings))
     if counts:
         # Per period: a customer counts once in a quarter (engine.partials.partial).
         in_periods = allocation.with_columns(period_key(pl.col("month"), settings).alias("month"))
@@ -68,16 +76,32 @@ def segment_partial(
             in_periods.filter(pl.col("month").is_not_null()), COUNT_COLUMNS
         )
     if month_ends is not None:
-        snapshot = replace(settings, mode=Mode.snapshot, level=Level.customer, scope=Scope.strict)
-        at_month_ends = (
-            allocation if snapshot == settings else segment_changes(rows, snapshot, month_ends)
+        if snapshot != settings:
+            # The rows are read once when the keys are the same (customers).
+            if paying.level != Level.customer:
+                paying = segment_rows(rows, snapshot)
+            at_month_ends: Allocation = segment_allocation(
+                paying, snapshot, month_ends, calendar=True
+            ).collect()
+        else:
+            at_month_ends = allocation
+        sums.retention = segment_retention(at_month_ends, snapshot)
+        sums.lagged = segment_retention_between(
+            _dated(at_month_ends, snapshot), retention_lags(settings), settings
         )
-        sums.retention = segment_retention(at_month_ends)
-        sums.lagged = segment_retention_between(at_month_ends, retention_lags(settings), settings)
     if audit:
         ids = changes.select(KEY, *settings.keys).unique(KEY)
-        sums.audit = segment_audit(allocation).join(ids, on=KEY, how="left")
+        sums.audit = segment_audit(allocation.lazy().collect()).join(ids, on=KEY, how="left")
     return sums
+
+
+def _dated(allocation: Allocation, settings: Settings) -> pl.DataFrame:
+    """A month-end allocation with its `month` and the segment as text (for the retention
+    over spans, engine.segment_periods)."""
+    frame = allocation.lazy().collect()
+    if "month" not in frame.columns:
+        frame = _with_calendar(frame, settings)
+    return frame.with_columns(pl.col(SEGMENT).cast(pl.String))
 
 
 def _summed(
@@ -89,16 +113,42 @@ def _summed(
     return pl.concat(present).group_by(*by).sum()
 
 
+def _lifetimes(flows: pl.DataFrame, months: pl.DataFrame) -> pl.DataFrame:
+    """`segment, month, days`: each segment's months from its first flow to its last (to
+    the last month when it still has MRR): the rows that can hold MRR or a flow. A
+    segment of one subscription (`--by subscription_id`) has the months of its life, not
+    every month of the report."""
+    indexed = months.with_row_index("_m")
+    last = indexed.height - 1
+    spans = (
+        flows.join(indexed.select("month", "_m"), on="month")
+        .group_by(SEGMENT)
+        .agg(
+            pl.col("_m").min().alias("_lo"),
+            pl.col("_m").max().alias("_hi"),
+            pl.col("net_new_mrr").sum().alias("_end"),
+        )
+        .select(
+            SEGMENT,
+            pl.int_ranges(
+                "_lo", pl.when(pl.col("_end") != 0).then(last).otherwise(pl.col("_hi")) + 1
+            )
+            .cast(pl.List(pl.UInt32))
+            .alias("_m"),
+        )
+    )
+    return spans.explode("_m").join(indexed, on="_m").select(SEGMENT, "month", "days")
+
+
 def combine_segments(parts: Sequence[SegmentSums], movements: pl.DataFrame) -> SegmentSums:
     """Segment sums added up; the movements table per segment over the months of the
-    unsegmented `movements` (every segment in every month), identities checked."""
+    unsegmented `movements` (each segment from its first flow to its last month with MRR or
+    a flow; the months outside hold nothing), identities checked."""
     flows = _summed([p.flows for p in parts])
     assert flows is not None
-    segments = flows.select(SEGMENT).unique().sort(SEGMENT)
     net = pl.col("net_new_mrr")
     table = (
-        movements.select("month", "days")
-        .join(segments, how="cross")
+        _lifetimes(flows, movements.select("month", "days"))
         .join(flows, on=["month", SEGMENT], how="left")
         .with_columns(pl.exclude("month", SEGMENT, "days").fill_null(0))
         .sort(SEGMENT, "month")
