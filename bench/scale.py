@@ -1,6 +1,7 @@
-"""Peak memory and wall time of `movements` read whole, split by the streaming split
+"""Peak memory, wall and CPU time of `movements` read whole, split by the streaming split
 (`--parts N`), and on Spark (`--engine spark`), each a fresh process under /usr/bin/time -v;
-medians of `--repeat` runs, and every output checked to be the same bytes as the whole run.
+medians of `--repeat` runs taken in turn, and every output checked to be the same bytes as the
+whole run. `--spark ''` leaves Spark out.
 
     python bench/scale.py /tmp/mrrcli-bench/rows_1m_usd.parquet --as-of 2025-12-31 --parts 4
 """
@@ -17,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 
-def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
-    """Wall seconds, peak resident MB and stdout of one run."""
+def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, float, bytes]:
+    """Wall seconds, CPU seconds (user + system), peak resident MB and stdout of one run."""
     with tempfile.TemporaryFile() as out:
         timed = ["/usr/bin/time", "-v", *command]
         done = subprocess.run(timed, stdout=out, stderr=subprocess.PIPE, env=env, check=False)
@@ -29,10 +30,13 @@ def measure(command: list[str], env: dict[str, str]) -> tuple[float, float, byte
         raise SystemExit(f"{' '.join(command)} failed:\n{text[-2000:]}")
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", text)
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
-    assert wall and peak, text
+    user = re.search(r"User time \(seconds\): ([\d.]+)", text)
+    system = re.search(r"System time \(seconds\): ([\d.]+)", text)
+    assert wall and peak and user and system, text
     hours, minutes, seconds = wall.groups()
     total = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    return total, int(peak.group(1)) / 1024, stdout
+    cpu = float(user.group(1)) + float(system.group(1))
+    return total, cpu, int(peak.group(1)) / 1024, stdout
 
 
 def main() -> None:
@@ -73,21 +77,23 @@ def main() -> None:
     if args.spark:
         spark = [*base, "--engine", "spark", "--spark-master", args.spark]
         runs.append((f"--engine spark --spark-master {args.spark}", spark, env))
-    print("| run | median wall s | median peak MB | walls s | peaks MB |")
-    print("|---|---:|---:|---|---|")
+    # Interleaved (A, B, A, B, ...), so that load from other work falls on every run alike.
+    measured: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _, _ in runs}
     expected: bytes | None = None
-    for name, command, environment in runs:
-        walls, peaks = [], []
-        for _ in range(args.repeat):
-            wall, peak, stdout = measure(command, environment)
+    for _ in range(args.repeat):
+        for name, command, environment in runs:
+            wall, cpu, peak, stdout = measure(command, environment)
             expected = stdout if expected is None else expected
             assert stdout == expected, f"{name}: output differs from the whole run"
-            walls.append(wall)
-            peaks.append(peak)
+            measured[name].append((wall, cpu, peak))
+    print("| run | median wall s | median CPU s | median peak MB | walls s | CPU s | peaks MB |")
+    print("|---|---:|---:|---:|---|---|---|")
+    for name, figures in measured.items():
+        walls, cpus, peaks = (list(column) for column in zip(*figures, strict=True))
         print(
-            f"| `{name}` | {statistics.median(walls):.2f} | {statistics.median(peaks):,.0f} | "
-            f"{', '.join(f'{w:.1f}' for w in walls)} | {', '.join(f'{p:,.0f}' for p in peaks)} |",
-            flush=True,
+            f"| `{name}` | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} | "
+            f"{statistics.median(peaks):,.0f} | {', '.join(f'{w:.1f}' for w in walls)} | "
+            f"{', '.join(f'{c:.1f}' for c in cpus)} | {', '.join(f'{p:,.0f}' for p in peaks)} |"
         )
 
 

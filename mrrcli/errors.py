@@ -31,9 +31,36 @@ class UsageError(MrrError):
     exit_code = ExitCode.USAGE
 
 
+class RowProblem(InputError):
+    """A problem of a file, or of a value on a row of it (row_problem), with its parts kept:
+    a run in parts tells from them the problem a whole run would stop at
+    (mrrcli.parts.first_problem)."""
+
+    def __init__(
+        self,
+        message: str,
+        file: str,
+        row: int | None,
+        column: str | None,
+        problem: str,
+        others: int,
+    ) -> None:
+        super().__init__(message)
+        self.file, self.row, self.column = file, row, column
+        self.problem, self.others = problem, others
+        # Where the run stopped (read.problems.Findings): its step, the check of that step,
+        # and the index of the file. None: not known.
+        self.order: tuple[int, int, int] | None = None
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled whole (a Spark bucket sends its problem to the driver), `order` included.
+        fields = (str(self), self.file, self.row, self.column, self.problem, self.others)
+        return (type(self), fields, {"order": self.order})
+
+
 def row_problem(
     file: str, row: int | None, column: str | None, problem: str, others: int = 0
-) -> InputError:
+) -> RowProblem:
     """An InputError naming the file, spreadsheet row and column of a bad value."""
     where = file
     if row is not None:
@@ -45,4 +72,4 @@ def row_problem(
         message += " (1 other row has the same problem)"
     elif others > 1:
         message += f" ({others:,} other rows have the same problem)"
-    return InputError(message)
+    return RowProblem(message, file, row, column, problem, others)

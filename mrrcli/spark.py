@@ -337,7 +337,7 @@ def _run_load(raw: Any, job: Job) -> tuple[Any, list[tuple[Rows, int, int, Any]]
     )
     errors = [pickle.loads(data) for _, name, data in found if name == "error"]
     if errors:
-        raise errors[0]
+        raise parts.first_problem(errors)  # the one a whole run stops at
     summaries = []
     for bucket, _, data in found:
         piece, total, paying, shared, held = pickle.loads(data)

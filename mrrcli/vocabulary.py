@@ -235,10 +235,6 @@ SHAPE_COLUMNS = {
 }
 TRIAL_STATUSES = ("trialing", "in_trial", "trial", "intrial")
 
-# Exports of more rows than this are read in parts by customer (SPEC §13); the CLI lets
-# MRRCLI_WHOLE_ROWS lower it on a machine with less memory.
-WHOLE_ROWS = 30_000_000
-
 # An export whose last event is more than this many days before the as-of date is stale
 # (SPEC §12): its empty months would read as no churn.
 DEFAULT_MAX_AGE = 35
@@ -293,7 +289,7 @@ class ReadOptions:
     fx: str | None = None  # path of a date,currency,rate file
     keep_duplicates: bool = False
     parts: int | None = None  # read in this many parts by customer (None: decided by size)
-    whole_rows: int = WHOLE_ROWS  # above this many rows an export is read in parts
+    whole_rows: int | None = None  # above this many rows, in parts (None: by memory available)
     engine: Engine = Engine.local  # where the parts are computed (SPEC §13)
     spark_master: str = "local[*]"  # --engine spark: the Spark master URL
     buckets: int | None = None  # --engine spark: buckets by customer (None: 2 × parallelism)
@@ -303,11 +299,12 @@ class ReadOptions:
     attributes: str | None = None  # path of a customer_id,… file of customer attributes (§9)
 
 
-def whole_rows_from_environment() -> int:
-    """MRRCLI_WHOLE_ROWS, or the default threshold for reading in parts."""
+def whole_rows_from_environment() -> int | None:
+    """MRRCLI_WHOLE_ROWS, the threshold in rows for reading in parts; None when unset (the
+    threshold then follows from the memory available)."""
     text = os.environ.get("MRRCLI_WHOLE_ROWS", "").strip()
     if not text:
-        return WHOLE_ROWS
+        return None
     try:
         value = int(text)
     except ValueError:

@@ -5,19 +5,25 @@ gives the same bytes as read whole, for every report, shape and source; and what
 from __future__ import annotations
 
 import csv
+import gc
+import os
 import sys
+import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_parts import SOURCE_FIXTURES
+from test_parts import SOURCE_FIXTURES, SOURCE_SETS, files_of
 from test_properties import COMBINATIONS, Dataset, datasets
 from typer.testing import CliRunner
 
-from mrrcli import report
+from mrrcli import parts, report
 from mrrcli.cli import app
+from mrrcli.errors import InputError
 from mrrcli.parts import Partition, split_files
 from mrrcli.present.formats import render_text
 from mrrcli.present.output import report_document
@@ -30,49 +36,74 @@ COUNTS = (1, 2, 3, 7)
 
 
 def rendered(rows: report.Rows, settings_: Settings) -> list[str]:
-    """Every report of the rows as CSV and JSON text: what a user gets, byte for byte."""
+    """Every report of the rows as CSV and JSON text: what a user gets, byte for byte (by
+    segment when the rows were read with --by; cohorts, which take no --by, only without)."""
     reports = [
         report.movements(rows, settings_),
         report.expansion(rows, settings_),
         report.metrics(rows, settings_),
+        report.all_metrics(rows, settings_),
         report.customers(rows, settings_),
     ]
+    if rows.by is None:
+        reports.append(report.cohorts(rows, settings_))  # its CSV and JSON hold every metric
     return [render_text(report_document(r), fmt) for r in reports for fmt in ("csv", "json")]
 
 
 def write_dataset(data: Dataset, path: Path) -> str:
+    """The rows as a CSV export; each subscription on one of two plans (for --by plan_id)."""
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["customer_id", "subscription_id", "start_date", "end_date", "amount"])
+        header = ["customer_id", "subscription_id", "plan_id", "start_date", "end_date"]
+        writer.writerow([*header, "amount"])
         for row in data.rows:
             end = "" if row.end_date is None else row.end_date.isoformat()
             amount = f"{row.mrr // 100}.{row.mrr % 100:02d}"
-            writer.writerow([row.customer_id, row.subscription_id, row.start_date, end, amount])
+            plan = "gold" if row.subscription_id.endswith(("s0", "x")) else "silver"
+            writer.writerow(
+                [row.customer_id, row.subscription_id, plan, row.start_date, end, amount]
+            )
     return str(path)
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=datasets(), combination=st.sampled_from(COMBINATIONS))
+@given(
+    data=datasets(),
+    combination=st.sampled_from(COMBINATIONS),
+    by=st.sampled_from([None, "plan_id"]),
+    parquet=st.booleans(),
+)
 def test_split_runs_equal_the_whole_run_byte_for_byte(
-    tmp_path_factory: pytest.TempPathFactory, data: Dataset, combination: tuple[str, str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    data: Dataset,
+    combination: tuple[str, str, str],
+    by: str | None,
+    parquet: bool,
 ) -> None:
     export = write_dataset(data, tmp_path_factory.mktemp("split") / "export.csv")
+    if parquet:
+        # The same rows as Parquet: typed columns, split by the same streaming pass.
+        frame = pl.read_csv(export, infer_schema=False)
+        export = export.replace(".csv", ".parquet")
+        frame.write_parquet(export)
     mode, level, scope = combination
     settings_ = Settings(as_of=data.as_of, mode=mode, level=level, scope=scope)  # type: ignore[arg-type]
-    whole = rendered(load([export]), settings_)
+    whole = rendered(load([export], by=by), settings_)
     for count in COUNTS:
-        rows = load([export], parts=count)
+        rows = load([export], parts=count, by=by)
         # Parts without customers are left out: never more parts than customers.
         assert len(rows.parts) <= len({row.customer_id for row in data.rows})
         assert rendered(rows, settings_) == whole, count
 
 
-@pytest.mark.parametrize("fixture", SOURCE_FIXTURES, ids=[f.stem for f in SOURCE_FIXTURES])
+@pytest.mark.parametrize(
+    "fixture", SOURCE_FIXTURES + SOURCE_SETS, ids=[f.stem for f in SOURCE_FIXTURES + SOURCE_SETS]
+)
 def test_every_source_fixture_is_the_same_split_byte_for_byte(fixture: Path) -> None:
     settings_ = Settings(as_of=date(2024, 12, 31))
-    whole = rendered(load([str(fixture)]), settings_)
+    whole = rendered(load(files_of(fixture)), settings_)
     for count in COUNTS[1:]:
-        assert rendered(load([str(fixture)], parts=count), settings_) == whole, count
+        assert rendered(load(files_of(fixture), parts=count), settings_) == whole, count
 
 
 def test_the_streaming_split_writes_each_customer_to_one_part(tmp_path: Path) -> None:
@@ -144,3 +175,97 @@ def test_spark_without_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch
     assert code == 1
     assert err.count("\n") == 1
     assert "needs Java 17 or later" in err
+
+
+BAD_ROWS = (
+    # Spreadsheet rows 42-45 (the header is row 1, C0-C39 are rows 2-41). Split in 2, C6 and
+    # C8 are in part 0 and C5 and C7 in part 1 (in 3: C8, C6, C5 and C7; in 7: C5 and C8
+    # together, C6, C7), so a part can meet a bad amount before any part meets a bad date.
+    "C5,2024-13-01,10\nC6,2024-01-01,abc\nC7,2024-99-01,10\nC8,2024-01-01,xyz\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        # Dates are checked before amounts: the first bad date (row 42) and the other one
+        # (row 44), though rows 43 and 45 have bad amounts.
+        (
+            BAD_ROWS,
+            "row 42, column 'start_date': cannot read '2024-13-01' as a date (expected e.g. "
+            "2024-01-31) (1 other row has the same problem)",
+        ),
+        # Only the amounts bad: the first is row 43 (C6), the other row 45 (C8).
+        (
+            BAD_ROWS.replace("2024-13-01", "2024-01-01").replace("2024-99-01", "2024-01-01"),
+            "row 43, column 'amount': cannot read 'abc' as an amount (1 other row has the same "
+            "problem)",
+        ),
+    ],
+)
+def test_a_split_run_stops_at_the_problem_a_whole_run_stops_at(
+    tmp_path: Path, bad: str, expected: str
+) -> None:
+    export = tmp_path / "bad.csv"
+    good = "".join(f"C{i},2024-01-01,10\n" for i in range(40))
+    export.write_text("customer_id,start_date,amount\n" + good + bad)
+    for count in COUNTS:
+        with pytest.raises(InputError) as raised:
+            load([str(export)], parts=count)
+        assert str(raised.value) == f"{export}, {expected}", count
+    code, out, err = run(["movements", str(export), "--as-of", "2024-12-31", "--parts", "7"])
+    assert (code, out, err) == (1, "", f"mrrcli: error: {export}, {expected}\n")
+
+
+def test_the_threshold_follows_the_memory_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sample_data/subscriptions.csv: 1,741 lines (under 1 MB, so the estimate counts them
+    # all, the header too) of 13 columns, each row taking 160 + 13 × 20 = 420 bytes read
+    # whole: 1,741 × 420 = 731,220 bytes.
+    assert parts.rows_and_bytes([str(SAMPLE_CSV)]) == (1741, 731_220)
+    options = report.ReadOptions()
+    # A quarter of 4 MiB (1,048,576 bytes) holds it whole; a quarter of 1 MiB (262,144
+    # bytes) does not: 731,220 / 262,144 = 2.8, so 3 parts.
+    monkeypatch.setattr(parts, "available_memory", lambda: 4 << 20)
+    assert parts.part_count([str(SAMPLE_CSV)], options) == 1
+    monkeypatch.setattr(parts, "available_memory", lambda: 1 << 20)
+    assert parts.part_count([str(SAMPLE_CSV)], options) == 3
+    # MRRCLI_WHOLE_ROWS (whole_rows) gives the threshold in rows instead: 1,741 / 500 = 3.5,
+    # so 4 parts.
+    assert parts.part_count([str(SAMPLE_CSV)], replace(options, whole_rows=500)) == 4
+
+
+def test_spilled_files_go_to_tmpdir_and_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spill = tmp_path / "tmp"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))  # what TMPDIR sets
+    # While the rows are held, their parts' rows are on disk under TMPDIR, and only there.
+    rows = load([str(SAMPLE_CSV)], parts=3)
+    held = [p.spilled for p in rows.parts]
+    assert len(held) == 3
+    assert all(path is not None and path.startswith(str(spill)) for path in held)
+    assert all(os.path.exists(str(path)) for path in held)
+    del rows
+    gc.collect()
+    assert list(spill.iterdir()) == []
+    # A bad input, and an interrupt (Ctrl-C) in the middle of the parts, leave nothing.
+    export = tmp_path / "bad.csv"
+    export.write_text("customer_id,start_date,amount\n" + BAD_ROWS)
+    with pytest.raises(InputError):
+        load([str(export)], parts=3)
+    assert list(spill.iterdir()) == []
+    calls: list[int] = []
+    real = parts.load_rows
+
+    def interrupted(*args: object, **kwargs: object) -> report.Rows:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parts, "load_rows", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load([str(SAMPLE_CSV)], parts=3)
+    assert len(calls) == 2
+    assert list(spill.iterdir()) == []

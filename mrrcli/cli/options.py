@@ -281,7 +281,7 @@ PartsOption = Annotated[
         min=1,
         metavar="N",
         help="Read the export in N parts by customer, one part in memory at a time.  "
-        "[default: by size]",
+        "[default: by size and the memory available]",
         rich_help_panel=SCALE,
         show_default=False,
     ),

@@ -99,7 +99,7 @@ class Rows:
             if piece.spilled is None:
                 yield piece
             else:
-                yield replace(piece, frame=pl.read_parquet(piece.spilled), spilled=None)
+                yield replace(piece, frame=pl.read_ipc(piece.spilled), spilled=None)
 
     def paying_rows(self) -> int:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its

@@ -11,7 +11,7 @@ from typing import Literal
 
 import polars as pl
 
-from mrrcli.errors import InputError, row_problem
+from mrrcli.errors import InputError, RowProblem, row_problem
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table, header_key
 from mrrcli.vocabulary import SHAPE_COLUMNS
 
@@ -40,7 +40,7 @@ class Problem:
     rows: tuple[int, ...] = ()  # the first few spreadsheet rows with the problem
     severity: Literal["error", "warning"] = "error"
 
-    def as_error(self) -> InputError:
+    def as_error(self) -> RowProblem:
         return row_problem(self.file, self.row, self.column, self.message, self.count - 1)
 
 
@@ -56,14 +56,18 @@ class Findings:
         self.table = table
         self.gather = gather
         self.problems: list[Problem] = []
+        self.steps = 0  # checks and failures met so far: where a run stops (RowProblem.order)
 
     def fail(self, message: str, file: str | None = None, fatal: bool = False) -> None:
         """A problem of a whole file (or of the run)."""
         problem = Problem(file or ", ".join(self.table.files), None, None, message)
+        self.steps += 1
         if not self.gather:
             if file is None:
                 raise InputError(message)
-            raise problem.as_error()
+            error = problem.as_error()
+            error.order = (self.steps, 0, -1)
+            raise error
         self.problems.append(problem)
         if fatal:
             raise Stop
@@ -77,22 +81,25 @@ class Findings:
         """Evaluate row checks in one pass; raise on the first failing one unless gathering."""
         if not checks:
             return
+        self.steps += 1
         counts = frame.select(
             [check.bad.fill_null(False).sum().alias(str(i)) for i, check in enumerate(checks)]
         ).row(0)
-        for check, count in zip(checks, counts, strict=True):
+        for index, (check, count) in enumerate(zip(checks, counts, strict=True)):
             if not count:
                 continue
             bad = frame.filter(check.bad.fill_null(False))
             if not self.gather:
                 first = bad.row(0, named=True)
-                raise row_problem(
+                error = row_problem(
                     self.table.files[first[FILE_COLUMN]],
                     first[ROW_COLUMN],
                     check.column,
                     check.problem(first.get(check.column)),
                     int(count) - 1,
                 )
+                error.order = (self.steps, index, first[FILE_COLUMN])
+                raise error
             per_file = bad.group_by(FILE_COLUMN, maintain_order=True).agg(
                 pl.len().alias("count"),
                 pl.col(ROW_COLUMN).head(5).alias("rows"),
