@@ -223,12 +223,12 @@ def test_the_threshold_follows_the_memory_available(monkeypatch: pytest.MonkeyPa
     # whole: 1,741 × 420 = 731,220 bytes.
     assert parts.rows_and_bytes([str(SAMPLE_CSV)]) == (1741, 731_220)
     options = report.ReadOptions()
-    # A quarter of 4 MiB (1,048,576 bytes) holds it whole; a quarter of 1 MiB (262,144
-    # bytes) does not: 731,220 / 262,144 = 2.8, so 3 parts.
+    # A fifth of 4 MiB (4,194,304 // 5 = 838,860 bytes) holds it whole; a fifth of 1 MiB
+    # (1,048,576 // 5 = 209,715 bytes) does not: 731,220 / 209,715 = 3.49, so 4 parts.
     monkeypatch.setattr(parts, "available_memory", lambda: 4 << 20)
     assert parts.part_count([str(SAMPLE_CSV)], options) == 1
     monkeypatch.setattr(parts, "available_memory", lambda: 1 << 20)
-    assert parts.part_count([str(SAMPLE_CSV)], options) == 3
+    assert parts.part_count([str(SAMPLE_CSV)], options) == 4
     # MRRCLI_WHOLE_ROWS (whole_rows) gives the threshold in rows instead: 1,741 / 500 = 3.5,
     # so 4 parts.
     assert parts.part_count([str(SAMPLE_CSV)], replace(options, whole_rows=500)) == 4
