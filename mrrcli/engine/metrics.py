@@ -7,6 +7,7 @@ denominator is null.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import polars as pl
@@ -29,6 +30,7 @@ from mrrcli.vocabulary import (
     MOVEMENTS_COLUMNS,
     RATIO_DECIMALS,
     Period,
+    Settings,
 )
 
 
@@ -134,14 +136,34 @@ def _with_retention(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
     paying at its opening, their MRR at its close, and capped at their opening) and of the
     trailing twelve months to its close (the same, suffixed `_ttm`)."""
     assert combined.lagged is not None, "retention was not asked of the partials"
-    levels = lagged_levels(combined.lagged).rename({"lag": "_lag", "month": "_last"})
+    levels = lagged_levels(combined.lagged)
+    monthly = _paying(combined).drop("_paying")
+    return with_retention_sums(table, levels, monthly, combined.settings)
+
+
+def with_retention_sums(
+    table: pl.DataFrame,
+    levels: pl.DataFrame,
+    monthly: pl.DataFrame,
+    settings: Settings,
+    by: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Rows (`month`, `_last`, `opening_mrr`, and `by`) with their NRR/GRR sums: a month's
+    from `monthly` (`_cohort_net`, `_cohort_loss` per month and `by`), a period's from the
+    summed levels over spans (`levels`: `lag, month`, `by`, LAGGED_COLUMNS), and the trailing
+    twelve months' from the same levels (suffixed `_ttm`)."""
+    levels = levels.rename({"lag": "_lag", "month": "_last"})
     ttm = levels.filter(pl.col("_lag") == TTM_MONTHS).drop("_lag")
-    table = table.join_asof(
-        ttm.rename({c: f"{c}_ttm" for c in LAGGED_COLUMNS}), on="_last", strategy="backward"
+    table = table.sort("_last").join_asof(
+        ttm.rename({c: f"{c}_ttm" for c in LAGGED_COLUMNS}),
+        on="_last",
+        by=list(by) or None,
+        strategy="backward",
+        check_sortedness=False,
     )
-    if combined.settings.period == Period.month:
+    if settings.period == Period.month:
         # A month's own: the customers paying at its opening, from the monthly sums.
-        table = table.join(_paying(combined).drop("_paying"), on="month", how="left")
+        table = table.join(monthly, on=["month", *by], how="left")
         opening = pl.col("opening_mrr")
         table = table.with_columns(
             opening.alias("_base"),
@@ -149,8 +171,8 @@ def _with_retention(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
             (opening - pl.col("_cohort_loss").fill_null(0)).alias("_capped"),
         )
     else:
-        table = table.with_columns(row_lag(combined.settings)).join_asof(
-            levels, on="_last", by="_lag", strategy="backward", check_sortedness=False
+        table = table.with_columns(row_lag(settings)).join_asof(
+            levels, on="_last", by=[*by, "_lag"], strategy="backward", check_sortedness=False
         )
     return table.with_columns(
         pl.col(c).fill_null(0) for c in (*LAGGED_COLUMNS, *(f"{c}_ttm" for c in LAGGED_COLUMNS))

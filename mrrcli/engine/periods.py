@@ -10,7 +10,7 @@ of it (they only move its opening), and a period is cut at the last reported mon
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import polars as pl
@@ -161,16 +161,51 @@ def retention_between(
 
 def _lagged(steps: pl.LazyFrame, lag: int, last: int) -> pl.LazyFrame:
     """retention_between for one span, from the packed changes."""
+
+    def levels(now: ValueAt, then: ValueAt) -> list[pl.Expr]:
+        mrr, before = now("mrr_after"), then("mrr_after")
+        return [
+            before.alias("_base"),
+            pl.when(before > 0).then(mrr).otherwise(0).alias("_kept"),
+            pl.min_horizontal(mrr, before).alias("_capped"),
+        ]
+
+    return lagged_changes(steps, lag, last, ("mrr_after",), levels)
+
+
+ValueAt = Callable[[str], pl.Expr]  # a value's column, now or L months before
+
+
+def lagged_changes(
+    steps: pl.LazyFrame,
+    lag: int,
+    last: int,
+    values: Sequence[str],
+    levels: Callable[[ValueAt, ValueAt], list[pl.Expr]],
+    by: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """The LAGGED_COLUMNS' changes per month (and `by`) for one span L, from changes sorted by
+    `_packed` (a run's rank above its month `_m`, see retention_between): the changes and the
+    same changes L months later are merged as two sorted streams; at each event `values` are
+    known now and L months before (0 before the run's first change), `levels` turns them into
+    the LAGGED_COLUMNS, and their change within the run is summed per month."""
     null = pl.lit(None, dtype=pl.Int64)
+    now_of, then_of = {v: f"_now{v}" for v in values}, {v: f"_then{v}" for v in values}
     now = steps.select(
-        "_packed", "_rank", "_m", pl.col("mrr_after").alias("_now"), null.alias("_then")
+        "_packed",
+        "_rank",
+        *by,
+        "_m",
+        *(pl.col(v).alias(now_of[v]) for v in values),
+        *(null.alias(then_of[v]) for v in values),
     )
     then = steps.filter(pl.col("_m") + lag <= last).select(
         pl.col("_packed") + lag,  # the month stays within the low bits: it is at most `last`
         "_rank",
+        *by,
         pl.col("_m") + lag,
-        null.alias("_now"),
-        pl.col("mrr_after").alias("_then"),
+        *(null.alias(now_of[v]) for v in values),
+        *(pl.col(v).alias(then_of[v]) for v in values),
     )
     rank = pl.col("_rank")
     first = (rank != rank.shift(1)).fill_null(True)
@@ -178,30 +213,26 @@ def _lagged(steps: pl.LazyFrame, lag: int, last: int) -> pl.LazyFrame:
     events = (
         now.set_sorted("_packed")
         .merge_sorted(then.set_sorted("_packed"), key="_packed")
-        # Before a customer's first change its MRR is 0; a sorted forward fill then carries
-        # each value to the customer's later events (never across customers: the first is set).
+        # Before a run's first change its values are 0; a sorted forward fill then carries
+        # each value to the run's later events (never across runs: the first is set).
         .with_columns(
             pl.when(first).then(pl.col(c).fill_null(0)).otherwise(pl.col(c)).forward_fill()
-            for c in ("_now", "_then")
+            for c in (*now_of.values(), *then_of.values())
         )
         .filter(last_of_run)
     )
-    now_mrr, then_mrr = pl.col("_now"), pl.col("_then")
-    levels = events.with_columns(
-        then_mrr.alias("_base"),
-        pl.when(then_mrr > 0).then(now_mrr).otherwise(0).alias("_kept"),
-        pl.min_horizontal(now_mrr, then_mrr).alias("_capped"),
-    )
-    changes = levels.with_columns(
+    summed = events.with_columns(levels(lambda v: pl.col(now_of[v]), lambda v: pl.col(then_of[v])))
+    changes = summed.with_columns(
         (pl.col(c) - pl.when(first).then(0).otherwise(pl.col(c).shift(1))).alias(c)
         for c in LAGGED_COLUMNS
     )
     return (
-        changes.group_by("_m")
+        changes.group_by("_m", *by)
         .agg(pl.col(c).sum() for c in LAGGED_COLUMNS)
         .select(
             pl.lit(lag, dtype=pl.Int32).alias("lag"),
             month_of_index(pl.col("_m")).alias("month"),
+            *by,
             *LAGGED_COLUMNS,
         )
     )

@@ -18,15 +18,13 @@ from mrrcli.engine.metrics import (
     daynorm,
     rate_of_change,
     ratio,
+    with_retention_sums,
 )
 from mrrcli.engine.partials import Combined
 from mrrcli.engine.periods import (
-    LAGGED_COLUMNS,
-    TTM_MONTHS,
     period_key,
     reported_rows,
     rolled_up,
-    row_lag,
 )
 from mrrcli.engine.segment_periods import segment_lagged_levels
 from mrrcli.engine.segment_totals import (
@@ -177,35 +175,9 @@ def _with_retention(table: pl.DataFrame, combined: Combined) -> pl.DataFrame:
     and the same over the trailing twelve months to its close (suffixed `_ttm`)."""
     sums = _sums(combined)
     assert sums.lagged is not None, "retention was not asked of the partials"
-    levels = segment_lagged_levels(sums.lagged).rename({"lag": "_lag", "month": "_last"})
-    ttm = levels.filter(pl.col("_lag") == TTM_MONTHS).drop("_lag")
-    table = table.sort("_last").join_asof(
-        ttm.rename({c: f"{c}_ttm" for c in LAGGED_COLUMNS}),
-        on="_last",
-        by=SEGMENT,
-        strategy="backward",
-        check_sortedness=False,
-    )
-    if combined.settings.period == Period.month:
-        monthly = _paying(sums).drop("_paying")
-        table = table.join(monthly, on=["month", SEGMENT], how="left")
-        opening = pl.col("opening_mrr")
-        table = table.with_columns(
-            opening.alias("_base"),
-            (opening + pl.col("_cohort_net").fill_null(0)).alias("_kept"),
-            (opening - pl.col("_cohort_loss").fill_null(0)).alias("_capped"),
-        )
-    else:
-        table = table.with_columns(row_lag(combined.settings)).join_asof(
-            levels,
-            on="_last",
-            by=[SEGMENT, "_lag"],
-            strategy="backward",
-            check_sortedness=False,
-        )
-    return table.with_columns(
-        pl.col(c).fill_null(0) for c in (*LAGGED_COLUMNS, *(f"{c}_ttm" for c in LAGGED_COLUMNS))
-    )
+    levels = segment_lagged_levels(sums.lagged)
+    monthly = _paying(sums).drop("_paying")
+    return with_retention_sums(table, levels, monthly, combined.settings, by=(SEGMENT,))
 
 
 def segment_all_metrics_table(combined: Combined, days_per_month: Fraction) -> pl.DataFrame:

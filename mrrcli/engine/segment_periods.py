@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER
-from mrrcli.engine.periods import LAGGED_COLUMNS, month_index, month_of_index
+from mrrcli.engine.periods import LAGGED_COLUMNS, ValueAt, lagged_changes, month_index
 from mrrcli.engine.segments import SEGMENT
 from mrrcli.engine.totals import last_month
 from mrrcli.vocabulary import Settings
@@ -76,63 +76,19 @@ def segment_retention_between(
 
 def _segment_lagged(steps: pl.LazyFrame, lag: int, last: int) -> pl.LazyFrame:
     """segment_retention_between for one span, from the packed changes."""
-    null = pl.lit(None, dtype=pl.Int64)
-    values = ("_now", "_xnow", "_then", "_xthen")
-    now = steps.select(
-        "_packed",
-        "_rank",
-        "_seg",
-        "_m",
-        pl.col("mrr_after").alias("_now"),
-        pl.col("_x").alias("_xnow"),
-        null.alias("_then"),
-        null.alias("_xthen"),
-    )
-    then = steps.filter(pl.col("_m") + lag <= last).select(
-        pl.col("_packed") + lag,  # the month stays within the low bits: it is at most `last`
-        "_rank",
-        "_seg",
-        pl.col("_m") + lag,
-        null.alias("_now"),
-        null.alias("_xnow"),
-        pl.col("mrr_after").alias("_then"),
-        pl.col("_x").alias("_xthen"),
-    )
-    rank = pl.col("_rank")
-    first = (rank != rank.shift(1)).fill_null(True)
-    last_of_run = (pl.col("_packed") != pl.col("_packed").shift(-1)).fill_null(True)
-    events = (
-        now.set_sorted("_packed")
-        .merge_sorted(then.set_sorted("_packed"), key="_packed")
-        # Before a run's first change its MRR and transfers are 0; a sorted forward fill
-        # carries each value to the run's later events (never across runs: the first is set).
-        .with_columns(
-            pl.when(first).then(pl.col(c).fill_null(0)).otherwise(pl.col(c)).forward_fill()
-            for c in values
-        )
-        .filter(last_of_run)
-    )
-    then_mrr = pl.col("_then")
-    retained = pl.col("_now") + pl.col("_xnow") - pl.col("_xthen")
-    paying = then_mrr > 0
-    levels = events.with_columns(
-        then_mrr.alias("_base"),
-        pl.when(paying).then(retained).otherwise(0).alias("_kept"),
-        pl.when(paying).then(pl.min_horizontal(retained, then_mrr)).otherwise(0).alias("_capped"),
-    )
-    changes = levels.with_columns(
-        (pl.col(c) - pl.when(first).then(0).otherwise(pl.col(c).shift(1))).alias(c)
-        for c in LAGGED_COLUMNS
-    )
-    return (
-        changes.group_by("_m", "_seg")
-        .agg(pl.col(c).sum() for c in LAGGED_COLUMNS)
-        .select(
-            pl.lit(lag, dtype=pl.Int32).alias("lag"),
-            month_of_index(pl.col("_m")).alias("month"),
-            pl.col("_seg").alias(SEGMENT),
-            *LAGGED_COLUMNS,
-        )
+
+    def levels(now: ValueAt, then: ValueAt) -> list[pl.Expr]:
+        before = then("mrr_after")
+        retained = now("mrr_after") + now("_x") - then("_x")
+        paying = before > 0
+        return [
+            before.alias("_base"),
+            pl.when(paying).then(retained).otherwise(0).alias("_kept"),
+            pl.when(paying).then(pl.min_horizontal(retained, before)).otherwise(0).alias("_capped"),
+        ]
+
+    return lagged_changes(steps, lag, last, ("mrr_after", "_x"), levels, by=("_seg",)).rename(
+        {"_seg": SEGMENT}
     )
 
 
