@@ -102,18 +102,13 @@ def report_title(report: Report) -> str:
     return title
 
 
-def rich_table(report: Report, width: int | None = None) -> Table:
-    """A Rich table that fits `width` (None: every column in full): money with separators,
-    ratios as percentages, flows coloured by sign. Too wide, money is abbreviated, then the
-    least important columns are left out and the caption says which (SPEC §11)."""
+def report_frame(title: str) -> Table:
+    """An empty table in the style of every report: bold headers, a rule under them, no box."""
     from rich import box
     from rich.table import Table
 
-    report, totals = with_total_lines(report)
-    frame = report.frame
-    fit = _fitted(report, width)
-    table = Table(
-        title=report_title(report),
+    return Table(
+        title=title,
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -121,6 +116,17 @@ def rich_table(report: Report, width: int | None = None) -> Table:
         pad_edge=False,
         show_edge=False,
     )
+
+
+def rich_table(report: Report, width: int | None = None) -> Table:
+    """A Rich table that fits `width` (None: every column in full): money with separators,
+    ratios as percentages, flows coloured by sign. Too wide, money is abbreviated, then the
+    least important columns are left out and the caption says which (SPEC §11)."""
+
+    report, totals = with_total_lines(report)
+    frame = report.frame
+    fit = _fitted(report, width)
+    table = report_frame(report_title(report))
     for column in fit.columns:
         table.add_column(
             header(column, compact=fit.compact, period=report.settings.period),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mrrcli.present.document import Report
 from mrrcli.present.fit import table_width
-from mrrcli.present.tables import caption_notes, display_text
+from mrrcli.present.tables import caption_notes, display_text, report_frame
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -99,9 +99,6 @@ def _fitted(report: Report, metric: str, width: int | None) -> tuple[_Triangle, 
 def cohort_table(report: Report, width: int | None = None) -> Table:
     """The triangle of the report's metric (`extra["metric"]`) that fits `width` (None: every
     age in full)."""
-    from rich import box
-    from rich.table import Table
-
     metric = report.extra.get("metric", "nrr")
     triangle, shown, short = _fitted(report, metric, width)
     settings = report.settings
@@ -110,15 +107,7 @@ def cohort_table(report: Report, width: int | None = None) -> Table:
         f"{METRIC_TITLES[metric]} by cohort{by} and age in months · {report.currency} · "
         f"{settings.mode} mode · {settings.level} level · as of {settings.as_of.isoformat()}"
     )
-    table = Table(
-        title=title,
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        pad_edge=False,
-        show_edge=False,
-    )
+    table = report_frame(title)
     widths = triangle.widths(shown)
     columns = triangle.columns
     for index, column in enumerate(columns):
