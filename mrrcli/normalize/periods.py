@@ -21,9 +21,9 @@ from mrrcli.normalize.currency import attach_rates, read_fx, settle_currency
 from mrrcli.normalize.dates import DATE_COLUMNS, parse_dates
 from mrrcli.normalize.numbers import (
     MAX_TOTAL_MRR,
-    MONEY,
     Division,
     bound_mrr,
+    narrow_division,
     price_columns,
     with_mrr,
     with_number_columns,
@@ -235,13 +235,16 @@ def _with_mrr(
         already_monthly=columns.already_monthly,
         foreign=foreign,
     )
-    frame = frame.with_columns(price_columns(frame.columns, columns.already_monthly))
+    # Int64 arithmetic when the data's bounds allow it (rates: those of the --fx file).
+    rates = options.fx.get_column("_rate") if foreign and options.fx is not None else None
+    division = narrow_division(frame, division, rates)
+    frame = frame.with_columns(price_columns(frame.columns, division))
     trial, unpaid = status_rules(columns.values, options.trial_statuses, options.unpaid_statuses)
     if foreign:
         not_paying = trial | unpaid
         frame = _with_rates(frame, division, not_paying, options, findings, reporting)
     frame = with_mrr(frame, division)
-    frame = zero_trials_and_unpaid(frame, pl.col("_mrr_exact"), MONEY, trial, unpaid)
+    frame = zero_trials_and_unpaid(frame, pl.col("_mrr_exact"), division.money, trial, unpaid)
     return bound_mrr(frame, findings, columns.amount_column, columns.files, frame.columns)
 
 

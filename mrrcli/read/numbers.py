@@ -23,6 +23,7 @@ MAX_DIGITS = 38  # every 38-digit integer fits in Int128 (< 1.7 × 10^38)
 # the MRR arithmetic has room); beyond it each row drops its own trailing zeros.
 SHARED_SCALE = 6
 SCALE_TYPE = pl.Int8
+INT128 = pl.Int128()
 
 # sign, whole digits, decimals, exponent (at least one digit, checked apart)
 _NUMBER = r"^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,6}))?$"
@@ -46,17 +47,20 @@ def number_text(column: str, dtype: pl.DataType) -> pl.Expr:
     return text
 
 
-def power_of_ten(exponent: pl.Expr) -> pl.Expr:
-    """10^exponent as an Int128, for an integer expression `exponent`; null outside 0…38."""
-    powers = pl.Series([10**i for i in range(MAX_DIGITS + 1)], dtype=pl.Int128)
+def power_of_ten(exponent: pl.Expr, dtype: pl.DataType = INT128) -> pl.Expr:
+    """10^exponent as an Int128 (or an Int64, `dtype`), for an integer expression `exponent`;
+    null outside 0…38 (0…18 for an Int64)."""
+    top = MAX_DIGITS if dtype == INT128 else 18
+    powers = pl.Series([10**i for i in range(top + 1)], dtype=dtype)
     powered: pl.Expr = exponent.replace_strict(
-        list(range(MAX_DIGITS + 1)), powers, default=None, return_dtype=pl.Int128
+        list(range(top + 1)), powers, default=None, return_dtype=dtype
     )
     return powered
 
 
 def with_numbers(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
-    """`frame` with, for each `column: name` of `columns`, `name` (an Int128 mantissa) and
+    """`frame` with, for each `column: name` of `columns`, `name` (an Int128 mantissa, Int64
+    from an integer column) and
     `scale_column(name)` (Int8): the value of `column` is exactly name ÷ 10^scale. Both are
     null where the value is missing or cannot be read."""
     if not columns:
@@ -172,9 +176,11 @@ def _places(text: pl.Expr) -> pl.Expr:
 
 
 def _typed_number(column: str, dtype: pl.DataType, name: str) -> list[pl.Expr]:
-    """An integer or Decimal column as mantissa and scale."""
+    """An integer or Decimal column as mantissa and scale. Integers that fit in an Int64 stay
+    there (the MRR's arithmetic is Int64 when it can be, normalize/numbers.py)."""
     if dtype.is_integer():
-        return [pl.col(column).cast(pl.Int128).alias(name), _scale(0, name)]
+        wide = dtype in (pl.UInt64, pl.Int128, pl.UInt128)
+        return [pl.col(column).cast(pl.Int128 if wide else pl.Int64).alias(name), _scale(0, name)]
     assert isinstance(dtype, pl.Decimal) and dtype.scale is not None
     # A Decimal's physical value is the count of units of its scale.
     mantissa = pl.col(column).to_physical().cast(pl.Int128)
