@@ -19,11 +19,11 @@ from mrrcli.normalize.attributes import segment_value
 from mrrcli.normalize.checks import check_rows, require_columns
 from mrrcli.normalize.currency import attach_rates, read_fx, settle_currency
 from mrrcli.normalize.dates import DATE_COLUMNS, parse_dates
+from mrrcli.normalize.narrow import narrow_division, with_narrow_mrr
 from mrrcli.normalize.numbers import (
     MAX_TOTAL_MRR,
     Division,
     bound_mrr,
-    narrow_division,
     price_columns,
     with_mrr,
     with_number_columns,
@@ -243,9 +243,15 @@ def _with_mrr(
     if foreign:
         not_paying = trial | unpaid
         frame = _with_rates(frame, division, not_paying, options, findings, reporting)
-    frame = with_mrr(frame, division)
+    frame = _mrr_of(frame, division)
     frame = zero_trials_and_unpaid(frame, pl.col("_mrr_exact"), division.money, trial, unpaid)
     return bound_mrr(frame, findings, columns.amount_column, columns.files, frame.columns)
+
+
+def _mrr_of(frame: pl.DataFrame, division: Division) -> pl.DataFrame:
+    """`frame` (with its price) with `_mrr_exact`, `_over_discount` and `_overflow`
+    (numbers.with_mrr), in Int64 when narrow_division found the frame narrow."""
+    return with_narrow_mrr(frame, division) if division.narrow else with_mrr(frame, division)
 
 
 def _with_rates(
@@ -260,7 +266,7 @@ def _with_rates(
     that of its first paying day (§3). Which rows pay is judged on their MRR before
     conversion (`division` without rates), trials and unpaid statuses (`not_paying`) never
     paying."""
-    native = with_mrr(frame, replace(division, foreign=False)).get_column("_mrr_exact")
+    native = _mrr_of(frame, replace(division, foreign=False)).get_column("_mrr_exact")
     frame = frame.with_columns(native.alias("_native_mrr"))
     paid_from = paying_start(frame.columns)
     pays = (pl.col("_native_mrr") > 0) & ~not_paying
