@@ -42,7 +42,7 @@ def check_rows(
         Check("customer_id", pl.col("customer_id").is_null(), lambda v: "customer_id is empty"),
         Check("start_date", pl.col("start_date").is_null(), lambda v: "start_date is empty"),
         *_date_checks(schema, date_columns, dates),
-        *_amount_checks(schema, amount_column),
+        *_amount_checks(frame, amount_column),
     ]
     if "_quantity" in schema:
         checks += _quantity_checks(schema)
@@ -111,21 +111,38 @@ def _date_checks(schema: pl.Schema, date_columns: list[str], dates: DateParsing)
     ]
 
 
-def _amount_checks(schema: pl.Schema, amount_column: str) -> list[Check]:
-    """Rows whose amount (`amount_column`) is unreadable, empty, negative or too large."""
-    # An amount of 10^12 a unit is a misread unit, not a price (a Float64 is exact enough).
-    places = pl.col(scale_column("_amount")).cast(pl.Float64)
-    major = pl.col("_amount").cast(pl.Float64).abs() / pl.lit(10.0).pow(places)
+def _amount_checks(frame: pl.DataFrame, amount_column: str) -> list[Check]:
+    """Rows of `frame` whose amount (`amount_column`) is unreadable, empty, negative or too
+    large."""
+    amount = pl.col("_amount")
     return [
-        _unreadable(schema, amount_column, "an amount", parsed="_amount"),
+        _unreadable(frame.schema, amount_column, "an amount", parsed="_amount"),
         Check(amount_column, pl.col(amount_column).is_null(), lambda v: "the amount is empty"),
-        Check(amount_column, pl.col("_amount") < 0, lambda v: f"negative amount {v!r}"),
+        Check(amount_column, amount < 0, lambda v: f"negative amount {v!r}"),
         Check(
             amount_column,
-            major >= MAX_AMOUNT,
+            _too_large(frame),
             lambda v: f"amount {v!r} is implausibly large (limit {MAX_AMOUNT:,})",
         ),
     ]
+
+
+def _too_large(frame: pl.DataFrame) -> pl.Expr:
+    """Whether a row's amount is MAX_AMOUNT a unit or more (in magnitude): a misread unit, not
+    a price. Compared exactly, the mantissa with 10^digits at the row's scale: a constant when
+    all rows of `frame` share one scale (the common case, far cheaper than a power per row);
+    beyond Int128 (null) where no mantissa of 38 digits can reach it."""
+    amount, scale = pl.col("_amount"), pl.col(scale_column("_amount"))
+    least, most = frame.select(scale.min().alias("least"), scale.max().alias("most")).row(0)
+    digits = len(str(MAX_AMOUNT)) - 1  # MAX_AMOUNT is 10^digits
+    if least == most:
+        limit = 10 ** (digits + (most or 0))
+        if limit > 2**127:  # no mantissa gets there (false on every row, in the data's chunks)
+            return amount.is_null() & False
+        outside: pl.Expr = (amount >= limit) | (amount <= -limit)
+        return outside
+    magnitude: pl.Expr = amount.abs()
+    return magnitude >= power_of_ten(scale.cast(pl.Int32) + digits)
 
 
 def _quantity_checks(schema: pl.Schema) -> list[Check]:
