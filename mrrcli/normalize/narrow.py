@@ -53,8 +53,12 @@ def narrow_division(frame: pl.DataFrame, division: Division, rates: pl.Series | 
     names = [n for n in _DEFAULTS if n in frame.columns]
     found = frame.select(_extremes(frame.columns, names)).row(0, named=True)
     most = {n: _largest(found, n) for n in names}
-    numerator, denominator = _most_mrr(most, division, rates)
-    if 2 * (numerator + denominator) >= NARROW_LIMIT and FORCE_PATH != "narrow":
+    rate, zeros = _largest_rate(rates) if division.foreign else (1, 0)
+    # Rates are divided by 10^zeros (after a cast to Int64: `rate` must fit).
+    reduced = _Most(rate // 10**zeros, RATE_SCALE - zeros) if division.foreign else _Most(1, 0)
+    numerator, denominator = _most_mrr(most, division, reduced, _per_month_most(found, division))
+    fits = 2 * (numerator + denominator) < NARROW_LIMIT and rate < NARROW_LIMIT
+    if not fits and FORCE_PATH != "narrow":
         return division
     # A column whose rows share one scale (or that is empty): its powers of ten are constants.
     scales = {
@@ -62,12 +66,15 @@ def narrow_division(frame: pl.DataFrame, division: Division, rates: pl.Series | 
         for n in names
         if found.get(f"{n}.least_scale") == found.get(f"{n}.most_scale")
     }
-    return replace(division, narrow=True, scales=scales)
+    return replace(division, narrow=True, scales=scales, rate_zeros=zeros)
 
 
 def _extremes(columns: list[str], names: list[str]) -> list[pl.Expr]:
     """The least and most value, and scale where there is one, of each of `names`."""
     found = []
+    if "_interval" in columns:
+        interval = pl.col("_interval")
+        found += [interval.min().alias("_interval.least"), interval.max().alias("_interval.most")]
     for name in names:
         found += [
             pl.col(name).min().alias(f"{name}.least"),
@@ -110,11 +117,35 @@ def _most_plus(left: _Most, right: _Most) -> _Most:
     return _Most(bound, max(left.places, right.places))
 
 
+def _largest_rate(rates: pl.Series | None) -> tuple[int, int]:
+    """The most a row's rate mantissa (RATE_SCALE places) can be, of `rates` or 10^RATE_SCALE
+    (the reporting currency's rate, attach_rates); and how many trailing zeros all of them
+    share (at most RATE_SCALE): a rate of 1.0850 is 10,850,000,000, or 10,850 at 4 places."""
+    held = [abs(v) for v in rates.unique().drop_nulls()] if rates is not None else []
+    zeros = RATE_SCALE
+    for value in held:
+        while zeros and value % 10**zeros:
+            zeros -= 1
+    return max([10**RATE_SCALE, *held]), zeros
+
+
+def _per_month_most(found: dict[str, int | None], division: Division) -> tuple[int, int]:
+    """The most per_month_num and per_month_den can be (numbers._interval), over the interval
+    codes between the least and most `found` (_extremes; none, or empty, is a month: 1)."""
+    if division.already_monthly:
+        return 1, 1
+    least, most = found.get("_interval.least"), found.get("_interval.most")
+    codes = range(least, most + 1) if least is not None and most is not None else range(0)
+    numerators, denominators = per_month(division.days_per_month)
+    return max([1, *(numerators[c] for c in codes)]), max([1, *(denominators[c] for c in codes)])
+
+
 def _most_mrr(
-    most: dict[str, _Most], division: Division, rates: pl.Series | None
+    most: dict[str, _Most], division: Division, rate: _Most, months: tuple[int, int]
 ) -> tuple[int, int]:
     """The most the numerator and the denominator of any row's MRR can be (with_mrr), every
-    integer on their way included, from the most of each number column (`most`)."""
+    integer on their way included, from the most of each number column (`most`), of the rate
+    (its mantissa and places) and of per_month_num and per_month_den (`months`)."""
     price = most["_amount"]
     if not division.already_monthly:
         if "_quantity" in most:
@@ -127,20 +158,16 @@ def _most_mrr(
             price = _most_times(price, factor)
         if "_discount_amount" in most:
             price = _most_plus(price, most["_discount_amount"])
-    rate, rate_places = 1, 0
-    if division.foreign:
-        extremes = (rates.min(), rates.max()) if rates is not None else ()
-        held = [abs(v) for v in extremes if isinstance(v, int)]
-        rate, rate_places = max([10**RATE_SCALE, *held]), RATE_SCALE
-    numerators, denominators = per_month(division.days_per_month)
-    per_month_num, per_month_den = max(numerators), max(denominators)
+    per_month_num, per_month_den = months
     count = most["_interval_count"].bound if "_interval_count" in most else 1
     if division.already_monthly:
-        per_month_num, per_month_den, count = 1, 1, 1
+        count = 1
     unit = max(2, *currencies.EXPONENTS.values()) if division.amount_unit == "minor" else 0
-    # Scales are never negative: up = max(exponent − places, 0) ≤ exponent, and down ≤ places.
-    numerator = price.bound * per_month_den * rate * 10**division.exponent
-    denominator = per_month_num * count * 10 ** (price.places + unit + rate_places)
+    # net = exponent − price places − unit − rate places, where no places are negative:
+    # up = max(net, 0) ≤ max(exponent − rate places, 0), down = max(−net, 0) ≤ the places.
+    up = max(division.exponent - rate.places, 0)
+    numerator = price.bound * per_month_den * rate.bound * 10**up
+    denominator = per_month_num * count * 10 ** (price.places + unit + rate.places)
     return numerator, denominator
 
 
@@ -155,8 +182,11 @@ def with_narrow_mrr(frame: pl.DataFrame, division: Division) -> pl.DataFrame:
     places = scale if isinstance(scale, int) else pl.col(scale_column("_price")).cast(pl.Int32)
     net = division.exponent - (places + unit_places(division.amount_unit))
     rate: pl.Expr | int = 1
-    if division.foreign:
-        rate, net = pl.col("_rate").cast(NARROW), net - RATE_SCALE
+    if division.foreign:  # the zeros all rates share divided out (narrow_division)
+        rate = pl.col("_rate").cast(NARROW)
+        if division.rate_zeros:
+            rate = rate // 10**division.rate_zeros
+        net = net - (RATE_SCALE - division.rate_zeros)
     price = pl.max_horizontal(pl.col("_price"), pl.lit(0, dtype=NARROW))
     numerator = _product(price, per_month_den, rate, _ten_to(_at_least_0(net)))
     denominator = _product(per_month_num, count, _ten_to(_at_least_0(-net)))

@@ -103,6 +103,7 @@ class Division:
     # per-row bounds; `scales` holds the one scale all rows of a number column share.
     narrow: bool = False
     scales: Mapping[str, int] = field(default_factory=dict)
+    rate_zeros: int = 0  # narrow: trailing zeros all `_rate`s share, divided out
 
     @property
     def money(self) -> pl.DataType:
