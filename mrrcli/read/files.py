@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TextIO
 
 import polars as pl
@@ -62,6 +62,9 @@ class Table:
     duplicates: int = 0
     duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
     spelling: dict[str, str] = field(default_factory=dict)  # header_key → header as written
+    # Text columns already stripped of surrounding spaces (drop_duplicates strips the ids it
+    # compares once, in place, so that normalizing need not do it again).
+    stripped: frozenset[str] = frozenset()
 
 
 def header_key(name: str) -> str:
@@ -338,8 +341,15 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
     """`table` without the rows that repeat an earlier row in every column, counted in
     `duplicates` and listed (their `_file`, `_row`) in `duplicate_rows`. A column of `kinds`
     is compared by the value it is read as (SAME_NUMBER, SAME_ID, SAME_CODE); the others as
-    written."""
+    written. Text ids come back stripped, in place (named in `stripped`)."""
     kinds = kinds or {}
+    # Ids written as text are compared stripped: they are stripped once, here, in place (and
+    # listed in `stripped`, so that normalizing does not strip them again).
+    schema = table.frame.schema
+    ids = [c for c, kind in kinds.items() if kind == SAME_ID and _is_text(schema.get(c))]
+    if ids:
+        frame = table.frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in ids)
+        table = replace(table, frame=frame, stripped=table.stripped | frozenset(ids))
     frame = table.frame
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
     texts = [_compared(frame, c, kinds.get(c)) for c in data if kinds.get(c) != SAME_NUMBER]
@@ -371,13 +381,16 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
     drop = candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
     kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
     earlier = [table.duplicate_rows] if table.duplicate_rows is not None else []
-    return Table(
+    return replace(
+        table,
         frame=kept,
-        files=table.files,
         duplicates=table.duplicates + duplicates,
         duplicate_rows=pl.concat([*earlier, drop]),
-        spelling=table.spelling,
     )
+
+
+def _is_text(dtype: pl.DataType | None) -> bool:
+    return dtype is not None and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
 
 
 def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
@@ -385,9 +398,9 @@ def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
     column (a few distinct values) is tidied once per distinct value, and only if needed."""
     if kind not in (SAME_ID, SAME_CODE):
         return pl.col(column)
+    if kind == SAME_ID:  # stripped already when text (drop_duplicates); a number as it is
+        return pl.col(column)
     text = pl.col(column).cast(pl.String)
-    if kind == SAME_ID:
-        return text.str.strip_chars()
     values = frame.select(text.unique().drop_nulls().head(_FEW + 1)).to_series().to_list()
     if len(values) > _FEW:
         return text.str.strip_chars().str.to_lowercase()

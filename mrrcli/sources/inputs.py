@@ -96,7 +96,22 @@ def open_input(
     frame = _canonical(frame, headers, chosen, mapping)
     _check_types(frame, table.files, SHAPE_COLUMNS[chosen.shape])
     frame = _status_ends(frame, chosen, notes)
-    return Input(replace(table, frame=frame), chosen, notes, set_aside, read)
+    # Ids stripped when judging duplicates stay stripped in a periods export read on its own
+    # (other shapes, and joined tables, build their columns afresh).
+    stripped = _stripped(table.stripped, headers, chosen, mapping) if not tables else frozenset()
+    return Input(replace(table, frame=frame, stripped=stripped), chosen, notes, set_aside, read)
+
+
+def _stripped(
+    headers_stripped: frozenset[str], headers: list[str], chosen: Source, mapping: Mapping[str, str]
+) -> frozenset[str]:
+    """The canonical names of the `headers_stripped` (by their header names) of a `periods`
+    source; none for other shapes."""
+    if chosen.shape != "periods" or not headers_stripped:
+        return frozenset()
+    wanted = {**chosen.mapping(headers), **mapping}
+    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
+    return frozenset(renames[h] for h in headers_stripped if h in renames)
 
 
 def _headers(table: Table) -> list[str]:
