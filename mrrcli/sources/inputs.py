@@ -12,14 +12,11 @@ import polars as pl
 
 from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.duplicates import SAME_CODE, SAME_ID, SAME_NUMBER, drop_duplicates
 from mrrcli.read.european import NUMBER_COLUMNS, file_delimiter
 from mrrcli.read.files import (
-    SAME_CODE,
-    SAME_ID,
-    SAME_NUMBER,
     RowFilter,
     Table,
-    drop_duplicates,
     expand_paths,
     header_key,
     is_parquet,
@@ -64,9 +61,7 @@ def open_input(
     """
     mapping = dict(mapping or {})
     main_files, tables = _main_and_lookup_files(expand_paths(paths), delimiter)
-    table = read_table(
-        main_files, (), None, keep_duplicates=True, partition=partition, delimiter=delimiter
-    )
+    table = read_table(main_files, (), None, partition=partition, delimiter=delimiter)
     notes: list[str] = []
     _check_types(table.frame, table.files, _headers(table))  # before any column is compared
     chosen = _chosen_source(_headers(table), source, mapping, notes)
