@@ -47,7 +47,7 @@ def check_rows(
     if "_quantity" in schema:
         checks += _quantity_checks(schema)
     if "_discount_percent" in schema:
-        checks += _discount_percent_checks(schema)
+        checks += _discount_percent_checks(frame)
     for column in ("discount_amount", "addons_amount"):
         if f"_{column}" in schema:
             checks += _money_checks(schema, column)
@@ -129,20 +129,27 @@ def _amount_checks(frame: pl.DataFrame, amount_column: str) -> list[Check]:
 
 def _too_large(frame: pl.DataFrame) -> pl.Expr:
     """Whether a row's amount is MAX_AMOUNT a unit or more (in magnitude): a misread unit, not
-    a price. Compared exactly, the mantissa with 10^digits at the row's scale: a constant when
-    all rows of `frame` share one scale (the common case, far cheaper than a power per row);
-    beyond Int128 (null) where no mantissa of 38 digits can reach it."""
-    amount, scale = pl.col("_amount"), pl.col(scale_column("_amount"))
+    a price. Compared exactly, the mantissa with MAX_AMOUNT at the row's scale."""
+    amount = pl.col("_amount")
+    limit = _ten_to_scale_plus(frame, "_amount", len(str(MAX_AMOUNT)) - 1)  # 10^12
+    if isinstance(limit, pl.Expr):
+        magnitude: pl.Expr = amount.abs()
+        return magnitude >= limit
+    if limit >= 2**127:  # no mantissa gets there (false on every row, in the data's chunks)
+        return amount.is_null() & False
+    outside: pl.Expr = (amount >= limit) | (amount <= -limit)
+    return outside
+
+
+def _ten_to_scale_plus(frame: pl.DataFrame, name: str, digits: int) -> pl.Expr | int:
+    """10^(scale + digits) for the scale of each row's mantissa `name`: an int when all rows
+    of `frame` share one scale (the common case, far cheaper than a power per row), else an
+    Int128 expression (null where it would pass Int128, beyond any mantissa of 38 digits)."""
+    scale = pl.col(scale_column(name))
     least, most = frame.select(scale.min().alias("least"), scale.max().alias("most")).row(0)
-    digits = len(str(MAX_AMOUNT)) - 1  # MAX_AMOUNT is 10^digits
     if least == most:
-        limit = 10 ** (digits + (most or 0))
-        if limit > 2**127:  # no mantissa gets there (false on every row, in the data's chunks)
-            return amount.is_null() & False
-        outside: pl.Expr = (amount >= limit) | (amount <= -limit)
-        return outside
-    magnitude: pl.Expr = amount.abs()
-    return magnitude >= power_of_ten(scale.cast(pl.Int32) + digits)
+        return int(10 ** (digits + int(most or 0)))
+    return power_of_ten(scale.cast(pl.Int32) + digits)
 
 
 def _quantity_checks(schema: pl.Schema) -> list[Check]:
@@ -154,12 +161,13 @@ def _quantity_checks(schema: pl.Schema) -> list[Check]:
     ]
 
 
-def _discount_percent_checks(schema: pl.Schema) -> list[Check]:
-    """Rows whose discount_percent is unreadable or not between 0 and 100 (exactly)."""
+def _discount_percent_checks(frame: pl.DataFrame) -> list[Check]:
+    """Rows of `frame` whose discount_percent is unreadable or not between 0 and 100
+    (exactly)."""
     percent = pl.col("_discount_percent")
-    hundred = 100 * power_of_ten(pl.col(scale_column("_discount_percent")).cast(pl.Int32))
+    hundred = _ten_to_scale_plus(frame, "_discount_percent", 2)  # 100 at the row's scale
     return [
-        _unreadable(schema, "discount_percent", "a percentage"),
+        _unreadable(frame.schema, "discount_percent", "a percentage"),
         Check(
             "discount_percent",
             (percent < 0) | (percent > hundred),
