@@ -331,3 +331,27 @@ def test_the_amount_limit_is_exact(tmp_path: Path, amount: str, refused: bool) -
             run()
     else:
         run()
+
+
+@pytest.mark.parametrize(
+    ("percent", "refused"),
+    [
+        ("100.00", False),  # 10,000 = 100 × 10^2 at 2 places: a full discount
+        ("100.01", True),  # 10,001 > 10,000
+        # Per-row scales (exponent notation; the other row has 1 place):
+        ("1e2", False),  # 100 at 0 places = 100
+        ("1.0000001e2", True),  # 100.00001: 10,000,001 at 5 places > 100 × 10^5
+    ],
+)
+def test_the_discount_percent_limit_is_exact(tmp_path: Path, percent: str, refused: bool) -> None:
+    path = tmp_path / "percent.csv"
+    path.write_text(
+        "customer_id,start_date,amount,discount_percent\n"
+        f"A,2024-01-01,10,{percent}\nB,2024-01-01,10,12.5\n"
+    )
+    if refused:
+        with pytest.raises(InputError, match="not between 0 and 100"):
+            load([str(path)])
+    else:
+        # A at 0 MRR (a full discount); B: 10 × (1 − 0.125) = 8.75 → 875 cents.
+        assert load([str(path)]).frame.sort("_row").get_column("mrr").to_list() == [0, 875]
