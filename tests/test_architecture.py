@@ -131,3 +131,20 @@ def test_help_imports_no_polars(args: list[str]) -> None:
     )
     assert "Usage" in done.stdout
     assert "HEAVY:\n" in done.stderr, done.stderr
+
+
+NUMPY = START_UP.replace('("polars", "pyarrow", "pyspark")', '("numpy", "pandas", "pyspark")')
+
+
+@pytest.mark.parametrize("output", ["csv", "json", "table"])
+def test_a_report_does_not_import_numpy(output: str) -> None:
+    # NumPy is not needed to report (a Decimal literal once pulled it in: 0.1 s of start-up).
+    args = ["movements", "sample_data/subscriptions.csv", "--as-of", "2026-06-30", "-f", output]
+    done = subprocess.run(
+        [sys.executable, "-c", NUMPY, *args, "-q", "--max-age", "0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert "2026-06" in done.stdout
+    assert "HEAVY:\n" in done.stderr, done.stderr

@@ -257,6 +257,53 @@ def test_rows_differing_in_any_column_are_not_duplicates(tmp_path: Path) -> None
     assert rows.frame.height == 2
 
 
+def test_ids_are_compared_and_reported_stripped_with_or_without_duplicates(tmp_path: Path) -> None:
+    # The ids are stripped once, when duplicates are judged, and not again in normalize:
+    # " c1 " and "c1" are one id either way, and a blank id is still empty.
+    text = MINIMAL.replace("customer_id", "customer_id,subscription_id")
+    text += " c1 , s1,2024-01-01,10\nc1,s1 ,2024-01-01,10\n\tc2,s2,2024-02-01,20\n"
+    path = write(tmp_path, "spaced.csv", text)
+    dropped = load([path])
+    # rows 2 and 3 are one row once stripped: c1 10.00 + c2 20.00
+    assert dropped.duplicates == 1
+    assert sorted(dropped.frame.select("customer_id", "subscription_id", "mrr").rows()) == [
+        ("c1", "s1", 1000),
+        ("c2", "s2", 2000),
+    ]
+    kept = load([path], keep_duplicates=True)
+    assert kept.duplicates == 0
+    assert kept.frame.select("customer_id", "subscription_id", "mrr").sort("mrr").rows() == [
+        ("c1", "s1", 1000),
+        ("c1", "s1", 1000),
+        ("c2", "s2", 2000),
+    ]
+    blank = write(tmp_path, "blank.csv", MINIMAL + "  ,2024-01-01,10\n")
+    with pytest.raises(InputError, match=r"row 2.*customer_id is empty"):
+        load([blank])
+
+
+def test_typed_ids_are_stripped_when_text_and_compared_as_they_are_otherwise(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "typed.parquet")
+    pl.DataFrame(
+        {
+            "customer_id": pl.Series([" c1", "c1 ", "c2"], dtype=pl.Categorical),
+            "subscription_id": [7, 7, 8],
+            "start_date": [date(2024, 1, 1)] * 3,
+            "amount": [Decimal("10.00"), Decimal("10.0"), Decimal("5")],
+        }
+    ).write_parquet(path)
+    rows = load([path])
+    # " c1" and "c1 " are one customer, subscription 7 (an integer) compared as it is, and
+    # 10.00 = 10.0 (SPEC §2.5): one duplicate; c1 10.00 + c2 5.00
+    assert rows.duplicates == 1
+    assert sorted(rows.frame.select("customer_id", "subscription_id", "mrr").rows()) == [
+        ("c1", "7", 1000),
+        ("c2", "8", 500),
+    ]
+
+
 def test_the_same_file_twice_is_a_duplicate_export(tmp_path: Path) -> None:
     path = write(tmp_path, "once.csv", MINIMAL + "c1,2024-01-01,10\n")
     rows = load([path, path])

@@ -43,7 +43,7 @@ def read_attributes(path: str, by: str) -> pl.DataFrame:
     """`customer_id, segment` of an attributes file: one row per customer (stripped id), the
     `by` column as segment. An input error names the file and row of a customer given twice,
     or the file when it has no `customer_id` column."""
-    table = read_table([path], ("customer_id",), keep_duplicates=True)
+    table = read_table([path], ("customer_id",))
     frame = table.frame
     if "customer_id" not in frame.columns:
         raise InputError(f"{path}: an --attributes file needs a customer_id column")

@@ -94,7 +94,7 @@ def read_fx(path: str, dates: DateParsing) -> pl.DataFrame:
     (reporting-currency units per one unit of currency, scaled by 10^RATE_SCALE), by date."""
     from mrrcli.read.files import read_table
 
-    table = read_table([path], ("date", "currency", "rate"), keep_duplicates=True)
+    table = read_table([path], ("date", "currency", "rate"))
     frame = table.frame
     missing = [c for c in ("date", "currency", "rate") if c not in frame.columns]
     if missing:

@@ -203,7 +203,7 @@ def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Colum
     codes = (
         [interval_code(values["interval"])] if not already_monthly and "interval" in values else []
     )
-    frame = frame.with_columns(*codes, *text_columns(schema, values))
+    frame = frame.with_columns(*codes, *text_columns(schema, values, table.stripped))
     return frame, _Columns(
         files=table.files,
         read=read,

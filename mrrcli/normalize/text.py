@@ -50,11 +50,14 @@ def _tidy(column: str, values: list[str], case: Callable[[str], str]) -> pl.Expr
     return text.replace_strict(tidy, default=None, return_dtype=pl.String)
 
 
-def text_columns(schema: pl.Schema, values: dict[str, list[str]]) -> list[pl.Expr]:
+def text_columns(
+    schema: pl.Schema, values: dict[str, list[str]], stripped: frozenset[str] = frozenset()
+) -> list[pl.Expr]:
     """Expressions replacing the text columns of `schema` in place, blank meaning absent: ids
-    stripped; the columns of few distinct `values` (currency upper case) tidied."""
+    stripped (unless they are `stripped` already); the columns of few distinct `values`
+    (currency upper case) tidied."""
     text: list[pl.Expr] = [
-        _blank_as_null(pl.col(c).cast(pl.String).str.strip_chars()).alias(c)
+        _blank_as_null(_stripped(c, stripped)).alias(c)
         for c in ("customer_id", "subscription_id")
         if c in schema
     ]
@@ -65,6 +68,13 @@ def text_columns(schema: pl.Schema, values: dict[str, list[str]]) -> list[pl.Exp
     if "plan_id" in schema:
         text.append(pl.col("plan_id").cast(pl.String))
     return text
+
+
+def _stripped(column: str, stripped: frozenset[str]) -> pl.Expr:
+    """`column` as text without surrounding spaces (a strip costs a pass and a copy: skipped
+    when the column is `stripped` already)."""
+    text = pl.col(column).cast(pl.String)
+    return text if column in stripped else text.str.strip_chars()
 
 
 def _blank_as_null(text: pl.Expr) -> pl.Expr:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -113,7 +112,8 @@ def minor_to_major(column: str, exponent: int) -> pl.Expr:
     whole = pl.col(column).cast(pl.Decimal(38, 0))
     if exponent == 0:
         return whole.alias(column)
-    unit = pl.lit(Decimal(1).scaleb(-exponent), dtype=pl.Decimal(38, exponent))
+    # (A Decimal literal would be built through NumPy, whose import costs a tenth of a second.)
+    unit = pl.lit(f"0.{'0' * (exponent - 1)}1").str.to_decimal(scale=exponent)
     major: pl.Expr = (whole * unit).cast(pl.Decimal(38, exponent))
     return major.alias(column)
 

@@ -27,7 +27,6 @@ from mrrcli.read.european import (
     detect_delimiter,
     file_delimiter,
 )
-from mrrcli.read.numbers import scale_column, with_numbers
 
 FILE_COLUMN = "_file"
 ROW_COLUMN = "_row"
@@ -62,6 +61,9 @@ class Table:
     duplicates: int = 0
     duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
     spelling: dict[str, str] = field(default_factory=dict)  # header_key → header as written
+    # Text columns already stripped of surrounding spaces (drop_duplicates strips the ids it
+    # compares once, in place, so that normalizing need not do it again).
+    stripped: frozenset[str] = frozenset()
 
 
 def header_key(name: str) -> str:
@@ -300,16 +302,14 @@ def read_table(
     paths: Sequence[str],
     canonical: Sequence[str],
     mapping: Mapping[str, str] | None = None,
-    keep_duplicates: bool = False,
     partition: RowFilter | None = None,
     delimiter: str | None = None,
 ) -> Table:
     """Read every file into one frame, headers renamed to their canonical names.
 
-    Columns that are not canonical are kept under their own names (they decide duplicates).
-    Rows identical in every column, as written, are kept once unless `keep_duplicates` (a
-    source compares values as read: drop_duplicates). CSV fields are separated by
-    `delimiter`, by default the one each file's header line shows.
+    Columns that are not canonical are kept under their own names (they decide duplicates:
+    read.duplicates). CSV fields are separated by `delimiter`, by default the one each file's
+    header line shows.
     """
     mapping = dict(mapping or {})
     files = expand_paths(paths)
@@ -324,77 +324,4 @@ def read_table(
         frames.append(_canonical_frame(frame, index, canonical, mapping))
     _check_same_columns(files, frames)
     combined = frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
-    table = Table(frame=combined, files=files, spelling=spelling)
-    return table if keep_duplicates else drop_duplicates(table)
-
-
-# How a column is compared when judging duplicate rows (SPEC §2.5): by the value it is read as.
-SAME_NUMBER = "number"  # 10 and 10.00 are one amount
-SAME_ID = "id"  # surrounding spaces stripped, case kept
-SAME_CODE = "code"  # surrounding spaces stripped, case ignored (currency, interval, status)
-
-
-def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Table:
-    """`table` without the rows that repeat an earlier row in every column, counted in
-    `duplicates` and listed (their `_file`, `_row`) in `duplicate_rows`. A column of `kinds`
-    is compared by the value it is read as (SAME_NUMBER, SAME_ID, SAME_CODE); the others as
-    written."""
-    kinds = kinds or {}
-    frame = table.frame
-    data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
-    texts = [_compared(frame, c, kinds.get(c)) for c in data if kinds.get(c) != SAME_NUMBER]
-    # Hash the rows without their numbers (32 bits: only candidates, compared exactly below);
-    # sorting the hashes and comparing neighbours beats a hash table of them (is_duplicated).
-    hashes = frame.select(texts or [pl.lit(0)]).hash_rows(seed=0)
-    hashes = hashes.cast(pl.UInt32, wrap_numerical=True)
-    ordered = hashes.sort()
-    repeated = ordered.filter(ordered == ordered.shift(1))
-    if not repeated.len():
-        return table
-    candidates = frame.filter(hashes.is_in(repeated.unique().implode()))
-    numbers = {
-        c: f"__number_{i}" for i, c in enumerate(c for c in data if kinds.get(c) == SAME_NUMBER)
-    }
-    candidates = with_numbers(candidates, numbers)
-    # An unreadable number is compared as written.
-    unread = [
-        pl.when(pl.col(n).is_null()).then(pl.col(c).cast(pl.String)) for c, n in numbers.items()
-    ]
-    values = [pl.col(n) for n in numbers.values()] + [
-        pl.col(scale_column(n)) for n in numbers.values()
-    ]
-    key = pl.struct(*texts, *values, *unread)
-    first = candidates.select(key.is_first_distinct()).to_series()
-    duplicates = candidates.height - int(first.sum())
-    if not duplicates:
-        return table
-    drop = candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
-    kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
-    earlier = [table.duplicate_rows] if table.duplicate_rows is not None else []
-    return Table(
-        frame=kept,
-        files=table.files,
-        duplicates=table.duplicates + duplicates,
-        duplicate_rows=pl.concat([*earlier, drop]),
-        spelling=table.spelling,
-    )
-
-
-def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
-    """`column` of `frame` as it is compared for duplicates (see drop_duplicates). A code
-    column (a few distinct values) is tidied once per distinct value, and only if needed."""
-    if kind not in (SAME_ID, SAME_CODE):
-        return pl.col(column)
-    text = pl.col(column).cast(pl.String)
-    if kind == SAME_ID:
-        return text.str.strip_chars()
-    values = frame.select(text.unique().drop_nulls().head(_FEW + 1)).to_series().to_list()
-    if len(values) > _FEW:
-        return text.str.strip_chars().str.to_lowercase()
-    tidy = {v: v.strip().lower() for v in values}
-    if all(v == t for v, t in tidy.items()):
-        return text
-    return text.replace_strict(tidy, default=None, return_dtype=pl.String)
-
-
-_FEW = 1000  # a code column with more distinct values is tidied row by row
+    return Table(frame=combined, files=files, spelling=spelling)

@@ -12,14 +12,11 @@ import polars as pl
 
 from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
+from mrrcli.read.duplicates import SAME_CODE, SAME_ID, SAME_NUMBER, drop_duplicates
 from mrrcli.read.european import NUMBER_COLUMNS, file_delimiter
 from mrrcli.read.files import (
-    SAME_CODE,
-    SAME_ID,
-    SAME_NUMBER,
     RowFilter,
     Table,
-    drop_duplicates,
     expand_paths,
     header_key,
     is_parquet,
@@ -64,9 +61,7 @@ def open_input(
     """
     mapping = dict(mapping or {})
     main_files, tables = _main_and_lookup_files(expand_paths(paths), delimiter)
-    table = read_table(
-        main_files, (), None, keep_duplicates=True, partition=partition, delimiter=delimiter
-    )
+    table = read_table(main_files, (), None, partition=partition, delimiter=delimiter)
     notes: list[str] = []
     _check_types(table.frame, table.files, _headers(table))  # before any column is compared
     chosen = _chosen_source(_headers(table), source, mapping, notes)
@@ -96,7 +91,22 @@ def open_input(
     frame = _canonical(frame, headers, chosen, mapping)
     _check_types(frame, table.files, SHAPE_COLUMNS[chosen.shape])
     frame = _status_ends(frame, chosen, notes)
-    return Input(replace(table, frame=frame), chosen, notes, set_aside, read)
+    # Ids stripped when judging duplicates stay stripped in a periods export read on its own
+    # (other shapes, and joined tables, build their columns afresh).
+    stripped = _stripped(table.stripped, headers, chosen, mapping) if not tables else frozenset()
+    return Input(replace(table, frame=frame, stripped=stripped), chosen, notes, set_aside, read)
+
+
+def _stripped(
+    headers_stripped: frozenset[str], headers: list[str], chosen: Source, mapping: Mapping[str, str]
+) -> frozenset[str]:
+    """The canonical names of the `headers_stripped` (by their header names) of a `periods`
+    source; none for other shapes."""
+    if chosen.shape != "periods" or not headers_stripped:
+        return frozenset()
+    wanted = {**chosen.mapping(headers), **mapping}
+    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
+    return frozenset(renames[h] for h in headers_stripped if h in renames)
 
 
 def _headers(table: Table) -> list[str]:

@@ -20,6 +20,7 @@ from dataclasses import replace
 import polars as pl
 
 from mrrcli.errors import InputError, row_problem
+from mrrcli.read.duplicates import drop_duplicates
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table, header_key, read_table
 from mrrcli.sources import Lookup, Source
 
@@ -80,7 +81,7 @@ def _lookup_rows(path: str, lookup: Lookup, other: pl.DataFrame | None = None) -
     """A lookup table's rows (`other`, else read from `path`) under the names it adds, keyed
     by `KEY`."""
     if other is None:
-        other = read_table([path], (), None, keep_duplicates=True).frame
+        other = read_table([path], (), None).frame
     other = _dropped(other, lookup.drop)
     table_key = header_key(lookup.table_key)
     if table_key not in other.columns:
@@ -144,7 +145,8 @@ def _add_rows(table: Table, path: str, lookup: Lookup, keep_duplicates: bool) ->
             f"{path}: {lookup.title} are joined by {' or '.join(lookup.key)}, which the main "
             "file does not have"
         )
-    read = read_table([path], (), None, keep_duplicates=keep_duplicates)
+    read = read_table([path], (), None)
+    read = read if keep_duplicates else drop_duplicates(read)
     rows = _lookup_rows(path, lookup, read.frame)
     filled = [header_key(c) for c in lookup.columns]
     rows = rows.rename({c: header_key(c) for c in lookup.columns if c in rows.columns})
