@@ -46,9 +46,8 @@ def _keyed(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     out on every row and then filtered: filtering the id text first costs more.)"""
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
     keys = settings.keys
-    # A single id's check hash is its column's own hash, cheaper than a struct's.
-    check = pl.col(keys[0]).hash(CHECK_SEED) if len(keys) == 1 else id_hash(keys, CHECK_SEED)
-    ids = [id_hash(keys).alias(KEY), check.cast(pl.UInt32, wrap_numerical=True).alias(CHECK)]
+    check = id_hash(keys, CHECK_SEED).cast(pl.UInt32, wrap_numerical=True)
+    ids = [id_hash(keys).alias(KEY), check.alias(CHECK)]
     if settings.level == "subscription":
         ids.append(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
     position = _position(rows, settings)
