@@ -103,20 +103,6 @@ def _position_of(day: date, settings: Settings) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _span(events: pl.LazyFrame, settings: Settings) -> tuple[int, int]:
-    """The lowest position of `events` (the as-of date's if none) and how many low bits the
-    positions from it to the as-of date take."""
-    return _bits(events.select(pl.col(POS).min()).collect().item(), settings)
-
-
-def _bits(first: int | None, settings: Settings) -> tuple[int, int]:
-    """The lowest position (`first`, or the as-of date's if None) and how many low bits the
-    positions from it to the as-of date take."""
-    low = first if first is not None else _position_of(settings.as_of, settings)
-    span = max(_position_of(settings.as_of, settings) - low, 0)
-    return low, max(span.bit_length(), 1)
-
-
 def _wide_runs(rows: pl.LazyFrame, settings: Settings) -> tuple[pl.DataFrame, bool] | None:
     """_sorted_runs at customer level through one sort of a single Int128 column: the key's
     full 64-bit hash above the position, as many bits of the check hash as fit (32, at least
@@ -146,9 +132,9 @@ def _wide_runs(rows: pl.LazyFrame, settings: Settings) -> tuple[pl.DataFrame, bo
     # Split once into two 64-bit columns: the key, and the low half. (Wrapping casts take
     # the low 64 bits, far cheaper than a checked cast.)
     x = pl.col("_wide")
+    high = (x // pl.lit(1 << 64, dtype=pl.Int128)).cast(pl.UInt64, wrap_numerical=True)
     halves = ordered.to_frame().select(
-        (_low_64(x // pl.lit(1 << 64, dtype=pl.Int128)) ^ _u64(1 << 63)).alias(KEY),
-        _low_64(x).alias("_low"),
+        (high ^ _u64(1 << 63)).alias(KEY), x.cast(pl.UInt64, wrap_numerical=True).alias("_low")
     )
     del ordered
     below = pl.col("_low")
@@ -174,16 +160,13 @@ def _u64(value: int) -> pl.Expr:
     return pl.lit(value, dtype=pl.UInt64)
 
 
-def _low_64(wide: pl.Expr) -> pl.Expr:
-    """The low 64 bits of an Int128, unsigned."""
-    return wide.cast(pl.UInt64, wrap_numerical=True)
-
-
 def _bounds(events: pl.LazyFrame, settings: Settings) -> tuple[int, int, int]:
-    """_span of `events` and the widest of their deltas (0 if none), in one pass."""
+    """The lowest position of `events` (the as-of date's if none), how many low bits the
+    positions from it to the as-of date take, and the widest delta (0 if none)."""
     first, widest = events.select(pl.col(POS).min(), pl.col("delta").abs().max()).collect().row(0)
-    low, bits = _bits(first, settings)
-    return low, bits, int(widest or 0)
+    low = first if first is not None else _position_of(settings.as_of, settings)
+    span = max(_position_of(settings.as_of, settings) - low, 0)
+    return low, max(span.bit_length(), 1), int(widest or 0)
 
 
 def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[pl.DataFrame, bool]:
@@ -195,7 +178,7 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
     if packed:
         # Positions run from the first paying start to the as-of date: their span decides
         # how many low bits of the key they take.
-        low, bits = _span(events, settings)
+        low, bits, _ = _bounds(events, settings)
         mask = (1 << 64) - (1 << bits)
         packed_key = (pl.col(KEY) & pl.lit(mask, dtype=pl.UInt64)) | (pl.col(POS) - low).cast(
             pl.UInt64
