@@ -46,9 +46,8 @@ def _keyed(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     out on every row and then filtered: filtering the id text first costs more.)"""
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
     keys = settings.keys
-    # A single id's check hash is its column's own hash, cheaper than a struct's.
-    check = pl.col(keys[0]).hash(CHECK_SEED) if len(keys) == 1 else id_hash(keys, CHECK_SEED)
-    ids = [id_hash(keys).alias(KEY), check.cast(pl.UInt32, wrap_numerical=True).alias(CHECK)]
+    check = id_hash(keys, CHECK_SEED).cast(pl.UInt32, wrap_numerical=True)
+    ids = [id_hash(keys).alias(KEY), check.alias(CHECK)]
     if settings.level == "subscription":
         ids.append(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
     position = _position(rows, settings)
@@ -104,15 +103,6 @@ def _position_of(day: date, settings: Settings) -> int:
     return (day - date(1970, 1, 1)).days
 
 
-def _span(events: pl.LazyFrame, settings: Settings) -> tuple[int, int]:
-    """The lowest position of `events` (the as-of date's if none) and how many low bits the
-    positions from it to the as-of date take."""
-    first = events.select(pl.col(POS).min()).collect().item()
-    low = first if first is not None else _position_of(settings.as_of, settings)
-    span = max(_position_of(settings.as_of, settings) - low, 0)
-    return low, max(span.bit_length(), 1)
-
-
 def _wide_runs(rows: pl.LazyFrame, settings: Settings) -> tuple[pl.DataFrame, bool] | None:
     """_sorted_runs at customer level through one sort of a single Int128 column: the key's
     full 64-bit hash above the position, as many bits of the check hash as fit (32, at least
@@ -122,46 +112,61 @@ def _wide_runs(rows: pl.LazyFrame, settings: Settings) -> tuple[pl.DataFrame, bo
     if settings.level != "customer":
         return None
     events = _events(rows, settings)
-    low, bits = _span(events, settings)
-    widest = events.select(pl.col("delta").abs().max()).collect().item() or 0
-    delta_bits = int(widest).bit_length() + 1
+    low, bits, widest = _bounds(events, settings)
+    delta_bits = widest.bit_length() + 1
     check_bits = min(32, 64 - bits - delta_bits)
     if check_bits < 16:
         return None
     below_pos = 64 - bits  # the position at the top of the low 64 bits
-    check = pl.col(CHECK).cast(pl.Int128) & ((1 << check_bits) - 1)
-    wide = (
-        (pl.col(KEY).cast(pl.Int128) - (1 << 63)) * (1 << 64)
-        + (pl.col(POS) - low).cast(pl.Int128) * (1 << below_pos)
-        + check * (1 << delta_bits)
-        + (pl.col("delta") + (1 << (delta_bits - 1))).cast(pl.Int128)
+    # Int128 arithmetic is slow: the low half (position, check, delta) is built in 64 bits and
+    # joined to the key in one Int128 step. The key goes in signed (its top bit flipped), in
+    # the same order, so that the Int128 sorts as (key, low half) both unsigned.
+    low_half = (
+        (pl.col(POS) - low).cast(pl.UInt64, wrap_numerical=True) * _u64(1 << below_pos)
+        + (pl.col(CHECK).cast(pl.UInt64) & _u64((1 << check_bits) - 1)) * _u64(1 << delta_bits)
+        + (pl.col("delta") + (1 << (delta_bits - 1))).cast(pl.UInt64, wrap_numerical=True)
     )
-    ordered = events.select(wide.alias("_wide")).collect().to_series().sort().to_frame()
-    # Split once into two 64-bit columns (Int128 arithmetic is slow): the key, and the low
-    # half holding position, check and delta.
+    signed_key = (pl.col(KEY) ^ _u64(1 << 63)).reinterpret(signed=True)
+    wide = signed_key.cast(pl.Int128) * pl.lit(1 << 64, dtype=pl.Int128) + low_half.cast(pl.Int128)
+    ordered = events.select(wide.alias("_wide")).collect().to_series().sort()
+    # Split once into two 64-bit columns: the key, and the low half. (Wrapping casts take
+    # the low 64 bits, far cheaper than a checked cast.)
     x = pl.col("_wide")
-    halves = ordered.select(
-        (x // (1 << 64) + (1 << 63)).cast(pl.UInt64).alias(KEY),
-        x.cast(pl.UInt64, wrap_numerical=True).alias("_low"),
+    high = (x // pl.lit(1 << 64, dtype=pl.Int128)).cast(pl.UInt64, wrap_numerical=True)
+    halves = ordered.to_frame().select(
+        (high ^ _u64(1 << 63)).alias(KEY), x.cast(pl.UInt64, wrap_numerical=True).alias("_low")
     )
+    del ordered
     below = pl.col("_low")
-    position = below // (1 << below_pos)
-    checked = (below // (1 << delta_bits)) & ((1 << check_bits) - 1)
-    delta = (below & ((1 << delta_bits) - 1)).cast(pl.Int64) - (1 << (delta_bits - 1))
+    checked = (below // _u64(1 << delta_bits)) & _u64((1 << check_bits) - 1)
     same_key = pl.col(KEY) == pl.col(KEY).shift(1)
-    last = (pl.col(KEY) != pl.col(KEY).shift(-1)) | (position != position.shift(-1))
-    events_out = halves.select(
-        KEY,
-        (position.cast(pl.Int32) + low).alias(POS),
-        delta.cum_sum().alias("_total"),
-        (same_key & (checked != checked.shift(1))).alias("_mixed"),
-        last.fill_null(True).alias("_last"),
+    if halves.select((same_key & (checked != checked.shift(1))).any()).item():
+        return halves.clear(), False
+    delta = (below & _u64((1 << delta_bits) - 1)).cast(pl.Int64) - (1 << (delta_bits - 1))
+    # The last event of a (key, position) run: the next has another key or a higher position.
+    moves = (below ^ below.shift(-1)) >= _u64(1 << below_pos)
+    last = ((pl.col(KEY) != pl.col(KEY).shift(-1)) | moves).fill_null(True)
+    runs = (
+        halves.lazy()
+        .with_columns(delta.cum_sum().alias("_total"))
+        .filter(last)
+        .select(KEY, ((below // _u64(1 << below_pos)).cast(pl.Int32) + low).alias(POS), "_total")
+        .collect()
     )
-    del ordered, halves
-    if events_out.get_column("_mixed").any():
-        return events_out.clear(), False
-    runs = events_out.filter(pl.col("_last")).select(KEY, POS, "_total")
     return _with_after(runs), True
+
+
+def _u64(value: int) -> pl.Expr:
+    return pl.lit(value, dtype=pl.UInt64)
+
+
+def _bounds(events: pl.LazyFrame, settings: Settings) -> tuple[int, int, int]:
+    """The lowest position of `events` (the as-of date's if none), how many low bits the
+    positions from it to the as-of date take, and the widest delta (0 if none)."""
+    first, widest = events.select(pl.col(POS).min(), pl.col("delta").abs().max()).collect().row(0)
+    low = first if first is not None else _position_of(settings.as_of, settings)
+    span = max(_position_of(settings.as_of, settings) - low, 0)
+    return low, max(span.bit_length(), 1), int(widest or 0)
 
 
 def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[pl.DataFrame, bool]:
@@ -173,7 +178,7 @@ def _sorted_runs(rows: pl.LazyFrame, settings: Settings, packed: bool) -> tuple[
     if packed:
         # Positions run from the first paying start to the as-of date: their span decides
         # how many low bits of the key they take.
-        low, bits = _span(events, settings)
+        low, bits, _ = _bounds(events, settings)
         mask = (1 << 64) - (1 << bits)
         packed_key = (pl.col(KEY) & pl.lit(mask, dtype=pl.UInt64)) | (pl.col(POS) - low).cast(
             pl.UInt64
