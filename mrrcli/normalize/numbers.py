@@ -174,7 +174,9 @@ def _percent_factor(division: Division) -> _Exact:
         s = s if isinstance(s, int) else s.cast(pl.Int32).fill_null(0)
         value = 100 * _power(s, NARROW) - percent.cast(NARROW).fill_null(0)
         return _Exact(value, s + 2, _magnitude(value))
-    places = pl.col(scale_column("_discount_percent")).cast(pl.Int32)
+    # (An empty percentage may have no scale: a column written in exponent form scales each
+    # row apart. It is no discount, and its bound must not be null, which reads as overflow.)
+    places = pl.col(scale_column("_discount_percent")).cast(pl.Int32).fill_null(0)
     none = percent.is_null() | (percent == 0)
     value = pl.lit(100, dtype=MONEY) * power_of_ten(places) - percent
     value = pl.when(none).then(pl.lit(1, dtype=MONEY)).otherwise(value)
