@@ -188,6 +188,16 @@ def write_export(export: Export, folder: Path) -> list[str]:
     return [str(path)]
 
 
+def written(export: Export, folder: Path) -> tuple[list[str], dict[str, Any]]:
+    """The export's files in `folder` and its reading options (its FX file among them)."""
+    paths = write_export(export, folder)
+    options = dict(export.options)
+    if export.fx is not None:
+        (folder / "rates.csv").write_text(export.fx)
+        options["fx"] = str(folder / "rates.csv")
+    return paths, options
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(export=exports())
 def test_the_int64_and_int128_paths_agree(
@@ -195,12 +205,7 @@ def test_the_int64_and_int128_paths_agree(
 ) -> None:
     """For random exports, the rows, flags, counts, errors and problems are the same whichever
     path works out the MRR; forced narrow too, when the data's bounds allow it."""
-    folder = tmp_path_factory.mktemp("export")
-    paths = write_export(export, folder)
-    options = dict(export.options)
-    if export.fx is not None:
-        (folder / "rates.csv").write_text(export.fx)
-        options["fx"] = str(folder / "rates.csv")
+    paths, options = written(export, tmp_path_factory.mktemp("export"))
     chosen: list[bool] = []
     with path_taken("wide", chosen):
         wide = outcome(paths, options)
@@ -225,12 +230,7 @@ def test_both_paths_are_taken_by_the_random_exports(
     @settings(max_examples=40, deadline=None, database=None)
     @given(export=exports())
     def draw(export: Export) -> None:
-        folder = tmp_path_factory.mktemp("export")
-        paths = write_export(export, folder)
-        options = dict(export.options)
-        if export.fx is not None:
-            (folder / "rates.csv").write_text(export.fx)
-            options["fx"] = str(folder / "rates.csv")
+        paths, options = written(export, tmp_path_factory.mktemp("export"))
         with path_taken(None, chosen), contextlib.suppress(InputError):
             load(paths, **options)
 
@@ -355,3 +355,20 @@ def test_the_discount_percent_limit_is_exact(tmp_path: Path, percent: str, refus
     else:
         # A at 0 MRR (a full discount); B: 10 × (1 − 0.125) = 8.75 → 875 cents.
         assert load([str(path)]).frame.sort("_row").get_column("mrr").to_list() == [0, 875]
+
+
+@pytest.mark.parametrize("path", ["wide", None])
+def test_an_empty_percentage_beside_exponent_form_is_no_discount(
+    tmp_path: Path, path: Literal["wide"] | None
+) -> None:
+    # A discount_percent column in exponent form scales each row apart, so its empty cell has
+    # no scale; the Int128 path once bounded that row by null and called it an overflow.
+    # 10.00 with no discount = 1,000 cents; 0e-2 % off = 1,000; 1e1 = 10 % off 10.00 = 900.
+    csv = tmp_path / "export.csv"
+    csv.write_text(
+        "customer_id,start_date,amount,discount_percent\n"
+        "a,2024-01-01,10,\nb,2024-01-01,10,0e-2\nc,2024-01-01,10,1e1\n"
+    )
+    with path_taken(path, []):
+        rows = load([str(csv)])
+    assert rows.frame.sort("customer_id").get_column("mrr").to_list() == [1000, 1000, 900]

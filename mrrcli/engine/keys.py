@@ -37,7 +37,7 @@ def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     the hash of the customer id, for counts."""
     keyed = rows.with_columns(id_hash(settings.keys).alias(KEY))
     if settings.level == Level.subscription:
-        keyed = keyed.with_columns(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
+        keyed = keyed.with_columns(customer_hash(pl.col("customer_id")).alias(CUSTOMER))
     return keyed
 
 

@@ -24,7 +24,7 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.engine.keys import CHECK, CHECK_SEED, CUSTOMER, KEY, id_hash, with_key
+from mrrcli.engine.keys import CHECK, CHECK_SEED, CUSTOMER, KEY, customer_hash, id_hash, with_key
 from mrrcli.engine.totals import IdentityError
 from mrrcli.vocabulary import MOVEMENTS, Scope, Settings
 
@@ -49,7 +49,7 @@ def _keyed(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     check = id_hash(keys, CHECK_SEED).cast(pl.UInt32, wrap_numerical=True)
     ids = [id_hash(keys).alias(KEY), check.alias(CHECK)]
     if settings.level == "subscription":
-        ids.append(pl.col("customer_id").hash(seed=0).alias(CUSTOMER))
+        ids.append(customer_hash(pl.col("customer_id")).alias(CUSTOMER))
     position = _position(rows, settings)
     start, end = pl.col("start_date"), pl.col("end_date")
     keyed = rows.select(

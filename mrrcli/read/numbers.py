@@ -60,9 +60,8 @@ def power_of_ten(exponent: pl.Expr, dtype: pl.DataType = INT128) -> pl.Expr:
 
 def with_numbers(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFrame:
     """`frame` with, for each `column: name` of `columns`, `name` (an Int128 mantissa, Int64
-    from an integer column) and
-    `scale_column(name)` (Int8): the value of `column` is exactly name ÷ 10^scale. Both are
-    null where the value is missing or cannot be read."""
+    from an integer column) and `scale_column(name)` (Int8): the value of `column` is exactly
+    name ÷ 10^scale. Both are null where the value is missing or cannot be read."""
     if not columns:
         return frame
     schema = frame.schema
