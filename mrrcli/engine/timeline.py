@@ -117,7 +117,11 @@ def _with_calendar(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     """`date` and `month` of each change from its position, through a small calendar of every
     position in range (a gather is far cheaper than date arithmetic on every change)."""
     low, high = changes.select(pl.col(POS).min().alias("lo"), pl.col(POS).max().alias("hi")).row(0)
-    low, high = low or 0, high or 0
+    return changes.with_columns(_calendar(low or 0, high or 0, settings))
+
+
+def _calendar(low: int, high: int, settings: Settings) -> list[pl.Expr]:
+    """`date` and `month` of a position from `low` to `high` (see _with_calendar)."""
     positions = pl.int_range(low, high + 1, dtype=pl.Int32, eager=True).alias(POS).to_frame()
     if settings.mode == "snapshot":
         calendar = positions.with_columns(
@@ -128,10 +132,10 @@ def _with_calendar(changes: pl.DataFrame, settings: Settings) -> pl.DataFrame:
             pl.col("date").dt.month_start().alias("month")
         )
     index = pl.col(POS) - low
-    return changes.with_columns(
+    return [
         pl.lit(calendar.get_column("date")).gather(index).alias("date"),
         pl.lit(calendar.get_column("month")).gather(index).alias("month"),
-    )
+    ]
 
 
 def classified_changes(
@@ -155,10 +159,14 @@ def _classified(rows: pl.LazyFrame, settings: Settings, ids: bool) -> pl.DataFra
     Raises KeyCollision if two different ids share a 64-bit hash.
     """
     runs = key_runs(rows, settings)
+    low, high = runs.select(pl.col(POS).min().alias("lo"), pl.col(POS).max().alias("hi")).row(0)
     first = (pl.col(KEY) != pl.col(KEY).shift(1)).fill_null(True)
     after = pl.col("_after")
+    # One lazy query from the runs to the classified changes (collected in one streaming pass,
+    # unless broad scope needs the changes first to find conversions).
     changes = (
-        runs.with_columns(
+        runs.lazy()
+        .with_columns(
             pl.when(first).then(0).otherwise(after.shift(1)).alias("mrr_before"),
         )
         .rename({"_after": "mrr_after"})
@@ -167,20 +175,28 @@ def _classified(rows: pl.LazyFrame, settings: Settings, ids: bool) -> pl.DataFra
         # A key's first change is its first arrival from 0 (MRR is never negative), and every
         # later arrival from 0 a return: "had MRR before" is "not the key's first change".
         .with_columns(first.alias("_first"))
+        .with_columns(_calendar(low or 0, high or 0, settings))
     )
-    changes = _with_calendar(changes, settings)
     if settings.scope == "broad":
-        changes = changes.join(
-            _conversions(rows, settings, changes), on=KEY, how="left", maintain_order="left"
-        ).with_columns(pl.col("_conversion").fill_null(False))
+        found = changes.collect()
+        conversions = _conversions(rows, settings, found)
+        changes = (
+            found.lazy()
+            .join(conversions.lazy(), on=KEY, how="left", maintain_order="left")
+            .with_columns(pl.col("_conversion").fill_null(False))
+        )
     if settings.level == "customer":
         changes = changes.with_columns(pl.col(KEY).alias(CUSTOMER))
     columns = [KEY, CUSTOMER, "date", "month", "movement", "mrr_before", "mrr_after"]
     columns += ["amount", "delta"]
-    classified = changes.with_columns(
-        _movement(settings.scope),
-        (pl.col("mrr_after") - pl.col("mrr_before")).abs().alias("amount"),
-    ).select(columns)
+    classified = (
+        changes.with_columns(
+            _movement(settings.scope),
+            (pl.col("mrr_after") - pl.col("mrr_before")).abs().alias("amount"),
+        )
+        .select(columns)
+        .collect(engine="streaming")
+    )
     if not ids:
         return classified
     id_columns = with_key(rows, settings).select(KEY, *settings.keys).unique(KEY).collect()
