@@ -196,7 +196,7 @@ def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Colum
     schema = frame.schema
     # Text columns: blank means absent. Ids are stripped; columns of few distinct values
     # (currency, interval, status) are tidied once per distinct value, and only if needed.
-    values = distinct(frame, [c for c in FEW_VALUES if c in schema])
+    values = distinct(frame, [c for c in FEW_VALUES if c in schema], table.values)
     # Numbers exactly as written, read from the columns as they are; then text columns
     # replaced in place.
     frame = with_number_columns(frame, amount_column, already_monthly)

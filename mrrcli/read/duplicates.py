@@ -32,7 +32,11 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
         table = replace(table, frame=frame, stripped=table.stripped | frozenset(ids))
     frame = table.frame
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
-    texts = [_compared(frame, c, kinds.get(c)) for c in data if kinds.get(c) != SAME_NUMBER]
+    distinct: dict[str, list[str]] = {}
+    texts = [
+        _compared(frame, c, kinds.get(c), distinct) for c in data if kinds.get(c) != SAME_NUMBER
+    ]
+    table = replace(table, values={**table.values, **distinct})
     # Hash the rows without their numbers (only candidates, compared exactly below);
     # sorting the hashes and comparing neighbours beats a hash table of them (is_duplicated).
     # 64 bits sort as fast as 32, and 10M distinct rows share no 64-bit hash, where 32 bits
@@ -74,18 +78,22 @@ def _is_text(dtype: pl.DataType | None) -> bool:
     return dtype is not None and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
 
 
-def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
+def _compared(
+    frame: pl.DataFrame, column: str, kind: str | None, values: dict[str, list[str]]
+) -> pl.Expr:
     """`column` of `frame` as it is compared for duplicates (see drop_duplicates). A code
-    column (a few distinct values) is tidied once per distinct value, and only if needed."""
+    column (a few distinct values) is tidied once per distinct value, and only if needed;
+    its distinct values are kept in `values` (Table.values)."""
     if kind not in (SAME_ID, SAME_CODE):
         return pl.col(column)
     if kind == SAME_ID:  # stripped already when text (drop_duplicates); a number as it is
         return pl.col(column)
     text = pl.col(column).cast(pl.String)
-    values = frame.select(text.unique().drop_nulls().head(_FEW + 1)).to_series().to_list()
-    if len(values) > _FEW:
+    found = frame.select(text.unique().drop_nulls().head(_FEW + 1)).to_series().to_list()
+    if len(found) > _FEW:
         return text.str.strip_chars().str.to_lowercase()
-    tidy = {v: v.strip().lower() for v in values}
+    values[column] = found
+    tidy = {v: v.strip().lower() for v in found}
     if all(v == t for v, t in tidy.items()):
         return text
     return text.replace_strict(tidy, default=None, return_dtype=pl.String)
