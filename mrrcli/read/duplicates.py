@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import polars as pl
 
+from mrrcli.read.codes import recoded
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.numbers import scale_column, with_numbers
 
@@ -96,7 +97,7 @@ def _compared(
     tidy = {v: v.strip().lower() for v in found}
     if all(v == t for v, t in tidy.items()):
         return text
-    return text.replace_strict(tidy, default=None, return_dtype=pl.String)
+    return recoded(text, tidy, pl.String)
 
 
 _FEW = 1000  # a code column with more distinct values is tidied row by row
