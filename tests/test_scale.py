@@ -10,7 +10,8 @@ import os
 import sys
 import tempfile
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -119,6 +120,41 @@ def test_every_source_fixture_is_the_same_split_byte_for_byte(fixture: Path) -> 
     whole = rendered(load(files_of(fixture)), settings_)
     for count in COUNTS[1:]:
         assert rendered(load(files_of(fixture), parts=count), settings_) == whole, count
+
+
+def test_typed_parquet_columns_come_back_from_the_split_as_they_were(tmp_path: Path) -> None:
+    # The split writes Parquet parts: Categorical ids, a Decimal amount, an unsigned
+    # quantity and zoned timestamps are read back with their types and values. c1: 12.50 × 2
+    # from Jan 1 (10:00 in New York is still Jan 1 in UTC); c2: 30.00 from Feb 1, ended Mar 1.
+    export = str(tmp_path / "typed.parquet")
+    zone = pl.Datetime("us", "America/New_York")
+    pl.DataFrame(
+        {
+            "customer_id": pl.Series(["c1", "c2"], dtype=pl.Categorical),
+            "amount": pl.Series([Decimal("12.50"), Decimal("30")], dtype=pl.Decimal(10, 2)),
+            "quantity": pl.Series([2, 1], dtype=pl.UInt8),
+            "start_date": pl.Series(
+                [datetime(2024, 1, 1, 10), datetime(2024, 2, 1, 10)], dtype=zone
+            ),
+            "end_date": pl.Series([None, datetime(2024, 3, 1, 10)], dtype=zone),
+        }
+    ).write_parquet(export)
+    split = tmp_path / "split"
+    partitions = [Partition(i, 2, "customer_id", str(split)) for i in range(2)]
+    split_files([export], partitions[0], str(split))
+    parts = [p.rows(0, scan_file(export), "customer_id") for p in partitions]
+    back = pl.concat(parts).sort("_row")
+    assert back.schema["amount"] == pl.Decimal(10, 2)
+    assert back.schema["quantity"] == pl.UInt8
+    assert back.schema["start_date"] == zone
+    assert back.get_column("customer_id").cast(pl.String).to_list() == ["c1", "c2"]
+    assert back.get_column("amount").to_list() == [Decimal("12.50"), Decimal("30.00")]
+    settings_ = Settings(as_of=date(2024, 3, 31))
+    whole = report.movements(load([export]), settings_).frame
+    assert report.movements(load([export], parts=2), settings_).frame.equals(whole)
+    # Jan: new 25.00; Feb: new 30.00; Mar: churn 30.00
+    zero, c1, c2 = Decimal("0.00"), Decimal("25.00"), Decimal("30.00")
+    assert whole.select("new_mrr", "churned_mrr").rows() == [(c1, zero), (c2, zero), (zero, c2)]
 
 
 def test_the_streaming_split_writes_each_customer_to_one_part(tmp_path: Path) -> None:
