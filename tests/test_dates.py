@@ -13,6 +13,8 @@ import polars as pl
 import pytest
 
 from mrrcli.errors import InputError
+from mrrcli.read import dates
+from mrrcli.read.dates import DateParsing, parse_date_columns
 from mrrcli.report import load
 
 NEW_YORK = "America/New_York"
@@ -245,3 +247,73 @@ def test_two_digit_years_are_never_read_as_a_four_digit_year(tmp_path: Path) -> 
     # Alone, 03/04/24 and 05/06/24 could be either order: that needs --date-format.
     with pytest.raises(InputError, match="day-first or month-first"):
         starts(tmp_path, ["03/04/24", "05/06/24"])
+
+
+@pytest.mark.parametrize(
+    ("values", "parsing", "expected"),
+    [
+        # Naive times read in a UTC reporting zone keep their day.
+        (["2024-03-01 23:30", "2024-03-02"], DateParsing(), [date(2024, 3, 1), date(2024, 3, 2)]),
+        (
+            ["2024-03-10 02:30:00", "2024-03-10T23:59:59.5"],
+            DateParsing(source_timezone="UTC"),
+            [date(2024, 3, 10), date(2024, 3, 10)],
+        ),
+        # Times at UTC (Z, +00:00, +0000) in a UTC reporting zone: their UTC day.
+        (
+            ["2024-03-01T23:30:00Z", "2024-03-01 23:30+00:00", "2024-02-29T00:00:00+0000"],
+            DateParsing(),
+            [date(2024, 3, 1), date(2024, 3, 1), date(2024, 2, 29)],
+        ),
+        # The day as written, whatever the offset (an invoice line in its billing zone).
+        (
+            ["2024-03-01T23:30:00+05:00", "2024-03-01T00:10:00-08:00"],
+            DateParsing(as_written=True),
+            [date(2024, 3, 1), date(2024, 3, 1)],
+        ),
+    ],
+)
+def test_iso_timestamps_whose_day_is_written_first_are_read_without_the_full_parse(
+    monkeypatch: pytest.MonkeyPatch,
+    values: list[str],
+    parsing: DateParsing,
+    expected: list[date],
+) -> None:
+    frame = pl.DataFrame({"start_date": values})
+    full, _ = parse_date_columns(frame, ["start_date"], parsing)
+    assert full.get_column("start_date").to_list() == expected
+
+    def no_full_parse(*args: object) -> None:
+        raise AssertionError("the full parse ran")
+
+    monkeypatch.setattr(dates, "_numeric_order", no_full_parse)
+    fast, order = parse_date_columns(frame, ["start_date"], parsing)
+    assert (fast.get_column("start_date").to_list(), order) == (expected, "ymd")
+
+
+@pytest.mark.parametrize(
+    ("values", "parsing", "expected"),
+    [
+        # 23:30 at UTC is already Mar 2 in Tokyo; 23:30 at +02:00 is 21:30 at UTC.
+        (["2024-03-01T23:30:00Z"], DateParsing(timezone="Asia/Tokyo"), [date(2024, 3, 2)]),
+        (["2024-03-01T23:30:00+02:00"], DateParsing(), [date(2024, 3, 1)]),
+        (["2024-03-01T01:30:00+02:00"], DateParsing(), [date(2024, 2, 29)]),
+        # Nuuk skips 23:00-24:00 on 2024-03-30: a naive 23:30 there is 00:00 on Mar 31
+        (["2024-03-30 23:30"], DateParsing(timezone="America/Nuuk"), [date(2024, 3, 31)]),
+        # naive times of a source in UTC, reported in New York: 03:00 UTC is Feb 29 there
+        (
+            ["2024-03-01 03:00"],
+            DateParsing(timezone="America/New_York", source_timezone="UTC"),
+            [date(2024, 2, 29)],
+        ),
+        # an hour 25 is no time: unreadable (null, reported by the caller)
+        (["2024-03-01 25:00", "2024-03-02"], DateParsing(), [None, date(2024, 3, 2)]),
+    ],
+)
+def test_timestamps_whose_day_may_move_take_the_full_parse(
+    values: list[str], parsing: DateParsing, expected: list[date | None]
+) -> None:
+    frame = pl.DataFrame({"start_date": values})
+    assert dates._wall_clock_days(frame, ["start_date"], parsing) is None
+    parsed, _ = parse_date_columns(frame, ["start_date"], parsing)
+    assert parsed.get_column("start_date").to_list() == expected

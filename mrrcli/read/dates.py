@@ -256,9 +256,44 @@ def parse_date_columns(
     plain = {c: (pl.col(c).str.to_date("%Y-%m-%d", strict=False), _NO_NAIVE) for c in text_columns}
     if _failures(cleaned, text_columns, plain) == 0:
         return cleaned.with_columns(plain[c][0].alias(c) for c in text_columns), "ymd"
+    days = _wall_clock_days(cleaned, text_columns, p)
+    if days is not None:
+        return days, "ymd"
 
     chosen, parsed = _numeric_order(cleaned, text_columns, p)
     return _placed(cleaned, parsed, p), chosen
+
+
+_DAY = r"^\d{4}-\d{2}-\d{2}"
+_TIME = r"[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
+
+
+def _wall_clock_days(
+    cleaned: pl.DataFrame, columns: list[str], p: DateParsing
+) -> pl.DataFrame | None:
+    """Fast path for ISO timestamps (Stripe's `2024-03-01 12:34`, `2024-03-01T12:34:56Z`)
+    whose date is the day they start with, as the full reading would find it: a naive time
+    read in a UTC reporting zone itself (a zone with gaps may move it to the next day: Nuuk
+    skips 23:00-24:00), a time at UTC read into a UTC reporting zone, and any offset when the
+    date is kept as written (`as_written`). `cleaned` with those days, or None when some value
+    is of another form (the full reading then reads every value)."""
+    fixed = p.timezone in _FIXED_ZONES
+    naive = fixed and (p.source_timezone or p.timezone) == p.timezone
+    if p.as_written:
+        offset = r"(?:Z|[+-]\d{2}:?\d{2})"
+    elif fixed:
+        offset = r"(?:Z|[+-]00:?00)"
+    else:
+        return None
+    pattern = f"{_DAY}(?:{_TIME}{offset}{'?' if naive and offset else ''})?$"
+    day = {c: pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False) for c in columns}
+    fits = [
+        (pl.col(c).is_null() | (pl.col(c).str.contains(pattern) & day[c].is_not_null())).all()
+        for c in columns
+    ]
+    if not all(cleaned.select(fits).row(0)):
+        return None
+    return cleaned.with_columns(day[c].alias(c) for c in columns)
 
 
 def _numeric_order(
