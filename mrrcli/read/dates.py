@@ -66,6 +66,13 @@ class DateParsing:
     as_written: bool = False
 
 
+def month_as_date(text: pl.Expr) -> pl.Expr:
+    """A month as snapshot exports write it, as a date to read (SPEC §2.3): `2024-03` names
+    the month, read as its first day; any date in the month is read as it is (stripped)."""
+    text = text.str.strip_chars()
+    return pl.when(text.str.contains(r"^\d{4}-\d{1,2}$")).then(text + "-01").otherwise(text)
+
+
 def _clean(col: pl.Expr) -> pl.Expr:
     """Normalise separators and zone spellings so one family of formats reads them all."""
     text = col.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "$1 ")

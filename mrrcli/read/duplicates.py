@@ -4,10 +4,11 @@ compared by the value it is read as, are kept once and counted."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import polars as pl
 
+from mrrcli.read.dates import DateFormatError, DateParsing, month_as_date, parse_date_columns
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.numbers import scale_column, with_numbers
 
@@ -15,14 +16,39 @@ from mrrcli.read.numbers import scale_column, with_numbers
 SAME_NUMBER = "number"  # 10 and 10.00 are one amount
 SAME_ID = "id"  # surrounding spaces stripped, case kept
 SAME_CODE = "code"  # surrounding spaces stripped, case ignored (currency, interval, status)
+SAME_DATE = "date"  # the date it is read as (DatesRead): 2024-03-01 and 2024-03-01T00:00:00Z
+SAME_MONTH = "month"  # the month it names (a snapshot's month): 2024-03 and 2024-03-31
+_DATES = (SAME_DATE, SAME_MONTH)
 
 
-def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Table:
+@dataclass(frozen=True)
+class DatesRead:
+    """How the date columns (SAME_DATE, SAME_MONTH) are read, as normalizing reads them: the
+    date each value is read as under every one of `readings` (an invoice line's dates are
+    read in --timezone and, to measure its length, in the billing system's zone), the order
+    of numeric dates inferred from the values of all of them together, per file when
+    `per_file` (as `periods` are read), else over all files (invoice lines, snapshots).
+
+    A timestamp is compared by the DATE it is read as, not by its instant: SPEC §2.5 reads
+    every timestamp by converting it to --timezone and cutting it to a date, and nothing of a
+    row but that date is ever used. Two rows that differ only in the time of day (or in the
+    offset a same day is written in) read as the same row: counting both would count its MRR
+    twice, as an export that writes dates only would show; and an export that writes times
+    gives the same report as its copy that writes dates only."""
+
+    readings: tuple[DateParsing, ...] = (DateParsing(),)
+    per_file: bool = False
+
+
+def drop_duplicates(
+    table: Table, kinds: Mapping[str, str] | None = None, dates: DatesRead | None = None
+) -> Table:
     """`table` without the rows that repeat an earlier row in every column, counted in
     `duplicates` and listed (their `_file`, `_row`) in `duplicate_rows`. A column of `kinds`
-    is compared by the value it is read as (SAME_NUMBER, SAME_ID, SAME_CODE); the others as
-    written. Text ids come back stripped, in place (named in `stripped`)."""
-    kinds = kinds or {}
+    is compared by the value it is read as (SAME_NUMBER, SAME_ID, SAME_CODE, and SAME_DATE or
+    SAME_MONTH read as `dates` says: as written without it); the others as written. Text ids
+    come back stripped, in place (named in `stripped`)."""
+    kinds = {c: k for c, k in (kinds or {}).items() if dates is not None or k not in _DATES}
     # Ids written as text are compared stripped: they are stripped once, here, in place (and
     # listed in `stripped`, so that normalizing does not strip them again).
     schema = table.frame.schema
@@ -32,16 +58,22 @@ def drop_duplicates(table: Table, kinds: Mapping[str, str] | None = None) -> Tab
         table = replace(table, frame=frame, stripped=table.stripped | frozenset(ids))
     frame = table.frame
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
-    texts = [_compared(frame, c, kinds.get(c)) for c in data if kinds.get(c) != SAME_NUMBER]
+    dated = {c: kinds[c] for c in data if kinds.get(c) in _DATES}
+    keyed, date_keys = (frame, []) if frame.height < 2 else _date_keys(frame, dated, dates)
+    texts = [
+        _compared(frame, c, kinds.get(c))
+        for c in data
+        if kinds.get(c) != SAME_NUMBER and c not in dated
+    ] + date_keys
     # Hash the rows without their numbers (32 bits: only candidates, compared exactly below);
     # sorting the hashes and comparing neighbours beats a hash table of them (is_duplicated).
-    hashes = frame.select(texts or [pl.lit(0)]).hash_rows(seed=0)
+    hashes = keyed.select(texts or [pl.lit(0)]).hash_rows(seed=0)
     hashes = hashes.cast(pl.UInt32, wrap_numerical=True)
     ordered = hashes.sort()
     repeated = ordered.filter(ordered == ordered.shift(1))
     if not repeated.len():
         return table
-    candidates = frame.filter(hashes.is_in(repeated.unique().implode()))
+    candidates = keyed.filter(hashes.is_in(repeated.unique().implode()))
     numbers = {
         c: f"__number_{i}" for i, c in enumerate(c for c in data if kinds.get(c) == SAME_NUMBER)
     }
@@ -91,3 +123,121 @@ def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
 
 
 _FEW = 1000  # a code column with more distinct values is tidied row by row
+
+
+def _date_keys(
+    frame: pl.DataFrame, kinds: Mapping[str, str], dates: DatesRead | None
+) -> tuple[pl.DataFrame, list[pl.Expr]]:
+    """`frame`, with the columns its date columns (`kinds`) are compared by where they are
+    not compared as they are, and the expressions they are compared by.
+
+    A Date column is compared as it is. A text column is read once per distinct value (a
+    date column holds few: days), as `dates` says; when no two texts of it read as one
+    value (one notation, the common case) it is compared as written, at no cost per row, else
+    by the dates each row's text is read as (looked up by text). A value that reads as no
+    date is compared as written (the normal reading reports it with its row)."""
+    if not kinds or dates is None:
+        return frame, []
+    keys: list[pl.Expr] = []
+    texts = []
+    for column, kind in kinds.items():
+        dtype = frame.schema[column]
+        if dtype == pl.Date:
+            keys.append(pl.col(column).dt.month_start() if kind == SAME_MONTH else pl.col(column))
+        else:
+            texts.append(column)
+    files = frame.get_column(FILE_COLUMN)
+    by_file = dates.per_file and files.min() != files.max()
+    read = _read_distinct(frame, texts, kinds, dates.readings, by_file)
+    for index, column in enumerate(texts):
+        values = read[column]
+        names = [c for c in values.columns if c not in (FILE_COLUMN, column)]
+        pairs = values.select(pl.col(column).cast(pl.String), *names).unique()
+        if pairs.height == pairs.get_column(column).n_unique() == pairs.select(names).n_unique():
+            keys.append(pl.col(column))  # one text per value: as written
+            continue
+        renamed = {name: f"__date{index}{name}" for name in names}
+        on = [FILE_COLUMN, column] if by_file else [column]
+        values = values.select(*on, *names).rename(renamed)
+        frame = frame.join(values, on=on, how="left", nulls_equal=True, maintain_order="left")
+        keys.extend(pl.col(name) for name in renamed.values())
+    return frame, keys
+
+
+def _read_distinct(
+    frame: pl.DataFrame,
+    columns: list[str],
+    kinds: Mapping[str, str],
+    readings: tuple[DateParsing, ...],
+    by_file: bool,
+) -> dict[str, pl.DataFrame]:
+    """For each of `columns`, its distinct values (per file, with `_file`, when `by_file`)
+    and what each is read as: `_r0`, `_r1`, ... its date under each of `readings` (the
+    month's first day for SAME_MONTH), and `_text`: the value as written when it reads as no
+    date (else null). The order of numeric dates is inferred from the values of all
+    `columns` together, as normalizing infers it."""
+    if not columns:
+        return {}
+    scopes: list[tuple[int | None, dict[str, pl.Series]]]
+    if by_file:
+        pairs = {c: frame.select(FILE_COLUMN, c).unique() for c in columns}
+        files = frame.get_column(FILE_COLUMN).unique().sort().to_list()
+        scopes = [
+            (f, {c: p.filter(pl.col(FILE_COLUMN) == f).get_column(c) for c, p in pairs.items()})
+            for f in files
+        ]
+    else:
+        scopes = [(None, {c: frame.get_column(c).unique() for c in columns})]
+    found: dict[str, list[pl.DataFrame]] = {c: [] for c in columns}
+    for file, values in scopes:
+        for column, read in _read_values(values, kinds, readings).items():
+            if file is not None:
+                read = read.with_columns(pl.lit(file, dtype=pl.UInt16).alias(FILE_COLUMN))
+            found[column].append(read)
+    return {c: pl.concat(parts) for c, parts in found.items()}
+
+
+def _read_values(
+    values: Mapping[str, pl.Series], kinds: Mapping[str, str], readings: tuple[DateParsing, ...]
+) -> dict[str, pl.DataFrame]:
+    """Distinct `values` of date columns (of one file, or all) with what each is read as
+    (see _read_distinct). Numeric dates whose order the values leave open are read as no
+    date: compared as written, and the normal reading stops at them."""
+    length = max(len(v) for v in values.values())
+    # One frame of the columns side by side: shorter columns repeat their first value
+    # (values repeated tell the order nothing more). Text as text; typed timestamps typed.
+    side = pl.DataFrame(
+        {
+            c: _padded(v if isinstance(v.dtype, pl.Datetime) else v.cast(pl.String), length)
+            for c, v in values.items()
+        }
+    ).with_columns(
+        month_as_date(pl.col(c)).alias(c)
+        for c, v in values.items()
+        if kinds[c] == SAME_MONTH and not isinstance(v.dtype, pl.Datetime)
+    )
+    dated = []
+    for reading in readings:
+        try:
+            parsed, _ = parse_date_columns(side, list(values), reading)
+        except DateFormatError:
+            parsed = side.select(pl.lit(None, dtype=pl.Date).alias(c) for c in values)
+        dated.append(parsed)
+    read = {}
+    for column, distinct in values.items():
+        got = [d.get_column(column).cast(pl.Date).head(distinct.len()) for d in dated]
+        if kinds[column] == SAME_MONTH:
+            got = [g.dt.month_start() for g in got]
+        text = side.get_column(column).head(distinct.len()).cast(pl.String)
+        written = text.str.strip_chars().ne("").fill_null(False)
+        read[column] = pl.DataFrame(
+            [distinct, *(g.alias(f"_r{i}") for i, g in enumerate(got))]
+        ).with_columns(pl.when(written & got[0].is_null()).then(text).alias("_text"))
+    return read
+
+
+def _padded(values: pl.Series, length: int) -> pl.Series:
+    if values.len() >= length:
+        return values
+    fill = values.head(1) if values.len() else pl.Series([None], dtype=pl.String)
+    return pl.concat([values, fill.extend_constant(fill[0], length - values.len() - 1)])
