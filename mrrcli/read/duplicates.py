@@ -57,9 +57,32 @@ def drop_duplicates(
         frame = table.frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in ids)
         table = replace(table, frame=frame, stripped=table.stripped | frozenset(ids))
     frame = table.frame
+    dated = {c: kinds[c] for c in frame.columns if kinds.get(c) in _DATES}
+    drop = _repeats(frame, kinds, dates, _many_values(frame, dated))
+    if drop is None:  # a candidate's date needs the order of numeric dates of its file
+        drop = _repeats(frame, kinds, dates, [])
+    if not drop.height:
+        return table
+    kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
+    earlier = [table.duplicate_rows] if table.duplicate_rows is not None else []
+    return replace(
+        table,
+        frame=kept,
+        duplicates=table.duplicates + drop.height,
+        duplicate_rows=pl.concat([*earlier, drop]),
+    )
+
+
+def _repeats(
+    frame: pl.DataFrame, kinds: Mapping[str, str], dates: DatesRead | None, many: list[str]
+) -> pl.DataFrame | None:
+    """`_file` and `_row` of the rows of `frame` that repeat an earlier row (drop_duplicates).
+    The date columns with `many` values (timestamps) are left out of the hash and read for
+    the candidates only; None when one of theirs needs the order of numeric dates."""
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
     dated = {c: kinds[c] for c in data if kinds.get(c) in _DATES}
-    keyed, date_keys = (frame, []) if frame.height < 2 else _date_keys(frame, dated, dates)
+    few = {c: kind for c, kind in dated.items() if c not in many}
+    keyed, date_keys = (frame, []) if frame.height < 2 else _date_keys(frame, few, dates)
     texts = [
         _compared(frame, c, kinds.get(c))
         for c in data
@@ -72,7 +95,7 @@ def drop_duplicates(
     ordered = hashes.sort()
     repeated = ordered.filter(ordered == ordered.shift(1))
     if not repeated.len():
-        return table
+        return frame.select(FILE_COLUMN, ROW_COLUMN).clear()
     candidates = keyed.filter(hashes.is_in(repeated.unique().implode()))
     numbers = {
         c: f"__number_{i}" for i, c in enumerate(c for c in data if kinds.get(c) == SAME_NUMBER)
@@ -85,20 +108,19 @@ def drop_duplicates(
     values = [pl.col(n) for n in numbers.values()] + [
         pl.col(scale_column(n)) for n in numbers.values()
     ]
-    key = pl.struct(*texts, *values, *unread)
+    late: list[pl.Expr] = []
+    if many and dates is not None:
+        # Only the rows equal in every other column are read (a subscription's rows at one
+        # price differ in their dates alone).
+        same = pl.struct(*texts, *values, *unread).is_duplicated()
+        candidates = candidates.filter(candidates.select(same).to_series())
+        read = _candidate_dates(candidates, {c: dated[c] for c in many}, dates)
+        if read is None:
+            return None
+        candidates, late = read
+    key = pl.struct(*texts, *late, *values, *unread)
     first = candidates.select(key.is_first_distinct()).to_series()
-    duplicates = candidates.height - int(first.sum())
-    if not duplicates:
-        return table
-    drop = candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
-    kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
-    earlier = [table.duplicate_rows] if table.duplicate_rows is not None else []
-    return replace(
-        table,
-        frame=kept,
-        duplicates=table.duplicates + duplicates,
-        duplicate_rows=pl.concat([*earlier, drop]),
-    )
+    return candidates.filter(~first).select(FILE_COLUMN, ROW_COLUMN)
 
 
 def _is_text(dtype: pl.DataType | None) -> bool:
@@ -221,7 +243,7 @@ def _read_values(
         try:
             parsed, _ = parse_date_columns(side, list(values), reading)
         except DateFormatError:
-            parsed = side.select(pl.lit(None, dtype=pl.Date).alias(c) for c in values)
+            parsed = side.with_columns(pl.lit(None, dtype=pl.Date).alias(c) for c in values)
         dated.append(parsed)
     read = {}
     for column, distinct in values.items():
@@ -241,3 +263,58 @@ def _padded(values: pl.Series, length: int) -> pl.Series:
         return values
     fill = values.head(1) if values.len() else pl.Series([None], dtype=pl.String)
     return pl.concat([values, fill.extend_constant(fill[0], length - values.len() - 1)])
+
+
+# A date column with more than _MANY_DATES distinct values in its first _SAMPLE rows (a
+# timestamp, not a day) is read for the candidate rows only.
+_SAMPLE = 20_000
+_MANY_DATES = 2_000
+
+
+def _many_values(frame: pl.DataFrame, kinds: Mapping[str, str]) -> list[str]:
+    """The date columns of `kinds` (not typed Date) whose values are mostly distinct."""
+    sample = frame.head(_SAMPLE)
+    return [
+        c
+        for c in kinds
+        if frame.schema[c] != pl.Date and sample.get_column(c).n_unique() > _MANY_DATES
+    ]
+
+
+def _candidate_dates(
+    candidates: pl.DataFrame, kinds: Mapping[str, str], dates: DatesRead
+) -> tuple[pl.DataFrame, list[pl.Expr]] | None:
+    """`candidates` with what their date columns `kinds` are read as (`__late…` columns, as
+    _read_values), and the expressions they are compared by; None when reading them needs
+    the order of numeric dates, which only all the values of their file tell. Year-first
+    dates and timestamps, --date-format and typed timestamps read the same in any file."""
+    side = candidates.select(_as_read(candidates, c, kind) for c, kind in kinds.items())
+    columns = list(kinds)
+    added: dict[str, pl.Series] = {}
+    for i, reading in enumerate(dates.readings):
+        try:
+            parsed, how = parse_date_columns(side, columns, reading)
+        except DateFormatError:
+            return None
+        if how not in ("ymd", "explicit", "typed"):
+            return None
+        for j, column in enumerate(columns):
+            got = parsed.get_column(column).cast(pl.Date)
+            added[f"__late{j}_r{i}"] = got.dt.month_start() if kinds[column] == SAME_MONTH else got
+    for j, column in enumerate(columns):
+        text = side.get_column(column).cast(pl.String)
+        unread = text.str.strip_chars().ne("").fill_null(False) & added[f"__late{j}_r0"].is_null()
+        added[f"__late{j}_text"] = text.zip_with(
+            unread, pl.repeat(None, text.len(), dtype=pl.String, eager=True)
+        )
+    candidates = candidates.with_columns(v.alias(k) for k, v in added.items())
+    return candidates, [pl.col(name) for name in added]
+
+
+def _as_read(frame: pl.DataFrame, column: str, kind: str) -> pl.Expr:
+    """A date column as it is given to parse_date_columns: typed timestamps typed, the rest
+    as text (a month's `2024-03` as its first day)."""
+    if isinstance(frame.schema[column], pl.Datetime):
+        return pl.col(column)
+    text = pl.col(column).cast(pl.String)
+    return (month_as_date(text) if kind == SAME_MONTH else text).alias(column)
