@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import cast
 
 import polars as pl
 
@@ -58,9 +59,9 @@ def drop_duplicates(
         table = replace(table, frame=frame, stripped=table.stripped | frozenset(ids))
     frame = table.frame
     dated = {c: kinds[c] for c in frame.columns if kinds.get(c) in _DATES}
-    drop = _repeats(frame, kinds, dates, _many_values(frame, dated))
-    if drop is None:  # a candidate's date needs the order of numeric dates of its file
-        drop = _repeats(frame, kinds, dates, [])
+    found = _repeats(frame, kinds, dates, _many_values(frame, dated))
+    # None: a candidate's date needs the order of numeric dates that all values tell
+    drop = found if found is not None else cast(pl.DataFrame, _repeats(frame, kinds, dates, []))
     if not drop.height:
         return table
     kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
