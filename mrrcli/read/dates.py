@@ -137,8 +137,8 @@ def _explicit(text: pl.Expr, p: DateParsing) -> Parsed:
     return pl.lit(None, dtype=pl.Date), text.str.to_datetime(fmt, strict=False, time_unit="us")
 
 
-# Zones that never skip or repeat a wall-clock time: no gap to look for.
-_FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "GMT", "Etc/GMT", "Zulu"})
+# Zones that never skip or repeat a wall-clock time: no gap to look for. (All are UTC.)
+FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "GMT", "Etc/GMT", "Zulu"})
 
 
 def localize(naive: pl.Series, zone: str) -> pl.Series:
@@ -147,7 +147,7 @@ def localize(naive: pl.Series, zone: str) -> pl.Series:
     gap) is the first instant after the gap (03:00 for 02:30 in New York's spring-forward)."""
     naive = naive.cast(pl.Datetime("us"))
     local = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-    if zone in _FIXED_ZONES:
+    if zone in FIXED_ZONES:
         return local
     in_gap = local.is_null() & naive.is_not_null()
     if not in_gap.any():

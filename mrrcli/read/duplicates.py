@@ -9,7 +9,13 @@ from typing import cast
 
 import polars as pl
 
-from mrrcli.read.dates import DateFormatError, DateParsing, month_as_date, parse_date_columns
+from mrrcli.read.dates import (
+    FIXED_ZONES,
+    DateFormatError,
+    DateParsing,
+    month_as_date,
+    parse_date_columns,
+)
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.numbers import scale_column, with_numbers
 
@@ -59,9 +65,12 @@ def drop_duplicates(
         table = replace(table, frame=frame, stripped=table.stripped | frozenset(ids))
     frame = table.frame
     dated = {c: kinds[c] for c in frame.columns if kinds.get(c) in _DATES}
-    found = _repeats(frame, kinds, dates, _many_values(frame, dated))
+    many, days = _many_values(frame, dated, dates)
+    found = _repeats(frame, kinds, dates, many, days)
     # None: a candidate's date needs the order of numeric dates that all values tell
-    drop = found if found is not None else cast(pl.DataFrame, _repeats(frame, kinds, dates, []))
+    if found is None:
+        found = cast(pl.DataFrame, _repeats(frame, kinds, dates, [], days))
+    drop = found
     if not drop.height:
         return table
     kept = frame.join(drop, on=[FILE_COLUMN, ROW_COLUMN], how="anti", maintain_order="left")
@@ -75,15 +84,21 @@ def drop_duplicates(
 
 
 def _repeats(
-    frame: pl.DataFrame, kinds: Mapping[str, str], dates: DatesRead | None, many: list[str]
+    frame: pl.DataFrame,
+    kinds: Mapping[str, str],
+    dates: DatesRead | None,
+    many: list[str],
+    days: list[str],
 ) -> pl.DataFrame | None:
     """`_file` and `_row` of the rows of `frame` that repeat an earlier row (drop_duplicates).
     The date columns with `many` values (timestamps) are left out of the hash and read for
-    the candidates only; None when one of theirs needs the order of numeric dates."""
+    the candidates only (None when one of theirs needs the order of numeric dates); those
+    of `days` are compared by the day they start with (_many_values)."""
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
     dated = {c: kinds[c] for c in data if kinds.get(c) in _DATES}
-    few = {c: kind for c, kind in dated.items() if c not in many}
+    few = {c: kind for c, kind in dated.items() if c not in many and c not in days}
     keyed, date_keys = (frame, []) if frame.height < 2 else _date_keys(frame, few, dates)
+    date_keys += [pl.col(c).str.slice(0, 10) for c in days]
     texts = [
         _compared(frame, c, kinds.get(c))
         for c in data
@@ -272,14 +287,45 @@ _SAMPLE = 20_000
 _MANY_DATES = 2_000
 
 
-def _many_values(frame: pl.DataFrame, kinds: Mapping[str, str]) -> list[str]:
-    """The date columns of `kinds` (not typed Date) whose values are mostly distinct."""
+def _many_values(
+    frame: pl.DataFrame, kinds: Mapping[str, str], dates: DatesRead | None
+) -> tuple[list[str], list[str]]:
+    """The date columns of `kinds` (not typed Date) whose values are mostly distinct: those
+    whose day is the one they start with (_day_first_written), and the others."""
     sample = frame.head(_SAMPLE)
-    return [
+    many = [
         c
         for c in kinds
         if frame.schema[c] != pl.Date and sample.get_column(c).n_unique() > _MANY_DATES
     ]
+    days = [c for c in many if _day_first_written(frame, c, kinds[c], dates)]
+    return [c for c in many if c not in days], days
+
+
+# A day, or a time on it, written year-first without an offset or at UTC.
+_UTC_TIMESTAMP = (
+    r"^\d{4}-\d{2}-\d{2}"
+    r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-]00:?00)?)?$"
+)
+
+
+def _day_first_written(
+    frame: pl.DataFrame, column: str, kind: str, dates: DatesRead | None
+) -> bool:
+    """Whether every value of `column` is read as the day it starts with: a valid
+    `YYYY-MM-DD`, alone or followed by a time without an offset or at UTC, when every zone
+    the values are read in is UTC (the default, and Stripe's) and no --date-format is given.
+    Such a column (Stripe's `2024-03-01 12:34`) is compared by that day, at no cost beyond
+    one pattern match and the reading of its few distinct days."""
+    if dates is None or kind != SAME_DATE or frame.schema[column] != pl.String:
+        return False
+    zones = {z for r in dates.readings for z in (r.timezone, r.source_timezone or r.timezone)}
+    if any(r.date_format for r in dates.readings) or not zones <= FIXED_ZONES:
+        return False
+    text = pl.col(column)
+    day = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    fits = (text.str.contains(_UTC_TIMESTAMP) & day.is_not_null()) | text.is_null()
+    return bool(frame.select(fits.all()).item())
 
 
 def _candidate_dates(
