@@ -193,3 +193,38 @@ def test_a_split_run_drops_the_same_rows(tmp_path: Path, both_ways: str) -> None
     assert sum(p.frame.get_column("mrr").sum() for p in split.pieces()) == 164_000
     cli = ["movements", path, "--as-of", "2024-05-31", "-f", "csv"]
     assert runner.invoke(app, cli).stdout == runner.invoke(app, [*cli, "--parts", "3"]).stdout
+
+
+def test_an_invoice_line_is_compared_by_its_days_in_both_zones(
+    tmp_path: Path, both_ways: str
+) -> None:
+    # Generic invoice lines declare no zone: a line's length is measured on the days its
+    # offsets show (the billing zone), and its start and end placed in --timezone.
+    path = write(
+        tmp_path,
+        "customer_id,subscription_id,period_start,period_end,amount\n"
+        # row 2: 1 March 15:00 in New York; billed 1 March → 1 April (one month)
+        "A,a1,2024-03-01T20:00:00Z,2024-04-01T20:00:00Z,30\n"
+        # row 3: 1 March 17:00 in New York, billed the same days: row 2 again
+        "A,a1,2024-03-01T22:00:00Z,2024-04-01T22:00:00Z,30.00\n"
+        # row 4: 1 March 18:00 in New York too, but billed from 2 March (its own offset):
+        # another line
+        "A,a1,2024-03-02T01:00:00+02:00,2024-04-01T20:00:00Z,30\n",
+    )
+    rows = load([path], source="invoice-lines", timezone="America/New_York")
+    assert rows.duplicates == 1
+    assert sorted(rows.frame.get_column("_row").to_list()) == [2, 4]
+
+
+def test_files_are_read_in_their_own_order_of_numeric_dates(tmp_path: Path, both_ways: str) -> None:
+    day_first = write(
+        tmp_path, HEADER + "A,a1,01/03/2024,,10\nB,b1,31/03/2024,,5\n", "day_first.csv"
+    )
+    month_first = write(
+        tmp_path, HEADER + "A,a1,03/01/2024,,10\nC,c1,12/31/2024,,5\n", "month_first.csv"
+    )
+    rows = load([day_first, month_first])
+    # 01/03/2024 day-first and 03/01/2024 month-first are both 1 March: A's row once;
+    # A 10 + B 5 + C 5 = 20.00
+    assert rows.duplicates == 1
+    assert rows.frame.get_column("mrr").sum() == 2000
