@@ -25,7 +25,7 @@ from mrrcli.engine.freshness import data_through
 from mrrcli.engine.keys import customer_hash
 from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import InputError, RowProblem, row_problem
-from mrrcli.normalize.periods import MAX_TOTAL_MRR, NormalizeOptions, Rows
+from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
 from mrrcli.sources import by_name, detect, lookup_for
@@ -115,7 +115,7 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
         return load_on_spark(paths, options)
     rows = _load(paths, options)
     no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
-    unattributed = sum(piece.unattributed for piece in rows.pieces())
+    unattributed = sum(piece.unattributed for piece in rows.parts or [rows])
     if unattributed:
         rows.unattributed = unattributed
         rows.notes.append(
@@ -185,7 +185,8 @@ def read_parts(
         total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
         path = os.path.join(spill, f"part{partition.index}.arrow")
         piece.frame.write_ipc(path)  # read back by Rows.pieces
-        pieces.append(replace(piece, frame=piece.frame.clear(), spilled=path))
+        glance = Glance.of(piece.frame)
+        pieces.append(replace(piece, frame=piece.frame.clear(), spilled=path, glance=glance))
         del piece
     if problems:
         raise first_problem(problems)
@@ -373,7 +374,7 @@ def last_day(rows: Rows, settings: Settings) -> date | None:
     """The export's last event day on or before the as-of date, over every part (SPEC §12)."""
     if rows.remote is not None:
         return cast(date | None, rows.remote.data_through(rows.shape, settings.as_of))
-    return data_through((piece.frame for piece in rows.pieces()), rows.shape, settings.as_of)
+    return data_through(rows.day_frames(), rows.shape, settings.as_of)
 
 
 def partials(rows: Rows, settings: Settings, needs: Needs) -> list[Partial]:

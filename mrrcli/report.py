@@ -317,13 +317,7 @@ def page_reports(
 
 def first_paying_day(rows: Rows) -> date | None:
     """The first day on which any row carries MRR (None when none does)."""
-    firsts = [
-        p.frame.filter(pl.col("mrr") > 0).get_column("start_date").min()
-        for p in rows.pieces()
-        if p.frame.height
-    ]
-    found = [d for d in firsts if isinstance(d, date)]
-    return min(found) if found else None
+    return rows.first_paying_day()
 
 
 def has_customer(rows: Rows, customer: str) -> bool:

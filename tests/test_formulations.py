@@ -1,6 +1,6 @@
 """The fast engine against a second formulation, every column of every change (issue 5).
 
-`mrrcli.engine.timeline` packs key and day into one integer, sorts once and finds runs by comparing
+`mrrcli.engine.runs` packs key and day into one integer, sorts once and finds runs by comparing
 neighbours; `grouped_formulation` nets events with group_by and sorts by two columns. Running
 columns must be computed before any aggregation, or MRR silently moves between new and
 reactivation: the two must agree exactly, in every mode, level and scope. The fallback paths
@@ -18,9 +18,9 @@ from hypothesis import given
 from reference import Row
 from test_properties import COMBINATIONS, FAST, Dataset, datasets, frame_of
 
-from mrrcli.engine import timeline
+from mrrcli.engine import runs as engine_runs
 from mrrcli.engine.keys import CHECK, KEY
-from mrrcli.engine.timeline import POS
+from mrrcli.engine.runs import POS
 from mrrcli.engine.timeline import classified_changes as compute_changes
 from mrrcli.engine.totals import IdentityError
 from mrrcli.report import load
@@ -73,13 +73,13 @@ def events(
 def runs_of(
     monkeypatch: pytest.MonkeyPatch, frame: pl.DataFrame, packed: bool
 ) -> tuple[pl.DataFrame, bool]:
-    """timeline._sorted_runs on the given events (positions are days since 1970)."""
-    monkeypatch.setattr(timeline, "_events", lambda rows, settings: frame.lazy())
+    """engine.runs.sorted_runs on the given events (positions are days since 1970)."""
+    monkeypatch.setattr(engine_runs, "_events", lambda rows, settings: frame.lazy())
     epoch = date(1970, 1, 1)
     low, high = frame.get_column(POS).min(), frame.get_column(POS).max()
     rows = pl.DataFrame({"mrr": [1], "start_date": [epoch + timedelta(days=low)]})
     settings = Settings(as_of=epoch + timedelta(days=high))
-    return timeline._sorted_runs(rows.lazy(), settings, packed)
+    return engine_runs.sorted_runs(rows.lazy(), settings, packed)
 
 
 def test_two_ids_in_one_packed_key_fall_back_to_the_two_column_sort(
@@ -127,7 +127,7 @@ def test_the_packed_sort_nets_same_day_events_and_keeps_keys_apart(
 def test_a_64_bit_collision_stops_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # Two customers whose first hash is equal and whose second differs.
     frame = events([5, 5], [1, 2], [19000, 19005], [100, 200])
-    monkeypatch.setattr(timeline, "_events", lambda rows, settings: frame.lazy())
+    monkeypatch.setattr(engine_runs, "_events", lambda rows, settings: frame.lazy())
     with pytest.raises(IdentityError, match="share one hash key"):
         rows = frame_of([Row("a", "a", date(2021, 1, 1), None, 100)])
         compute_changes(rows, Settings(as_of=date(2024, 1, 31)))
@@ -146,9 +146,9 @@ def test_the_int128_sort_is_used_and_agrees_with_the_packed_sort() -> None:
     ).lazy()
     for mode in (Mode.event, Mode.snapshot):
         settings = Settings(as_of=date(2024, 6, 30), mode=mode)
-        wide = timeline._wide_runs(rows, settings)
+        wide = engine_runs.wide_runs(rows, settings)
         assert wide is not None and wide[1]
-        packed, clean = timeline._sorted_runs(rows, settings, packed=True)
+        packed, clean = engine_runs.sorted_runs(rows, settings, packed=True)
         assert clean
         # Runs of zero net change may differ (a row within one month is dropped before the
         # sort); the changes, the runs whose MRR moved, are the same.
@@ -178,7 +178,7 @@ def test_deltas_too_wide_for_the_int128_sort_fall_back_exactly() -> None:
         ]
     )
     settings = Settings(as_of=date(2024, 6, 30))
-    assert timeline._wide_runs(rows.lazy(), settings) is None
+    assert engine_runs.wide_runs(rows.lazy(), settings) is None
     assert_same(rows, settings)
     changes = compute_changes(rows, settings, ids=True)
     # a: new 2^50 on Jan 5, expansion 1 on Mar 1; b: new 1 on Feb 1

@@ -12,6 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
 from test_properties import COMBINATIONS
 
@@ -201,3 +202,34 @@ def test_sources_that_may_be_split_are_split() -> None:
     assert {"chargebee", "chargify", "baremetrics"} <= set(splittable)
     for name in splittable:
         assert load([str(fixtures[name])], parts=3).parts, name
+
+
+def test_what_is_asked_of_spilled_parts_is_answered_without_reading_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # c0 is free from Jan 1 (0 MRR), c1 pays 10 from Jan 10, c2 pays 20 from Feb 5 to Mar 20,
+    # c3 pays 5 from Apr 1: the first paying day is Jan 10; the last day on or before the
+    # as-of date is Feb 5 (as of Mar 10), Mar 20 (as of Mar 31) and Apr 1 (as of Dec 31).
+    path = tmp_path / "glance.csv"
+    path.write_text(
+        "customer_id,start_date,end_date,amount,interval\n"
+        "c0,2024-01-01,,0,month\n"
+        "c1,2024-01-10,,10,month\n"
+        "c2,2024-02-05,2024-03-20,20,month\n"
+        "c3,2024-04-01,,5,month\n"
+    )
+    rows = load([str(path)], parts=3)
+    assert len(rows.parts) == 3 and all(p.spilled and p.glance for p in rows.parts)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a spilled part was read back")
+
+    monkeypatch.setattr(pl, "read_ipc", no_reading)
+    assert rows.paying_rows() == 3
+    assert report.first_paying_day(rows) == date(2024, 1, 10)
+    for as_of, last in (
+        (date(2024, 3, 10), date(2024, 2, 5)),
+        (date(2024, 3, 31), date(2024, 3, 20)),
+        (date(2024, 12, 31), date(2024, 4, 1)),
+    ):
+        assert report.freshness(rows, Settings(as_of=as_of)).data_through == last

@@ -304,6 +304,27 @@ def test_typed_ids_are_stripped_when_text_and_compared_as_they_are_otherwise(
     ]
 
 
+def test_only_the_id_columns_with_spaces_are_stripped(tmp_path: Path) -> None:
+    # A column is stripped only when some value has surrounding spaces (any Unicode space,
+    # e.g. a no-break space): here subscription_id, not customer_id (Categorical, as it is).
+    path = str(tmp_path / "one_spaced.parquet")
+    pl.DataFrame(
+        {
+            "customer_id": pl.Series(["c1", "c1", "c2"], dtype=pl.Categorical),
+            "subscription_id": ["s1\u00a0", "s1", "\u3000s2"],
+            "start_date": [date(2024, 1, 1)] * 3,
+            "amount": [Decimal("10"), Decimal("10"), Decimal("7.5")],
+        }
+    ).write_parquet(path)
+    rows = load([path])
+    # "s1<nbsp>" is "s1": rows 2 and 3 are one; c1 s1 10.00 and c2 s2 7.50
+    assert rows.duplicates == 1
+    assert sorted(rows.frame.select("customer_id", "subscription_id", "mrr").rows()) == [
+        ("c1", "s1", 1000),
+        ("c2", "s2", 750),
+    ]
+
+
 def test_the_same_file_twice_is_a_duplicate_export(tmp_path: Path) -> None:
     path = write(tmp_path, "once.csv", MINIMAL + "c1,2024-01-01,10\n")
     rows = load([path, path])

@@ -303,6 +303,30 @@ def test_chargebee_subscriptions() -> None:
     ]
 
 
+def test_columns_filled_from_a_second_header_are_tidied_and_stripped(tmp_path: Path) -> None:
+    # Chargebee's interval falls back to plans.period_unit and its customer to
+    # subscriptions.customer_id when the first header is empty: the values of the second
+    # header ("YEAR ", " cust_B ") are tidied and stripped like those of the first, though
+    # duplicates were judged (and their values found) before the two were put together.
+    path = tmp_path / "chargebee_fallbacks.csv"
+    path.write_text(
+        "subscriptions.id,subscriptions.plan_quantity,subscriptions.plan_unit_price,"
+        "subscriptions.billing_period,subscriptions.billing_period_unit,plans.period_unit,"
+        "subscriptions.status,subscriptions.currency_code,subscriptions.started_at,"
+        "customers.id,subscriptions.customer_id\n"
+        "sub_1,3,10.00,1,month,,Active,USD,2024-01-05 09:00:00,cust_A,\n"
+        "sub_2,1,600.00,1,,YEAR ,Active,USD,2024-02-10 14:00:00,, cust_B \n"
+    )
+    rows = load([str(path)])
+    assert rows.source == "chargebee"
+    frame = rows.frame.sort("subscription_id")
+    # sub_1: 10.00 × 3 a month = 30.00; sub_2: 600.00 a year ÷ 12 = 50.00
+    assert frame.select("subscription_id", "customer_id", "mrr").rows() == [
+        ("sub_1", "cust_A", 3000),
+        ("sub_2", "cust_B", 5000),
+    ]
+
+
 def test_chargebee_future_subscription_starts_on_its_start_date() -> None:
     rows = load([fixture("chargebee_future.csv")])
     result = table(rows, date(2024, 8, 31))

@@ -1,4 +1,4 @@
-"""The customer-level sort of one Int128 column (timeline._wide_runs), on events given by hand.
+"""The customer-level sort of one Int128 column (engine.runs.wide_runs), on events given by hand.
 
 The Int128 is built from a 64-bit low half (position, check, biased delta) and the key with its
 top bit flipped, and split back with wrapping casts: keys on both sides of the top bit, checks
@@ -13,9 +13,9 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from mrrcli.engine import timeline
+from mrrcli.engine import runs as engine_runs
 from mrrcli.engine.keys import CHECK, KEY
-from mrrcli.engine.timeline import POS
+from mrrcli.engine.runs import POS
 from mrrcli.vocabulary import Settings
 
 EPOCH = date(1970, 1, 1)
@@ -27,15 +27,15 @@ def wide_runs(
     events: list[tuple[int, int, int, int]],
     as_of: int,
 ) -> tuple[pl.DataFrame, bool] | None:
-    """_wide_runs on (key, check, day, delta) events; days are days since 1970 (event mode)."""
+    """engine.runs.wide_runs on (key, check, day, delta) events; days since 1970 (event mode)."""
     keys, checks, days, deltas = (list(column) for column in zip(*events, strict=True))
     frame = pl.DataFrame(
         {KEY: keys, CHECK: checks, POS: days, "delta": deltas},
         schema={KEY: pl.UInt64, CHECK: pl.UInt64, POS: pl.Int32, "delta": pl.Int64},
     )
-    monkeypatch.setattr(timeline, "_events", lambda rows, settings: frame.lazy())
+    monkeypatch.setattr(engine_runs, "_events", lambda rows, settings: frame.lazy())
     rows = pl.DataFrame({"mrr": [1], "start_date": [EPOCH + timedelta(days=min(days))]})
-    return timeline._wide_runs(rows.lazy(), Settings(as_of=EPOCH + timedelta(days=as_of)))
+    return engine_runs.wide_runs(rows.lazy(), Settings(as_of=EPOCH + timedelta(days=as_of)))
 
 
 def test_keys_on_both_sides_of_the_top_bit_come_back_in_unsigned_order(

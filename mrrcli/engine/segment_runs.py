@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, KEY, with_key
-from mrrcli.engine.timeline import POS
+from mrrcli.engine.runs import POS
 from mrrcli.vocabulary import Level, Settings
 
 SEGMENT = "segment"

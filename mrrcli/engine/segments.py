@@ -23,6 +23,7 @@ from __future__ import annotations
 import polars as pl
 
 from mrrcli.engine.keys import CUSTOMER, KEY
+from mrrcli.engine.runs import POS
 from mrrcli.engine.segment_runs import SEGMENT as SEGMENT  # the name reports import from here
 from mrrcli.engine.segment_runs import (
     SegmentRows,
@@ -33,7 +34,7 @@ from mrrcli.engine.segment_runs import (
     segment_rows,
     segment_runs,
 )
-from mrrcli.engine.timeline import POS, _with_calendar
+from mrrcli.engine.timeline import _with_calendar
 from mrrcli.vocabulary import MOVEMENTS, Scope, Settings
 
 NONE_SEGMENT = "(none)"

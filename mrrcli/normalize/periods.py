@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -61,6 +62,45 @@ class NormalizeOptions:
     segment: str | None = None  # the column whose trimmed values are the rows' `segment` (§9)
 
 
+@dataclass(frozen=True)
+class Glance:
+    """What the reports ask of a part's rows besides its partial sums, kept when the rows go
+    to disk (mrrcli.parts) so that answering it does not read them back: how many rows pay,
+    the first day a row pays, and the distinct start and end days (a frame of the rows'
+    columns, each day once, the other column null: freshness reads it as it reads the rows)."""
+
+    paying: int
+    first_paying: date | None
+    days: pl.DataFrame
+
+    @staticmethod
+    def of(frame: pl.DataFrame) -> Glance:
+        count, first = _paying(frame)
+        none = pl.Series([], dtype=pl.Date)
+        starts = frame.get_column("start_date").unique() if frame.width else none
+        ends = frame.get_column("end_date").unique() if "end_date" in frame.columns else none
+        days = pl.DataFrame(
+            {
+                "start_date": pl.concat([starts, _nulls(ends.len())]),
+                "end_date": pl.concat([_nulls(starts.len()), ends]),
+            }
+        )
+        return Glance(count, first, days)
+
+
+def _nulls(n: int) -> pl.Series:
+    return pl.repeat(None, n, dtype=pl.Date, eager=True)
+
+
+def _paying(frame: pl.DataFrame) -> tuple[int, date | None]:
+    """How many rows of `frame` pay, and the first day one does."""
+    if not frame.width:
+        return 0, None
+    paying = pl.col("mrr") > 0
+    count, first = frame.select(paying.sum(), pl.col("start_date").filter(paying).min()).row(0)
+    return int(count or 0), first
+
+
 @dataclass
 class Rows:
     """Validated price periods with their MRR (`mrr`, Int64 minor units of `currency`)."""
@@ -89,6 +129,7 @@ class Rows:
     over_discount_rows: int = 0
     over_discount: pl.DataFrame | None = None
     spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
+    glance: Glance | None = None  # what is asked of a spilled part's rows (see Glance)
     # An export whose parts are computed elsewhere (mrrcli.spark): it gives the partials.
     remote: Any = None
 
@@ -101,12 +142,35 @@ class Rows:
             else:
                 yield replace(piece, frame=pl.read_ipc(piece.spilled), spilled=None)
 
+    def glanced(self) -> Iterator[Glance | pl.DataFrame]:
+        """Each part's Glance when it has one (its rows are on disk), else its rows."""
+        for piece in self.parts or [self]:
+            if piece.glance is not None:
+                yield piece.glance
+            elif piece.spilled is not None:
+                yield pl.read_ipc(piece.spilled)
+            else:
+                yield piece.frame
+
+    def day_frames(self) -> Iterator[pl.DataFrame]:
+        """Each part's rows, or its distinct days (Glance.days), for freshness."""
+        for seen in self.glanced():
+            yield seen.days if isinstance(seen, Glance) else seen
+
     def paying_rows(self) -> int:
         """Input rows with MRR above 0. A row split at its trial end counts once: only its
         paying part can carry MRR."""
         if self.remote is not None:
             return int(self.remote.paying)
-        return sum(int(p.frame.select((pl.col("mrr") > 0).sum()).item()) for p in self.pieces())
+        return sum(s.paying if isinstance(s, Glance) else _paying(s)[0] for s in self.glanced())
+
+    def first_paying_day(self) -> date | None:
+        """The first day on which any row carries MRR (None when none does)."""
+        firsts = [
+            s.first_paying if isinstance(s, Glance) else _paying(s)[1] for s in self.glanced()
+        ]
+        found = [day for day in firsts if isinstance(day, date)]
+        return min(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -196,7 +260,7 @@ def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Colum
     schema = frame.schema
     # Text columns: blank means absent. Ids are stripped; columns of few distinct values
     # (currency, interval, status) are tidied once per distinct value, and only if needed.
-    values = distinct(frame, [c for c in FEW_VALUES if c in schema])
+    values = distinct(frame, [c for c in FEW_VALUES if c in schema], table.values)
     # Numbers exactly as written, read from the columns as they are; then text columns
     # replaced in place.
     frame = with_number_columns(frame, amount_column, already_monthly)

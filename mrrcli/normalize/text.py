@@ -4,7 +4,7 @@ codes and statuses matched, each worked out once per distinct value rather than 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import polars as pl
 
@@ -29,15 +29,24 @@ FEW_VALUES = ("currency", "interval", "status")
 NOWHERE = pl.col(ROW_COLUMN).is_null()
 
 
-def distinct(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+def distinct(
+    frame: pl.DataFrame, columns: list[str], known: Mapping[str, list[str]] | None = None
+) -> dict[str, list[str]]:
     """The distinct non-null values (as text) of each of `columns` of `frame`, text columns
-    of few values, found in one pass."""
-    if not columns:
-        return {}
-    found = frame.select(
-        pl.col(c).cast(pl.String).unique().drop_nulls().implode() for c in columns
-    ).row(0)
-    return {c: list(values) for c, values in zip(columns, found, strict=True)}
+    of few values, found in one pass; those of a column in `known` (read.files.Table.values:
+    they may include values of rows dropped since, which only adds a tidying of a value no
+    row holds) are taken from there."""
+    known = known or {}
+    looked_for = [c for c in columns if c not in known]
+    found = (
+        frame.select(
+            pl.col(c).cast(pl.String).unique().drop_nulls().implode() for c in looked_for
+        ).row(0)
+        if looked_for
+        else ()
+    )
+    values = {c: list(v) for c, v in zip(looked_for, found, strict=True)}
+    return {c: list(known[c]) if c in known else values[c] for c in columns}
 
 
 def _tidy(column: str, values: list[str], case: Callable[[str], str]) -> pl.Expr:

@@ -66,10 +66,12 @@ def drop_duplicates(
     frame = table.frame
     dated = {c: kinds[c] for c in frame.columns if kinds.get(c) in _DATES}
     many, days = _many_values(frame, dated, dates)
-    found = _repeats(frame, kinds, dates, many, days)
+    distinct: dict[str, list[str]] = {}
+    found = _repeats(frame, kinds, dates, (many, days), distinct)
     # None: a candidate's date needs the order of numeric dates that all values tell
     if found is None:
-        found = cast(pl.DataFrame, _repeats(frame, kinds, dates, [], days))
+        found = cast(pl.DataFrame, _repeats(frame, kinds, dates, ([], days), distinct))
+    table = replace(table, values={**table.values, **distinct})
     drop = found
     if not drop.height:
         return table
@@ -87,27 +89,30 @@ def _repeats(
     frame: pl.DataFrame,
     kinds: Mapping[str, str],
     dates: DatesRead | None,
-    many: list[str],
-    days: list[str],
+    timestamps: tuple[list[str], list[str]],
+    distinct: dict[str, list[str]],
 ) -> pl.DataFrame | None:
     """`_file` and `_row` of the rows of `frame` that repeat an earlier row (drop_duplicates).
-    The date columns with `many` values (timestamps) are left out of the hash and read for
-    the candidates only (None when one of theirs needs the order of numeric dates); those
-    of `days` are compared by the day they start with (_many_values)."""
+    Of the date columns with many values (`timestamps`, _many_values), the first are left
+    out of the hash and read for the candidates only (None when one of theirs needs the
+    order of numeric dates), the second compared by the day they start with. The distinct
+    values of code columns are kept in `distinct` (Table.values)."""
+    many, days = timestamps
     data = [c for c in frame.columns if c not in (FILE_COLUMN, ROW_COLUMN)]
     dated = {c: kinds[c] for c in data if kinds.get(c) in _DATES}
     few = {c: kind for c, kind in dated.items() if c not in many and c not in days}
     keyed, date_keys = (frame, []) if frame.height < 2 else _date_keys(frame, few, dates)
     date_keys += [pl.col(c).str.slice(0, 10) for c in days]
     texts = [
-        _compared(frame, c, kinds.get(c))
+        _compared(frame, c, kinds.get(c), distinct)
         for c in data
         if kinds.get(c) != SAME_NUMBER and c not in dated
     ] + date_keys
-    # Hash the rows without their numbers (32 bits: only candidates, compared exactly below);
+    # Hash the rows without their numbers (only candidates, compared exactly below);
     # sorting the hashes and comparing neighbours beats a hash table of them (is_duplicated).
+    # 64 bits sort as fast as 32, and 10M distinct rows share no 64-bit hash, where 32 bits
+    # made some 12,000 false candidates to read and compare.
     hashes = keyed.select(texts or [pl.lit(0)]).hash_rows(seed=0)
-    hashes = hashes.cast(pl.UInt32, wrap_numerical=True)
     ordered = hashes.sort()
     repeated = ordered.filter(ordered == ordered.shift(1))
     if not repeated.len():
@@ -143,18 +148,22 @@ def _is_text(dtype: pl.DataType | None) -> bool:
     return dtype is not None and (dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum))
 
 
-def _compared(frame: pl.DataFrame, column: str, kind: str | None) -> pl.Expr:
+def _compared(
+    frame: pl.DataFrame, column: str, kind: str | None, values: dict[str, list[str]]
+) -> pl.Expr:
     """`column` of `frame` as it is compared for duplicates (see drop_duplicates). A code
-    column (a few distinct values) is tidied once per distinct value, and only if needed."""
+    column (a few distinct values) is tidied once per distinct value, and only if needed;
+    its distinct values are kept in `values` (Table.values)."""
     if kind not in (SAME_ID, SAME_CODE):
         return pl.col(column)
     if kind == SAME_ID:  # stripped already when text (drop_duplicates); a number as it is
         return pl.col(column)
     text = pl.col(column).cast(pl.String)
-    values = frame.select(text.unique().drop_nulls().head(_FEW + 1)).to_series().to_list()
-    if len(values) > _FEW:
+    found = frame.select(text.unique().drop_nulls().head(_FEW + 1)).to_series().to_list()
+    if len(found) > _FEW:
         return text.str.strip_chars().str.to_lowercase()
-    tidy = {v: v.strip().lower() for v in values}
+    values[column] = found
+    tidy = {v: v.strip().lower() for v in found}
     if all(v == t for v, t in tidy.items()):
         return text
     return text.replace_strict(tidy, default=None, return_dtype=pl.String)

@@ -64,6 +64,10 @@ class Table:
     # Text columns already stripped of surrounding spaces (drop_duplicates strips the ids it
     # compares once, in place, so that normalizing need not do it again).
     stripped: frozenset[str] = frozenset()
+    # The distinct values (as text, nulls left out) of some text columns of few values, found
+    # when duplicates were judged: every value the frame holds is among them (rows dropped
+    # since may have held others), so normalizing need not look for them again.
+    values: dict[str, list[str]] = field(default_factory=dict)
 
 
 def header_key(name: str) -> str:

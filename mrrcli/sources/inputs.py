@@ -105,20 +105,33 @@ def open_input(
     frame = _status_ends(frame, chosen, notes)
     # Ids stripped when judging duplicates stay stripped in a periods export read on its own
     # (other shapes, and joined tables, build their columns afresh).
-    stripped = _stripped(table.stripped, headers, chosen, mapping) if not tables else frozenset()
-    return Input(replace(table, frame=frame, stripped=stripped), chosen, notes, set_aside, read)
+    # So do the distinct values of its code columns found then.
+    stripped, values = frozenset[str](), dict[str, list[str]]()
+    if not tables:
+        renames = _periods_renames(headers, chosen, mapping)
+        stripped = frozenset(renames[h] for h in table.stripped if h in renames)
+        values = {renames[h]: found for h, found in table.values.items() if h in renames}
+    table = replace(table, frame=frame, stripped=stripped, values=values)
+    return Input(table, chosen, notes, set_aside, read)
 
 
-def _stripped(
-    headers_stripped: frozenset[str], headers: list[str], chosen: Source, mapping: Mapping[str, str]
-) -> frozenset[str]:
-    """The canonical names of the `headers_stripped` (by their header names) of a `periods`
-    source; none for other shapes."""
-    if chosen.shape != "periods" or not headers_stripped:
-        return frozenset()
+def _periods_renames(
+    headers: list[str], chosen: Source, mapping: Mapping[str, str]
+) -> dict[str, str]:
+    """Header → canonical name of the columns that reach normalizing as they were read, only
+    renamed: none unless the shape is `periods`, and not a column that the source fills from
+    a second header, takes the latest of several headers for, or rebuilds from a history."""
+    if chosen.shape != "periods" or chosen.price_history is not None:
+        return {}
     wanted = {**chosen.mapping(headers), **mapping}
     renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
-    return frozenset(renames[h] for h in headers_stripped if h in renames)
+    filled = {
+        canonical
+        for canonical, found in chosen.fallbacks(headers).items()
+        if canonical not in mapping and len(found) > 1
+    }
+    rebuilt = filled | {c for c in chosen.latest_of if c not in mapping}
+    return {h: c for h, c in renames.items() if c not in rebuilt}
 
 
 def _headers(table: Table) -> list[str]:
