@@ -8,7 +8,7 @@ values are worked out by hand in comments.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -168,7 +168,7 @@ def test_typed_dates_and_a_split_run_judge_duplicates_the_same(tmp_path: Path) -
         }
     ).write_parquet(parquet)
     whole, split = load([str(parquet)]), load([str(parquet)], parts=2)
-    # row 3 repeats row 2 (A, 1 March, 10 = 10.0); C's rows start on different days
+    # row 2 repeats row 1 (A, 1 March, 10 = 10.0); C's rows start on different days
     assert whole.duplicates == split.duplicates == 1
     # A 10 + B 20 + C 30 + C 30 = 90.00
     assert sum(p.frame.get_column("mrr").sum() for p in split.pieces()) == 9000
@@ -228,3 +228,26 @@ def test_files_are_read_in_their_own_order_of_numeric_dates(tmp_path: Path, both
     # A 10 + B 5 + C 5 = 20.00
     assert rows.duplicates == 1
     assert rows.frame.get_column("mrr").sum() == 2000
+
+
+def test_typed_timestamps_are_compared_by_their_day(tmp_path: Path, both_ways: str) -> None:
+    parquet = tmp_path / "export.parquet"
+    pl.DataFrame(
+        {
+            "customer_id": ["A", "A", "A"],
+            "start_date": pl.Series(
+                [
+                    datetime(2024, 3, 1, 8, 0),  # row 1: 1 March 08:00 UTC (17:00 in Tokyo)
+                    datetime(2024, 3, 1, 20, 0),  # row 2: 1 March 20:00 UTC (2 March in Tokyo)
+                    datetime(2024, 3, 2, 1, 0),  # row 3: 2 March 01:00 UTC (10:00 in Tokyo)
+                ],
+                dtype=pl.Datetime("us", "UTC"),
+            ),
+            "amount": ["10", "10", "10"],
+        }
+    ).write_parquet(parquet)
+    # (A Parquet file's rows count from 1: it has no header line.) UTC: rows 1 and 2 are one
+    # row; Tokyo: rows 2 and 3 are
+    utc, tokyo = load([str(parquet)]), load([str(parquet)], timezone="Asia/Tokyo")
+    assert sorted(utc.frame.get_column("_row").to_list()) == [1, 3]
+    assert sorted(tokyo.frame.get_column("_row").to_list()) == [1, 2]
