@@ -478,3 +478,18 @@ def test_map_suggestions_pair_only_related_headers() -> None:
     assert map_suggestions(["start_date"], ['Start "Date"']) == [
         '--map start_date="Start \\"Date\\""'
     ]
+
+
+def test_few_values_are_recoded_like_replace_strict() -> None:
+    from mrrcli.read.codes import recoded
+
+    column = pl.Series("c", ["month", None, "year", "weird", "month"])
+    # month → 1, year → 12, anything else (and null) → null; the same with 20 extra names,
+    # which recodes through replace_strict instead of a chain of comparisons
+    few = {"month": 1, "year": 12}
+    many = {**few, **{f"name{i}": i for i in range(20)}}
+    for mapping in (few, many):
+        frame = column.to_frame().select(recoded(pl.col("c"), mapping, pl.UInt8))
+        assert frame.columns == ["c"]
+        assert frame.to_series().to_list() == [1, None, 12, None, 1]
+        assert frame.dtypes == [pl.UInt8]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 import polars as pl
 
+from mrrcli.read.codes import recoded
 from mrrcli.read.files import ROW_COLUMN
 
 INTERVAL_CODES = {"day": 0, "week": 1, "month": 2, "quarter": 3, "year": 4}
@@ -56,7 +57,7 @@ def _tidy(column: str, values: list[str], case: Callable[[str], str]) -> pl.Expr
     text = pl.col(column).cast(pl.String)
     if all(v == t for v, t in tidy.items()):
         return text
-    return text.replace_strict(tidy, default=None, return_dtype=pl.String)
+    return recoded(text, tidy, pl.String)
 
 
 def text_columns(
@@ -96,12 +97,7 @@ def interval_code(values: list[str]) -> pl.Expr:
     INTERVAL_CODES (day, week, month, quarter, year); null when it is not one of the names in
     INTERVALS."""
     codes = {v: INTERVAL_CODES.get(INTERVALS.get(v.strip().lower(), "")) for v in values}
-    return (
-        pl.col("interval")
-        .cast(pl.String)
-        .replace_strict(codes, default=None, return_dtype=pl.UInt8)
-        .alias("_interval")
-    )
+    return recoded(pl.col("interval").cast(pl.String), codes, pl.UInt8).alias("_interval")
 
 
 def status_in(values: list[str], statuses: tuple[str, ...]) -> pl.Expr:

@@ -9,6 +9,7 @@ from typing import cast
 
 import polars as pl
 
+from mrrcli.read.codes import recoded
 from mrrcli.read.dates import (
     FIXED_ZONES,
     DateFormatError,
@@ -166,7 +167,7 @@ def _compared(
     tidy = {v: v.strip().lower() for v in found}
     if all(v == t for v, t in tidy.items()):
         return text
-    return text.replace_strict(tidy, default=None, return_dtype=pl.String)
+    return recoded(text, tidy, pl.String)
 
 
 _FEW = 1000  # a code column with more distinct values is tidied row by row
