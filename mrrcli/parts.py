@@ -14,106 +14,39 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import cast
 
 import polars as pl
 
 from mrrcli.engine.freshness import data_through
-from mrrcli.engine.keys import customer_hash
 from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
-from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
+from mrrcli.read.files import expand_paths, header_key, is_parquet
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
+from mrrcli.split import Partition, split_files
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
-PART = "_part"  # the part number of a row, in the streaming split
-DONE = "done"  # written beside a file's parts once they are all on disk
+# What a report will ask of each part, given the part's Rows: the settings and needs of its
+# partial sums (report.ahead). A part's partial is then computed as soon as it is read.
+Ahead = Callable[[Rows], tuple[Settings, Needs]]
 
 
-@dataclass(frozen=True)
-class Partition:
-    """Part `index` of `count` of the customers: the rows whose customer id (in the header
-    `column`, each file's own spelling) hashes to it. A customer's rows all fall in one part.
-    With `directory`, the files were split there beforehand (split_files): the part's rows
-    are read from there, not filtered out of the whole file again."""
-
-    index: int
-    count: int
-    column: str
-    directory: str | None = None
-
-    def part_of(self, column: str) -> pl.Expr:
-        """The part a row belongs to, from the file's own name of the customer id column."""
-        stripped = pl.col(column).cast(pl.String).str.strip_chars()
-        # when/then, not replace("", None): a replace stops Polars' streaming engine, and the
-        # split would hold the whole file.
-        customer = pl.when(stripped == "").then(None).otherwise(stripped)
-        return customer_hash(customer) % self.count
-
-    def keeps(self, column: str) -> pl.Expr:
-        """True for the rows of this part (read.files.RowFilter)."""
-        return self.part_of(column) == self.index
-
-    def rows(self, index: int, scan: pl.LazyFrame, column: str) -> pl.DataFrame:
-        """The part's rows of file `index` (read.files.RowFilter)."""
-        if self.directory is None or not os.path.exists(_file_dir(self.directory, index, DONE)):
-            return scan.filter(self.keeps(column)).collect()
-        folder = _file_dir(self.directory, index, f"{PART}={self.index}")
-        if not os.path.isdir(folder):
-            return scan.head(0).collect()
-        # The sink writes a part's rows in the file's order, in files numbered in that order.
-        return pl.scan_ipc(os.path.join(folder, "*.ipc")).collect()
-
-    def remove(self) -> None:
-        """The split's files of this part removed (the disk holds one copy of the data)."""
-        if self.directory is None:
-            return
-        for name in os.listdir(self.directory):
-            shutil.rmtree(
-                os.path.join(self.directory, name, f"{PART}={self.index}"), ignore_errors=True
-            )
-
-
-def _file_dir(directory: str, index: int, *names: str) -> str:
-    return os.path.join(directory, f"file{index}", *names)
-
-
-def split_files(
-    paths: Sequence[str], partition: Partition, directory: str, delimiter: str | None = None
-) -> None:
-    """Every file written to `directory` as `count` parts by customer, in one streaming pass
-    over it (the file is read once and never held whole). The parts are Arrow IPC files,
-    uncompressed: they are written and read back at the speed of the disk (Parquet's encoding
-    took 1.6 times the CPU of the whole split). A file that cannot be split is left alone: its
-    parts are then filtered out of it, and reading them says what is wrong."""
-    for index, path in enumerate(expand_paths(paths)):
-        try:
-            scan = scan_file(path, delimiter)
-            column = part_column(path, scan, partition)
-            target = pl.PartitionBy(_file_dir(directory, index), key=PART, include_key=False)
-            scan.with_columns(partition.part_of(column).alias(PART)).sink_ipc(target, mkdir=True)
-        except (InputError, pl.exceptions.PolarsError, OSError):
-            shutil.rmtree(_file_dir(directory, index), ignore_errors=True)
-            continue
-        with open(_file_dir(directory, index, DONE), "w"):
-            pass
-
-
-def load(paths: Sequence[str], options: ReadOptions) -> Rows:
+def load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None = None) -> Rows:
     """Read an export whole, or in parts when it is large (or `options.parts` says so) and
     its source allows it; Rows of a split export hold each part's rows in `parts`. With
-    --engine spark the parts are computed on Spark (mrrcli.spark)."""
+    --engine spark the parts are computed on Spark (mrrcli.spark). With `ahead`, a part's
+    partial sums are computed as it is read, and its rows are not kept (see Rows.early)."""
     if options.engine == Engine.spark:
         from mrrcli.spark import load as load_on_spark
 
         return load_on_spark(paths, options)
-    rows = _load(paths, options)
+    rows = _load(paths, options, ahead)
     no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
     unattributed = sum(piece.unattributed for piece in rows.parts or [rows])
     if unattributed:
@@ -125,7 +58,7 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     return rows
 
 
-def _load(paths: Sequence[str], options: ReadOptions) -> Rows:
+def _load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None) -> Rows:
     count = options.parts if options.parts is not None else part_count(paths, options)
     if count <= 1:
         return load_rows(paths, options)
@@ -135,18 +68,20 @@ def _load(paths: Sequence[str], options: ReadOptions) -> Rows:
         rows.notes.append(f"read whole, not in {count} parts: {why}")
         return rows
     reading = normalize_options(options)
+    if len(expand_paths(paths)) > 1:
+        ahead = None  # dated copies are looked for in every part's rows (no_dated_copies)
     spill = tempfile.mkdtemp(prefix="mrrcli-rows-")
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
             split_files(paths, partitions[0], split, options.delimiter)
             again = bool(options.fx and not options.currency)  # may be read twice (below)
-            pieces, total = read_parts(paths, options, reading, partitions, spill, again)
+            pieces, total = read_parts(paths, options, reading, partitions, spill, again, ahead)
             if len({p.currency for p in pieces}) > 1 and again:
                 # Parts chose different reporting currencies; the whole export holds several,
                 # and with rates it is reported in USD, as when read whole.
                 reading = replace(reading, reporting_currency="USD")
-                pieces, total = read_parts(paths, options, reading, partitions, spill)
+                pieces, total = read_parts(paths, options, reading, partitions, spill, ahead=ahead)
         rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total)
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
@@ -162,9 +97,11 @@ def read_parts(
     partitions: Sequence[Partition],
     spill: str,
     keep: bool = False,
+    ahead: Ahead | None = None,
 ) -> tuple[list[Rows], int]:
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
-    read (so that one part's rows are in memory at a time); and the MRR of all rows. The
+    read (so that one part's rows are in memory at a time), or with `ahead` reduced to its
+    partial sums (kept in `early`, the rows let go); and the MRR of all rows. The
     split's files of a part are removed once it is read, unless `keep`. A bad
     input stops the run with the problem a whole run would stop at (first_problem): once a
     part has one, the others are only read to find theirs."""
@@ -183,14 +120,23 @@ def read_parts(
         if problems or not piece.frame.height:
             continue
         total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
-        path = os.path.join(spill, f"part{partition.index}.arrow")
-        piece.frame.write_ipc(path)  # read back by Rows.pieces
-        glance = Glance.of(piece.frame)
-        pieces.append(replace(piece, frame=piece.frame.clear(), spilled=path, glance=glance))
+        pieces.append(_kept(piece, os.path.join(spill, f"part{partition.index}.arrow"), ahead))
         del piece
     if problems:
         raise first_problem(problems)
     return pieces, total
+
+
+def _kept(piece: Rows, path: str, ahead: Ahead | None) -> Rows:
+    """What is kept of a part once read: its partial sums for the report `ahead` names, or
+    else its rows written to `path` (read back by Rows.pieces); and its Glance."""
+    glance = Glance.of(piece.frame)
+    if ahead is not None:
+        settings, needs = ahead(piece)
+        early = (settings, needs, partial(piece.frame, settings, needs))
+        return replace(piece, frame=piece.frame.clear(), glance=glance, early=early)
+    piece.frame.write_ipc(path)
+    return replace(piece, frame=piece.frame.clear(), spilled=path, glance=glance)
 
 
 def first_problem(problems: Sequence[InputError]) -> InputError:
@@ -312,7 +258,8 @@ def split_column(paths: Sequence[str], options: ReadOptions) -> tuple[str | None
 
 def _has_rows(piece: Rows) -> bool:
     """Whether a part holds MRR rows: in its frame, on disk, or elsewhere (Spark)."""
-    return piece.frame.height > 0 or piece.spilled is not None or piece.remote is not None
+    held = piece.spilled is not None or piece.early is not None or piece.remote is not None
+    return piece.frame.height > 0 or held
 
 
 def joined(parts: list[Rows], total: int) -> Rows:
@@ -381,6 +328,9 @@ def partials(rows: Rows, settings: Settings, needs: Needs) -> list[Partial]:
     """One partial per part of an export read in parts (one for an export read whole)."""
     if rows.remote is not None:
         return list(rows.remote.partials(settings, needs))
+    early = [piece.early for piece in rows.parts if piece.early is not None]
+    if early and all(e[:2] == (settings, needs) for e in early) and len(early) == len(rows.parts):
+        return [e[2] for e in early]
     return [partial(piece.frame, settings, needs) for piece in rows.pieces()]
 
 

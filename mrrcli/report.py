@@ -12,7 +12,7 @@ them, and returns a Report whose frame is what every output format shows (presen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -38,6 +38,7 @@ from mrrcli.engine.segment_metrics import (
 )
 from mrrcli.engine.segments import TRANSFERS
 from mrrcli.normalize.periods import Rows
+from mrrcli.parts import Ahead
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
@@ -70,13 +71,19 @@ __all__ = [
 METRICS_NEEDS = Needs(counts=True, retention=True)
 
 
-def load(paths: Sequence[str], options: ReadOptions | None = None, **given: Any) -> Rows:
+def load(
+    paths: Sequence[str],
+    options: ReadOptions | None = None,
+    ahead: Ahead | None = None,
+    **given: Any,
+) -> Rows:
     """Read an export (any source or shape) and compute every row's MRR in minor units.
 
     Options come as a ReadOptions or as its fields by name (`mapping=`, `currency=`, ...).
     `Rows.notes` holds what the user should be told: the source chosen and why, what the file
-    cannot show, and the rows set aside."""
-    return parts.load(paths, replace(options or ReadOptions(), **given))
+    cannot show, and the rows set aside. `ahead` (see the function `ahead`): the one report
+    these rows are read for, whose partial sums an export read in parts computes as it goes."""
+    return parts.load(paths, replace(options or ReadOptions(), **given), ahead)
 
 
 def validate(paths: Sequence[str], options: ReadOptions | None = None, **given: Any) -> Validation:
@@ -124,15 +131,22 @@ def freshness(rows: Rows, settings: Settings) -> Freshness:
     return Freshness(parts.last_day(rows, settings), settings.as_of, settings.max_age)
 
 
+def _movements_plan(rows: Rows, settings: Settings) -> Plan:
+    return for_shape(rows, settings), Needs(segments=rows.by is not None)
+
+
 def movements(rows: Rows, settings: Settings) -> Report:
     """Monthly movements (§7.1 `movements`)."""
-    settings = for_shape(rows, settings)
-    needs = Needs(segments=rows.by is not None)
+    settings, needs = _movements_plan(rows, settings)
     combined = combine(parts.partials(rows, settings, needs), settings)
     if rows.by is not None:
         table = segment_movements_table(combined)
         return _segmented("movements", table, movements_table(combined), rows, settings)
     return _report("movements", movements_table(combined), rows, settings)
+
+
+def _expansion_plan(rows: Rows, settings: Settings, top: int = 5) -> Plan:
+    return for_shape(rows, settings), Needs(counts=True, leaders=top, segments=rows.by is not None)
 
 
 def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
@@ -142,8 +156,7 @@ def expansion(rows: Rows, settings: Settings, top: int = 5) -> Report:
     (or period);
     `extra["movements"]`: the movements table, for the chart.
     """
-    settings = for_shape(rows, settings)
-    needs = Needs(counts=True, leaders=top, segments=rows.by is not None)
+    settings, needs = _expansion_plan(rows, settings, top)
     combined = combine(parts.partials(rows, settings, needs), settings, top)
     return _expansion_report(combined, rows, settings)
 
@@ -164,10 +177,13 @@ def _expansion_report(combined: Combined, rows: Rows, settings: Settings) -> Rep
     return report
 
 
+def _metrics_plan(rows: Rows, settings: Settings) -> Plan:
+    return for_shape(rows, settings), replace(METRICS_NEEDS, segments=rows.by is not None)
+
+
 def metrics(rows: Rows, settings: Settings) -> Report:
     """Growth, quick ratio, churn rates, NRR/GRR, ARPA, customer counts (§7.1 `metrics`)."""
-    settings = for_shape(rows, settings)
-    needs = replace(METRICS_NEEDS, segments=rows.by is not None)
+    settings, needs = _metrics_plan(rows, settings)
     combined = combine(parts.partials(rows, settings, needs), settings)
     if rows.by is not None:
         table = segment_metrics_table(combined)
@@ -273,11 +289,36 @@ def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr")
         raise ValueError(f"unknown cohort metric {metric!r}: one of {', '.join(COHORT_METRICS)}")
     if not isinstance(rows, Rows):
         rows = load(list(rows))
-    settings = replace(for_shape(rows, settings), period=Period.month)
+    settings, needs = _cohorts_plan(rows, settings)
+    combined = combine(parts.partials(rows, settings, needs), settings)
+    return _cohorts_report(combined, rows, settings, metric, rows.by is not None)
+
+
+def _cohorts_plan(rows: Rows, settings: Settings, metric: str = "nrr") -> Plan:
     segmented = rows.by is not None
     needs = Needs(cohorts=True, cohort_segments=segmented)
-    combined = combine(parts.partials(rows, settings, needs), settings)
-    return _cohorts_report(combined, rows, settings, metric, segmented)
+    return replace(for_shape(rows, settings), period=Period.month), needs
+
+
+# The settings and needs of the partial sums that a report computes of each part, for the
+# reports that compute one partial per part (see ahead).
+Plan = tuple[Settings, Needs]
+PLANS: dict[Callable[..., Report], Callable[..., Plan]] = {
+    movements: _movements_plan,
+    expansion: _expansion_plan,
+    metrics: _metrics_plan,
+    cohorts: _cohorts_plan,
+}
+
+
+def ahead(build: Callable[..., Report], settings: Settings, **filters: Any) -> Ahead | None:
+    """What `build(rows, settings, **filters)` will ask of each part of an export read in
+    parts, for `load(..., ahead=)`: each part's partial sums are then computed as it is read,
+    and its rows are not kept (nor written to disk). None for a report that asks more."""
+    plan = PLANS.get(build)
+    if plan is None:
+        return None
+    return lambda piece: plan(piece, settings, **filters)
 
 
 def _cohorts_report(

@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mrrcli.normalize",),
     ("mrrcli.engine",),
     ("mrrcli.pipeline",),
-    ("mrrcli.parts", "mrrcli.spark", "mrrcli.validate", "mrrcli.checks"),
+    ("mrrcli.parts", "mrrcli.split", "mrrcli.spark", "mrrcli.validate", "mrrcli.checks"),
     ("mrrcli.present",),
     ("mrrcli.report",),
     ("mrrcli.cli", "mrrcli.__main__"),

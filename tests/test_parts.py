@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -233,3 +234,37 @@ def test_what_is_asked_of_spilled_parts_is_answered_without_reading_them_back(
         (date(2024, 12, 31), date(2024, 4, 1)),
     ):
         assert report.freshness(rows, Settings(as_of=as_of)).data_through == last
+
+
+@pytest.mark.parametrize(
+    ("build", "filters", "given"),
+    [
+        (report.movements, {}, {}),
+        (report.movements, {}, {"by": "plan_id"}),
+        (report.metrics, {}, {}),
+        (report.expansion, {"top": 3}, {}),
+        (report.cohorts, {"metric": "grr"}, {"by": "plan_id"}),
+    ],
+)
+def test_a_split_export_read_for_one_report_keeps_only_its_partial_sums(
+    monkeypatch: pytest.MonkeyPatch, build: Any, filters: dict[str, Any], given: dict[str, Any]
+) -> None:
+    # Each part is reduced to the report's partial sums as it is read (report.ahead): no
+    # part's rows are written to disk, and the report is the one read whole.
+    settings = Settings(as_of=AS_OF, mode="snapshot")
+
+    def no_spill(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a part's rows were written to disk")
+
+    early = report.ahead(build, settings, **filters)
+    with monkeypatch.context() as patched:
+        patched.setattr(pl.DataFrame, "write_ipc", no_spill)
+        rows = load([str(SAMPLE_CSV)], parts=3, ahead=early, **given)
+        split = build(rows, settings, **filters)
+    assert len(rows.parts) == 3 and all(p.early is not None for p in rows.parts)
+    assert split.frame.equals(build(load([str(SAMPLE_CSV)], **given), settings, **filters).frame)
+    # Asking these rows for another report is an error, never a silently empty report.
+    with pytest.raises(RuntimeError, match="read for one report"):
+        report.customers(rows, settings)
+    with pytest.raises(RuntimeError, match="read for one report"):
+        build(rows, Settings(as_of=date(2026, 5, 31)), **filters)

@@ -24,12 +24,12 @@ from typer.testing import CliRunner
 from mrrcli import parts, report
 from mrrcli.cli import app
 from mrrcli.errors import InputError
-from mrrcli.parts import Partition, split_files
 from mrrcli.present.formats import render_text
 from mrrcli.present.output import report_document
 from mrrcli.present.terminal import Terminal
 from mrrcli.read.files import scan_file
 from mrrcli.report import Settings, load
+from mrrcli.split import Partition, split_files
 from tests.conftest import SAMPLE_CSV
 
 COUNTS = (1, 2, 3, 7)

@@ -135,14 +135,21 @@ class Run:
         with self._reading():
             return validate(self.options.files, self.read_options())
 
-    def load(self, settings: Settings | None = None) -> tuple[Rows, Settings]:
+    def load(
+        self,
+        settings: Settings | None = None,
+        build: Callable[..., Report] | None = None,
+        **filters: Any,
+    ) -> tuple[Rows, Settings]:
         """The export's rows; snapshots hold month-end values, so they are compared in
-        snapshot mode."""
-        from mrrcli.report import for_shape, load
+        snapshot mode. `build`: the one report they are read for (with its `filters`), whose
+        partial sums an export read in parts computes as it goes (report.ahead)."""
+        from mrrcli.report import ahead, for_shape, load
 
         settings = self.settings() if settings is None else settings
+        early = ahead(build, settings, **filters) if build is not None else None
         with self._reading():
-            rows = load(self.options.files, self.read_options())
+            rows = load(self.options.files, self.read_options(), early)
         shaped = for_shape(rows, settings)
         if shaped.mode != settings.mode:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
@@ -162,7 +169,7 @@ class Run:
             from mrrcli.cli.pictures import check_chart
 
             check_chart(picture)
-        rows, settings = self.load()
+        rows, settings = self.load(build=build, **filters)
         report = build(rows, settings, **filters)
         self.emit(report, chart)
         if picture is not None:

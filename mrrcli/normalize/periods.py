@@ -130,6 +130,9 @@ class Rows:
     over_discount: pl.DataFrame | None = None
     spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
     glance: Glance | None = None  # what is asked of a spilled part's rows (see Glance)
+    # A part's partial sums computed as it was read, for the one report it was read for
+    # (mrrcli.parts, `ahead`): (settings, needs, partial). Its rows were not kept.
+    early: Any = None
     # An export whose parts are computed elsewhere (mrrcli.spark): it gives the partials.
     remote: Any = None
 
@@ -137,6 +140,8 @@ class Rows:
         """The parts of an export read in parts (one at a time: a part written to disk is read
         back only when its turn comes), else the rows themselves."""
         for piece in self.parts or [self]:
+            if piece.early is not None:
+                raise RuntimeError("the rows of this export were read for one report only")
             if piece.spilled is None:
                 yield piece
             else:
