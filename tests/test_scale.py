@@ -33,6 +33,14 @@ from mrrcli.split import Partition, split_files
 from tests.conftest import SAMPLE_CSV
 
 COUNTS = (1, 2, 3, 7)
+# The reports the command line reads a split export for (report.ahead), each with the
+# position of its CSV in `rendered`.
+ONE_REPORT = (
+    (0, report.movements),
+    (2, report.expansion),
+    (4, report.metrics),
+    (10, report.cohorts),
+)
 
 
 def rendered(rows: report.Rows, settings_: Settings) -> list[str]:
@@ -72,6 +80,7 @@ def write_dataset(data: Dataset, path: Path) -> str:
     combination=st.sampled_from(COMBINATIONS),
     by=st.sampled_from([None, "plan_id"]),
     parquet=st.booleans(),
+    one=st.integers(0, len(ONE_REPORT) - 1),
 )
 def test_split_runs_equal_the_whole_run_byte_for_byte(
     tmp_path_factory: pytest.TempPathFactory,
@@ -79,6 +88,7 @@ def test_split_runs_equal_the_whole_run_byte_for_byte(
     combination: tuple[str, str, str],
     by: str | None,
     parquet: bool,
+    one: int,
 ) -> None:
     export = write_dataset(data, tmp_path_factory.mktemp("split") / "export.csv")
     if parquet:
@@ -94,6 +104,11 @@ def test_split_runs_equal_the_whole_run_byte_for_byte(
         # Parts without customers are left out: never more parts than customers.
         assert len(rows.parts) <= len({row.customer_id for row in data.rows})
         assert rendered(rows, settings_) == whole, count
+        # Read for one report (as the command line reads it): each part reduced to that
+        # report's partial sums as it is read, its rows let go.
+        position, build = ONE_REPORT[one if by is None else one % 3]
+        early = load([export], parts=count, by=by, ahead=report.ahead(build, settings_))
+        assert render_text(report_document(build(early, settings_)), "csv") == whole[position]
 
 
 @pytest.mark.parametrize(
