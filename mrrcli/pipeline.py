@@ -34,7 +34,13 @@ def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | No
     """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped;
     amounts written with a decimal comma rewritten when `options.decimal_comma`."""
     inp = open_input(
-        paths, options.source, options.mapping, options.keep_duplicates, part, options.delimiter
+        paths,
+        options.source,
+        options.mapping,
+        options.keep_duplicates,
+        part,
+        options.delimiter,
+        _date_parsing(options),
     )
     if options.decimal_comma:
         frame = inp.table.frame
@@ -45,7 +51,7 @@ def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | No
 
 def normalize_options(options: ReadOptions) -> NormalizeOptions:
     """The user's reading options as normalize takes them (the FX file read once)."""
-    dates = DateParsing(date_format=options.date_format, timezone=options.timezone)
+    dates = _date_parsing(options)
     by = options.by
     export_segment = by is not None and (
         segment_source(by, options.mapping, options.attributes) == "export"
@@ -57,6 +63,11 @@ def normalize_options(options: ReadOptions) -> NormalizeOptions:
         dates=dates,
         fx=read_fx(options.fx, DateParsing(timezone=options.timezone)) if options.fx else None,
     )
+
+
+def _date_parsing(options: ReadOptions) -> DateParsing:
+    """How the user's options read dates (the source adds its zone: for_source)."""
+    return DateParsing(date_format=options.date_format, timezone=options.timezone)
 
 
 def for_source(inp: Input, reading: NormalizeOptions, options: ReadOptions) -> NormalizeOptions:

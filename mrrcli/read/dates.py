@@ -66,6 +66,13 @@ class DateParsing:
     as_written: bool = False
 
 
+def month_as_date(text: pl.Expr) -> pl.Expr:
+    """A month as snapshot exports write it, as a date to read (SPEC §2.3): `2024-03` names
+    the month, read as its first day; any date in the month is read as it is (stripped)."""
+    text = text.str.strip_chars()
+    return pl.when(text.str.contains(r"^\d{4}-\d{1,2}$")).then(text + "-01").otherwise(text)
+
+
 def _clean(col: pl.Expr) -> pl.Expr:
     """Normalise separators and zone spellings so one family of formats reads them all."""
     text = col.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})T", "$1 ")
@@ -130,8 +137,8 @@ def _explicit(text: pl.Expr, p: DateParsing) -> Parsed:
     return pl.lit(None, dtype=pl.Date), text.str.to_datetime(fmt, strict=False, time_unit="us")
 
 
-# Zones that never skip or repeat a wall-clock time: no gap to look for.
-_FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "GMT", "Etc/GMT", "Zulu"})
+# Zones that never skip or repeat a wall-clock time: no gap to look for. (All are UTC.)
+FIXED_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "GMT", "Etc/GMT", "Zulu"})
 
 
 def localize(naive: pl.Series, zone: str) -> pl.Series:
@@ -140,7 +147,7 @@ def localize(naive: pl.Series, zone: str) -> pl.Series:
     gap) is the first instant after the gap (03:00 for 02:30 in New York's spring-forward)."""
     naive = naive.cast(pl.Datetime("us"))
     local = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
-    if zone in _FIXED_ZONES:
+    if zone in FIXED_ZONES:
         return local
     in_gap = local.is_null() & naive.is_not_null()
     if not in_gap.any():

@@ -12,7 +12,15 @@ import polars as pl
 
 from mrrcli.errors import InputError, UsageError
 from mrrcli.read.dates import DateParsing
-from mrrcli.read.duplicates import SAME_CODE, SAME_ID, SAME_NUMBER, drop_duplicates
+from mrrcli.read.duplicates import (
+    SAME_CODE,
+    SAME_DATE,
+    SAME_ID,
+    SAME_MONTH,
+    SAME_NUMBER,
+    DatesRead,
+    drop_duplicates,
+)
 from mrrcli.read.european import NUMBER_COLUMNS, file_delimiter
 from mrrcli.read.files import (
     RowFilter,
@@ -26,6 +34,7 @@ from mrrcli.read.files import (
 from mrrcli.read.problems import Findings
 from mrrcli.sources import Lookup, Source, by_name, detect, lookup_for
 from mrrcli.sources.shapes import (
+    billing_zone_dates,
     invoice_lines_to_periods,
     snapshots_to_periods,
 )
@@ -51,13 +60,15 @@ def open_input(
     keep_duplicates: bool = False,
     partition: RowFilter | None = None,
     delimiter: str | None = None,
+    dates: DateParsing | None = None,
 ) -> Input:
     """Read every file, choose the source (said in `notes`), rename headers to canonical.
 
     Files that are another table of a vendor's export (Stripe invoices beside invoice lines)
     are told apart by their headers and joined in. With `partition`, only the rows of one
     part of the customers are read (see mrrcli.parts). CSV fields are separated by
-    `delimiter`, by default the one each header line shows.
+    `delimiter`, by default the one each header line shows. Duplicate rows are judged on
+    their dates as `dates` (the user's reading options) reads them.
     """
     mapping = dict(mapping or {})
     main_files, tables = _main_and_lookup_files(expand_paths(paths), delimiter)
@@ -67,7 +78,8 @@ def open_input(
     chosen = _chosen_source(_headers(table), source, mapping, notes)
     if not keep_duplicates:
         # Judged on the values as read, so the headers' canonical meaning must be known.
-        table = drop_duplicates(table, _compared_as(_headers(table), chosen, mapping))
+        kinds = _compared_as(_headers(table), chosen, mapping)
+        table = drop_duplicates(table, kinds, dates_read(chosen, dates or DateParsing()))
     for path, owner, lookup in tables:
         if owner is not chosen:
             raise InputError(
@@ -182,6 +194,10 @@ _COMPARED_AS = {
     **dict.fromkeys(("customer_id", "subscription_id"), SAME_ID),
     **dict.fromkeys(("currency", "interval", "status"), SAME_CODE),
     **dict.fromkeys(
+        ("start_date", "end_date", "trial_end", "period_start", "period_end"), SAME_DATE
+    ),
+    "month": SAME_MONTH,
+    **dict.fromkeys(
         (
             "amount",
             "monthly_amount",
@@ -196,6 +212,17 @@ _COMPARED_AS = {
         SAME_NUMBER,
     ),
 }
+
+
+def dates_read(chosen: Source, dates: DateParsing) -> DatesRead:
+    """How the shape's date columns are read (as to_periods and normalizing read them), for
+    judging duplicate rows: in the source's zone; an invoice line's also in the billing
+    system's zone (its length); a periods export's order of numeric dates per file."""
+    dates = replace(dates, source_timezone=chosen.timezone)
+    if chosen.shape == "invoice-lines":
+        billing = billing_zone_dates(dates)
+        return DatesRead((dates,) if billing == dates else (dates, billing))
+    return DatesRead((dates,), per_file=chosen.shape == "periods")
 
 
 def _compared_as(headers: list[str], chosen: Source, mapping: Mapping[str, str]) -> dict[str, str]:

@@ -13,7 +13,13 @@ from dataclasses import replace
 
 import polars as pl
 
-from mrrcli.read.dates import DateFormatError, DateParsing, localize, parse_date_columns
+from mrrcli.read.dates import (
+    DateFormatError,
+    DateParsing,
+    localize,
+    month_as_date,
+    parse_date_columns,
+)
 from mrrcli.read.european import decimal_comma_hint
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.problems import Check, Findings, missing_columns
@@ -250,12 +256,8 @@ def snapshots_to_periods(table: Table, dates: DateParsing, findings: Findings) -
     frame = table.frame
     _missing(frame, ("customer_id", "month", "mrr"), findings)
     # "2024-03" names a month; any date in the month does too.
-    month_text = pl.col("month").cast(pl.String).str.strip_chars()
     frame = frame.with_columns(
-        pl.when(month_text.str.contains(r"^\d{4}-\d{1,2}$"))
-        .then(month_text + "-01")
-        .otherwise(month_text)
-        .alias("_month_text")
+        month_as_date(pl.col("month").cast(pl.String)).alias("_month_text")
         if frame.schema["month"] == pl.String
         else pl.col("month").alias("_month_text")
     )
