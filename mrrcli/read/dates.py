@@ -284,7 +284,7 @@ def _wall_clock_days(
     skips 23:00-24:00), a time at UTC read into a UTC reporting zone, and any offset when the
     date is kept as written (`as_written`). `cleaned` with those days, or None when some value
     is of another form (the full reading then reads every value)."""
-    fixed = p.timezone in _FIXED_ZONES
+    fixed = p.timezone in FIXED_ZONES
     naive = fixed and (p.source_timezone or p.timezone) == p.timezone
     if p.as_written:
         offset = r"(?:Z|[+-]\d{2}:?\d{2})"
