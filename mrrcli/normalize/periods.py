@@ -75,17 +75,27 @@ class Glance:
 
     @staticmethod
     def of(frame: pl.DataFrame) -> Glance:
-        count, first = _paying(frame)
-        none = pl.Series([], dtype=pl.Date)
-        starts = frame.get_column("start_date").unique() if frame.width else none
-        ends = frame.get_column("end_date").unique() if "end_date" in frame.columns else none
+        if not frame.width:
+            return Glance(
+                0, None, pl.DataFrame(schema={"start_date": pl.Date, "end_date": pl.Date})
+            )
+        paying = pl.col("mrr") > 0
+        end = pl.col("end_date") if "end_date" in frame.columns else pl.lit(None, dtype=pl.Date)
+        # one pass, the columns side by side (each distinct day once)
+        count, first, starts, ends = frame.select(
+            paying.sum().alias("paying"),
+            pl.col("start_date").filter(paying).min().alias("first"),
+            pl.col("start_date").unique().implode().alias("starts"),
+            end.unique().drop_nulls().implode().alias("ends"),
+        ).row(0)
+        starts, ends = pl.Series(starts, dtype=pl.Date), pl.Series(ends, dtype=pl.Date)
         days = pl.DataFrame(
             {
                 "start_date": pl.concat([starts, _nulls(ends.len())]),
                 "end_date": pl.concat([_nulls(starts.len()), ends]),
             }
         )
-        return Glance(count, first, days)
+        return Glance(int(count or 0), first, days)
 
 
 def _nulls(n: int) -> pl.Series:
