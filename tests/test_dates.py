@@ -306,6 +306,12 @@ def test_iso_timestamps_whose_day_is_written_first_are_read_without_the_full_par
             DateParsing(timezone="America/New_York", source_timezone="UTC"),
             [date(2024, 2, 29)],
         ),
+        # an offset of 24 hours is no offset: unreadable, also when the date is kept as written
+        (
+            ["2024-03-01T01:00+24:00", "2024-03-02"],
+            DateParsing(as_written=True),
+            [None, date(2024, 3, 2)],
+        ),
         # an hour 25 is no time: unreadable (null, reported by the caller)
         (["2024-03-01 25:00", "2024-03-02"], DateParsing(), [None, date(2024, 3, 2)]),
     ],

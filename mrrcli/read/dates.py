@@ -287,7 +287,7 @@ def _wall_clock_days(
     fixed = p.timezone in FIXED_ZONES
     naive = fixed and (p.source_timezone or p.timezone) == p.timezone
     if p.as_written:
-        offset = r"(?:Z|[+-]\d{2}:?\d{2})"
+        offset = r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"
     elif fixed:
         offset = r"(?:Z|[+-]00:?00)"
     else:
