@@ -283,6 +283,8 @@ def joined(parts: list[Rows], total: int) -> Rows:
         first,
         frame=first.frame.clear(),
         spilled=None,
+        glance=None,
+        early=None,
         read=sum(p.read for p in parts),
         duplicates=sum(p.duplicates for p in parts),
         trial_rows=sum(p.trial_rows for p in parts),

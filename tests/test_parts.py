@@ -262,6 +262,7 @@ def test_a_split_export_read_for_one_report_keeps_only_its_partial_sums(
         rows = load([str(SAMPLE_CSV)], parts=3, ahead=early, **given)
         split = build(rows, settings, **filters)
     assert len(rows.parts) == 3 and all(p.early is not None for p in rows.parts)
+    assert rows.early is None and rows.glance is None  # each part's own, not the export's
     assert split.frame.equals(build(load([str(SAMPLE_CSV)], **given), settings, **filters).frame)
     # Asking these rows for another report is an error, never a silently empty report.
     with pytest.raises(RuntimeError, match="read for one report"):
