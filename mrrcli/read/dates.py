@@ -275,32 +275,42 @@ _DAY = r"^\d{4}-\d{2}-\d{2}"
 _TIME = r"[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?"
 
 
-def _wall_clock_days(
-    cleaned: pl.DataFrame, columns: list[str], p: DateParsing
-) -> pl.DataFrame | None:
-    """Fast path for ISO timestamps (Stripe's `2024-03-01 12:34`, `2024-03-01T12:34:56Z`)
-    whose date is the day they start with, as the full reading would find it: a naive time
-    read in a UTC reporting zone itself (a zone with gaps may move it to the next day: Nuuk
-    skips 23:00-24:00), a time at UTC read into a UTC reporting zone, and any offset when the
-    date is kept as written (`as_written`). `cleaned` with those days, or None when some value
-    is of another form (the full reading then reads every value)."""
+def written_day(column: str, p: DateParsing) -> tuple[pl.Expr, pl.Expr] | None:
+    """For ISO timestamps whose date is the day they start with (Stripe's `2024-03-01 12:34`,
+    `2024-03-01T12:34:56Z`), as the full reading would find it: (that day, whether the value
+    is of such a form, or null). Such are a naive time read in a UTC reporting zone itself (a
+    zone with gaps may move it to the next day: Nuuk skips 23:00-24:00), a time at UTC read
+    into a UTC reporting zone, and any offset when the date is kept as written
+    (`as_written`). None when `p` reads no value this way (another zone, --date-format)."""
     fixed = p.timezone in FIXED_ZONES
     naive = fixed and (p.source_timezone or p.timezone) == p.timezone
+    if p.date_format:
+        return None
     if p.as_written:
         offset = r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"
     elif fixed:
         offset = r"(?:Z|[+-]00:?00)"
     else:
         return None
-    pattern = f"{_DAY}(?:{_TIME}{offset}{'?' if naive and offset else ''})?$"
-    day = {c: pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False) for c in columns}
-    fits = [
-        (pl.col(c).is_null() | (pl.col(c).str.contains(pattern) & day[c].is_not_null())).all()
-        for c in columns
-    ]
-    if not all(cleaned.select(fits).row(0)):
+    pattern = f"{_DAY}(?:{_TIME}{offset}{'?' if naive else ''})?$"
+    text = pl.col(column)
+    day = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    return day, text.is_null() | (text.str.contains(pattern) & day.is_not_null())
+
+
+def _wall_clock_days(
+    cleaned: pl.DataFrame, columns: list[str], p: DateParsing
+) -> pl.DataFrame | None:
+    """Fast path: `cleaned` with the day of each value when every value of `columns` is read
+    as the day it starts with (see written_day), else None (the full reading then reads every
+    value)."""
+    written = [written_day(c, p) for c in columns]
+    if any(w is None for w in written):
         return None
-    return cleaned.with_columns(day[c].alias(c) for c in columns)
+    days = [w for w in written if w is not None]
+    if not all(cleaned.select(fits.all() for _, fits in days).row(0)):
+        return None
+    return cleaned.with_columns(day.alias(c) for c, (day, _) in zip(columns, days, strict=True))
 
 
 def _numeric_order(

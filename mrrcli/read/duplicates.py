@@ -11,11 +11,11 @@ import polars as pl
 
 from mrrcli.read.codes import recoded
 from mrrcli.read.dates import (
-    FIXED_ZONES,
     DateFormatError,
     DateParsing,
     month_as_date,
     parse_date_columns,
+    written_day,
 )
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
 from mrrcli.read.numbers import scale_column, with_numbers
@@ -312,30 +312,20 @@ def _many_values(
     return [c for c in many if c not in days], days
 
 
-# A day, or a time on it, written year-first without an offset or at UTC.
-_UTC_TIMESTAMP = (
-    r"^\d{4}-\d{2}-\d{2}"
-    r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-]00:?00)?)?$"
-)
-
-
 def _day_first_written(
     frame: pl.DataFrame, column: str, kind: str, dates: DatesRead | None
 ) -> bool:
-    """Whether every value of `column` is read as the day it starts with: a valid
-    `YYYY-MM-DD`, alone or followed by a time without an offset or at UTC, when every zone
-    the values are read in is UTC (the default, and Stripe's) and no --date-format is given.
-    Such a column (Stripe's `2024-03-01 12:34`) is compared by that day, at no cost beyond
-    one pattern match and the reading of its few distinct days."""
+    """Whether every value of `column` is read as the day it starts with, under every one
+    of the readings (read.dates.written_day: a valid `YYYY-MM-DD`, alone or followed by a time
+    whose zone cannot move it). Such a column (Stripe's `2024-03-01 12:34`) is compared by
+    that day, at no cost beyond one pattern match and the reading of its few distinct days."""
     if dates is None or kind != SAME_DATE or frame.schema[column] != pl.String:
         return False
-    zones = {z for r in dates.readings for z in (r.timezone, r.source_timezone or r.timezone)}
-    if any(r.date_format for r in dates.readings) or not zones <= FIXED_ZONES:
+    written = [written_day(column, reading) for reading in dates.readings]
+    if any(w is None for w in written):
         return False
-    text = pl.col(column)
-    day = text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-    fits = (text.str.contains(_UTC_TIMESTAMP) & day.is_not_null()) | text.is_null()
-    return bool(frame.select(fits.all()).item())
+    checks = [w[1].all().alias(f"_{i}") for i, w in enumerate(written) if w is not None]
+    return all(frame.select(checks).row(0))
 
 
 def _candidate_dates(
