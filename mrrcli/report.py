@@ -69,6 +69,8 @@ __all__ = [
 
 # What the metrics need of each part besides its flows: customer counts and month-end sums.
 METRICS_NEEDS = Needs(counts=True, retention=True)
+# A report's plan: the settings and needs of the partial sums it computes of each part.
+Plan = tuple[Settings, Needs]
 
 
 def load(
@@ -207,8 +209,7 @@ def overview(rows: Rows, settings: Settings, top: int = 5) -> tuple[Report, Repo
 
 def all_metrics(rows: Rows, settings: Settings) -> Report:
     """Movements, expansion and metrics columns side by side, one row per month (for check)."""
-    settings = for_shape(rows, settings)
-    needs = replace(METRICS_NEEDS, segments=rows.by is not None)
+    settings, needs = _metrics_plan(rows, settings)
     combined = combine(parts.partials(rows, settings, needs), settings)
     if rows.by is not None:
         table = segment_all_metrics_table(combined, rows.days_per_month)
@@ -295,14 +296,13 @@ def cohorts(rows: Rows | Sequence[str], settings: Settings, metric: str = "nrr")
 
 
 def _cohorts_plan(rows: Rows, settings: Settings, metric: str = "nrr") -> Plan:
+    # (`metric` only chooses what the triangle shows: every part's sums are the same)
     segmented = rows.by is not None
     needs = Needs(cohorts=True, cohort_segments=segmented)
     return replace(for_shape(rows, settings), period=Period.month), needs
 
 
-# The settings and needs of the partial sums that a report computes of each part, for the
-# reports that compute one partial per part (see ahead).
-Plan = tuple[Settings, Needs]
+# The reports that compute one partial per part, each with its plan (see ahead).
 PLANS: dict[Callable[..., Report], Callable[..., Plan]] = {
     movements: _movements_plan,
     expansion: _expansion_plan,

@@ -147,9 +147,9 @@ class Run:
         from mrrcli.report import ahead, for_shape, load
 
         settings = self.settings() if settings is None else settings
-        early = ahead(build, settings, **filters) if build is not None else None
+        plan = ahead(build, settings, **filters) if build is not None else None
         with self._reading():
-            rows = load(self.options.files, self.read_options(), early)
+            rows = load(self.options.files, self.read_options(), plan)
         shaped = for_shape(rows, settings)
         if shaped.mode != settings.mode:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
