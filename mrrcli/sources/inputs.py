@@ -125,12 +125,8 @@ def _periods_renames(
         return {}
     wanted = {**chosen.mapping(headers), **mapping}
     renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
-    filled = {
-        canonical
-        for canonical, found in chosen.fallbacks(headers).items()
-        if canonical not in mapping and len(found) > 1
-    }
-    rebuilt = filled | {c for c in chosen.latest_of if c not in mapping}
+    rebuilt = set(_second_headers(headers, chosen, mapping))
+    rebuilt |= {c for c in chosen.latest_of if c not in mapping}
     return {h: c for h, c in renames.items() if c not in rebuilt}
 
 
@@ -233,6 +229,18 @@ def _compared_as(headers: list[str], chosen: Source, mapping: Mapping[str, str])
     return {h: _COMPARED_AS[c] for h, c in renames.items() if c in _COMPARED_AS}
 
 
+def _second_headers(
+    headers: list[str], chosen: Source, mapping: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """canonical → the headers after its first that fill a row empty in the first (Source.
+    fallbacks), for the canonical columns --map does not name and that have more than one."""
+    return {
+        canonical: found[1:]
+        for canonical, found in chosen.fallbacks(headers).items()
+        if canonical not in mapping and len(found) > 1
+    }
+
+
 def _canonical(
     frame: pl.DataFrame, headers: list[str], chosen: Source, mapping: Mapping[str, str]
 ) -> pl.DataFrame:
@@ -240,9 +248,8 @@ def _canonical(
     row empty in the source's first header for a column takes its next one."""
     wanted = {**chosen.mapping(headers), **mapping}
     fallbacks = {
-        canonical: [h for h in found[1:] if h in frame.columns]
-        for canonical, found in chosen.fallbacks(headers).items()
-        if canonical not in mapping and len(found) > 1
+        canonical: [h for h in others if h in frame.columns]
+        for canonical, others in _second_headers(headers, chosen, mapping).items()
     }
     renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
     # A header already named like a canonical column that another header now fills steps aside.
