@@ -29,6 +29,7 @@ import polars as pl
 
 from mrrcli import currency as currencies
 from mrrcli.normalize.text import MONTH_CODE
+from mrrcli.read.codes import recoded
 from mrrcli.read.numbers import power_of_ten, scale_column, with_numbers
 from mrrcli.read.problems import Check, Findings
 
@@ -293,10 +294,10 @@ def _interval(columns: list[str], division: Division) -> tuple[pl.Expr, pl.Expr,
     if "_interval" in columns:
         numerators, denominators = per_month(dpm)
         code = pl.col("_interval").fill_null(MONTH_CODE)
-        # (replace_strict keeps the data's chunks; a gather would not, and a later
-        # operation would then copy every column to align them.)
-        per_month_num = code.replace_strict(dict(enumerate(numerators)), return_dtype=MONEY)
-        per_month_den = code.replace_strict(dict(enumerate(denominators)), return_dtype=MONEY)
+        # (a recoding keeps the data's chunks; a gather would not, and a later operation
+        # would then copy every column to align them.)
+        per_month_num = recoded(code, dict(enumerate(numerators)), MONEY)
+        per_month_den = recoded(code, dict(enumerate(denominators)), MONEY)
     count = (
         pl.col("_interval_count").cast(MONEY).fill_null(1) if "_interval_count" in columns else one
     )
