@@ -24,6 +24,10 @@ class MrrError(Exception):
 class InputError(MrrError):
     """Bad input: a file that cannot be read or a value that cannot be trusted."""
 
+    # Its numeric dates read day-first and month-first alike (read.dates.OpenOrder): a part of
+    # a run in parts is then read again in the order the other parts show (mrrcli.parts).
+    open_order: bool = False
+
 
 class UsageError(MrrError):
     """Wrong usage: an option value or a combination of options that makes no sense."""
@@ -53,9 +57,10 @@ class RowProblem(InputError):
         self.order: tuple[int, int, int] | None = None
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Pickled whole (a Spark bucket sends its problem to the driver), `order` included.
+        # Pickled whole (a Spark bucket sends its problem to the driver), `order` and
+        # `open_order` included.
         fields = (str(self), self.file, self.row, self.column, self.problem, self.others)
-        return (type(self), fields, {"order": self.order})
+        return (type(self), fields, {"order": self.order, "open_order": self.open_order})
 
 
 def row_problem(

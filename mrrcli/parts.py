@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import cast
@@ -104,27 +104,73 @@ def read_parts(
     partial sums (kept in `early`, the rows let go); and the MRR of all rows. The
     split's files of a part are removed once it is read, unless `keep`. A bad
     input stops the run with the problem a whole run would stop at (first_problem): once a
-    part has one, the others are only read to find theirs."""
-    pieces: list[Rows] = []
-    problems: list[InputError] = []
-    total = 0
-    for partition in partitions:
-        try:
-            piece = load_rows(paths, options, reading, partition)
-        except InputError as problem:
-            problems.append(problem)
-            continue
-        finally:
-            if not keep:
-                partition.remove()
-        if problems or not piece.frame.height:
-            continue
-        total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
-        pieces.append(_kept(piece, os.path.join(spill, f"part{partition.index}.arrow"), ahead))
-        del piece
-    if problems:
-        raise first_problem(problems)
-    return pieces, total
+    part has one, the others are only read to find theirs.
+
+    A part whose numeric dates read day-first and month-first alike (no day above 12) is read
+    again in the order the other parts show, as the whole file's values decide it; when no
+    part shows one, the run stops there as a whole run does. (One file only: with several,
+    each file's order is its own.)"""
+    found = _Found(spill, keep, ahead)
+    one_file = len(expand_paths(paths)) == 1
+    undecided = found.read(partitions, paths, options, reading, one_file)
+    order = settled_order(piece.date_orders for _, piece in found.pieces)
+    if undecided and order is not None:
+        ordered = replace(reading, dates=replace(reading.dates, order=order))
+        found.read([p for p, _ in undecided], paths, options, ordered, False)
+    elif undecided:
+        found.problems += [problem for _, problem in undecided]
+    if found.problems:
+        raise first_problem(found.problems)
+    return [piece for _, piece in sorted(found.pieces, key=lambda item: item[0])], found.total
+
+
+def settled_order(orders: Iterable[set[str]]) -> str | None:
+    """The order of numeric dates ("dmy" or "mdy") that the parts read with an order (each
+    part's Rows.date_orders) show, when they all show the same one."""
+    numeric = set().union(*orders) & {"mdy", "dmy"}
+    return numeric.pop() if len(numeric) == 1 else None
+
+
+class _Found:
+    """What read_parts has read so far: each part's kept Rows (by part index), the problems
+    that stop the run, and the MRR of all rows."""
+
+    def __init__(self, spill: str, keep: bool, ahead: Ahead | None) -> None:
+        self.spill, self.keep, self.ahead = spill, keep, ahead
+        self.pieces: list[tuple[int, Rows]] = []
+        self.problems: list[InputError] = []
+        self.total = 0
+
+    def read(
+        self,
+        partitions: Sequence[Partition],
+        paths: Sequence[str],
+        options: ReadOptions,
+        reading: NormalizeOptions,
+        open_order: bool,
+    ) -> list[tuple[Partition, InputError]]:
+        """Read `partitions`; those whose date order is open (when `open_order` allows it)
+        are returned, their split files kept, to be read again once the order is known."""
+        undecided: list[tuple[Partition, InputError]] = []
+        for partition in partitions:
+            try:
+                piece = load_rows(paths, options, reading, partition)
+            except InputError as problem:
+                if open_order and problem.open_order:
+                    undecided.append((partition, problem))
+                else:
+                    self.problems.append(problem)
+                continue
+            finally:
+                if not self.keep and not (undecided and undecided[-1][0] is partition):
+                    partition.remove()
+            if self.problems or not piece.frame.height:
+                continue
+            self.total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
+            path = os.path.join(self.spill, f"part{partition.index}.arrow")
+            self.pieces.append((partition.index, _kept(piece, path, self.ahead)))
+            del piece
+        return undecided
 
 
 def _kept(piece: Rows, path: str, ahead: Ahead | None) -> Rows:

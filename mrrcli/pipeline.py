@@ -30,9 +30,15 @@ from mrrcli.vocabulary import ReadOptions, counted
 Unit = Literal["major", "minor"]
 
 
-def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | None = None) -> Input:
+def open_export(
+    paths: Sequence[str],
+    options: ReadOptions,
+    part: RowFilter | None = None,
+    dates: DateParsing | None = None,
+) -> Input:
     """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped;
-    amounts written with a decimal comma rewritten when `options.decimal_comma`."""
+    amounts written with a decimal comma rewritten when `options.decimal_comma`. `dates`: how
+    duplicate rows read their dates (default: as the options say)."""
     inp = open_input(
         paths,
         options.source,
@@ -40,7 +46,7 @@ def open_export(paths: Sequence[str], options: ReadOptions, part: RowFilter | No
         options.keep_duplicates,
         part,
         options.delimiter,
-        _date_parsing(options),
+        dates or _date_parsing(options),
     )
     if options.decimal_comma:
         frame = inp.table.frame
@@ -112,7 +118,7 @@ def load_rows(
 
     `reading`: normalize options decided once for a run in parts; `part`: read only those rows
     (an empty part gives empty Rows)."""
-    inp = open_export(paths, options, part)
+    inp = open_export(paths, options, part, reading.dates if reading else None)
     if part is not None and inp.table.frame.height == 0:
         return Rows(frame=pl.DataFrame(), currency="", exponent=0, files=inp.table.files)
     reading = for_source(inp, reading or normalize_options(options), options)

@@ -299,7 +299,7 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     loaded, summaries = _run_load(raw, job)
     if len({s[0].currency for s in summaries}) > 1 and options.fx and not options.currency:
         # Buckets chose different reporting currencies: with rates, the export is in USD.
-        job = replace(job, reading=replace(reading, reporting_currency="USD"))
+        job = replace(job, reading=replace(job.reading, reporting_currency="USD"))
         loaded, summaries = _run_load(raw, job)
     pieces = [s[0] for s in summaries]
     empty = Rows(frame=pl.DataFrame(), currency="", exponent=0, files=list(files))
@@ -323,7 +323,9 @@ class Held:
     paying: int
 
 
-def _run_load(raw: Any, job: Job) -> tuple[Any, list[tuple[Rows, int, int, Any]]]:
+def _run_load(
+    raw: Any, job: Job, ordered: bool = False
+) -> tuple[Any, list[tuple[Rows, int, int, Any]]]:
     """The load job: each bucket's rows read and normalized, kept on Spark (persisted); the
     summaries of the buckets that hold MRR rows, in bucket order: their Rows (the rows
     themselves left out), MRR total, paying rows and shared periods (dated copies)."""
@@ -336,11 +338,21 @@ def _run_load(raw: Any, job: Job) -> tuple[Any, list[tuple[Rows, int, int, Any]]
         (int(r[0]), str(r[1]), bytes(r[2])) for r in loaded.filter("name != 'rows'").collect()
     )
     errors = [pickle.loads(data) for _, name, data in found if name == "error"]
-    if errors:
-        raise parts.first_problem(errors)  # the one a whole run stops at
     summaries = []
-    for bucket, _, data in found:
+    for bucket, name, data in found:
+        if name == "error":
+            continue
         piece, total, paying, shared, held = pickle.loads(data)
         if held:
             summaries.append((replace(piece, remote=Held(bucket, paying)), total, paying, shared))
+    if errors and all(e.open_order for e in errors) and len(job.paths) == 1 and not ordered:
+        # Buckets whose numeric dates read either way: all read again in the order the
+        # others show (the buckets that showed it read the same in it), as parts.read_parts.
+        order = parts.settled_order(s[0].date_orders for s in summaries)
+        if order is not None:
+            loaded.unpersist()
+            dates = replace(job.reading.dates, order=order)
+            return _run_load(raw, replace(job, reading=replace(job.reading, dates=dates)), True)
+    if errors:
+        raise parts.first_problem(errors)  # the one a whole run stops at
     return loaded, summaries

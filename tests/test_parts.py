@@ -269,3 +269,73 @@ def test_a_split_export_read_for_one_report_keeps_only_its_partial_sums(
         report.customers(rows, settings)
     with pytest.raises(RuntimeError, match="read for one report"):
         build(rows, Settings(as_of=date(2026, 5, 31)), **filters)
+
+
+def numeric_dates(tmp_path: Path, evidence: str, day_first: bool) -> str:
+    """An export of numeric dates where only C0's start (`evidence`) has a field above 12;
+    C7's row is repeated with its dates written without leading zeros (a duplicate row)."""
+    rows = [f"C0,{evidence},,10"]
+    for i in range(1, 40):
+        day, month = 1 + i % 9, 2
+        start = f"{day:02d}/{month:02d}/2024" if day_first else f"{month:02d}/{day:02d}/2024"
+        end = "01/03/2024" if day_first else "03/01/2024"  # 1 March
+        rows.append(f"C{i},{start},{end},{10 + i}")
+    again = "8/2/2024,1/3/2024" if day_first else "2/8/2024,3/1/2024"
+    rows.append(f"C7,{again},17")
+    return write(
+        tmp_path, "numeric.csv", "customer_id,start_date,end_date,amount\n" + "\n".join(rows)
+    )
+
+
+@pytest.mark.parametrize(("evidence", "day_first"), [("25/01/2024", True), ("01/25/2024", False)])
+def test_parts_without_a_day_above_12_read_dates_in_the_order_the_others_show(
+    tmp_path: Path, evidence: str, day_first: bool
+) -> None:
+    from mrrcli.parts import Partition
+    from mrrcli.pipeline import load_rows, normalize_options
+    from mrrcli.vocabulary import ReadOptions
+
+    export = numeric_dates(tmp_path, evidence, day_first)
+    settings = Settings(as_of=date(2024, 6, 30))
+    one = load([export])
+    assert one.duplicates == 1
+    assert one.date_orders == {"dmy" if day_first else "mdy"}
+    for count in (2, 3, 7):
+        # Read alone, some part cannot tell the order (the run used to stop there).
+        options = ReadOptions(parts=count)
+        reading = normalize_options(options)
+        alone = []
+        for index in range(count):
+            try:
+                load_rows([export], options, reading, Partition(index, count, "customer_id"))
+                alone.append(None)
+            except InputError as problem:
+                alone.append(problem.open_order)
+        assert True in alone and None in alone, alone
+        split = load([export], parts=count)
+        assert split.duplicates == 1  # read as dates, as the whole file reads them
+        assert report.movements(split, settings).frame.equals(report.movements(one, settings).frame)
+        starts = pl.concat(p.frame for p in split.pieces()).filter(pl.col("customer_id") == "C5")
+        assert starts.get_column("start_date").to_list() == [date(2024, 2, 6)]
+
+
+def test_numeric_dates_no_part_tells_are_an_error_in_parts_too(tmp_path: Path) -> None:
+    export = numeric_dates(tmp_path, "03/01/2024", True)
+    message = "could be day-first or month-first"
+    with pytest.raises(InputError, match=message):
+        load([export])
+    for count in (2, 3):
+        with pytest.raises(InputError, match=message):
+            load([export], parts=count)
+
+
+def test_each_file_tells_its_own_date_order_in_parts_too(tmp_path: Path) -> None:
+    # Read whole, each file's numeric dates are read in the order its own values show: a
+    # file that shows none is an error, even beside a day-first file, in parts too.
+    told = numeric_dates(tmp_path, "25/01/2024", True)
+    silent = write(
+        tmp_path, "silent.csv", "customer_id,start_date,end_date,amount\nD1,03/01/2024,,10\n"
+    )
+    for count in (None, 3):
+        with pytest.raises(InputError, match="could be day-first or month-first"):
+            load([told, silent], parts=count)

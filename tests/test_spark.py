@@ -19,6 +19,7 @@ import polars as pl
 # machines; only a machine without Java skips.
 import pyspark  # noqa: F401
 import pytest
+from test_parts import numeric_dates
 from test_scale import rendered
 
 from mrrcli.errors import InputError
@@ -147,3 +148,19 @@ def test_cohorts_by_plan_on_spark_is_the_local_run(spark: Any) -> None:
         frame = cohorts(on_spark, settings).frame
         assert "segment" in frame.columns and frame.height > 400
         assert frame.equals(cohorts(local, settings).frame)
+
+
+def test_buckets_without_a_day_above_12_read_dates_in_the_order_the_others_show(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Only one customer's dates show that they are day-first: the buckets of the others are
+    # read again in that order, as the whole file reads them (the run used to stop there).
+    export = numeric_dates(tmp_path, "25/01/2024", True)
+    settings = Settings(as_of=date(2024, 6, 30))
+    local = load([export])
+    on_spark = load([export], engine="spark", spark_master=MASTER, buckets=3)
+    assert on_spark.duplicates == local.duplicates == 1
+    assert rendered(on_spark, settings) == rendered(local, settings)
+    silent = numeric_dates(tmp_path, "03/01/2024", True)
+    with pytest.raises(InputError, match="could be day-first or month-first"):
+        load([silent], engine="spark", spark_master=MASTER, buckets=3)

@@ -36,7 +36,7 @@ def parse_dates(
             parsed, how = parse_date_columns(part, date_columns, dates)
             date_orders.add(how)
         except DateFormatError as error:
-            findings.fail(str(error), files[int(file_index[0])], fatal=True)  # type: ignore[arg-type]
+            findings.fail_dates(error, files[int(file_index[0])])  # type: ignore[arg-type]
         parsed_parts.append(
             parsed.select(pl.col(c).cast(pl.Date).alias(f"{c}__parsed") for c in date_columns)
         )

@@ -54,6 +54,11 @@ class DateFormatError(Exception):
     """The values of a date column cannot be read, or their order is ambiguous."""
 
 
+class OpenOrder(DateFormatError):
+    """Numeric dates that read day-first and month-first alike: no day above 12 tells which.
+    (A run in parts reads such a part again in the order the other parts show: SPEC §13.)"""
+
+
 @dataclass(frozen=True)
 class DateParsing:
     """How to turn text into dates: an explicit format, the zones involved."""
@@ -64,6 +69,9 @@ class DateParsing:
     # A timestamp with an offset keeps the date of its own wall clock instead of being moved to
     # `timezone` (how long an invoice line is, measured in the billing system's zone).
     as_written: bool = False
+    # The order of numeric dates ("dmy" or "mdy") when the rest of the export has told it: a
+    # part of a run in parts whose own values could be read either way (SPEC §13).
+    order: str | None = None
 
 
 def month_as_date(text: pl.Expr) -> pl.Expr:
@@ -320,7 +328,8 @@ def _numeric_order(
     when the values tell which), and the parsing expressions of each column in it."""
     texts = {c: _clean(pl.col(c)) for c in text_columns}
     results: dict[str, tuple[int, dict[str, Parsed]]] = {}
-    for order, formats in _ORDERS.items():
+    orders = {o: f for o, f in _ORDERS.items() if p.order is None or o in ("ymd", p.order)}
+    for order, formats in orders.items():
         # ISO dates are never ambiguous: a column may mix them with one numeric order.
         if order != "ymd":
             formats = (*formats, *_ORDERS["ymd"])
@@ -333,7 +342,7 @@ def _numeric_order(
         chosen = "ymd"
     elif clean_orders == ["mdy", "dmy"]:
         day_first, month_first = _both_orders(cleaned, text_columns[0])
-        raise DateFormatError(
+        raise OpenOrder(
             f"column {', '.join(repr(c) for c in text_columns)}: numeric dates could be "
             "day-first or month-first (no day above 12 tells which); give --date-format "
             f"'{day_first}' (day first) or --date-format '{month_first}' (month first)"

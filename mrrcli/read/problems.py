@@ -12,6 +12,7 @@ from typing import Literal
 import polars as pl
 
 from mrrcli.errors import InputError, RowProblem, row_problem
+from mrrcli.read.dates import DateFormatError, OpenOrder
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table, header_key
 from mrrcli.vocabulary import SHAPE_COLUMNS
 
@@ -58,19 +59,28 @@ class Findings:
         self.problems: list[Problem] = []
         self.steps = 0  # checks and failures met so far: where a run stops (RowProblem.order)
 
-    def fail(self, message: str, file: str | None = None, fatal: bool = False) -> None:
-        """A problem of a whole file (or of the run)."""
+    def fail(
+        self, message: str, file: str | None = None, fatal: bool = False, open_order: bool = False
+    ) -> None:
+        """A problem of a whole file (or of the run); `open_order`: the file's numeric dates
+        read day-first and month-first alike (InputError.open_order)."""
         problem = Problem(file or ", ".join(self.table.files), None, None, message)
         self.steps += 1
         if not self.gather:
-            if file is None:
-                raise InputError(message)
-            error = problem.as_error()
-            error.order = (self.steps, 0, -1)
+            error = InputError(message)
+            if file is not None:
+                placed = problem.as_error()
+                placed.order = (self.steps, 0, -1)
+                error = placed
+            error.open_order = open_order
             raise error
         self.problems.append(problem)
         if fatal:
             raise Stop
+
+    def fail_dates(self, error: DateFormatError, file: str) -> None:
+        """Dates of `file` that cannot be read, or whose order is open (OpenOrder): fatal."""
+        self.fail(str(error), file, fatal=True, open_order=isinstance(error, OpenOrder))
 
     def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
         self.problems.append(
