@@ -24,9 +24,10 @@ class MrrError(Exception):
 class InputError(MrrError):
     """Bad input: a file that cannot be read or a value that cannot be trusted."""
 
-    # Its numeric dates read day-first and month-first alike (read.dates.OpenOrder): a part of
-    # a run in parts is then read again in the order the other parts show (mrrcli.parts).
-    open_order: bool = False
+    # Raised once the dates were read: what each file's dates told (file index → the values
+    # each order cannot read, read.dates.Tally). A run in parts chooses each file's order from
+    # all its parts' tallies, and reads again a part that stopped in another (mrrcli.parts).
+    date_tally: dict[int, tuple[int, int, int]] | None = None
 
 
 class UsageError(MrrError):
@@ -58,9 +59,9 @@ class RowProblem(InputError):
 
     def __reduce__(self) -> tuple[object, ...]:
         # Pickled whole (a Spark bucket sends its problem to the driver), `order` and
-        # `open_order` included.
+        # `date_tally` included.
         fields = (str(self), self.file, self.row, self.column, self.problem, self.others)
-        return (type(self), fields, {"order": self.order, "open_order": self.open_order})
+        return (type(self), fields, {"order": self.order, "date_tally": self.date_tally})
 
 
 def row_problem(

@@ -27,6 +27,7 @@ from mrrcli.errors import InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key, is_parquet
+from mrrcli.read.orders import Tally, chosen_order
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
 from mrrcli.split import Partition, split_files
@@ -102,44 +103,64 @@ def read_parts(
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
     read (so that one part's rows are in memory at a time), or with `ahead` reduced to its
     partial sums (kept in `early`, the rows let go); and the MRR of all rows. The
-    split's files of a part are removed once it is read, unless `keep`. A bad
-    input stops the run with the problem a whole run would stop at (first_problem): once a
-    part has one, the others are only read to find theirs.
+    split's files of a part are removed once the parts are read, unless `keep`. A bad
+    input stops the run with the problem a whole run would stop at (first_problem).
 
-    A part whose numeric dates read day-first and month-first alike (no day above 12) is read
-    again in the order the other parts show, as the whole file's values decide it; when no
-    part shows one, the run stops there as a whole run does. (One file only: with several,
-    each file's order is its own.)"""
-    found = _Found(spill, keep, ahead)
-    one_file = len(expand_paths(paths)) == 1
-    undecided = found.read(partitions, paths, options, reading, one_file)
-    order = settled_order(piece.date_orders for _, piece in found.pieces)
-    if undecided and order is not None:
-        ordered = replace(reading, dates=replace(reading.dates, order=order))
-        found.read([p for p, _ in undecided], paths, options, ordered, False)
-    elif undecided:
-        found.problems += [problem for _, problem in undecided]
+    The order of each file's numeric dates is chosen from the values of all its parts (their
+    tallies added up, read.dates.chosen_order), as a whole run chooses it from the whole
+    file: a part whose own values chose another order (or none: no day above 12) is read
+    again in its file's order."""
+    found = _Found(spill, ahead)
+    try:
+        found.read(partitions, paths, options, reading)
+        orders = file_orders(found.tallies.values())
+        again = [p for p in partitions if misread(found.tallies.get(p.index), orders)]
+        if again:
+            dates = replace(reading.dates, orders=tuple(sorted(orders.items())))
+            found.read(again, paths, options, replace(reading, dates=dates))
+    finally:
+        if not keep:
+            for partition in partitions:
+                partition.remove()
     if found.problems:
-        raise first_problem(found.problems)
-    return [piece for _, piece in sorted(found.pieces, key=lambda item: item[0])], found.total
+        raise first_problem([found.problems[i] for i in sorted(found.problems)])
+    pieces = [found.pieces[p.index] for p in partitions if p.index in found.pieces]
+    return pieces, sum(found.totals.values())
 
 
-def settled_order(orders: Iterable[set[str]]) -> str | None:
-    """The order of numeric dates ("dmy" or "mdy") that the parts read with an order (each
-    part's Rows.date_orders) show, when they all show the same one."""
-    numeric = set().union(*orders) & {"mdy", "dmy"}
-    return numeric.pop() if len(numeric) == 1 else None
+def file_orders(tallies: Iterable[dict[int, Tally]]) -> dict[int, str]:
+    """Each file's order of numeric dates (by file index), chosen from the tallies of all its
+    parts added up, as a whole run chooses it from all its values (read.dates.chosen_order).
+    A file whose values leave the order open is left out: it stops the run."""
+    summed: dict[int, Tally] = {}
+    for tally in tallies:
+        for file, counts in tally.items():
+            before = summed.get(file, (0, 0, 0))
+            summed[file] = (before[0] + counts[0], before[1] + counts[1], before[2] + counts[2])
+    chosen = {file: chosen_order(counts) for file, counts in summed.items()}
+    return {file: order for file, order in chosen.items() if order is not None}
+
+
+def misread(tally: dict[int, Tally] | None, orders: dict[int, str]) -> bool:
+    """Whether a part whose files' dates tallied so read some file in another order than the
+    file's own (or left it open): it is then read again in its files' orders. (A part that
+    reads a file as year-first reads it alike in any order.)"""
+    return tally is not None and any(
+        file in orders and chosen_order(own) not in ("ymd", orders[file])
+        for file, own in tally.items()
+    )
 
 
 class _Found:
-    """What read_parts has read so far: each part's kept Rows (by part index), the problems
-    that stop the run, and the MRR of all rows."""
+    """What read_parts has read, by part index: each part's kept Rows, or the problem it
+    stopped at; the tally of its files' dates (InputError.date_tally) and its MRR."""
 
-    def __init__(self, spill: str, keep: bool, ahead: Ahead | None) -> None:
-        self.spill, self.keep, self.ahead = spill, keep, ahead
-        self.pieces: list[tuple[int, Rows]] = []
-        self.problems: list[InputError] = []
-        self.total = 0
+    def __init__(self, spill: str, ahead: Ahead | None) -> None:
+        self.spill, self.ahead = spill, ahead
+        self.pieces: dict[int, Rows] = {}
+        self.problems: dict[int, InputError] = {}
+        self.tallies: dict[int, dict[int, Tally]] = {}
+        self.totals: dict[int, int] = {}
 
     def read(
         self,
@@ -147,30 +168,29 @@ class _Found:
         paths: Sequence[str],
         options: ReadOptions,
         reading: NormalizeOptions,
-        open_order: bool,
-    ) -> list[tuple[Partition, InputError]]:
-        """Read `partitions`; those whose date order is open (when `open_order` allows it)
-        are returned, their split files kept, to be read again once the order is known."""
-        undecided: list[tuple[Partition, InputError]] = []
+    ) -> None:
+        """Read `partitions`, each replacing what an earlier read of it found. Once a part
+        stopped before its dates were read (a problem no order of dates changes), the rows
+        of the others are not kept: they are only read to find their problems."""
         for partition in partitions:
+            for found in (self.pieces, self.problems, self.tallies, self.totals):
+                found.pop(partition.index, None)
             try:
                 piece = load_rows(paths, options, reading, partition)
             except InputError as problem:
-                if open_order and problem.open_order:
-                    undecided.append((partition, problem))
-                else:
-                    self.problems.append(problem)
+                self.problems[partition.index] = problem
+                if problem.date_tally is not None:
+                    self.tallies[partition.index] = problem.date_tally
                 continue
-            finally:
-                if not self.keep and not (undecided and undecided[-1][0] is partition):
-                    partition.remove()
-            if self.problems or not piece.frame.height:
+            self.tallies[partition.index] = piece.date_tally
+            final = any(p.date_tally is None for p in self.problems.values())
+            if final or not piece.frame.height:
                 continue
-            self.total += piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
+            total = piece.frame.select(pl.col("mrr").cast(pl.Int128).sum()).item() or 0
             path = os.path.join(self.spill, f"part{partition.index}.arrow")
-            self.pieces.append((partition.index, _kept(piece, path, self.ahead)))
+            self.pieces[partition.index] = _kept(piece, path, self.ahead)
+            self.totals[partition.index] = total
             del piece
-        return undecided
 
 
 def _kept(piece: Rows, path: str, ahead: Ahead | None) -> Rows:
@@ -309,9 +329,9 @@ def _has_rows(piece: Rows) -> bool:
 
 
 def joined(parts: list[Rows], total: int) -> Rows:
-    """Parts of one export as one Rows: they must agree on the reporting currency and on how
-    dates are read, and their MRR (`total`, over all parts) must add up within the bounds of
-    one export."""
+    """Parts of one export as one Rows: they must agree on the reporting currency, and their
+    MRR (`total`, over all parts) must add up within the bounds of one export. (Each file's
+    order of dates is chosen over all its parts as they are read: read_parts.)"""
     files = ", ".join(parts[0].files)
     _check_across_parts(parts, files, total)
     first = next((p for p in parts if _has_rows(p)), parts[0])
@@ -344,12 +364,6 @@ def joined(parts: list[Rows], total: int) -> Rows:
 
 def _check_across_parts(parts: list[Rows], files: str, total: int) -> None:
     """What a whole read decides over all rows, decided over all parts."""
-    orders = set().union(*(p.date_orders for p in parts)) & {"mdy", "dmy"}
-    if len(orders) > 1:
-        raise InputError(
-            f"{files}: numeric dates are day-first in some rows and month-first in others; "
-            "give --date-format"
-        )
     if total > MAX_TOTAL_MRR:
         raise InputError(
             f"{files}: the MRR of all rows together ({total:,} minor units) is too large to add "

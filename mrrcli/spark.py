@@ -328,7 +328,11 @@ def _run_load(
 ) -> tuple[Any, list[tuple[Rows, int, int, Any]]]:
     """The load job: each bucket's rows read and normalized, kept on Spark (persisted); the
     summaries of the buckets that hold MRR rows, in bucket order: their Rows (the rows
-    themselves left out), MRR total, paying rows and shared periods (dated copies)."""
+    themselves left out), MRR total, paying rows and shared periods (dated copies).
+
+    Each file's order of numeric dates is chosen from all its buckets (parts.file_orders);
+    when a bucket read one in another order (or none), every bucket is read again in its
+    files' orders (those that read it in it read the same), as parts.read_parts."""
 
     def load_bucket(table: pa.Table) -> pa.Table:  # a function of one argument, for Spark
         return job.load(table)
@@ -338,21 +342,18 @@ def _run_load(
         (int(r[0]), str(r[1]), bytes(r[2])) for r in loaded.filter("name != 'rows'").collect()
     )
     errors = [pickle.loads(data) for _, name, data in found if name == "error"]
-    summaries = []
-    for bucket, name, data in found:
-        if name == "error":
-            continue
-        piece, total, paying, shared, held = pickle.loads(data)
-        if held:
-            summaries.append((replace(piece, remote=Held(bucket, paying)), total, paying, shared))
-    if errors and all(e.open_order for e in errors) and len(job.paths) == 1 and not ordered:
-        # Buckets whose numeric dates read either way: all read again in the order the
-        # others show (the buckets that showed it read the same in it), as parts.read_parts.
-        order = parts.settled_order(s[0].date_orders for s in summaries)
-        if order is not None:
-            loaded.unpersist()
-            dates = replace(job.reading.dates, order=order)
-            return _run_load(raw, replace(job, reading=replace(job.reading, dates=dates)), True)
+    pieces = [(bucket, pickle.loads(data)) for bucket, name, data in found if name != "error"]
+    tallies = [t for e in errors if (t := getattr(e, "date_tally", None)) is not None]
+    tallies += [summary[0].date_tally for _, summary in pieces]
+    orders = parts.file_orders(tallies)
+    if not ordered and any(parts.misread(t, orders) for t in tallies):
+        loaded.unpersist()
+        dates = replace(job.reading.dates, orders=tuple(sorted(orders.items())))
+        return _run_load(raw, replace(job, reading=replace(job.reading, dates=dates)), True)
     if errors:
         raise parts.first_problem(errors)  # the one a whole run stops at
+    summaries = []
+    for bucket, (piece, total, paying, shared, held) in pieces:
+        if held:
+            summaries.append((replace(piece, remote=Held(bucket, paying)), total, paying, shared))
     return loaded, summaries

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from mrrcli.errors import InputError
-from mrrcli.read import dates
+from mrrcli.read import dates, orders
 from mrrcli.read.dates import DateParsing, parse_date_columns
 from mrrcli.report import load
 
@@ -323,3 +323,43 @@ def test_timestamps_whose_day_may_move_take_the_full_parse(
     assert dates._wall_clock_days(frame, ["start_date"], parsing) is None
     parsed, _ = parse_date_columns(frame, ["start_date"], parsing)
     assert parsed.get_column("start_date").to_list() == expected
+
+
+@pytest.mark.parametrize(
+    ("tally", "order"),
+    [
+        # (values year-first, month-first, day-first cannot read) → the order chosen
+        ((0, 0, 0), "ymd"),  # ISO dates: every order reads them
+        ((5, 0, 0), None),  # 5 numeric dates, none above 12: open, --date-format needed
+        ((5, 3, 0), "dmy"),  # 3 of them have a month field above 12: day-first only
+        ((5, 0, 2), "mdy"),
+        ((5, 1, 1), "mdy"),  # no order reads all; a tie goes to the first, month-first
+        ((5, 2, 1), "dmy"),  # the one that reads most
+        ((1, 2, 2), "ymd"),
+    ],
+)
+def test_the_order_chosen_from_a_tally(tally: orders.Tally, order: str | None) -> None:
+    assert orders.chosen_order(tally) == order
+
+
+def test_a_tally_counts_the_values_each_order_cannot_read() -> None:
+    # 13/01/2024 is day-first only, 01/02/2024 both, 2024-03-01 ISO: year-first fails the two
+    # numeric ones, month-first fails 13/01 (no month 13), day-first reads all three.
+    frame = pl.DataFrame({"start_date": ["13/01/2024", "01/02/2024", "2024-03-01"]})
+    parsed, how, tally = dates.read_date_columns(frame, ["start_date"], DateParsing())
+    assert (how, tally) == ("dmy", (2, 1, 0))
+    assert parsed.get_column("start_date").to_list() == [
+        date(2024, 1, 13),
+        date(2024, 2, 1),
+        date(2024, 3, 1),
+    ]
+    # Given the file's order (a part of a run in parts), it is read so without a tally.
+    frame = pl.DataFrame({"start_date": ["01/02/2024"]})
+    for order, day in (("dmy", date(2024, 2, 1)), ("mdy", date(2024, 1, 2))):
+        parsed, how, tally = dates.read_date_columns(
+            frame, ["start_date"], DateParsing(orders=((0, order),)).in_file(0)
+        )
+        assert (how, tally, parsed.item()) == (order, None, day)
+    with pytest.raises(dates.OpenOrder) as open_order:
+        dates.read_date_columns(frame, ["start_date"], DateParsing())
+    assert open_order.value.tally == (1, 0, 0)

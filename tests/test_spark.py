@@ -19,7 +19,7 @@ import polars as pl
 # machines; only a machine without Java skips.
 import pyspark  # noqa: F401
 import pytest
-from test_parts import numeric_dates
+from test_parts import numeric_dates, told_by_one
 from test_scale import rendered
 
 from mrrcli.errors import InputError
@@ -164,3 +164,23 @@ def test_buckets_without_a_day_above_12_read_dates_in_the_order_the_others_show(
     silent = numeric_dates(tmp_path, "03/01/2024", True)
     with pytest.raises(InputError, match="could be day-first or month-first"):
         load([silent], engine="spark", spark_master=MASTER, buckets=3)
+
+
+def test_buckets_read_each_file_in_its_own_order(spark: Any, tmp_path: Path) -> None:
+    # A day-first file and a month-first one, each telling its order in one customer only
+    # (test_parts.told_by_one): each bucket reads each file in that file's order, as a local
+    # run (whole or in parts) does.
+    files = [
+        told_by_one(tmp_path, "day_first.csv", "D", True),
+        told_by_one(tmp_path, "month_first.csv", "M", False),
+    ]
+    settings = Settings(as_of=date(2024, 3, 31))
+    local = load(files)
+    on_spark = load(files, engine="spark", spark_master=MASTER, buckets=3)
+    assert rendered(on_spark, settings) == rendered(local, settings)
+    lines = Path(files[0]).read_text().splitlines()
+    lines[1] = lines[1].replace(",10", ",abc")  # the one customer that tells the order
+    bad = tmp_path / "told_bad.csv"
+    bad.write_text("\n".join(lines))
+    with pytest.raises(InputError, match=r"row 2, column 'amount': cannot read 'abc'"):
+        load([str(bad)], engine="spark", spark_master=MASTER, buckets=3)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from mrrcli.read.dates import DateFormatError, DateParsing, parse_date_columns
+from mrrcli.read.dates import DateFormatError, DateParsing, OpenOrder, read_date_columns
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN
+from mrrcli.read.orders import Tally
 from mrrcli.read.problems import Findings
 
 DATE_COLUMNS = ("start_date", "end_date", "trial_end")
@@ -17,14 +18,18 @@ def parse_dates(
     date_columns: list[str],
     dates: DateParsing,
     findings: Findings,
-) -> tuple[pl.DataFrame, set[str]]:
+) -> tuple[pl.DataFrame, set[str], dict[int, Tally]]:
     """`frame` (rows of `files`) with `{column}__parsed` (Date) for each of `date_columns`,
-    read as `dates` says, and how the dates were read (orders such as day-first, see
-    read/dates.py). A file whose dates cannot be read fails in `findings`.
+    read as `dates` says, how the dates were read (orders such as day-first, see
+    read/dates.py), and the tally each file's order was chosen from (by file index). A file
+    whose dates cannot be read fails in `findings`, once every file is read (the errors it
+    raises from then on carry the tallies: Findings.dates_told, InputError.date_tally).
 
     Dates are parsed per file so one file's day-first dates do not decide another's."""
     parsed_parts = []
     date_orders: set[str] = set()
+    tallies: dict[int, Tally] = {}
+    failed: tuple[DateFormatError, str] | None = None
     raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
     by_file = (
         [((0,), raw_dates)]
@@ -32,18 +37,29 @@ def parse_dates(
         else raw_dates.group_by(FILE_COLUMN, maintain_order=True)
     )
     for file_index, part in by_file:
+        index = int(file_index[0])  # type: ignore[call-overload]
         try:
-            parsed, how = parse_date_columns(part, date_columns, dates)
+            parsed, how, tally = read_date_columns(part, date_columns, dates.in_file(index))
             date_orders.add(how)
         except DateFormatError as error:
-            findings.fail_dates(error, files[int(file_index[0])])  # type: ignore[arg-type]
+            failed = failed or (error, files[index])
+            tally = error.tally if isinstance(error, OpenOrder) else None
+            if tally is not None:
+                tallies[index] = tally
+            continue
+        if tally is not None:
+            tallies[index] = tally
         parsed_parts.append(
             parsed.select(pl.col(c).cast(pl.Date).alias(f"{c}__parsed") for c in date_columns)
         )
+    findings.dates_told = tallies
+    if failed is not None:
+        findings.fail_dates(*failed)
+        raise AssertionError("unreachable: a file's dates that fail stop the run")
     parsed_dates = pl.concat(parsed_parts) if len(parsed_parts) > 1 else parsed_parts[0]
     if len(parsed_parts) > 1:
         # group_by keeps files in order; rows within a file keep their order too.
         order = raw_dates.select(pl.arg_sort_by(FILE_COLUMN, maintain_order=True)).to_series()
         parsed_dates = parsed_dates.with_columns(pl.Series("_order", order)).sort("_order")
         parsed_dates = parsed_dates.drop("_order")
-    return frame.with_columns(parsed_dates), date_orders
+    return frame.with_columns(parsed_dates), date_orders, tallies

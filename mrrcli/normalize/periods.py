@@ -38,6 +38,7 @@ from mrrcli.normalize.trials import (
 )
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table
+from mrrcli.read.orders import Tally
 from mrrcli.read.problems import Findings
 from mrrcli.vocabulary import PERIODS_COLUMNS, STANDARD_DAYS_PER_MONTH, TRIAL_STATUSES
 
@@ -128,6 +129,9 @@ class Rows:
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
     date_orders: set[str] = field(default_factory=set)  # how dates were read (dates.py)
+    # What each file's dates told (file index → read.orders.Tally): a run in parts chooses
+    # each file's order from all its parts (mrrcli.parts).
+    date_tally: dict[int, Tally] = field(default_factory=dict)
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
@@ -213,7 +217,7 @@ def normalize_periods(
     findings = findings or Findings(table)
     frame, columns = _read_values(table, findings)
     # Dates, parsed per file so one file's day-first dates do not decide another's.
-    frame, date_orders = parse_dates(
+    frame, date_orders, tallies = parse_dates(
         frame, columns.files, columns.date_columns, options.dates, findings
     )
     frame = check_rows(frame, findings, columns.amount_column, columns.date_columns, options.dates)
@@ -243,6 +247,7 @@ def normalize_periods(
         trial_rows=trial_rows,
         zero_rows=zero_rows,
         date_orders=date_orders,
+        date_tally=tallies,
         over_discount_rows=over_discount.height,
         over_discount=over_discount,
     )

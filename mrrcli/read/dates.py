@@ -8,9 +8,12 @@ the order unambiguous; anything else needs `--date-format`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
 import polars as pl
+
+from mrrcli.read.orders import TALLY_ORDERS, Tally, chosen_order
 
 # Time-zone abbreviations as exports write them (Recurly: `2014-01-07 23:54:41 PST`).
 ZONE_ABBREVIATIONS = {
@@ -56,7 +59,11 @@ class DateFormatError(Exception):
 
 class OpenOrder(DateFormatError):
     """Numeric dates that read day-first and month-first alike: no day above 12 tells which.
-    (A run in parts reads such a part again in the order the other parts show: SPEC §13.)"""
+    (A run in parts reads such a part again in the order its whole file shows: SPEC §13.)"""
+
+    def __init__(self, message: str, tally: Tally) -> None:
+        super().__init__(message)
+        self.tally = tally
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,17 @@ class DateParsing:
     # A timestamp with an offset keeps the date of its own wall clock instead of being moved to
     # `timezone` (how long an invoice line is, measured in the billing system's zone).
     as_written: bool = False
-    # The order of numeric dates ("dmy" or "mdy") when the rest of the export has told it: a
-    # part of a run in parts whose own values could be read either way (SPEC §13).
+    # The order of numeric dates ("ymd", "mdy" or "dmy") when the whole file has told it: a
+    # part of a run in parts is read in its file's order, not its own (SPEC §13).
     order: str | None = None
+    # For a run in parts: the order of each file (by its index, `_file`) chosen from all its
+    # parts (chosen_order), as (file index, order) pairs; see in_file.
+    orders: tuple[tuple[int, str], ...] = ()
+
+    def in_file(self, index: int) -> DateParsing:
+        """How the dates of file `index` are read: in its own order when `orders` names one."""
+        order = dict(self.orders).get(index)
+        return self if order is None else replace(self, order=order)
 
 
 def month_as_date(text: pl.Expr) -> pl.Expr:
@@ -244,6 +259,15 @@ def parse_date_columns(
     reports them) and the field order chosen ("ymd", "mdy", "dmy" or "explicit"). Raises
     DateFormatError when numeric dates could be read either way.
     """
+    parsed, how, _ = read_date_columns(frame, columns, p)
+    return parsed, how
+
+
+def read_date_columns(
+    frame: pl.DataFrame, columns: list[str], p: DateParsing
+) -> tuple[pl.DataFrame, str, Tally | None]:
+    """parse_date_columns, and the tally of the values (Tally) when the order was chosen from
+    them (None: typed columns, --date-format, or an order given in `p`)."""
     typed = {
         c: _typed_timestamp(c, dtype, p)
         for c, dtype in frame.schema.items()
@@ -260,23 +284,26 @@ def parse_date_columns(
     )
     text_columns = [c for c in columns if frame.schema[c] == pl.String]
     if not text_columns:
-        return frame, "typed"
+        return frame, "typed", None
     cleaned = frame.with_columns(
         pl.col(c).str.strip_chars().replace("", None) for c in text_columns
     )
     if p.date_format:
-        return _placed(cleaned, {c: _explicit(pl.col(c), p) for c in text_columns}, p), "explicit"
+        placed = _placed(cleaned, {c: _explicit(pl.col(c), p) for c in text_columns}, p)
+        return placed, "explicit", None
 
-    # Fast path: plain ISO dates, the common case for large files.
+    # Fast path: plain ISO dates, the common case for large files. (Every order reads what
+    # year-first reads: each also tries the year-first formats.)
+    iso = None if p.order else (0, 0, 0)
     plain = {c: (pl.col(c).str.to_date("%Y-%m-%d", strict=False), _NO_NAIVE) for c in text_columns}
     if _failures(cleaned, text_columns, plain) == 0:
-        return cleaned.with_columns(plain[c][0].alias(c) for c in text_columns), "ymd"
+        return cleaned.with_columns(plain[c][0].alias(c) for c in text_columns), "ymd", iso
     days = _wall_clock_days(cleaned, text_columns, p)
     if days is not None:
-        return days, "ymd"
+        return days, "ymd", iso
 
-    chosen, parsed = _numeric_order(cleaned, text_columns, p)
-    return _placed(cleaned, parsed, p), chosen
+    chosen, parsed, tally = _numeric_order(cleaned, text_columns, p)
+    return _placed(cleaned, parsed, p), chosen, tally
 
 
 _DAY = r"^\d{4}-\d{2}-\d{2}"
@@ -323,9 +350,10 @@ def _wall_clock_days(
 
 def _numeric_order(
     cleaned: pl.DataFrame, text_columns: list[str], p: DateParsing
-) -> tuple[str, dict[str, Parsed]]:
+) -> tuple[str, dict[str, Parsed], Tally | None]:
     """The field order that reads every value ("ymd" first; day-first or month-first only
-    when the values tell which), and the parsing expressions of each column in it."""
+    when the values tell which: chosen_order), the parsing expressions of each column in it,
+    and the tally it was chosen from (None when `p` gives the order)."""
     texts = {c: _clean(pl.col(c)) for c in text_columns}
     results: dict[str, tuple[int, dict[str, Parsed]]] = {}
     orders = {o: f for o, f in _ORDERS.items() if p.order is None or o in ("ymd", p.order)}
@@ -337,23 +365,21 @@ def _numeric_order(
         results[order] = (_failures(cleaned, text_columns, parsed), parsed)
         if order == "ymd" and results[order][0] == 0:
             break
-    clean_orders = [order for order, (failures, _) in results.items() if failures == 0]
-    if "ymd" in clean_orders:
-        chosen = "ymd"
-    elif clean_orders == ["mdy", "dmy"]:
+    if p.order is not None:
+        # The file's order, chosen from all its values (values all year-first read alike).
+        chosen = "ymd" if results["ymd"][0] == 0 else p.order
+        return chosen, results[chosen][1], None
+    tally = cast(Tally, tuple(results[o][0] if o in results else 0 for o in TALLY_ORDERS))
+    chosen_one = chosen_order(tally)
+    if chosen_one is None:
         day_first, month_first = _both_orders(cleaned, text_columns[0])
         raise OpenOrder(
             f"column {', '.join(repr(c) for c in text_columns)}: numeric dates could be "
             "day-first or month-first (no day above 12 tells which); give --date-format "
-            f"'{day_first}' (day first) or --date-format '{month_first}' (month first)"
+            f"'{day_first}' (day first) or --date-format '{month_first}' (month first)",
+            tally,
         )
-    elif clean_orders:
-        chosen = clean_orders[0]
-    else:
-        # Nothing reads every value: keep the order that reads most, and let the caller
-        # report the values it cannot read.
-        chosen = min(results, key=lambda order: results[order][0])
-    return chosen, results[chosen][1]
+    return chosen_one, results[chosen_one][1], tally
 
 
 def _both_orders(frame: pl.DataFrame, column: str) -> tuple[str, str]:

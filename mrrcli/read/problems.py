@@ -12,8 +12,9 @@ from typing import Literal
 import polars as pl
 
 from mrrcli.errors import InputError, RowProblem, row_problem
-from mrrcli.read.dates import DateFormatError, OpenOrder
+from mrrcli.read.dates import DateFormatError
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table, header_key
+from mrrcli.read.orders import Tally
 from mrrcli.vocabulary import SHAPE_COLUMNS
 
 CANONICAL = {c for columns in SHAPE_COLUMNS.values() for c in columns}
@@ -58,21 +59,24 @@ class Findings:
         self.gather = gather
         self.problems: list[Problem] = []
         self.steps = 0  # checks and failures met so far: where a run stops (RowProblem.order)
+        # What each file's dates told once read (file index → Tally), given to the errors
+        # raised from then on (InputError.date_tally)
+        self.dates_told: dict[int, Tally] | None = None
 
-    def fail(
-        self, message: str, file: str | None = None, fatal: bool = False, open_order: bool = False
-    ) -> None:
-        """A problem of a whole file (or of the run); `open_order`: the file's numeric dates
-        read day-first and month-first alike (InputError.open_order)."""
+    def fail(self, message: str, file: str | None = None, fatal: bool = False) -> None:
+        """A problem of a whole file (or of the run)."""
         problem = Problem(file or ", ".join(self.table.files), None, None, message)
         self.steps += 1
         if not self.gather:
-            error = InputError(message)
-            if file is not None:
-                placed = problem.as_error()
-                placed.order = (self.steps, 0, -1)
-                error = placed
-            error.open_order = open_order
+            if file is None:
+                raised = InputError(message)
+                raised.date_tally = self.dates_told
+                raise raised
+            error = problem.as_error()
+            # of the first file with it, as a whole run meets it (mrrcli.parts.first_problem)
+            index = self.table.files.index(file) if file in self.table.files else -1
+            error.order = (self.steps, 0, index)
+            error.date_tally = self.dates_told
             raise error
         self.problems.append(problem)
         if fatal:
@@ -80,7 +84,7 @@ class Findings:
 
     def fail_dates(self, error: DateFormatError, file: str) -> None:
         """Dates of `file` that cannot be read, or whose order is open (OpenOrder): fatal."""
-        self.fail(str(error), file, fatal=True, open_order=isinstance(error, OpenOrder))
+        self.fail(str(error), file, fatal=True)
 
     def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
         self.problems.append(
@@ -109,6 +113,7 @@ class Findings:
                     int(count) - 1,
                 )
                 error.order = (self.steps, index, first[FILE_COLUMN])
+                error.date_tally = self.dates_told
                 raise error
             per_file = bad.group_by(FILE_COLUMN, maintain_order=True).agg(
                 pl.len().alias("count"),
