@@ -405,3 +405,23 @@ def test_dates_that_no_order_reads_stop_parts_where_the_whole_file_stops(tmp_pat
     for count in (None, 2, 3, 7):
         with pytest.raises(InputError, match=message):
             load([export], parts=count)
+
+
+def test_a_step_some_parts_skip_does_not_put_a_later_problem_first(tmp_path: Path) -> None:
+    # A0 (row 2) pays in CHF, for which --fx has no rate; X1 (row 32) in 'XYZ', no currency
+    # at all. Read whole, the currencies are checked before rates are looked up: the run
+    # stops at row 32. In parts, X1's part stops at that check; A0's part has nothing to
+    # check there, and its missing rate must not count as met before it (it used to, the
+    # check not being counted as a step in a part with no unknown currency).
+    rows = ["A0,2024-01-01,10,CHF"]
+    rows += [f"C{i},2024-01-01,10,{'USD' if i % 2 else 'EUR'}" for i in range(1, 30)]
+    rows.append("X1,2024-02-01,10,XYZ")
+    export = write(
+        tmp_path, "steps.csv", "customer_id,start_date,amount,currency\n" + "\n".join(rows)
+    )
+    fx = write(tmp_path, "fx.csv", "date,currency,rate\n2023-01-01,EUR,1.10\n")
+    message = f"{export}, row 32, column 'currency': unknown currency 'XYZ' (expected an ISO"
+    for count in (None, 2, 3, 7):
+        with pytest.raises(InputError) as stopped:
+            load([export], parts=count, fx=fx, currency="USD")
+        assert str(stopped.value).startswith(message), (count, str(stopped.value))

@@ -49,6 +49,8 @@ def settle_currency(
 def _check_currencies(frame: pl.DataFrame, findings: Findings, present: list[str]) -> None:
     """Report to `findings` the rows of `frame` without a currency while others have one of
     `present`, and the rows with an unknown currency."""
+    # Both steps are taken whatever the rows (Findings.check counts them alike in every part).
+    checks = []
     if frame.get_column("currency").null_count() and present:
         checks = [
             Check(
@@ -60,8 +62,9 @@ def _check_currencies(frame: pl.DataFrame, findings: Findings, present: list[str
                 ),
             )
         ]
-        findings.check(frame, checks)
+    findings.check(frame, checks)
     unknown = [c for c in present if not currencies.is_known(c)]
+    checks = []
     if unknown:
         checks = [
             Check(
@@ -70,7 +73,7 @@ def _check_currencies(frame: pl.DataFrame, findings: Findings, present: list[str
                 lambda v: f"unknown currency {v!r} (expected an ISO 4217 code such as USD)",
             )
         ]
-        findings.check(frame, checks)
+    findings.check(frame, checks)
 
 
 def _no_rates(findings: Findings, files: list[str], present: list[str], reporting: str) -> None:

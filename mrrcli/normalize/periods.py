@@ -327,6 +327,8 @@ def _with_mrr(
     if foreign:
         not_paying = trial | unpaid
         frame = _with_rates(frame, division, not_paying, options, findings, reporting)
+    else:
+        findings.check(frame, [])  # the rates' step, taken alike in every part of a run
     frame = _mrr_of(frame, division)
     frame = zero_trials_and_unpaid(frame, pl.col("_mrr_exact"), division.money, trial, unpaid)
     return bound_mrr(frame, findings, columns.amount_column, columns.files, frame.columns)

@@ -92,10 +92,12 @@ class Findings:
         )
 
     def check(self, frame: pl.DataFrame, checks: list[Check], warning: bool = False) -> None:
-        """Evaluate row checks in one pass; raise on the first failing one unless gathering."""
+        """Evaluate row checks in one pass; raise on the first failing one unless gathering.
+        A step is counted even without checks: a run in parts numbers each step alike in
+        every part, whatever its rows (RowProblem.order, mrrcli.parts.first_problem)."""
+        self.steps += 1
         if not checks:
             return
-        self.steps += 1
         counts = frame.select(
             [check.bad.fill_null(False).sum().alias(str(i)) for i, check in enumerate(checks)]
         ).row(0)
