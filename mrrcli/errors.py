@@ -24,9 +24,10 @@ class MrrError(Exception):
 class InputError(MrrError):
     """Bad input: a file that cannot be read or a value that cannot be trusted."""
 
-    # Its numeric dates read day-first and month-first alike (read.dates.OpenOrder): a part of
-    # a run in parts is then read again in the order the other parts show (mrrcli.parts).
-    open_order: bool = False
+    # Not None when its numeric dates read day-first and month-first alike (read.dates.
+    # OpenOrder): how the dates of the other files were read (file index → order). A part of a
+    # run in parts is then read again in the order the other parts show (mrrcli.parts).
+    open_order: dict[int, str] | None = None
 
 
 class UsageError(MrrError):

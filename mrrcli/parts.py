@@ -106,16 +106,15 @@ def read_parts(
     input stops the run with the problem a whole run would stop at (first_problem): once a
     part has one, the others are only read to find theirs.
 
-    A part whose numeric dates read day-first and month-first alike (no day above 12) is read
-    again in the order the other parts show, as the whole file's values decide it; when no
-    part shows one, the run stops there as a whole run does. (One file only: with several,
-    each file's order is its own.)"""
+    A part whose numeric dates of a file read day-first and month-first alike (no day above
+    12) is read again in the order the other parts show for that file, as the whole file's
+    values decide it; when no part shows one, the run stops there as a whole run does."""
     found = _Found(spill, keep, ahead)
-    one_file = len(expand_paths(paths)) == 1
-    undecided = found.read(partitions, paths, options, reading, one_file)
-    order = settled_order(piece.date_orders for _, piece in found.pieces)
-    if undecided and order is not None:
-        ordered = replace(reading, dates=replace(reading.dates, order=order))
+    undecided = found.read(partitions, paths, options, reading, True)
+    shown = [piece.date_orders for _, piece in found.pieces]
+    told = told_orders(shown + [problem.open_order or {} for _, problem in undecided])
+    if undecided and told:
+        ordered = replace(reading, dates=replace(reading.dates, file_orders=told))
         found.read([p for p, _ in undecided], paths, options, ordered, False)
     elif undecided:
         found.problems += [problem for _, problem in undecided]
@@ -124,11 +123,21 @@ def read_parts(
     return [piece for _, piece in sorted(found.pieces, key=lambda item: item[0])], found.total
 
 
-def settled_order(orders: Iterable[set[str]]) -> str | None:
-    """The order of numeric dates ("dmy" or "mdy") that the parts read with an order (each
-    part's Rows.date_orders) show, when they all show the same one."""
-    numeric = set().union(*orders) & {"mdy", "dmy"}
-    return numeric.pop() if len(numeric) == 1 else None
+def told_orders(orders: Iterable[dict[int, str]]) -> tuple[tuple[int, str], ...]:
+    """(file index, order) for each file whose numeric dates the parts read (each part's
+    Rows.date_orders) show in one order, "dmy" or "mdy" (DateParsing.file_orders)."""
+    seen = _numeric_orders(orders)
+    return tuple((file, shown.pop()) for file, shown in sorted(seen.items()) if len(shown) == 1)
+
+
+def _numeric_orders(orders: Iterable[dict[int, str]]) -> dict[int, set[str]]:
+    """File index → the orders of numeric dates ("dmy", "mdy") parts read it in."""
+    seen: dict[int, set[str]] = {}
+    for part in orders:
+        for file, order in part.items():
+            if order in ("dmy", "mdy"):
+                seen.setdefault(file, set()).add(order)
+    return seen
 
 
 class _Found:
@@ -156,7 +165,7 @@ class _Found:
             try:
                 piece = load_rows(paths, options, reading, partition)
             except InputError as problem:
-                if open_order and problem.open_order:
+                if open_order and problem.open_order is not None:
                     undecided.append((partition, problem))
                 else:
                     self.problems.append(problem)
@@ -344,12 +353,12 @@ def joined(parts: list[Rows], total: int) -> Rows:
 
 def _check_across_parts(parts: list[Rows], files: str, total: int) -> None:
     """What a whole read decides over all rows, decided over all parts."""
-    orders = set().union(*(p.date_orders for p in parts)) & {"mdy", "dmy"}
-    if len(orders) > 1:
-        raise InputError(
-            f"{files}: numeric dates are day-first in some rows and month-first in others; "
-            "give --date-format"
-        )
+    for file, shown in _numeric_orders(p.date_orders for p in parts).items():
+        if len(shown) > 1:
+            raise InputError(
+                f"{parts[0].files[file]}: numeric dates are day-first in some rows and "
+                "month-first in others; give --date-format"
+            )
     if total > MAX_TOTAL_MRR:
         raise InputError(
             f"{files}: the MRR of all rows together ({total:,} minor units) is too large to add "

@@ -345,13 +345,15 @@ def _run_load(
         piece, total, paying, shared, held = pickle.loads(data)
         if held:
             summaries.append((replace(piece, remote=Held(bucket, paying)), total, paying, shared))
-    if errors and all(e.open_order for e in errors) and len(job.paths) == 1 and not ordered:
+    if errors and all(e.open_order is not None for e in errors) and not ordered:
         # Buckets whose numeric dates read either way: all read again in the order the
-        # others show (the buckets that showed it read the same in it), as parts.read_parts.
-        order = parts.settled_order(s[0].date_orders for s in summaries)
-        if order is not None:
+        # others show for each file (the buckets that showed it read the same in it), as
+        # parts.read_parts.
+        shown = [s[0].date_orders for s in summaries]
+        told = parts.told_orders(shown + [e.open_order for e in errors])
+        if told:
             loaded.unpersist()
-            dates = replace(job.reading.dates, order=order)
+            dates = replace(job.reading.dates, file_orders=told)
             return _run_load(raw, replace(job, reading=replace(job.reading, dates=dates)), True)
     if errors:
         raise parts.first_problem(errors)  # the one a whole run stops at

@@ -127,7 +127,8 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
-    date_orders: set[str] = field(default_factory=set)  # how dates were read (dates.py)
+    # How each file's dates were read: file index → order ("dmy", "ymd", …; dates.py).
+    date_orders: dict[int, str] = field(default_factory=dict)
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)

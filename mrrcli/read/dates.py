@@ -8,7 +8,7 @@ the order unambiguous; anything else needs `--date-format`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -72,6 +72,13 @@ class DateParsing:
     # The order of numeric dates ("dmy" or "mdy") when the rest of the export has told it: a
     # part of a run in parts whose own values could be read either way (SPEC §13).
     order: str | None = None
+    # The orders the rest of the export told, per file: (file index, order) (see of_file).
+    file_orders: tuple[tuple[int, str], ...] = ()
+
+    def of_file(self, index: int) -> DateParsing:
+        """How the export's file `index` is read: in the order told for it, if any."""
+        told = dict(self.file_orders).get(index)
+        return self if told is None else replace(self, order=told)
 
 
 def month_as_date(text: pl.Expr) -> pl.Expr:

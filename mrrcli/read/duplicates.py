@@ -195,8 +195,13 @@ def _date_keys(
         else:
             texts.append(column)
     files = frame.get_column(FILE_COLUMN)
-    by_file = dates.per_file and files.min() != files.max()
-    read = _read_distinct(frame, texts, kinds, dates.readings, by_file)
+    one_file = files.min() == files.max()
+    by_file = dates.per_file and not one_file
+    readings = dates.readings
+    if one_file and files.len():
+        # The rows of one file: read as that file is (DateParsing.of_file)
+        readings = tuple(r.of_file(int(cast(int, files.min()))) for r in readings)
+    read = _read_distinct(frame, texts, kinds, readings, by_file)
     for index, column in enumerate(texts):
         values = read[column]
         names = [c for c in values.columns if c not in (FILE_COLUMN, column)]
@@ -238,7 +243,8 @@ def _read_distinct(
         scopes = [(None, {c: frame.get_column(c).unique() for c in columns})]
     found: dict[str, list[pl.DataFrame]] = {c: [] for c in columns}
     for file, values in scopes:
-        for column, read in _read_values(values, kinds, readings).items():
+        told = readings if file is None else tuple(r.of_file(file) for r in readings)
+        for column, read in _read_values(values, kinds, told).items():
             if file is not None:
                 read = read.with_columns(pl.lit(file, dtype=pl.UInt16).alias(FILE_COLUMN))
             found[column].append(read)

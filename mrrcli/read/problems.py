@@ -60,7 +60,11 @@ class Findings:
         self.steps = 0  # checks and failures met so far: where a run stops (RowProblem.order)
 
     def fail(
-        self, message: str, file: str | None = None, fatal: bool = False, open_order: bool = False
+        self,
+        message: str,
+        file: str | None = None,
+        fatal: bool = False,
+        open_order: dict[int, str] | None = None,
     ) -> None:
         """A problem of a whole file (or of the run); `open_order`: the file's numeric dates
         read day-first and month-first alike (InputError.open_order)."""
@@ -78,9 +82,13 @@ class Findings:
         if fatal:
             raise Stop
 
-    def fail_dates(self, error: DateFormatError, file: str) -> None:
-        """Dates of `file` that cannot be read, or whose order is open (OpenOrder): fatal."""
-        self.fail(str(error), file, fatal=True, open_order=isinstance(error, OpenOrder))
+    def fail_dates(
+        self, error: DateFormatError, file: str, orders: dict[int, str] | None = None
+    ) -> None:
+        """Dates of `file` that cannot be read, or whose order is open (OpenOrder; `orders`:
+        how the other files' dates were read, by file index): fatal."""
+        told = dict(orders or {}) if isinstance(error, OpenOrder) else None
+        self.fail(str(error), file, fatal=True, open_order=told)
 
     def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
         self.problems.append(
