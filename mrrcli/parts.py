@@ -35,18 +35,30 @@ from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 # What a report will ask of each part, given the part's Rows: the settings and needs of its
 # partial sums (report.ahead). A part's partial is then computed as soon as it is read.
 Ahead = Callable[[Rows], tuple[Settings, Needs]]
+# Told what a long run is doing, in a few words (the command line's spinner shows them).
+Progress = Callable[[str], None]
 
 
-def load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None = None) -> Rows:
+def _untold(message: str) -> None:
+    """No one is told (a run without a spinner)."""
+
+
+def load(
+    paths: Sequence[str],
+    options: ReadOptions,
+    ahead: Ahead | None = None,
+    progress: Progress | None = None,
+) -> Rows:
     """Read an export whole, or in parts when it is large (or `options.parts` says so) and
     its source allows it; Rows of a split export hold each part's rows in `parts`. With
     --engine spark the parts are computed on Spark (mrrcli.spark). With `ahead`, a part's
-    partial sums are computed as it is read, and its rows are not kept (see Rows.early)."""
+    partial sums are computed as it is read, and its rows are not kept (see Rows.early).
+    `progress` is told when the split starts and as each part is read."""
     if options.engine == Engine.spark:
         from mrrcli.spark import load as load_on_spark
 
         return load_on_spark(paths, options)
-    rows = _load(paths, options, ahead)
+    rows = _load(paths, options, ahead, progress or _untold)
     no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
     unattributed = sum(piece.unattributed for piece in rows.parts or [rows])
     if unattributed:
@@ -58,7 +70,9 @@ def load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None = None)
     return rows
 
 
-def _load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None) -> Rows:
+def _load(
+    paths: Sequence[str], options: ReadOptions, ahead: Ahead | None, progress: Progress
+) -> Rows:
     count = options.parts if options.parts is not None else part_count(paths, options)
     if count <= 1:
         return load_rows(paths, options)
@@ -74,14 +88,20 @@ def _load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None) -> Ro
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
+            files = counted(len(expand_paths(paths)), "files")
+            progress(f"splitting {files} into {count} parts by customer …")
             split_files(paths, partitions[0], split, options.delimiter)
             again = bool(options.fx and not options.currency)  # may be read twice (below)
-            pieces, total = read_parts(paths, options, reading, partitions, spill, again, ahead)
+            pieces, total = read_parts(
+                paths, options, reading, partitions, spill, again, ahead, progress
+            )
             if len({p.currency for p in pieces}) > 1 and again:
                 # Parts chose different reporting currencies; the whole export holds several,
                 # and with rates it is reported in USD, as when read whole.
                 reading = replace(reading, reporting_currency="USD")
-                pieces, total = read_parts(paths, options, reading, partitions, spill, ahead=ahead)
+                pieces, total = read_parts(
+                    paths, options, reading, partitions, spill, False, ahead, progress
+                )
         rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total)
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
@@ -98,6 +118,7 @@ def read_parts(
     spill: str,
     keep: bool = False,
     ahead: Ahead | None = None,
+    progress: Progress = _untold,
 ) -> tuple[list[Rows], int]:
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
     read (so that one part's rows are in memory at a time), or with `ahead` reduced to its
@@ -109,7 +130,7 @@ def read_parts(
     A part whose numeric dates of a file read day-first and month-first alike (no day above
     12) is read again in the order the other parts show for that file, as the whole file's
     values decide it; when no part shows one, the run stops there as a whole run does."""
-    found = _Found(spill, keep, ahead)
+    found = _Found(spill, keep, ahead, progress)
     undecided = found.read(partitions, paths, options, reading, True)
     shown = [piece.date_orders for _, piece in found.pieces]
     told = told_orders(shown + [problem.open_order or {} for _, problem in undecided])
@@ -144,8 +165,8 @@ class _Found:
     """What read_parts has read so far: each part's kept Rows (by part index), the problems
     that stop the run, and the MRR of all rows."""
 
-    def __init__(self, spill: str, keep: bool, ahead: Ahead | None) -> None:
-        self.spill, self.keep, self.ahead = spill, keep, ahead
+    def __init__(self, spill: str, keep: bool, ahead: Ahead | None, progress: Progress) -> None:
+        self.spill, self.keep, self.ahead, self.progress = spill, keep, ahead, progress
         self.pieces: list[tuple[int, Rows]] = []
         self.problems: list[InputError] = []
         self.total = 0
@@ -162,6 +183,7 @@ class _Found:
         are returned, their split files kept, to be read again once the order is known."""
         undecided: list[tuple[Partition, InputError]] = []
         for partition in partitions:
+            self.progress(f"reading part {partition.index + 1} of {partition.count} …")
             try:
                 piece = load_rows(paths, options, reading, partition)
             except InputError as problem:

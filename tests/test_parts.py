@@ -360,3 +360,17 @@ def test_each_file_of_an_export_in_parts_is_read_in_its_own_order(tmp_path: Path
         rows = pl.concat(p.frame for p in split.pieces())
         fifth = rows.filter(pl.col("customer_id").is_in(["A5", "B5"])).sort("customer_id")
         assert fifth.get_column("start_date").to_list() == [date(2024, 2, 6)] * 2
+
+
+def test_a_run_in_parts_says_what_it_does() -> None:
+    told: list[str] = []
+    load([str(SAMPLE_CSV)], parts=3, progress=told.append)
+    assert told == [
+        "splitting 1 file into 3 parts by customer …",
+        "reading part 1 of 3 …",
+        "reading part 2 of 3 …",
+        "reading part 3 of 3 …",
+    ]
+    told.clear()
+    load([str(SAMPLE_CSV)], progress=told.append)
+    assert told == []  # read whole: the spinner keeps saying "reading …"
