@@ -26,28 +26,40 @@ from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
-from mrrcli.read.files import expand_paths, header_key, is_parquet
+from mrrcli.read.files import expand_paths, header_key
 from mrrcli.read.orders import Tally, chosen_order
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.split import Partition, split_files
+from mrrcli.split import Partition, part_count, split_files
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # What a report will ask of each part, given the part's Rows: the settings and needs of its
 # partial sums (report.ahead). A part's partial is then computed as soon as it is read.
 Ahead = Callable[[Rows], tuple[Settings, Needs]]
+# Told what a long run is doing, in a few words (the command line's spinner shows them).
+Progress = Callable[[str], None]
 
 
-def load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None = None) -> Rows:
+def _untold(message: str) -> None:
+    """No one is told (a run without a spinner)."""
+
+
+def load(
+    paths: Sequence[str],
+    options: ReadOptions,
+    ahead: Ahead | None = None,
+    progress: Progress | None = None,
+) -> Rows:
     """Read an export whole, or in parts when it is large (or `options.parts` says so) and
     its source allows it; Rows of a split export hold each part's rows in `parts`. With
     --engine spark the parts are computed on Spark (mrrcli.spark). With `ahead`, a part's
-    partial sums are computed as it is read, and its rows are not kept (see Rows.early)."""
+    partial sums are computed as it is read, and its rows are not kept (see Rows.early).
+    `progress` is told when the split starts and as each part is read."""
     if options.engine == Engine.spark:
         from mrrcli.spark import load as load_on_spark
 
         return load_on_spark(paths, options)
-    rows = _load(paths, options, ahead)
+    rows = _load(paths, options, ahead, progress or _untold)
     no_dated_copies((piece.frame for piece in rows.pieces()), rows.files)
     unattributed = sum(piece.unattributed for piece in rows.parts or [rows])
     if unattributed:
@@ -59,7 +71,9 @@ def load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None = None)
     return rows
 
 
-def _load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None) -> Rows:
+def _load(
+    paths: Sequence[str], options: ReadOptions, ahead: Ahead | None, progress: Progress
+) -> Rows:
     count = options.parts if options.parts is not None else part_count(paths, options)
     if count <= 1:
         return load_rows(paths, options)
@@ -75,14 +89,20 @@ def _load(paths: Sequence[str], options: ReadOptions, ahead: Ahead | None) -> Ro
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
+            files = counted(len(expand_paths(paths)), "files")
+            progress(f"splitting {files} into {count} parts by customer …")
             split_files(paths, partitions[0], split, options.delimiter)
             again = bool(options.fx and not options.currency)  # may be read twice (below)
-            pieces, total = read_parts(paths, options, reading, partitions, spill, again, ahead)
+            pieces, total = read_parts(
+                paths, options, reading, partitions, spill, again, ahead, progress
+            )
             if len({p.currency for p in pieces}) > 1 and again:
                 # Parts chose different reporting currencies; the whole export holds several,
                 # and with rates it is reported in USD, as when read whole.
                 reading = replace(reading, reporting_currency="USD")
-                pieces, total = read_parts(paths, options, reading, partitions, spill, ahead=ahead)
+                pieces, total = read_parts(
+                    paths, options, reading, partitions, spill, False, ahead, progress
+                )
         rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total)
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
@@ -99,6 +119,7 @@ def read_parts(
     spill: str,
     keep: bool = False,
     ahead: Ahead | None = None,
+    progress: Progress = _untold,
 ) -> tuple[list[Rows], int]:
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
     read (so that one part's rows are in memory at a time), or with `ahead` reduced to its
@@ -110,13 +131,13 @@ def read_parts(
     tallies added up, read.dates.chosen_order), as a whole run chooses it from the whole
     file: a part whose own values chose another order (or none: no day above 12) is read
     again in its file's order."""
-    found = _Found(spill, ahead)
+    found = _Found(spill, ahead, progress)
     try:
         found.read(partitions, paths, options, reading)
         orders = file_orders(found.tallies.values())
         again = [p for p in partitions if misread(found.tallies.get(p.index), orders)]
         if again:
-            dates = replace(reading.dates, orders=tuple(sorted(orders.items())))
+            dates = replace(reading.dates, file_orders=tuple(sorted(orders.items())))
             found.read(again, paths, options, replace(reading, dates=dates))
     finally:
         if not keep:
@@ -155,8 +176,8 @@ class _Found:
     """What read_parts has read, by part index: each part's kept Rows, or the problem it
     stopped at; the tally of its files' dates (InputError.date_tally) and its MRR."""
 
-    def __init__(self, spill: str, ahead: Ahead | None) -> None:
-        self.spill, self.ahead = spill, ahead
+    def __init__(self, spill: str, ahead: Ahead | None, progress: Progress) -> None:
+        self.spill, self.ahead, self.progress = spill, ahead, progress
         self.pieces: dict[int, Rows] = {}
         self.problems: dict[int, InputError] = {}
         self.tallies: dict[int, dict[int, Tally]] = {}
@@ -173,6 +194,7 @@ class _Found:
         stopped before its dates were read (a problem no order of dates changes), the rows
         of the others are not kept: they are only read to find their problems."""
         for partition in partitions:
+            self.progress(f"reading part {partition.index + 1} of {partition.count} …")
             for found in (self.pieces, self.problems, self.tallies, self.totals):
                 found.pop(partition.index, None)
             try:
@@ -222,75 +244,6 @@ def first_problem(problems: Sequence[InputError]) -> InputError:
         return first
     others = sum(p.others + 1 for _, p in there) - 1
     return row_problem(first.file, first.row, first.column, first.problem, others)
-
-
-def part_count(paths: Sequence[str], options: ReadOptions) -> int:
-    """How many parts to read an export in (1: whole). With `options.whole_rows` (the
-    MRRCLI_WHOLE_ROWS threshold), parts of at most that many rows. Else by memory: an export
-    is read whole when the memory it needs (rows_and_bytes) fits in MEMORY_SHARE of the memory
-    available (available_memory), and otherwise in as many parts as it takes for each part
-    to fit in it."""
-    rows, needed = rows_and_bytes(paths)
-    if options.whole_rows is not None:
-        return 1 if rows <= options.whole_rows else -(-rows // options.whole_rows)
-    budget = max(available_memory() // MEMORY_SHARE, 1)
-    return 1 if needed <= budget else -(-needed // budget)
-
-
-# Memory a whole run takes at its peak, per row: ROW_BYTES and ROW_COLUMN_BYTES per column
-# read (measured: 10.45M rows of 10 columns peak at 3.0-3.6 GB read whole, 1.04M at 0.38 GB).
-ROW_BYTES = 160
-ROW_COLUMN_BYTES = 20
-# A whole run, or one part, may take this share of the memory available (1/5: room for the
-# operating system, other programs, the page cache of the parts and Polars' own buffers; a
-# part of 15M rows, estimated at 5.4 GB with 1/4 of 21 GB, peaked at 5.9 GB).
-MEMORY_SHARE = 5
-CGROUP = "/sys/fs/cgroup"
-
-
-def rows_and_bytes(paths: Sequence[str]) -> tuple[int, int]:
-    """The rows of an export (estimated for CSV from its first MB) and the memory they need
-    read whole. Stdin or an unreadable Parquet file counts as 0: it is read whole (and
-    reading it says what is wrong)."""
-    rows = needed = 0
-    for path in expand_paths(paths):
-        if path == "-":
-            return 0, 0
-        if is_parquet(path):
-            try:
-                scan = pl.scan_parquet(path)
-                count = scan.select(pl.len()).collect().item()
-                columns = len(scan.collect_schema())
-            except (pl.exceptions.PolarsError, OSError):
-                return 0, 0
-        else:
-            with open(path, "rb") as handle:
-                sample = handle.read(1 << 20)
-            lines = max(sample.count(b"\n"), 1)
-            count = os.path.getsize(path) * lines // max(len(sample), 1)
-            columns = len(headers_of(path))
-        rows += count
-        needed += count * (ROW_BYTES + ROW_COLUMN_BYTES * columns)
-    return rows, needed
-
-
-def available_memory() -> int:
-    """Bytes of memory available to this process: the kernel's MemAvailable, or less under a
-    container's limit (cgroup v2 memory.max less its usage); 8 GiB when neither says."""
-    found: list[int] = []
-    try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    found.append(int(line.split()[1]) * 1024)
-    except (OSError, ValueError):
-        pass
-    try:
-        with open(f"{CGROUP}/memory.max") as limit, open(f"{CGROUP}/memory.current") as used:
-            found.append(int(limit.read()) - int(used.read()))
-    except (OSError, ValueError):
-        pass  # no cgroup v2 limit ("max" is no number)
-    return min(found) if found else 8 << 30
 
 
 def split_column(paths: Sequence[str], options: ReadOptions) -> tuple[str | None, str]:

@@ -38,7 +38,7 @@ from mrrcli.engine.segment_metrics import (
 )
 from mrrcli.engine.segments import TRANSFERS
 from mrrcli.normalize.periods import Rows
-from mrrcli.parts import Ahead
+from mrrcli.parts import Ahead, Progress
 from mrrcli.present.document import Kind, Report, for_output, partial_month
 from mrrcli.validate import Validation, validate_export
 from mrrcli.vocabulary import (
@@ -77,6 +77,7 @@ def load(
     paths: Sequence[str],
     options: ReadOptions | None = None,
     ahead: Ahead | None = None,
+    progress: Progress | None = None,
     **given: Any,
 ) -> Rows:
     """Read an export (any source or shape) and compute every row's MRR in minor units.
@@ -84,8 +85,10 @@ def load(
     Options come as a ReadOptions or as its fields by name (`mapping=`, `currency=`, ...).
     `Rows.notes` holds what the user should be told: the source chosen and why, what the file
     cannot show, and the rows set aside. `ahead` (see the function `ahead`): the one report
-    these rows are read for, whose partial sums an export read in parts computes as it goes."""
-    return parts.load(paths, replace(options or ReadOptions(), **given), ahead)
+    these rows are read for, whose partial sums an export read in parts computes as it goes.
+    `progress`: told what a long run is doing (splitting, reading part 3 of 8)."""
+    options = replace(options or ReadOptions(), **given)
+    return parts.load(paths, options, ahead, progress)
 
 
 def validate(paths: Sequence[str], options: ReadOptions | None = None, **given: Any) -> Validation:

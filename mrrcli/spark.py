@@ -348,7 +348,7 @@ def _run_load(
     orders = parts.file_orders(tallies)
     if not ordered and any(parts.misread(t, orders) for t in tallies):
         loaded.unpersist()
-        dates = replace(job.reading.dates, orders=tuple(sorted(orders.items())))
+        dates = replace(job.reading.dates, file_orders=tuple(sorted(orders.items())))
         return _run_load(raw, replace(job, reading=replace(job.reading, dates=dates)), True)
     if errors:
         raise parts.first_problem(errors)  # the one a whole run stops at

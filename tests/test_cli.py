@@ -449,3 +449,35 @@ def test_report_command_keeps_its_own_output_extensions(tmp_path: Path) -> None:
     assert code == ExitCode.USAGE
     assert "mrrcli cannot write" not in err  # the report command's own message instead
     assert not target.exists()
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_the_spinner_says_which_part_a_run_in_parts_reads(
+    monkeypatch: pytest.MonkeyPatch, quiet: bool
+) -> None:
+    # On a terminal, the spinner (shown once reading takes 2 s) says what the run does now:
+    # the split, then each part in turn. With -q there is no spinner at all.
+    told: list[str] = []
+
+    class Status:
+        def __init__(self, words: str) -> None:
+            told.append(words)
+
+        def start(self) -> None: ...
+
+        def stop(self) -> None: ...
+
+        def update(self, words: str) -> None:
+            told.append(words)
+
+    monkeypatch.setattr("rich.console.Console.status", lambda self, words, **_: Status(words))
+    args = ["movements", str(SAMPLE_CSV), "--parts", "2", "--as-of", "2026-06-30", "-f", "csv"]
+    result = CliRunner().invoke(app, args + ["-q"] * quiet, obj=Terminal(stderr_is_terminal=True))
+    assert result.exit_code == 0, result.stderr
+    expected = [
+        f"reading {SAMPLE_CSV} …",
+        "splitting 1 file into 2 parts by customer …",
+        "reading part 1 of 2 …",
+        "reading part 2 of 2 …",
+    ]
+    assert told == ([] if quiet else expected)

@@ -357,7 +357,7 @@ def test_a_tally_counts_the_values_each_order_cannot_read() -> None:
     frame = pl.DataFrame({"start_date": ["01/02/2024"]})
     for order, day in (("dmy", date(2024, 2, 1)), ("mdy", date(2024, 1, 2))):
         parsed, how, tally = dates.read_date_columns(
-            frame, ["start_date"], DateParsing(orders=((0, order),)).in_file(0)
+            frame, ["start_date"], DateParsing(file_orders=((0, order),)).of_file(0)
         )
         assert (how, tally, parsed.item()) == (order, None, day)
     with pytest.raises(dates.OpenOrder) as open_order:

@@ -271,20 +271,21 @@ def test_a_split_export_read_for_one_report_keeps_only_its_partial_sums(
         build(rows, Settings(as_of=date(2026, 5, 31)), **filters)
 
 
-def numeric_dates(tmp_path: Path, evidence: str, day_first: bool) -> str:
+def numeric_dates(
+    tmp_path: Path, evidence: str, day_first: bool, name: str = "numeric.csv", who: str = "C"
+) -> str:
     """An export of numeric dates where only C0's start (`evidence`) has a field above 12;
-    C7's row is repeated with its dates written without leading zeros (a duplicate row)."""
-    rows = [f"C0,{evidence},,10"]
+    C7's row is repeated with its dates written without leading zeros (a duplicate row).
+    (`who`: the customer ids' prefix.)"""
+    rows = [f"{who}0,{evidence},,10"]
     for i in range(1, 40):
         day, month = 1 + i % 9, 2
         start = f"{day:02d}/{month:02d}/2024" if day_first else f"{month:02d}/{day:02d}/2024"
         end = "01/03/2024" if day_first else "03/01/2024"  # 1 March
-        rows.append(f"C{i},{start},{end},{10 + i}")
+        rows.append(f"{who}{i},{start},{end},{10 + i}")
     again = "8/2/2024,1/3/2024" if day_first else "2/8/2024,3/1/2024"
-    rows.append(f"C7,{again},17")
-    return write(
-        tmp_path, "numeric.csv", "customer_id,start_date,end_date,amount\n" + "\n".join(rows)
-    )
+    rows.append(f"{who}7,{again},17")
+    return write(tmp_path, name, "customer_id,start_date,end_date,amount\n" + "\n".join(rows))
 
 
 @pytest.mark.parametrize(("evidence", "day_first"), [("25/01/2024", True), ("01/25/2024", False)])
@@ -299,7 +300,7 @@ def test_parts_without_a_day_above_12_read_dates_in_the_order_the_others_show(
     settings = Settings(as_of=date(2024, 6, 30))
     one = load([export])
     assert one.duplicates == 1
-    assert one.date_orders == {"dmy" if day_first else "mdy"}
+    assert one.date_orders == {0: "dmy" if day_first else "mdy"}
     for count in (2, 3, 7):
         # Read alone, some part cannot tell the order (the run used to stop there).
         options = ReadOptions(parts=count)
@@ -425,3 +426,37 @@ def test_a_step_some_parts_skip_does_not_put_a_later_problem_first(tmp_path: Pat
         with pytest.raises(InputError) as stopped:
             load([export], parts=count, fx=fx, currency="USD")
         assert str(stopped.value).startswith(message), (count, str(stopped.value))
+
+
+def test_each_file_of_an_export_in_parts_is_read_in_its_own_order(tmp_path: Path) -> None:
+    # Read whole, a.csv is day-first (A0 starts 25/01/2024) and b.csv month-first (B0 starts
+    # 01/25/2024), each told by one customer's row: every part reads each file's rows in that
+    # file's order, also a part whose own rows of a file show none. B5 starts 02/06/2024,
+    # month-first: 6 February; A5 starts 06/02/2024, day-first: 6 February.
+    first = numeric_dates(tmp_path, "25/01/2024", True, "a.csv", "A")
+    second = numeric_dates(tmp_path, "01/25/2024", False, "b.csv", "B")
+    settings = Settings(as_of=date(2024, 6, 30))
+    one = load([first, second])
+    assert one.date_orders == {0: "dmy", 1: "mdy"}
+    assert one.duplicates == 2
+    for count in (2, 3, 7):
+        split = load([first, second], parts=count)
+        assert split.duplicates == 2
+        assert report.movements(split, settings).frame.equals(report.movements(one, settings).frame)
+        rows = pl.concat(p.frame for p in split.pieces())
+        fifth = rows.filter(pl.col("customer_id").is_in(["A5", "B5"])).sort("customer_id")
+        assert fifth.get_column("start_date").to_list() == [date(2024, 2, 6)] * 2
+
+
+def test_a_run_in_parts_says_what_it_does() -> None:
+    told: list[str] = []
+    load([str(SAMPLE_CSV)], parts=3, progress=told.append)
+    assert told == [
+        "splitting 1 file into 3 parts by customer …",
+        "reading part 1 of 3 …",
+        "reading part 2 of 3 …",
+        "reading part 3 of 3 …",
+    ]
+    told.clear()
+    load([str(SAMPLE_CSV)], progress=told.append)
+    assert told == []  # read whole: the spinner keeps saying "reading …"

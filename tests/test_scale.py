@@ -22,7 +22,7 @@ from test_parts import SOURCE_FIXTURES, SOURCE_SETS, files_of
 from test_properties import COMBINATIONS, Dataset, datasets
 from typer.testing import CliRunner
 
-from mrrcli import parts, report
+from mrrcli import parts, report, split
 from mrrcli.cli import app
 from mrrcli.errors import InputError
 from mrrcli.present.formats import render_text
@@ -272,17 +272,17 @@ def test_the_threshold_follows_the_memory_available(monkeypatch: pytest.MonkeyPa
     # sample_data/subscriptions.csv: 1,741 lines (under 1 MB, so the estimate counts them
     # all, the header too) of 13 columns, each row taking 160 + 13 × 20 = 420 bytes read
     # whole: 1,741 × 420 = 731,220 bytes.
-    assert parts.rows_and_bytes([str(SAMPLE_CSV)]) == (1741, 731_220)
+    assert split.rows_and_bytes([str(SAMPLE_CSV)]) == (1741, 731_220)
     options = report.ReadOptions()
     # A fifth of 4 MiB (4,194,304 // 5 = 838,860 bytes) holds it whole; a fifth of 1 MiB
     # (1,048,576 // 5 = 209,715 bytes) does not: 731,220 / 209,715 = 3.49, so 4 parts.
-    monkeypatch.setattr(parts, "available_memory", lambda: 4 << 20)
-    assert parts.part_count([str(SAMPLE_CSV)], options) == 1
-    monkeypatch.setattr(parts, "available_memory", lambda: 1 << 20)
-    assert parts.part_count([str(SAMPLE_CSV)], options) == 4
+    monkeypatch.setattr(split, "available_memory", lambda: 4 << 20)
+    assert split.part_count([str(SAMPLE_CSV)], options) == 1
+    monkeypatch.setattr(split, "available_memory", lambda: 1 << 20)
+    assert split.part_count([str(SAMPLE_CSV)], options) == 4
     # MRRCLI_WHOLE_ROWS (whole_rows) gives the threshold in rows instead: 1,741 / 500 = 3.5,
     # so 4 parts.
-    assert parts.part_count([str(SAMPLE_CSV)], replace(options, whole_rows=500)) == 4
+    assert split.part_count([str(SAMPLE_CSV)], replace(options, whole_rows=500)) == 4
 
 
 def test_spilled_files_go_to_tmpdir_and_are_removed(

@@ -161,6 +161,11 @@ def test_buckets_without_a_day_above_12_read_dates_in_the_order_the_others_show(
     on_spark = load([export], engine="spark", spark_master=MASTER, buckets=3)
     assert on_spark.duplicates == local.duplicates == 1
     assert rendered(on_spark, settings) == rendered(local, settings)
+    # Two files, each in its own order (the second month-first), each told by one customer.
+    other = numeric_dates(tmp_path, "01/25/2024", False, "b.csv", "B")
+    local = load([export, other])
+    on_spark = load([export, other], engine="spark", spark_master=MASTER, buckets=3)
+    assert rendered(on_spark, settings) == rendered(local, settings)
     silent = numeric_dates(tmp_path, "03/01/2024", True)
     with pytest.raises(InputError, match="could be day-first or month-first"):
         load([silent], engine="spark", spark_master=MASTER, buckets=3)

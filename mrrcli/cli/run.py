@@ -36,10 +36,12 @@ class Run:
             say(message)
 
     @contextlib.contextmanager
-    def progress(self, message: str, delay: float = 2.0) -> Iterator[None]:
-        """A spinner on stderr, only on a terminal and only once work takes `delay` s."""
+    def progress(self, message: str, delay: float = 2.0) -> Iterator[Callable[[str], None]]:
+        """A spinner on stderr, only on a terminal and only once work takes `delay` s. The
+        work may tell it what it is doing now (the function yielded: its words replace
+        `message`)."""
         if self.options.quiet or not self.terminal.stderr_is_terminal:
-            yield
+            yield _untold
             return
         import threading
 
@@ -48,7 +50,7 @@ class Run:
         timer.daemon = True
         timer.start()
         try:
-            yield
+            yield lambda words: status.update(words)
         finally:
             timer.cancel()
             status.stop()
@@ -125,7 +127,7 @@ class Run:
         path = os.fspath(attributes) if attributes is not None else None
         return replace(self, options=replace(self.options, by=by, attributes=path))
 
-    def _reading(self) -> contextlib.AbstractContextManager[None]:
+    def _reading(self) -> contextlib.AbstractContextManager[Callable[[str], None]]:
         return self.progress(f"reading {', '.join(self.options.files)} …")
 
     def validation(self) -> Validation:
@@ -148,8 +150,8 @@ class Run:
 
         settings = self.settings() if settings is None else settings
         plan = ahead(build, settings, **filters) if build is not None else None
-        with self._reading():
-            rows = load(self.options.files, self.read_options(), plan)
+        with self._reading() as progress:
+            rows = load(self.options.files, self.read_options(), plan, progress)
         shaped = for_shape(rows, settings)
         if shaped.mode != settings.mode:
             rows.notes.append("snapshots hold month-end MRR: reporting in --mode snapshot")
@@ -277,3 +279,7 @@ def _verb(n: int, verb: str) -> str:
     if n != 1:
         return verb
     return verb[:-1] + "ies" if verb.endswith("y") else verb + "s"
+
+
+def _untold(words: str) -> None:
+    """What the work is doing, told to no one (no spinner: --quiet, or not a terminal)."""

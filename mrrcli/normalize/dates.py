@@ -18,16 +18,17 @@ def parse_dates(
     date_columns: list[str],
     dates: DateParsing,
     findings: Findings,
-) -> tuple[pl.DataFrame, set[str], dict[int, Tally]]:
+) -> tuple[pl.DataFrame, dict[int, str], dict[int, Tally]]:
     """`frame` (rows of `files`) with `{column}__parsed` (Date) for each of `date_columns`,
-    read as `dates` says, how the dates were read (orders such as day-first, see
-    read/dates.py), and the tally each file's order was chosen from (by file index). A file
-    whose dates cannot be read fails in `findings`, once every file is read (the errors it
-    raises from then on carry the tallies: Findings.dates_told, InputError.date_tally).
+    read as `dates` says, how each file's dates were read (file index → an order such as
+    day-first, see read/dates.py), and the tally each file's order was chosen from (file
+    index → read.orders.Tally). A file whose dates cannot be read fails in `findings`, once
+    every file is read (the errors raised from then on carry the tallies:
+    Findings.dates_told, InputError.date_tally).
 
     Dates are parsed per file so one file's day-first dates do not decide another's."""
     parsed_parts = []
-    date_orders: set[str] = set()
+    date_orders: dict[int, str] = {}
     tallies: dict[int, Tally] = {}
     failed: tuple[DateFormatError, str] | None = None
     raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
@@ -39,8 +40,8 @@ def parse_dates(
     for file_index, part in by_file:
         index = int(file_index[0])  # type: ignore[call-overload]
         try:
-            parsed, how, tally = read_date_columns(part, date_columns, dates.in_file(index))
-            date_orders.add(how)
+            parsed, how, tally = read_date_columns(part, date_columns, dates.of_file(index))
+            date_orders[index] = how
         except DateFormatError as error:
             failed = failed or (error, files[index])
             tally = error.tally if isinstance(error, OpenOrder) else None

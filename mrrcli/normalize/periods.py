@@ -128,7 +128,8 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
-    date_orders: set[str] = field(default_factory=set)  # how dates were read (dates.py)
+    # How each file's dates were read: file index → order ("dmy", "ymd", …; dates.py).
+    date_orders: dict[int, str] = field(default_factory=dict)
     # What each file's dates told (file index → read.orders.Tally): a run in parts chooses
     # each file's order from all its parts (mrrcli.parts).
     date_tally: dict[int, Tally] = field(default_factory=dict)

@@ -80,12 +80,12 @@ class DateParsing:
     # part of a run in parts is read in its file's order, not its own (SPEC §13).
     order: str | None = None
     # For a run in parts: the order of each file (by its index, `_file`) chosen from all its
-    # parts (chosen_order), as (file index, order) pairs; see in_file.
-    orders: tuple[tuple[int, str], ...] = ()
+    # parts (chosen_order), as (file index, order) pairs; see of_file.
+    file_orders: tuple[tuple[int, str], ...] = ()
 
-    def in_file(self, index: int) -> DateParsing:
+    def of_file(self, index: int) -> DateParsing:
         """How the dates of file `index` are read: in its own order when `orders` names one."""
-        order = dict(self.orders).get(index)
+        order = dict(self.file_orders).get(index)
         return self if order is None else replace(self, order=order)
 
 

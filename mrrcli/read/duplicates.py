@@ -195,10 +195,12 @@ def _date_keys(
         else:
             texts.append(column)
     files = frame.get_column(FILE_COLUMN)
-    by_file = dates.per_file and files.min() != files.max()
+    one_file = files.min() == files.max()
+    by_file = dates.per_file and not one_file
     readings = dates.readings
-    if dates.per_file and not by_file:
-        readings = tuple(r.in_file(cast(int, files.min())) for r in readings)  # its file's order
+    if one_file and files.len():
+        # The rows of one file: read as that file is (DateParsing.of_file)
+        readings = tuple(r.of_file(int(cast(int, files.min()))) for r in readings)
     read = _read_distinct(frame, texts, kinds, readings, by_file)
     for index, column in enumerate(texts):
         values = read[column]
@@ -241,9 +243,8 @@ def _read_distinct(
         scopes = [(None, {c: frame.get_column(c).unique() for c in columns})]
     found: dict[str, list[pl.DataFrame]] = {c: [] for c in columns}
     for file, values in scopes:
-        # A file's order, when a run in parts was given it (DateParsing.orders)
-        own = readings if file is None else tuple(r.in_file(file) for r in readings)
-        for column, read in _read_values(values, kinds, own).items():
+        told = readings if file is None else tuple(r.of_file(file) for r in readings)
+        for column, read in _read_values(values, kinds, told).items():
             if file is not None:
                 read = read.with_columns(pl.lit(file, dtype=pl.UInt16).alias(FILE_COLUMN))
             found[column].append(read)
