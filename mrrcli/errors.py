@@ -28,6 +28,9 @@ class InputError(MrrError):
     # each order cannot read, read.dates.Tally). A run in parts chooses each file's order from
     # all its parts' tallies, and reads again a part that stopped in another (mrrcli.parts).
     date_tally: dict[int, tuple[int, int, int]] | None = None
+    # Raised once currencies were read: the currencies its rows hold (a run in parts names
+    # those of all its parts, as a whole run does: mrrcli.parts).
+    currencies: tuple[str, ...] | None = None
 
 
 class UsageError(MrrError):
@@ -58,10 +61,11 @@ class RowProblem(InputError):
         self.order: tuple[int, int, int] | None = None
 
     def __reduce__(self) -> tuple[object, ...]:
-        # Pickled whole (a Spark bucket sends its problem to the driver), `order` and
-        # `date_tally` included.
+        # Pickled whole (a Spark bucket sends its problem to the driver), `order`, `date_tally`
+        # and `currencies` included.
         fields = (str(self), self.file, self.row, self.column, self.problem, self.others)
-        return (type(self), fields, {"order": self.order, "date_tally": self.date_tally})
+        state = {"order": self.order, "date_tally": self.date_tally, "currencies": self.currencies}
+        return (type(self), fields, state)
 
 
 def row_problem(

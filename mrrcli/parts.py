@@ -135,10 +135,16 @@ def read_parts(
     try:
         found.read(partitions, paths, options, reading)
         orders = file_orders(found.tallies.values())
+        dates = replace(reading.dates, file_orders=tuple(sorted(orders.items())))
+        reading = replace(reading, dates=dates)
         again = [p for p in partitions if misread(found.tallies.get(p.index), orders)]
-        if again:
-            dates = replace(reading.dates, file_orders=tuple(sorted(orders.items())))
-            found.read(again, paths, options, replace(reading, dates=dates))
+        found.read(again, paths, options, reading)
+        # A run that stops names the currencies of the whole export, as read whole: the
+        # parts whose rows hold fewer are read again knowing them.
+        known = tuple(sorted(set().union(*found.currencies.values())))
+        fewer = [p for p in partitions if found.currencies.get(p.index, known) != known]
+        if found.problems and fewer:
+            found.read(fewer, paths, options, replace(reading, currencies_known=known))
     finally:
         if not keep:
             for partition in partitions:
@@ -181,6 +187,7 @@ class _Found:
         self.pieces: dict[int, Rows] = {}
         self.problems: dict[int, InputError] = {}
         self.tallies: dict[int, dict[int, Tally]] = {}
+        self.currencies: dict[int, tuple[str, ...]] = {}  # of a part's rows, once read
         self.totals: dict[int, int] = {}
 
     def read(
@@ -195,7 +202,7 @@ class _Found:
         of the others are not kept: they are only read to find their problems."""
         for partition in partitions:
             self.progress(f"reading part {partition.index + 1} of {partition.count} …")
-            for found in (self.pieces, self.problems, self.tallies, self.totals):
+            for found in (self.pieces, self.problems, self.tallies, self.currencies, self.totals):
                 found.pop(partition.index, None)
             try:
                 piece = load_rows(paths, options, reading, partition)
@@ -203,8 +210,12 @@ class _Found:
                 self.problems[partition.index] = problem
                 if problem.date_tally is not None:
                     self.tallies[partition.index] = problem.date_tally
+                if problem.currencies is not None:
+                    self.currencies[partition.index] = problem.currencies
                 continue
             self.tallies[partition.index] = piece.date_tally
+            if piece.frame.width:  # normalized (an empty part is not)
+                self.currencies[partition.index] = piece.currencies
             final = any(p.date_tally is None for p in self.problems.values())
             if final or not piece.frame.height:
                 continue

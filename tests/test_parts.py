@@ -460,3 +460,36 @@ def test_a_run_in_parts_says_what_it_does() -> None:
     told.clear()
     load([str(SAMPLE_CSV)], progress=told.append)
     assert told == []  # read whole: the spinner keeps saying "reading …"
+
+
+def few_currencies(tmp_path: Path) -> str:
+    """C1..C30 pay in USD, E1 in EUR (row 32), N1 names no currency (row 33)."""
+    rows = [f"C{i},2024-01-01,10,USD" for i in range(1, 31)]
+    rows += ["E1,2024-01-01,10,EUR", "N1,2024-02-01,10,"]
+    return write(tmp_path, "few.csv", "customer_id,start_date,amount,currency\n" + "\n".join(rows))
+
+
+def test_a_run_in_parts_that_stops_names_the_currencies_of_the_whole_export(
+    tmp_path: Path,
+) -> None:
+    # Read whole, N1's row (33) lacks a currency while the others have EUR and USD. A part
+    # holding N1 without E1 (or without any other row) must say the same, not "while other
+    # rows have USD" nor pass N1 as USD and stop at "several currencies" instead.
+    export = few_currencies(tmp_path)
+    message = (
+        f"{export}, row 33, column 'currency': no currency, while other rows have EUR, USD; "
+        "give --currency for rows without one"
+    )
+    for count in (None, 2, 3, 7):
+        with pytest.raises(InputError) as stopped:
+            load([export], parts=count)
+        assert str(stopped.value) == message, count
+    # Reported in EUR without rates: the export holds GBP and USD (C1..C30 USD, G1 GBP), not
+    # "USD, not the reporting currency EUR" as a part holding USD alone would say.
+    rows = [f"C{i},2024-01-01,10,USD" for i in range(1, 31)] + ["G1,2024-01-01,10,GBP"]
+    export = write(
+        tmp_path, "two.csv", "customer_id,start_date,amount,currency\n" + "\n".join(rows)
+    )
+    for count in (None, 2, 3, 7):
+        with pytest.raises(InputError, match=r"holds several currencies \(GBP, USD\) and no --fx"):
+            load([export], parts=count, currency="EUR")

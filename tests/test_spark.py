@@ -19,7 +19,7 @@ import polars as pl
 # machines; only a machine without Java skips.
 import pyspark  # noqa: F401
 import pytest
-from test_parts import numeric_dates, told_by_one
+from test_parts import few_currencies, numeric_dates, told_by_one
 from test_scale import rendered
 
 from mrrcli.errors import InputError
@@ -189,3 +189,13 @@ def test_buckets_read_each_file_in_its_own_order(spark: Any, tmp_path: Path) -> 
     bad.write_text("\n".join(lines))
     with pytest.raises(InputError, match=r"row 2, column 'amount': cannot read 'abc'"):
         load([str(bad)], engine="spark", spark_master=MASTER, buckets=3)
+
+
+def test_buckets_that_stop_name_the_currencies_of_the_whole_export(
+    spark: Any, tmp_path: Path
+) -> None:
+    export = few_currencies(tmp_path)  # N1 (row 33) names no currency; others EUR, USD
+    with pytest.raises(
+        InputError, match="row 33, column 'currency': no currency, while other rows have EUR, USD;"
+    ):
+        load([export], engine="spark", spark_master=MASTER, buckets=3)

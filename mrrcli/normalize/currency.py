@@ -20,30 +20,34 @@ def settle_currency(
     default_currency: str | None,
     reporting_currency: str | None,
     fx: pl.DataFrame | None,
+    known: tuple[str, ...] = (),
 ) -> tuple[pl.DataFrame, str, bool]:
     """`frame` with every row's `currency`, the reporting currency, and whether some rows are
     in another currency (then they need `fx`: see attach_rates).
 
     Rows without a currency get `default_currency` (else --`currency`); the reporting
     currency is `currency`, else `reporting_currency`, else the data's only currency (USD
-    when there is none). Currency problems go to `findings`, naming `files`."""
+    when there is none). Currency problems go to `findings`, naming `files`. `known`: the
+    currencies of the whole export, when it is read in parts (mrrcli.parts): the reporting
+    currency and the problems are those of the whole export, not of this part's rows alone."""
     default = (default_currency or currency or "").upper() or None
     if "currency" in frame.columns:
         if default:
             frame = frame.with_columns(pl.col("currency").fill_null(default))
     else:
         frame = frame.with_columns(pl.lit(default, dtype=pl.String).alias("currency"))
-    present = sorted(c for c in frame.get_column("currency").unique().to_list() if c is not None)
+    own = sorted(c for c in frame.get_column("currency").unique().to_list() if c is not None)
+    findings.currencies_told = tuple(own)
+    present = sorted({*own, *known})
     _check_currencies(frame, findings, present)
     only = present[0] if len(present) == 1 else "USD"
     reporting = (currency or reporting_currency or only).upper()
     if not currencies.is_known(reporting):
         raise UsageError(f"unknown currency {reporting!r} for --currency")
     frame = frame.with_columns(pl.col("currency").fill_null(reporting))
-    foreign = [c for c in present if c != reporting]
-    if foreign and fx is None:
+    if fx is None and any(c != reporting for c in present):
         _no_rates(findings, files, present, reporting)
-    return frame, reporting, bool(foreign)
+    return frame, reporting, any(c != reporting for c in own)
 
 
 def _check_currencies(frame: pl.DataFrame, findings: Findings, present: list[str]) -> None:

@@ -61,6 +61,7 @@ class NormalizeOptions:
     # export, when it is read in parts); rows without a currency are not given it.
     reporting_currency: str | None = None
     segment: str | None = None  # the column whose trimmed values are the rows' `segment` (§9)
+    currencies_known: tuple[str, ...] = ()  # the export's, found in all its parts (parts.py)
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,9 @@ class Rows:
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
     # How each file's dates were read: file index → order ("dmy", "ymd", …; dates.py).
     date_orders: dict[int, str] = field(default_factory=dict)
-    # What each file's dates told (file index → read.orders.Tally): a run in parts chooses
-    # each file's order from all its parts (mrrcli.parts).
+    # What each file's dates told (file index → read.orders.Tally), for mrrcli.parts
     date_tally: dict[int, Tally] = field(default_factory=dict)
+    currencies: tuple[str, ...] = ()  # the currencies its rows hold (mrrcli.parts)
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
     # An export read in parts by customer (report.load): each part's rows; `frame` is empty.
     parts: list[Rows] = field(default_factory=list)
@@ -231,6 +232,7 @@ def normalize_periods(
         default_currency=options.default_currency,
         reporting_currency=options.reporting_currency,
         fx=options.fx,
+        known=options.currencies_known,
     )
     exponent = currencies.exponent(reporting)
     frame = _with_mrr(frame, columns, options, findings, exponent, reporting, foreign)
@@ -249,6 +251,7 @@ def normalize_periods(
         zero_rows=zero_rows,
         date_orders=date_orders,
         date_tally=tallies,
+        currencies=findings.currencies_told or (),
         over_discount_rows=over_discount.height,
         over_discount=over_discount,
     )

@@ -62,6 +62,9 @@ class Findings:
         # What each file's dates told once read (file index → Tally), given to the errors
         # raised from then on (InputError.date_tally)
         self.dates_told: dict[int, Tally] | None = None
+        # The currencies of the rows once read, given to the errors raised from then on
+        # (InputError.currencies)
+        self.currencies_told: tuple[str, ...] | None = None
 
     def fail(self, message: str, file: str | None = None, fatal: bool = False) -> None:
         """A problem of a whole file (or of the run)."""
@@ -69,18 +72,20 @@ class Findings:
         self.steps += 1
         if not self.gather:
             if file is None:
-                raised = InputError(message)
-                raised.date_tally = self.dates_told
-                raise raised
+                raise self._told(InputError(message))
             error = problem.as_error()
             # of the first file with it, as a whole run meets it (mrrcli.parts.first_problem)
             index = self.table.files.index(file) if file in self.table.files else -1
             error.order = (self.steps, 0, index)
-            error.date_tally = self.dates_told
-            raise error
+            raise self._told(error)
         self.problems.append(problem)
         if fatal:
             raise Stop
+
+    def _told(self, error: InputError) -> InputError:
+        """`error` with what the input told so far (see dates_told, currencies_told)."""
+        error.date_tally, error.currencies = self.dates_told, self.currencies_told
+        return error
 
     def fail_dates(self, error: DateFormatError, file: str) -> None:
         """Dates of `file` that cannot be read, or whose order is open (OpenOrder): fatal."""
@@ -115,8 +120,7 @@ class Findings:
                     int(count) - 1,
                 )
                 error.order = (self.steps, index, first[FILE_COLUMN])
-                error.date_tally = self.dates_told
-                raise error
+                raise self._told(error)
             per_file = bad.group_by(FILE_COLUMN, maintain_order=True).agg(
                 pl.len().alias("count"),
                 pl.col(ROW_COLUMN).head(5).alias("rows"),
