@@ -11,6 +11,7 @@ reporting currency, the date order, the total MRR bound) are checked across part
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -69,6 +70,19 @@ def load(
             f"{options.attributes}: segment (none)"
         )
     return rows
+
+
+# The notes that say how an export was computed (in parts, read whole, on Spark): told on
+# stderr, never in a report's own output, the same however the run was computed (SPEC §13).
+_HOW_COMPUTED = re.compile(
+    r"^(read in [\d,]+ parts? by customer |read whole, not in |read whole on this machine, "
+    r"not on Spark: |computed on Spark \()"
+)
+
+
+def how_computed(note: str) -> bool:
+    """Whether `note` (of Rows.notes) says how the run was computed, not what the data is."""
+    return _HOW_COMPUTED.match(note) is not None
 
 
 def _load(
