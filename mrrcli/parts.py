@@ -138,14 +138,15 @@ def read_parts(
     """Each part's Rows, one part at a time, its rows written to `spill` before the next is
     read (so that one part's rows are in memory at a time), or with `ahead` reduced to its
     partial sums (kept in `early`, the rows let go); and the MRR of all rows. The
-    split's files of a part are removed once the parts are read, unless `keep`. A bad
+    split's files of a part are removed once it is read, or once every part is (when its
+    numeric dates may have to be read again in their file's order), unless `keep`. A bad
     input stops the run with the problem a whole run would stop at (first_problem).
 
     The order of each file's numeric dates is chosen from the values of all its parts (their
     tallies added up, read.dates.chosen_order), as a whole run chooses it from the whole
     file: a part whose own values chose another order (or none: no day above 12) is read
     again in its file's order."""
-    found = _Found(spill, ahead, progress)
+    found = _Found(spill, ahead, progress, keep)
     try:
         found.read(partitions, paths, options, reading)
         orders = file_orders(found.tallies.values())
@@ -196,8 +197,8 @@ class _Found:
     """What read_parts has read, by part index: each part's kept Rows, or the problem it
     stopped at; the tally of its files' dates (InputError.date_tally) and its MRR."""
 
-    def __init__(self, spill: str, ahead: Ahead | None, progress: Progress) -> None:
-        self.spill, self.ahead, self.progress = spill, ahead, progress
+    def __init__(self, spill: str, ahead: Ahead | None, progress: Progress, keep: bool) -> None:
+        self.spill, self.ahead, self.progress, self.keep = spill, ahead, progress, keep
         self.pieces: dict[int, Rows] = {}
         self.problems: dict[int, InputError] = {}
         self.tallies: dict[int, dict[int, Tally]] = {}
@@ -228,6 +229,11 @@ class _Found:
                     self.currencies[partition.index] = problem.currencies
                 continue
             self.tallies[partition.index] = piece.date_tally
+            if not self.keep and all(chosen_order(t) == "ymd" for t in piece.date_tally.values()):
+                # Year-first or typed dates read alike in any order: the part is read again
+                # only if the run stops (to name every currency), then from the file itself.
+                # Its split files go now, so the disk holds one copy of the data.
+                partition.remove()
             if piece.frame.width:  # normalized (an empty part is not)
                 self.currencies[partition.index] = piece.currencies
             final = any(p.date_tally is None for p in self.problems.values())

@@ -18,6 +18,7 @@ from mrrcli.vocabulary import ReadOptions
 
 PART = "_part"  # the part number of a row, in the streaming split
 DONE = "done"  # written beside a file's parts once they are all on disk
+GONE = ".gone"  # beside a part's folder once it was read and removed (Partition.remove)
 
 
 @dataclass(frozen=True)
@@ -50,18 +51,24 @@ class Partition:
             return scan.filter(self.keeps(column)).collect()
         folder = _file_dir(self.directory, index, f"{PART}={self.index}")
         if not os.path.isdir(folder):
-            return scan.head(0).collect()
+            if os.path.exists(folder + GONE):
+                # Read once and removed: read again (a rare case) from the file itself.
+                return scan.filter(self.keeps(column)).collect()
+            return scan.head(0).collect()  # no customer of the file falls in this part
         # The sink writes a part's rows in the file's order, in files numbered in that order.
         return pl.scan_parquet(os.path.join(folder, "*.parquet")).collect()
 
     def remove(self) -> None:
-        """The split's files of this part removed (the disk holds one copy of the data)."""
+        """The split's files of this part removed (the disk holds one copy of the data). Should
+        the part be read again, it is filtered out of the file itself (rows)."""
         if self.directory is None:
             return
         for name in os.listdir(self.directory):
-            shutil.rmtree(
-                os.path.join(self.directory, name, f"{PART}={self.index}"), ignore_errors=True
-            )
+            folder = os.path.join(self.directory, name, f"{PART}={self.index}")
+            if os.path.isdir(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                with open(folder + GONE, "w"):
+                    pass
 
 
 def _file_dir(directory: str, index: int, *names: str) -> str:

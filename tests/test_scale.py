@@ -185,6 +185,40 @@ def test_the_streaming_split_writes_each_customer_to_one_part(tmp_path: Path) ->
             0, scan_file(str(export)), "customer_id"
         )
         assert partition.rows(0, scan_file(str(export)), "customer_id").equals(filtered)
+    # A part removed once read is read again, should it be, from the file itself; a part
+    # that no customer falls in stays empty.
+    for partition in partitions:
+        before = partition.rows(0, scan_file(str(export)), "customer_id")
+        partition.remove()
+        assert not (split / "file0" / f"_part={partition.index}").exists()
+        assert partition.rows(0, scan_file(str(export)), "customer_id").equals(before)
+    empty = Partition(0, 50, "customer_id", str(tmp_path / "fifty"))
+    split_files([str(export)], empty, str(tmp_path / "fifty"))
+    unused = next(
+        Partition(i, 50, "customer_id", str(tmp_path / "fifty"))
+        for i in range(50)
+        if not (tmp_path / "fifty" / "file0" / f"_part={i}").exists()
+    )
+    unused.remove()
+    assert unused.rows(0, scan_file(str(export)), "customer_id").height == 0
+
+
+def test_a_part_read_leaves_the_disk_before_the_next_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Year-first dates read alike in any order: each part's split files are removed as soon
+    # as it is read, so the disk holds one copy of the data (the split, or what is left of
+    # it, and the parts' rows written aside), never both whole.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    on_disk: list[list[int]] = []
+
+    def told(message: str) -> None:
+        if message.startswith("reading part"):
+            folders = tmp_path.glob("mrrcli-split-*/file0/_part=*")
+            on_disk.append(sorted(int(f.name.split("=")[1]) for f in folders if f.is_dir()))
+
+    load([str(SAMPLE_CSV)], parts=3, progress=told)
+    assert on_disk == [[0, 1, 2], [1, 2], [2]]
 
 
 def run(args: list[str]) -> tuple[int, str, str]:
