@@ -117,7 +117,7 @@ def _load(
                 pieces, total = read_parts(
                     paths, options, reading, partitions, spill, False, ahead, progress
                 )
-        rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total)
+        rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total, count)
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
         raise
@@ -312,10 +312,11 @@ def _has_rows(piece: Rows) -> bool:
     return piece.frame.height > 0 or held
 
 
-def joined(parts: list[Rows], total: int) -> Rows:
+def joined(parts: list[Rows], total: int, count: int | None = None) -> Rows:
     """Parts of one export as one Rows: they must agree on the reporting currency, and their
     MRR (`total`, over all parts) must add up within the bounds of one export. (Each file's
-    order of dates is chosen over all its parts as they are read: read_parts.)"""
+    order of dates is chosen over all its parts as they are read: read_parts.) `count`: the
+    parts the export was split into, some perhaps empty (by default, those given)."""
     files = ", ".join(parts[0].files)
     _check_across_parts(parts, files, total)
     first = next((p for p in parts if _has_rows(p)), parts[0])
@@ -326,7 +327,7 @@ def joined(parts: list[Rows], total: int) -> Rows:
     said = {counted(n, f"{reason} set aside") for p in parts for reason, n in p.set_aside.items()}
     notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
     notes.append(
-        f"read in {counted(len(parts), 'parts')} by customer "
+        f"read in {counted(count or len(parts), 'parts')} by customer "
         f"({counted(len(parts[0].files), 'files')})"
     )
     return replace(

@@ -493,3 +493,13 @@ def test_a_run_in_parts_that_stops_names_the_currencies_of_the_whole_export(
     for count in (None, 2, 3, 7):
         with pytest.raises(InputError, match=r"holds several currencies \(GBP, USD\) and no --fx"):
             load([export], parts=count, currency="EUR")
+
+
+def test_the_note_counts_the_parts_asked_for_though_some_are_empty(tmp_path: Path) -> None:
+    # Two customers in three parts: one part at least holds no customer, and the run still
+    # says it was read in 3 parts (it said "1 part" when both customers fell in one).
+    rows_written = "C1,2024-01-01,10\nC2,2024-02-01,20\n"
+    export = write(tmp_path, "two.csv", "customer_id,start_date,amount\n" + rows_written)
+    rows = load([export], parts=3)
+    assert len(rows.parts) <= 2
+    assert "read in 3 parts by customer (1 file)" in rows.notes
