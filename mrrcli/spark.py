@@ -351,10 +351,10 @@ def _run_load(
         dates = replace(job.reading.dates, file_orders=tuple(sorted(orders.items())))
         return _run_load(raw, replace(job, reading=replace(job.reading, dates=dates)), True)
     # A run that stops names the currencies of the whole export (as parts.read_parts)
-    held = [c for e in errors if (c := getattr(e, "currencies", None)) is not None]
-    held += [summary[0].currencies for _, summary in pieces if summary[0].frame.width]
-    known = tuple(sorted(set().union(*held)))
-    if errors and not job.reading.currencies_known and any(c != known for c in held):
+    told = [c for e in errors if (c := getattr(e, "currencies", None)) is not None]
+    told += [summary[0].currencies for _, summary in pieces if summary[0].frame.width]
+    known = tuple(sorted(set().union(*told)))
+    if errors and not job.reading.currencies_known and any(c != known for c in told):
         loaded.unpersist()
         return _run_load(
             raw, replace(job, reading=replace(job.reading, currencies_known=known)), True
