@@ -18,17 +18,16 @@ def parse_dates(
     date_columns: list[str],
     dates: DateParsing,
     findings: Findings,
-) -> tuple[pl.DataFrame, dict[int, str], dict[int, Tally]]:
+) -> tuple[pl.DataFrame, dict[int, Tally]]:
     """`frame` (rows of `files`) with `{column}__parsed` (Date) for each of `date_columns`,
-    read as `dates` says, how each file's dates were read (file index → an order such as
-    day-first, see read/dates.py), and the tally each file's order was chosen from (file
-    index → read.orders.Tally). A file whose dates cannot be read fails in `findings`, once
-    every file is read (the errors raised from then on carry the tallies:
-    Findings.dates_told, InputError.date_tally).
+    read as `dates` says, and the tally each file's order of numeric dates was chosen from
+    (file index → read.orders.Tally; none for typed dates, --date-format, or an order given
+    in `dates`). A file whose dates cannot be read fails in `findings`, once every file is
+    read (the errors raised from then on carry the tallies: Findings.dates_told,
+    InputError.date_tally).
 
     Dates are parsed per file so one file's day-first dates do not decide another's."""
     parsed_parts = []
-    date_orders: dict[int, str] = {}
     tallies: dict[int, Tally] = {}
     failed: tuple[DateFormatError, str] | None = None
     raw_dates = frame.select(FILE_COLUMN, ROW_COLUMN, *date_columns)
@@ -39,23 +38,21 @@ def parse_dates(
     )
     for file_index, part in by_file:
         index = int(file_index[0])  # type: ignore[call-overload]
+        parsed: pl.DataFrame | None = None
         try:
-            parsed, how, tally = read_date_columns(part, date_columns, dates.of_file(index))
-            date_orders[index] = how
+            parsed, _, tally = read_date_columns(part, date_columns, dates.of_file(index))
         except DateFormatError as error:
             failed = failed or (error, files[index])
             tally = error.tally if isinstance(error, OpenOrder) else None
-            if tally is not None:
-                tallies[index] = tally
-            continue
         if tally is not None:
             tallies[index] = tally
-        parsed_parts.append(
-            parsed.select(pl.col(c).cast(pl.Date).alias(f"{c}__parsed") for c in date_columns)
-        )
+        if parsed is not None:
+            parsed_parts.append(
+                parsed.select(pl.col(c).cast(pl.Date).alias(f"{c}__parsed") for c in date_columns)
+            )
     findings.dates_told = tallies
     if failed is not None:
-        findings.fail_dates(*failed)
+        findings.fail(str(failed[0]), failed[1], fatal=True)
         raise AssertionError("unreachable: a file's dates that fail stop the run")
     parsed_dates = pl.concat(parsed_parts) if len(parsed_parts) > 1 else parsed_parts[0]
     if len(parsed_parts) > 1:
@@ -63,4 +60,4 @@ def parse_dates(
         order = raw_dates.select(pl.arg_sort_by(FILE_COLUMN, maintain_order=True)).to_series()
         parsed_dates = parsed_dates.with_columns(pl.Series("_order", order)).sort("_order")
         parsed_dates = parsed_dates.drop("_order")
-    return frame.with_columns(parsed_dates), date_orders, tallies
+    return frame.with_columns(parsed_dates), tallies

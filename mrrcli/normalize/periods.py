@@ -129,9 +129,8 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
-    # How each file's dates were read: file index → order ("dmy", "ymd", …; dates.py).
-    date_orders: dict[int, str] = field(default_factory=dict)
-    # What each file's dates told (file index → read.orders.Tally), for mrrcli.parts
+    # What each file's numeric dates told (file index → read.orders.Tally; the order chosen:
+    # read.orders.chosen_order), for mrrcli.parts
     date_tally: dict[int, Tally] = field(default_factory=dict)
     currencies: tuple[str, ...] = ()  # the currencies its rows hold (mrrcli.parts)
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
@@ -219,7 +218,7 @@ def normalize_periods(
     findings = findings or Findings(table)
     frame, columns = _read_values(table, findings)
     # Dates, parsed per file so one file's day-first dates do not decide another's.
-    frame, date_orders, tallies = parse_dates(
+    frame, tallies = parse_dates(
         frame, columns.files, columns.date_columns, options.dates, findings
     )
     frame = check_rows(frame, findings, columns.amount_column, columns.date_columns, options.dates)
@@ -249,7 +248,6 @@ def normalize_periods(
         duplicates=table.duplicates,
         trial_rows=trial_rows,
         zero_rows=zero_rows,
-        date_orders=date_orders,
         date_tally=tallies,
         currencies=findings.currencies_told or (),
         over_discount_rows=over_discount.height,

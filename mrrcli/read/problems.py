@@ -12,7 +12,6 @@ from typing import Literal
 import polars as pl
 
 from mrrcli.errors import InputError, RowProblem, row_problem
-from mrrcli.read.dates import DateFormatError
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, Table, header_key
 from mrrcli.read.orders import Tally
 from mrrcli.vocabulary import SHAPE_COLUMNS
@@ -86,10 +85,6 @@ class Findings:
         """`error` with what the input told so far (see dates_told, currencies_told)."""
         error.date_tally, error.currencies = self.dates_told, self.currencies_told
         return error
-
-    def fail_dates(self, error: DateFormatError, file: str) -> None:
-        """Dates of `file` that cannot be read, or whose order is open (OpenOrder): fatal."""
-        self.fail(str(error), file, fatal=True)
 
     def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
         self.problems.append(

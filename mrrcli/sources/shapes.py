@@ -50,7 +50,7 @@ def _parse_dates(
     try:
         parsed, _ = parse_date_columns(frame.select(columns), columns, dates)
     except DateFormatError as error:
-        findings.fail_dates(error, findings.table.files[0])
+        findings.fail(str(error), findings.table.files[0], fatal=True)
         raise AssertionError("unreachable") from None
     return frame.with_columns(
         parsed.get_column(c).cast(pl.Date).alias(f"{c}{suffix}") for c in columns
