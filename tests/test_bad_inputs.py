@@ -187,6 +187,47 @@ BAD: dict[str, Bad] = {
         column="start_date",
         words=("--date-format",),
     ),
+    # The column is named as the file writes its header (the user cannot find `end_date` in
+    # a file that says `Stop`), and a date is shown as a date, not as a Python repr.
+    "end_before_start_mapped_header": Bad(
+        rows_of("Customer,Start,Stop,Price", "A,2024-03-01,2024-02-01,10"),
+        row=2,
+        column="column 'Stop'",
+        words=("2024-02-01",),
+        args=(
+            *("--map", "customer_id=Customer", "--map", "start_date=Start"),
+            *("--map", "end_date=Stop", "--map", "amount=Price"),
+        ),
+    ),
+    "invoice_line_ends_before_it_starts": Bad(
+        rows_of(
+            "customer_id,subscription_id,amount,period_start,period_end",
+            "A,a,100,2024-03-01,2024-04-01",
+            "B,b,100,2024-03-01,2024-02-01",
+        ),
+        row=3,
+        column="column 'period_end'",
+        words=("'2024-02-01'",),
+        args=("--source", "invoice-lines"),
+        absent=("datetime", "column 'end_date'"),
+    ),
+    "stripe_ended_before_start": Bad(
+        rows_of(
+            "id,Customer ID,Status,Amount,Interval,Currency,Start Date (UTC),Ended At (UTC)",
+            "sub_1,cus_1,canceled,10.00,month,usd,2024-03-01 10:00,2024-02-01 10:00",
+        ),
+        row=2,
+        column="column 'Ended At (UTC)'",
+    ),
+    "stripe_amount_named_as_written": Bad(
+        rows_of(
+            "id,Customer ID,Status,Amount,Interval,Currency,Start Date (UTC),Ended At (UTC)",
+            "sub_1,cus_1,active,1O.00,month,usd,2024-03-01 10:00,",
+        ),
+        row=2,
+        column="column 'Amount'",
+        words=("1O.00",),
+    ),
     "directory": Bad(None, words=("directory",)),
     "glob_matching_nothing": Bad(None, words=("no file",)),
 }

@@ -66,7 +66,8 @@ def check_rows(
             Check(
                 "end_date",
                 pl.col("end_date__parsed") < pl.col("start_date__parsed"),
-                lambda v: f"end_date {v!r} is before start_date",
+                # An invoice line's end arrives as a date, a periods row's as written.
+                lambda v: f"end_date {str(v)!r} is before start_date",
             )
         )
     findings.check(frame, checks)

@@ -61,6 +61,9 @@ class Table:
     duplicates: int = 0
     duplicate_rows: pl.DataFrame | None = None  # _file, _row of the copies set aside
     spelling: dict[str, str] = field(default_factory=dict)  # header_key → header as written
+    # Canonical column → the header the file writes for it, so that a problem names the
+    # column the user sees (`Ended At (UTC)`, not `end_date`); set once headers are renamed.
+    written: dict[str, str] = field(default_factory=dict)
     # Text columns already stripped of surrounding spaces (drop_duplicates strips the ids it
     # compares once, in place, so that normalizing need not do it again).
     stripped: frozenset[str] = frozenset()

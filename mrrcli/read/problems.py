@@ -86,6 +86,10 @@ class Findings:
         error.date_tally, error.currencies = self.dates_told, self.currencies_told
         return error
 
+    def shown(self, column: str) -> str:
+        """`column` as the file writes its header (the canonical name when none does)."""
+        return self.table.written.get(column, column)
+
     def warn(self, message: str, file: str | None = None, count: int = 0) -> None:
         self.problems.append(
             Problem(file or ", ".join(self.table.files), None, None, message, count, (), "warning")
@@ -110,7 +114,7 @@ class Findings:
                 error = row_problem(
                     self.table.files[first[FILE_COLUMN]],
                     first[ROW_COLUMN],
-                    check.column,
+                    self.shown(check.column),
                     check.problem(first.get(check.column)),
                     int(count) - 1,
                 )
@@ -128,7 +132,7 @@ class Findings:
                     Problem(
                         self.table.files[file_index],
                         rows[0],
-                        check.column if check.show_column else None,
+                        self.shown(check.column) if check.show_column else None,
                         check.problem(value),
                         int(n),
                         tuple(rows),

@@ -104,14 +104,14 @@ def open_input(
     _check_types(frame, table.files, SHAPE_COLUMNS[chosen.shape])
     frame = _status_ends(frame, chosen, notes)
     # Ids stripped when judging duplicates stay stripped in a periods export read on its own
-    # (other shapes, and joined tables, build their columns afresh).
-    # So do the distinct values of its code columns found then.
+    # (other shapes, and joined tables, build their columns afresh); so do its code values.
     stripped, values = frozenset[str](), dict[str, list[str]]()
     if not tables:
         renames = _periods_renames(headers, chosen, mapping)
         stripped = frozenset(renames[h] for h in table.stripped if h in renames)
         values = {renames[h]: found for h, found in table.values.items() if h in renames}
-    table = replace(table, frame=frame, stripped=stripped, values=values)
+    written = _written(headers, chosen, mapping, table.spelling)
+    table = replace(table, frame=frame, stripped=stripped, values=values, written=written)
     return Input(table, chosen, notes, set_aside, read)
 
 
@@ -128,6 +128,23 @@ def _periods_renames(
     rebuilt = set(_second_headers(headers, chosen, mapping))
     rebuilt |= {c for c in chosen.latest_of if c not in mapping}
     return {h: c for h, c in renames.items() if c not in rebuilt}
+
+
+def _written(
+    headers: list[str], chosen: Source, mapping: Mapping[str, str], spelling: Mapping[str, str]
+) -> dict[str, str]:
+    """Canonical column → the header the file writes for it, so that a problem names the
+    column the user sees. An invoice line's dates and a snapshot's month become a period's
+    start and end: a problem with those names the line's or snapshot's own column."""
+    wanted = {**chosen.mapping(headers), **mapping}
+    renames = rename_to_canonical(headers, SHAPE_COLUMNS[chosen.shape], wanted)
+    written = {canonical: spelling.get(h, h) for h, canonical in renames.items()}
+    for period, own in (("start_date", "period_start"), ("end_date", "period_end")):
+        if chosen.shape == "invoice-lines" and own in written:
+            written[period] = written[own]
+    if chosen.shape == "snapshots" and "month" in written:
+        written["start_date"] = written["month"]
+    return written
 
 
 def _headers(table: Table) -> list[str]:
