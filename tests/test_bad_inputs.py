@@ -80,6 +80,17 @@ BAD: dict[str, Bad] = {
         code=(1, 2),
         args=("--map", "end_date=Ends"),
     ),
+    "map_to_absent_header_lists_headers_as_written": Bad(
+        # The file's headers are listed as it writes them, not lower-cased.
+        rows_of("Customer ID,Start Date,Amount", "A,2024-01-01,10"),
+        column="Customer ID, Start Date, Amount",
+        words=("Ends",),
+        code=(1, 2),
+        args=(
+            *("--map", "customer_id=Customer ID", "--map", "start_date=Start Date"),
+            *("--map", "end_date=Ends"),
+        ),
+    ),
     "map_unknown_canonical_name": Bad(
         # `enddate` is no canonical column: ignoring it would drop every end date.
         rows_of("customer_id,start_date,Ends,amount", "A,2024-01-01,2024-02-01,10"),

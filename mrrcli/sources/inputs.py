@@ -89,7 +89,7 @@ def open_input(
     table, joined = join_beside(table, beside, chosen, keep_duplicates)
     notes.extend(joined)
     headers = _headers(table)
-    _check_mapping(table.files[0], headers, chosen, mapping)
+    _check_mapping(table.files[0], [table.spelling.get(h, h) for h in headers], chosen, mapping)
     read = table.frame.height + table.duplicates
     set_aside: dict[str, int] = {}
     frame = _filter_values(table.frame, chosen, set_aside)
