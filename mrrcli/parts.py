@@ -340,6 +340,7 @@ def joined(parts: list[Rows], total: int, count: int | None = None) -> Rows:
         duplicates=sum(p.duplicates for p in parts),
         trial_rows=sum(p.trial_rows for p in parts),
         zero_rows=sum(p.zero_rows for p in parts),
+        unpaid_rows=sum(p.unpaid_rows for p in parts),
         over_discount_rows=sum(p.over_discount_rows for p in parts),
         notes=notes + [counted(n, f"{reason} set aside") for reason, n in set_aside.items()],
         set_aside=set_aside,

@@ -144,6 +144,8 @@ def validate_export(paths: Sequence[str], options: ReadOptions) -> Validation:
     # Warnings are listed even when there are errors: a user fixes everything in one pass.
     set_aside["trial rows"] = rows.trial_rows
     set_aside["rows with a zero amount or a full discount"] = rows.zero_rows
+    if rows.unpaid_rows:
+        set_aside["rows whose status never paid"] = rows.unpaid_rows
     if rows.over_discount_rows:
         set_aside["rows with a discount larger than the price"] = rows.over_discount_rows
     _zero_rows(rows, findings)

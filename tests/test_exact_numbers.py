@@ -208,6 +208,27 @@ def test_reports_count_rows_with_a_discount_larger_than_the_price(tmp_path: Path
     assert err.count("\n") == 1, err  # one line, with the other counts
 
 
+# A Stripe Dashboard export: `incomplete` and `incomplete_expired` never paid (EXPORTS.md).
+UNPAID = (
+    "id,Customer ID,Status,Amount,Quantity,Interval,Currency,Start Date (UTC),Ended At (UTC)\n"
+    "sub_1,cus_1,active,10.00,2,month,usd,2024-01-05 10:00,\n"  # 10.00 × 2 = 20.00
+    "sub_2,cus_2,incomplete,30.00,1,month,usd,2024-01-06 10:00,\n"  # never paid: 0
+    "sub_3,cus_3,incomplete_expired,40.00,1,month,usd,2024-01-07 10:00,\n"  # never paid: 0
+    "sub_4,cus_4,active,0,1,month,usd,2024-01-08 10:00,\n"  # a zero amount: 0
+)
+
+
+def test_rows_whose_status_never_paid_are_counted_for_that_reason(tmp_path: Path) -> None:
+    code, rows, err = movements(tmp_path, UNPAID, "--max-age", "0")
+    assert code == 0, err
+    # only cus_1 pays: 20.00
+    assert rows[0]["closing_mrr"] == "20.00"
+    # sub_2 and sub_3 carry no MRR because of their status, not a zero amount or discount;
+    # sub_4 alone has a zero amount
+    assert "2 rows whose status never paid count as 0 MRR" in err
+    assert "1 row carries 0 MRR (zero amount or full discount)" in err
+
+
 def test_read_in_parts_the_count_is_the_same(tmp_path: Path) -> None:
     path = write(tmp_path, DISCOUNTS)
     assert load([path], parts=3).over_discount_rows == load([path]).over_discount_rows == 2

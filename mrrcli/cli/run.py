@@ -213,6 +213,11 @@ class Run:
                 f"{counted(rows.zero_rows, 'rows')} {_verb(rows.zero_rows, 'carry')} 0 MRR "
                 "(zero amount or full discount)"
             )
+        if rows.unpaid_rows:
+            n = rows.unpaid_rows
+            parts.append(
+                f"{counted(n, 'rows')} whose status never paid {_verb(n, 'count')} as 0 MRR"
+            )
         if rows.over_discount_rows:
             n = rows.over_discount_rows
             parts.append(

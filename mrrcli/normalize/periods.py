@@ -129,8 +129,7 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
-    # What each file's numeric dates told (file index → read.orders.Tally; the order chosen:
-    # read.orders.chosen_order), for mrrcli.parts
+    # What each file's numeric dates told (file index → read.orders.Tally), for mrrcli.parts
     date_tally: dict[int, Tally] = field(default_factory=dict)
     currencies: tuple[str, ...] = ()  # the currencies its rows hold (mrrcli.parts)
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
@@ -143,6 +142,7 @@ class Rows:
     # which they are (_file, _row, discount_amount as written) for `validate`.
     over_discount_rows: int = 0
     over_discount: pl.DataFrame | None = None
+    unpaid_rows: int = 0  # at 0 MRR as their status never paid (incomplete, void), not zero_rows
     spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
     glance: Glance | None = None  # what is asked of a spilled part's rows (see Glance)
     # A part's partial sums computed as it was read, for the one report it was read for
@@ -235,10 +235,11 @@ def normalize_periods(
     )
     exponent = currencies.exponent(reporting)
     frame = _with_mrr(frame, columns, options, findings, exponent, reporting, foreign)
-    trial_rows = int(frame.get_column("_trial").sum())
     over_discount = _over_discount(frame)
-    zero = (pl.col("mrr") == 0) & ~pl.col("_trial") & ~pl.col("_over_discount")
-    zero_rows = int(frame.select(zero.sum()).item())
+    unpaid, aside = pl.col("_unpaid"), pl.col("_trial") | pl.col("_over_discount")
+    zero = (pl.col("mrr") == 0) & ~aside & ~unpaid
+    counts = pl.col("_trial").sum(), zero.sum(), (unpaid & ~aside).sum()
+    trial_rows, zero_rows, unpaid_rows = frame.select(*counts).row(0)
     return Rows(
         frame=_result(frame, columns.date_columns, options.segment),
         currency=reporting,
@@ -248,6 +249,7 @@ def normalize_periods(
         duplicates=table.duplicates,
         trial_rows=trial_rows,
         zero_rows=zero_rows,
+        unpaid_rows=unpaid_rows,
         date_tally=tallies,
         currencies=findings.currencies_told or (),
         over_discount_rows=over_discount.height,

@@ -29,10 +29,12 @@ def zero_trials_and_unpaid(
     frame: pl.DataFrame, mrr: pl.Expr, money: pl.DataType, trial: pl.Expr, unpaid: pl.Expr
 ) -> pl.DataFrame:
     """`frame` with `_mrr` (in `money`): `mrr`, but 0 on rows in `trial` or `unpaid`; and
-    `_trial` (whether the row is in trial)."""
+    `_trial` (whether the row is in trial) and `_unpaid` (out of trial, whether its status
+    never paid)."""
     return frame.with_columns(
         pl.when(trial | unpaid).then(pl.lit(0, dtype=money)).otherwise(mrr).alias("_mrr"),
         trial.alias("_trial"),
+        (unpaid & ~trial).alias("_unpaid"),
     )
 
 
