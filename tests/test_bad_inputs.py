@@ -239,6 +239,24 @@ BAD: dict[str, Bad] = {
         column="column 'Amount'",
         words=("1O.00",),
     ),
+    # Numeric dates of an open order name the column as the file writes it, never an
+    # internal name (a snapshot's month was named '_month_text').
+    "snapshot_months_of_open_order": Bad(
+        rows_of("customer_id,month,mrr", "A,01/02/2024,10", "A,01/03/2024,20"),
+        column="column 'month'",
+        words=("--date-format",),
+        args=("--source", "snapshots"),
+        absent=("_month_text",),
+    ),
+    "stripe_dates_of_open_order": Bad(
+        rows_of(
+            "id,Customer ID,Status,Amount,Interval,Currency,Start Date (UTC),Ended At (UTC)",
+            "sub_1,cus_1,active,10.00,month,usd,1/5/24 10:00,",
+            "sub_2,cus_2,canceled,10.00,month,usd,2/3/24 10:00,3/4/24 10:00",
+        ),
+        column="column 'Start Date (UTC)', 'Ended At (UTC)'",
+        words=("--date-format",),
+    ),
     "directory": Bad(None, words=("directory",)),
     "glob_matching_nothing": Bad(None, words=("no file",)),
 }

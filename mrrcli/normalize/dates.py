@@ -52,7 +52,9 @@ def parse_dates(
             )
     findings.dates_told = tallies
     if failed is not None:
-        findings.fail(str(failed[0]), failed[1], fatal=True)
+        problem, file = failed
+        shown = problem.naming(findings.shown) if isinstance(problem, OpenOrder) else None
+        findings.fail(shown or str(problem), file, fatal=True)
         raise AssertionError("unreachable: a file's dates that fail stop the run")
     parsed_dates = pl.concat(parsed_parts) if len(parsed_parts) > 1 else parsed_parts[0]
     if len(parsed_parts) > 1:

@@ -8,6 +8,7 @@ the order unambiguous; anything else needs `--date-format`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -61,9 +62,13 @@ class OpenOrder(DateFormatError):
     """Numeric dates that read day-first and month-first alike: no day above 12 tells which.
     (A run in parts reads such a part again in the order its whole file shows: SPEC §13.)"""
 
-    def __init__(self, message: str, tally: Tally) -> None:
-        super().__init__(message)
-        self.tally = tally
+    def __init__(self, columns: Sequence[str], problem: str, tally: Tally) -> None:
+        self.tally, self.columns, self.problem = tally, tuple(columns), problem
+        super().__init__(self.naming(str))
+
+    def naming(self, shown: Callable[[str], str]) -> str:
+        """The message, each column named as `shown` gives it (the file's own header)."""
+        return f"column {', '.join(repr(shown(c)) for c in self.columns)}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -373,12 +378,9 @@ def _numeric_order(
     chosen_one = chosen_order(tally)
     if chosen_one is None:
         day_first, month_first = _both_orders(cleaned, text_columns[0])
-        raise OpenOrder(
-            f"column {', '.join(repr(c) for c in text_columns)}: numeric dates could be "
-            "day-first or month-first (no day above 12 tells which); give --date-format "
-            f"'{day_first}' (day first) or --date-format '{month_first}' (month first)",
-            tally,
-        )
+        problem = "numeric dates could be day-first or month-first (no day above 12 tells "
+        problem += f"which); give --date-format '{day_first}' (day first) or --date-format "
+        raise OpenOrder(text_columns, f"{problem}'{month_first}' (month first)", tally)
     return chosen_one, results[chosen_one][1], tally
 
 

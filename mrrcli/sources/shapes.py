@@ -16,6 +16,7 @@ import polars as pl
 from mrrcli.read.dates import (
     DateFormatError,
     DateParsing,
+    OpenOrder,
     localize,
     month_as_date,
     parse_date_columns,
@@ -50,7 +51,12 @@ def _parse_dates(
     try:
         parsed, _ = parse_date_columns(frame.select(columns), columns, dates)
     except DateFormatError as error:
-        findings.fail(str(error), findings.table.files[0], fatal=True)
+        # A snapshot's month is read as `_month_text`; the user knows it as its header.
+        def shown(column: str) -> str:
+            return findings.shown("month" if column == "_month_text" else column)
+
+        message = error.naming(shown) if isinstance(error, OpenOrder) else str(error)
+        findings.fail(message, findings.table.files[0], fatal=True)
         raise AssertionError("unreachable") from None
     return frame.with_columns(
         parsed.get_column(c).cast(pl.Date).alias(f"{c}{suffix}") for c in columns
