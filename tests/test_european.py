@@ -123,6 +123,33 @@ def test_decimal_comma_rewrites_only_european_numbers() -> None:
     ]
 
 
+def test_a_leading_zero_is_no_group_of_thousands(tmp_path: Path) -> None:
+    # With --decimal-comma, `0.005` cannot be grouped thousands (a group never leads with 0):
+    # it is read with its decimal point, 0.005 × 1000 seats = 5.00, never 5 × 1000 = 5000.00.
+    # `1.234,5` is European: 1234.5 a year → 1234.5 / 12 = 102.875 → 102.88.
+    # `0,125` is European: 0.125 × 8 seats = 1.00. New and closing: 5.00 + 102.88 + 1.00.
+    path = tmp_path / "units.csv"
+    path.write_text(
+        "customer_id;start_date;amount;quantity;interval\n"
+        "A;2024-01-01;0.005;1000;month\n"
+        "B;2024-01-01;1.234,5;1;year\n"
+        "C;2024-01-01;0,125;8;month\n"
+    )
+    code, out, err = run("movements", str(path), *AS_OF, "--decimal-comma", "-f", "csv")
+    assert code == 0, err
+    assert closing(out) == [("2024-01", "108.88", "108.88"), ("2024-02", "0.00", "108.88")]
+    values = ["0.005", "0.500", "-0.125", "0,5", "1.000", "10.000,5"]
+    frame = pl.DataFrame({"amount": values}).with_columns(from_decimal_comma(["amount"]))
+    assert frame.get_column("amount").to_list() == [
+        "0.005",
+        "0.500",
+        "-0.125",
+        "0.5",
+        "1000",
+        "10000.5",
+    ]
+
+
 def test_read_table_with_an_explicit_delimiter(tmp_path: Path) -> None:
     piped = tmp_path / "piped.csv"
     piped.write_text("customer_id|amount\nc1|5\n")

@@ -27,9 +27,10 @@ NUMBER_COLUMNS = (
 )
 
 # A number as a European spreadsheet writes it: thousands grouped by `.` or a (narrow,
-# no-break) space, a decimal comma. `49.00` is not one (groups have three digits), so a file
+# no-break) space, a decimal comma. `49.00` is not one (groups have three digits), nor is
+# `0.005` (grouped thousands never lead with 0: it is a unit price, not 5), so a file
 # mixing both ways is not misread.
-_EUROPEAN = r"^\s*[+-]?(?:\d{1,3}(?:[. \u00a0\u202f]\d{3})+|\d+)(?:,\d+)?\s*$"
+_EUROPEAN = r"^\s*[+-]?(?:[1-9]\d{0,2}(?:[. \u00a0\u202f]\d{3})+|\d+)(?:,\d+)?\s*$"
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d{1,3}(?:\.\d{3})*,\d+\s*$")
 
 
