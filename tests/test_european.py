@@ -150,6 +150,31 @@ def test_a_leading_zero_is_no_group_of_thousands(tmp_path: Path) -> None:
     ]
 
 
+def test_a_decimal_comma_after_a_zero_is_never_read_as_thousands(tmp_path: Path) -> None:
+    # Without --decimal-comma, `0,125` is no grouped thousands (a group never leads with 0):
+    # it was read as 125, so 8 seats at 0,125 made 1000.00 MRR instead of 1.00. It is now an
+    # error naming the option that reads it; with the option, 0.125 × 8 = 1.00.
+    path = tmp_path / "seats.csv"
+    path.write_text("customer_id;start_date;amount;quantity\nA;2024-01-01;0,125;8\n")
+    code, out, err = run("movements", str(path), *AS_OF, "-f", "csv")
+    assert (code, out) == (1, "")
+    assert "row 2, column 'amount': cannot read '0,125'" in err
+    assert "--decimal-comma reads it" in err
+    code, out, err = run("movements", str(path), *AS_OF, "--decimal-comma", "-f", "csv")
+    assert code == 0, err
+    assert closing(out) == [("2024-01", "1.00", "1.00"), ("2024-02", "0.00", "1.00")]
+    # An FX rate of `0,007` was read as 7: ¥1000 became 7000.00 USD (with $10, 7010.00).
+    # It is now an error naming the rates file, row and column, never a number.
+    (tmp_path / "fx.csv").write_text('date,currency,rate\n2024-01-01,JPY,"0,007"\n')
+    export = tmp_path / "yen.csv"
+    export.write_text("customer_id,start_date,amount,currency\nA,2024-01-05,10,USD\n")
+    with export.open("a") as handle:
+        handle.write("X,2024-01-05,1000,JPY\n")
+    code, out, err = run("movements", str(export), *AS_OF, "--fx", str(tmp_path / "fx.csv"))
+    assert (code, out) == (1, "")
+    assert "fx.csv, row 2, column 'rate'" in err
+
+
 def test_read_table_with_an_explicit_delimiter(tmp_path: Path) -> None:
     piped = tmp_path / "piped.csv"
     piped.write_text("customer_id|amount\nc1|5\n")

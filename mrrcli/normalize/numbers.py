@@ -49,7 +49,8 @@ def _decimal(column: str, dtype: pl.DataType, scale: int) -> pl.Expr:
     col = pl.col(column)
     if dtype == pl.String:
         text = col.str.strip_chars().str.strip_prefix("$")
-        grouped = text.str.contains(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+        # grouped thousands never lead with 0: "0,007" is a decimal comma, not 7
+        grouped = text.str.contains(r"^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
         text = pl.when(grouped).then(text.str.replace_all(",", "", literal=True)).otherwise(text)
         decimal: pl.Expr = text.str.to_decimal(scale=scale)
         return decimal

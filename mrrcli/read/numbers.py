@@ -28,7 +28,8 @@ INT128 = pl.Int128()
 # sign, whole digits, decimals, exponent (at least one digit, checked apart)
 _NUMBER = r"^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,6}))?$"
 # "1,200.50" as spreadsheets write it; a decimal comma ("12,50") is never guessed.
-_GROUPED = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
+# Grouped thousands never lead with 0: "0,125" is a decimal comma (0.125), not 125.
+_GROUPED = r"^[+-]?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]*)?$"
 
 
 def scale_column(name: str) -> str:
