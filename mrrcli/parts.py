@@ -11,7 +11,6 @@ reporting currency, the date order, the total MRR bound) are checked across part
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import weakref
@@ -72,19 +71,6 @@ def load(
     return rows
 
 
-# The notes that say how an export was computed (in parts, read whole, on Spark): told on
-# stderr, never in a report's own output, the same however the run was computed (SPEC §13).
-_HOW_COMPUTED = re.compile(
-    r"^(read in [\d,]+ parts? by customer |read whole, not in |read whole on this machine, "
-    r"not on Spark: |computed on Spark \()"
-)
-
-
-def how_computed(note: str) -> bool:
-    """Whether `note` (of Rows.notes) says how the run was computed, not what the data is."""
-    return _HOW_COMPUTED.match(note) is not None
-
-
 def _load(
     paths: Sequence[str], options: ReadOptions, ahead: Ahead | None, progress: Progress
 ) -> Rows:
@@ -94,7 +80,7 @@ def _load(
     column, why = split_column(paths, options)
     if column is None:
         rows = load_rows(paths, options)
-        rows.notes.append(f"read whole, not in {count} parts: {why}")
+        rows.computed = f"read whole, not in {count} parts: {why}"
         return rows
     reading = normalize_options(options)
     if len(expand_paths(paths)) > 1:
@@ -326,7 +312,7 @@ def joined(parts: list[Rows], total: int, count: int | None = None) -> Rows:
             set_aside[reason] = set_aside.get(reason, 0) + n
     said = {counted(n, f"{reason} set aside") for p in parts for reason, n in p.set_aside.items()}
     notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
-    notes.append(
+    computed = (
         f"read in {counted(count or len(parts), 'parts')} by customer "
         f"({counted(len(parts[0].files), 'files')})"
     )
@@ -342,6 +328,7 @@ def joined(parts: list[Rows], total: int, count: int | None = None) -> Rows:
         zero_rows=sum(p.zero_rows for p in parts),
         over_discount_rows=sum(p.over_discount_rows for p in parts),
         notes=notes + [counted(n, f"{reason} set aside") for reason, n in set_aside.items()],
+        computed=computed,
         set_aside=set_aside,
         parts=parts,
     )

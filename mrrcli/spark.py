@@ -281,7 +281,7 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     local = replace(options, engine=Engine.local)
     if column is None:
         rows = parts.load(paths, replace(local, parts=1))
-        rows.notes.append(f"read whole on this machine, not on Spark: {why}")
+        rows.computed = f"read whole on this machine, not on Spark: {why}"
         return rows
     files = expand_paths(paths)
     schemas, customers = [], []
@@ -308,7 +308,7 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     if problem is not None:
         raise InputError(problem)
     rows.remote = SparkRows(loaded.filter("name = 'rows'"), sum(s[2] for s in summaries))
-    rows.notes[-1] = (
+    rows.computed = (
         f"computed on Spark ({options.spark_master}) in {buckets} buckets by customer "
         f"({len(files)} file(s))"
     )
