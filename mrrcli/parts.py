@@ -23,14 +23,14 @@ import polars as pl
 
 from mrrcli.engine.freshness import data_through
 from mrrcli.engine.partials import Needs, Partial, partial
-from mrrcli.errors import InputError, RowProblem, row_problem
+from mrrcli.errors import DiskError, InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key
 from mrrcli.read.orders import Tally, chosen_order
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.split import Partition, part_count, split_files
+from mrrcli.split import Partition, os_reason, part_count, split_files
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # What a report will ask of each part, given the part's Rows: the settings and needs of its
@@ -85,13 +85,13 @@ def _load(
     reading = normalize_options(options)
     if len(expand_paths(paths)) > 1:
         ahead = None  # dated copies are looked for in every part's rows (no_dated_copies)
-    spill = tempfile.mkdtemp(prefix="mrrcli-rows-")
+    spill = _temporary_directory("mrrcli-rows-")
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
             files = counted(len(expand_paths(paths)), "files")
             progress(f"splitting {files} into {count} parts by customer …")
-            split_files(paths, partitions[0], split, options.delimiter)
+            unsplit = split_files(paths, partitions[0], split, options.delimiter)
             again = bool(options.fx and not options.currency)  # may be read twice (below)
             pieces, total = read_parts(
                 paths, options, reading, partitions, spill, again, ahead, progress
@@ -104,6 +104,11 @@ def _load(
                     paths, options, reading, partitions, spill, False, ahead, progress
                 )
         rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total, count)
+        for path, why in unsplit.items():
+            rows.computed = (
+                f"{rows.computed}; {path} could not be split in {os.path.dirname(split)} "
+                f"({why}), so each part read the whole file (allow TMPDIR about 60 bytes a row)"
+            )
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
         raise
@@ -240,8 +245,27 @@ def _kept(piece: Rows, path: str, ahead: Ahead | None) -> Rows:
         settings, needs = ahead(piece)
         early = (settings, needs, partial(piece.frame, settings, needs))
         return replace(piece, frame=piece.frame.clear(), glance=glance, early=early)
-    piece.frame.write_ipc(path)
+    try:
+        piece.frame.write_ipc(path)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        if os_reason(error) is None:
+            raise
+        raise DiskError(
+            f"cannot write a part's rows in {os.path.dirname(os.path.dirname(path))}: "
+            f"{os_reason(error)}; set TMPDIR to a disk with room (about 110 bytes a row)"
+        ) from None
     return replace(piece, frame=piece.frame.clear(), spilled=path, glance=glance)
+
+
+def _temporary_directory(prefix: str) -> str:
+    """A new directory in TMPDIR, or one line saying why there is none."""
+    try:
+        return tempfile.mkdtemp(prefix=prefix)
+    except OSError as error:
+        raise DiskError(
+            f"cannot make a temporary directory in {tempfile.gettempdir()} for a run in parts: "
+            f"{os_reason(error)}; set TMPDIR to a writable disk with room"
+        ) from None
 
 
 def first_problem(problems: Sequence[InputError]) -> InputError:
