@@ -126,10 +126,7 @@ class Rows:
     trial_rows: int = 0
     zero_rows: int = 0  # at 0 MRR out of trial, a discount larger than the price aside
     notes: list[str] = field(default_factory=list)  # for the user, on stderr
-    # How the run was computed (in parts, read whole though asked in parts, on Spark): told on
-    # stderr after the notes, never in a report or on its page, which are the same however the
-    # run was computed (SPEC §13)
-    computed: str | None = None
+    computed: str | None = None  # how it was computed (in parts, on Spark): stderr only, §13
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
