@@ -16,11 +16,7 @@ in parts does: the output is the same, byte for byte.
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import shutil
-import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -51,50 +47,12 @@ from mrrcli.read.files import (
     part_column,
     scan_file,
 )
+from mrrcli.start import require_spark, session
 from mrrcli.urls import registered
-from mrrcli.vocabulary import Engine, ReadOptions, Settings
+from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 BUCKET = "_bucket"
 RESULT_SCHEMA = "_bucket long, name string, data binary"
-
-
-class SparkMissing(MrrError):
-    """--engine spark without pyspark or Java: one line saying what to install (exit 1)."""
-
-
-def require_spark() -> None:
-    """Stop with one line when pyspark or Java is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise SparkMissing(
-            "--engine spark needs pyspark: pip install 'mrrcli[spark]' (or pip install pyspark)"
-        ) from None
-    home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (home and os.path.exists(f"{home}/bin/java")):
-        raise SparkMissing(
-            "--engine spark needs Java 17 or later: install a JDK or JRE (e.g. apt-get install "
-            "openjdk-17-jre-headless) or set JAVA_HOME"
-        )
-
-
-def session(master: str) -> Any:
-    """The Spark session (an existing one is reused), its Python workers on this Python."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("mrrcli")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.log.level", "ERROR")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 @dataclass(frozen=True)
@@ -334,7 +292,7 @@ def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
     rows.remote = SparkRows(loaded.filter("name = 'rows'"), sum(s[2] for s in summaries))
     rows.computed = (
         f"computed on Spark ({options.spark_master}) in {buckets} buckets by customer "
-        f"({len(files)} file(s))"
+        f"({counted(len(files), 'files')})"
     )
     return rows
 

@@ -271,3 +271,32 @@ def test_a_url_without_spark_says_so() -> None:
         str(raised.value)
         == f"{url}: a URL is read with --engine spark only (or copy the file here)"
     )
+
+
+def test_a_spark_run_says_only_mrrcli_s_lines_on_stderr(tmp_path: Path) -> None:
+    # A real command line (its own JVM): the JVM's start (log4j's profile, Java's warnings,
+    # "Setting default log level") goes to a log in TMPDIR, removed at exit, so that a cron
+    # job mails nothing but mrrcli's notes. stdout is the local run's.
+    import os
+    import subprocess
+    import sys
+
+    args = ["movements", f"file://{SAMPLE_CSV}", "--as-of", "2026-06-30", "-f", "csv"]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "mrrcli", *args]
+    local = subprocess.run(
+        [*command[:4], str(SAMPLE_CSV), *args[2:]], capture_output=True, text=True, env=env
+    )
+    spark = subprocess.run(
+        [*command, "--engine", "spark", "--spark-master", MASTER, "--buckets", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (local.returncode, spark.returncode) == (0, 0), spark.stderr
+    assert spark.stdout == local.stdout
+    assert spark.stderr.splitlines() == [
+        "mrrcli: computed on Spark (local[2]) in 3 buckets by customer (1 file)",
+        local.stderr.splitlines()[-1],  # what was read: "mrrcli: 1,740 rows read, …"
+    ]
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("mrrcli-spark-")]
