@@ -296,6 +296,26 @@ def test_bad_attributes_files_name_file_and_row(tmp_path: Path) -> None:
     assert f"{no_id}" in err and "customer_id" in err
 
 
+def test_missing_attributes_file_is_named_and_headers_listed_as_read(tmp_path: Path) -> None:
+    """A mistyped --attributes path is an input error naming it (exit 1), not "--by country:
+    not a column it can take"; with a plan column too (--by plan_id) it is not silently
+    ignored. An unknown --by lists the file's headers trimmed (" Sales Rep " → "Sales Rep")."""
+    missing = tmp_path / "nowhere.csv"
+    for by in ("country", "plan_id"):
+        code, _, err = run(
+            "movements", str(PLANS), *AS_OF, "--by", by, "--attributes", str(missing)
+        )
+        assert code == 1, err
+        assert f"{missing}: no such file" in err and "not a column" not in err
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("customer_id , Sales Rep \nA,Ann\n")
+    code, _, err = run(
+        "movements", str(PLANS), *AS_OF, "--by", "country", "--attributes", str(spaced)
+    )
+    assert code == 2
+    assert err.rstrip().endswith("subscription_id, Sales Rep")
+
+
 def test_check_by_names_every_failing_segment() -> None:
     code, out, err = run(
         "check",
