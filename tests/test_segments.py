@@ -316,6 +316,33 @@ def test_missing_attributes_file_is_named_and_headers_listed_as_read(tmp_path: P
     assert err.rstrip().endswith("subscription_id, Sales Rep")
 
 
+def test_by_subscription_id_without_the_column_is_the_customer(tmp_path: Path) -> None:
+    """A row's subscription is its customer when the export names none (§2.1), so --by
+    subscription_id segments it by customer whether the column is absent or a cell empty
+    (before, an absent column put every row in (none)). By hand, January: A 29, B 290/yr =
+    24.17; February: C 49 new."""
+    rows = "A,2024-01-01,,29,month\nB,2024-01-10,,290,year\nC,2024-02-05,,49,month\n"
+    expected = [
+        ("2024-01", "A", "29.00"),
+        ("2024-01", "B", "24.17"),
+        ("2024-02", "C", "49.00"),
+    ]
+    for header, body in (
+        ("customer_id,start_date,end_date,amount,interval\n", rows),
+        (
+            "customer_id,subscription_id,start_date,end_date,amount,interval\n",
+            "".join(f"{r[0]},,{r[2:]}\n" for r in rows.splitlines()),
+        ),
+    ):
+        path = tmp_path / "export.csv"
+        path.write_text(header + body)
+        args = ["--as-of", "2024-02-29", "--max-age", "0", "--by", "subscription_id"]
+        code, out, err = run("movements", str(path), *args, "-f", "csv")
+        assert code == 0, err
+        news = [r for r in table(out, "month", "segment", "new_mrr") if r[2] != "0.00"]
+        assert news == expected
+
+
 def test_check_by_names_every_failing_segment() -> None:
     code, out, err = run(
         "check",
