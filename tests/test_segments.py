@@ -343,6 +343,28 @@ def test_by_subscription_id_without_the_column_is_the_customer(tmp_path: Path) -
         assert news == expected
 
 
+def test_markdown_keeps_a_segment_with_a_pipe_in_one_cell(tmp_path: Path) -> None:
+    """Segment values are free text from an attributes file: `A|B` is escaped `A\\|B` and a
+    quoted line break becomes a space, so each Markdown row keeps its 13 cells. By hand:
+    A 29/month in `A|B`, B 290/year = 24.17 in `two lines`."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "customer_id,start_date,amount,interval\nA,2024-01-01,29,month\nB,2024-01-10,290,year\n"
+    )
+    attributes = tmp_path / "attributes.csv"
+    attributes.write_text('customer_id,tier\nA,A|B\nB,"two\nlines"\n')
+    args = ["--as-of", "2024-01-31", "--max-age", "0", "--by", "tier"]
+    code, out, err = run(
+        "movements", str(export), *args, "--attributes", str(attributes), "-f", "markdown"
+    )
+    assert code == 0, err
+    rows = out.splitlines()[2:]
+    assert [r.split(" | ")[1:3] for r in rows] == [["A\\|B", "31"], ["two lines", "31"]]
+    unescaped = [r.replace("\\|", "") for r in out.splitlines()]
+    assert {r.count("|") for r in unescaped} == {14}
+    assert [r.split(" | ")[4] for r in rows] == ["29.00", "24.17"]
+
+
 def test_check_by_names_every_failing_segment() -> None:
     code, out, err = run(
         "check",
