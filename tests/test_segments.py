@@ -365,6 +365,25 @@ def test_markdown_keeps_a_segment_with_a_pipe_in_one_cell(tmp_path: Path) -> Non
     assert [r.split(" | ")[4] for r in rows] == ["29.00", "24.17"]
 
 
+def test_missing_customers_counted_are_those_in_none(tmp_path: Path) -> None:
+    """The stderr count of customers missing from --attributes counts those that land in
+    (none): C pays 30 and is missing; T is missing too but only ever in trial (0 MRR), so it
+    is in no segment of the report and not counted. By hand, January: A 10 in gold, C 30 in
+    (none); "1 customer not in", not 2."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "customer_id,start_date,amount,status\nA,2024-01-01,10,active\n"
+        "C,2024-01-05,30,active\nT,2024-01-07,50,trialing\n"
+    )
+    attributes = tmp_path / "attributes.csv"
+    attributes.write_text("customer_id,tier\nA,gold\n")
+    args = ["--as-of", "2024-01-31", "--max-age", "0", "--by", "tier", "-f", "csv"]
+    code, out, err = run("movements", str(export), *args, "--attributes", str(attributes))
+    assert code == 0, err
+    assert table(out, "segment", "new_mrr") == [("(none)", "30.00"), ("gold", "10.00")]
+    assert "1 customer not in" in err
+
+
 def test_check_by_names_every_failing_segment() -> None:
     code, out, err = run(
         "check",

@@ -74,11 +74,13 @@ def read_attributes(path: str, by: str) -> pl.DataFrame:
 
 def with_attributes(frame: pl.DataFrame, attributes: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """MRR rows with the `segment` of their customer's attributes (`(none)` when it is not
-    there), and how many customers were not there."""
+    there), and how many paying customers were not there (a customer whose rows all carry 0
+    MRR, a trial never converted, is in no segment of any report, so it is not counted)."""
     joined = frame.drop("segment", strict=False).join(
         attributes, on="customer_id", how="left", maintain_order="left"
     )
-    unattributed = joined.filter(pl.col("segment").is_null()).get_column("customer_id").n_unique()
+    missing = pl.col("segment").is_null() & (pl.col("mrr") > 0)
+    unattributed = joined.filter(missing).get_column("customer_id").n_unique()
     return joined.with_columns(pl.col("segment").fill_null(NONE_SEGMENT)), unattributed
 
 
