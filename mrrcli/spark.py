@@ -41,6 +41,7 @@ from mrrcli.pipeline import (
     normalize_options,
     shared_periods,
 )
+from mrrcli.read import remote
 from mrrcli.read.european import file_delimiter
 from mrrcli.read.files import (
     FILE_COLUMN,
@@ -50,6 +51,7 @@ from mrrcli.read.files import (
     part_column,
     scan_file,
 )
+from mrrcli.urls import registered
 from mrrcli.vocabulary import Engine, ReadOptions, Settings
 
 BUCKET = "_bucket"
@@ -141,9 +143,11 @@ class Job:
     column: str
     schemas: tuple[dict[str, pl.DataType], ...]
     tables: tuple[int, ...]
+    heads: tuple[tuple[str, bytes], ...] = ()  # of the URLs read (read.remote)
 
     def load(self, table: pa.Table) -> pa.Table:
         """A bucket's raw rows → its MRR rows (IPC) and a summary of what was read."""
+        remote.HEADS.update(self.heads)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         bucket = int(frame.get_column(BUCKET)[0])
@@ -275,13 +279,31 @@ def _read(
 
 def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     """An export read on Spark: the driver decides, each bucket reads and normalizes its
-    customers, the MRR rows stay on Spark (Rows.remote) for the reports' partials."""
+    customers, the MRR rows stay on Spark (Rows.remote) for the reports' partials. URLs are
+    read as Spark reads them (mrrcli.urls); their heads are registered for this load only."""
     require_spark()
+    if not any(remote.is_url(path) for path in paths):
+        return _load(paths, options, None)
+    spark = session(options.spark_master)  # a URL's files and heads are Spark's to tell
+    files = registered(spark, paths)
+    try:
+        return _load(files, options, spark)
+    finally:
+        for path in files:
+            remote.HEADS.pop(path, None)
+
+
+def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
     column, why = parts.split_column(paths, options)
     local = replace(options, engine=Engine.local)
     if column is None:
+        url = next((path for path in paths if remote.head(path) is not None), None)
+        if url is not None:
+            raise InputError(
+                f"{url}: this export is read whole, not on Spark ({why}): copy it here"
+            )
         rows = parts.load(paths, replace(local, parts=1))
-        rows.notes.append(f"read whole on this machine, not on Spark: {why}")
+        rows.computed = f"read whole on this machine, not on Spark: {why}"
         return rows
     files = expand_paths(paths)
     schemas, customers = [], []
@@ -291,11 +313,13 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
         schema = dict(scan.collect_schema())
         schemas.append(schema)
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
-    spark = session(options.spark_master)
+    spark = spark or session(options.spark_master)
     buckets = options.buckets or 2 * spark.sparkContext.defaultParallelism
     raw = _read(spark, files, customers, buckets, options.delimiter)
     reading = normalize_options(options)
-    job = Job(tuple(files), local, reading, column, tuple(schemas), tuple(file_tables(files)))
+    heads = tuple((f, h) for f in files if (h := remote.head(f)) is not None)
+    tables = tuple(file_tables(files))
+    job = Job(tuple(files), local, reading, column, tuple(schemas), tables, heads)
     loaded, summaries = _run_load(raw, job)
     if len({s[0].currency for s in summaries}) > 1 and options.fx and not options.currency:
         # Buckets chose different reporting currencies: with rates, the export is in USD.
@@ -308,7 +332,7 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     if problem is not None:
         raise InputError(problem)
     rows.remote = SparkRows(loaded.filter("name = 'rows'"), sum(s[2] for s in summaries))
-    rows.notes[-1] = (
+    rows.computed = (
         f"computed on Spark ({options.spark_master}) in {buckets} buckets by customer "
         f"({len(files)} file(s))"
     )

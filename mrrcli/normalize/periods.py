@@ -126,6 +126,7 @@ class Rows:
     trial_rows: int = 0
     zero_rows: int = 0  # at 0 MRR out of trial, a discount larger than the price aside
     notes: list[str] = field(default_factory=list)  # for the user, on stderr
+    computed: str | None = None  # how it was computed (in parts, on Spark): stderr only, §13
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
