@@ -390,9 +390,10 @@ def _result(frame: pl.DataFrame, date_columns: list[str], segment: str | None) -
         pl.col("_trial"),
     ]
     if segment is not None:
-        value = subscription if segment == "subscription_id" else pl.col(segment)
-        if segment not in frame.columns:
-            value = pl.lit(None, dtype=pl.String)
+        # A row's subscription is its customer when the export names none (§2.1), column or cell.
+        value = pl.col(segment) if segment in frame.columns else pl.lit(None, dtype=pl.String)
+        if segment == "subscription_id":
+            value = subscription
         columns.append(segment_value(value).alias("segment"))
     if "trial_end" in date_columns:
         return split_at_trial_end(frame, columns, start, end)
