@@ -462,3 +462,35 @@ def test_a_config_file_may_set_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     code, out, err = run("movements", str(PLANS), *AS_OF, "-f", "csv", "--by", "interval")
     assert code == 0, err
     assert {segment for _, segment in table(out, "month", "segment")} == {"month", "year"}
+
+
+def test_by_a_column_mapped_with_map(tmp_path: Path) -> None:
+    # §9: --by takes "any column mapped with --map", also one of no shape (a country). A pays
+    # 10 a month from January (DE), B 20 from February (" FR " trimmed), C nothing (no row of
+    # its empty segment): January DE new 10; February FR new 20. Whole and in parts alike.
+    export = tmp_path / "countries.csv"
+    export.write_text(
+        "customer_id,start_date,amount,Country Code\n"
+        "A,2024-01-01,10,DE\nB,2024-02-01,20, FR \nC,2024-02-10,0,\n"
+    )
+    args = ["movements", str(export), "--as-of", "2024-02-29", "--max-age", "60", "-f", "csv"]
+    mapped = [*args, "--map", "country=Country Code", "--by", "country"]
+    code, out, err = run(*mapped)
+    assert code == 0, err
+    assert table(out, "month", "segment", "new_mrr", "closing_mrr") == [
+        ("2024-01", "DE", "10.00", "10.00"),
+        ("2024-02", "DE", "0.00", "10.00"),
+        ("2024-02", "FR", "20.00", "20.00"),
+    ]
+    assert run(*mapped, "--parts", "2")[1] == out
+    # A header the file lacks is named with the file's columns; without --by, a name of no
+    # shape is still a usage error (a misspelt canonical column).
+    code, _, err = run(*args, "--map", "country=Land", "--by", "country")
+    assert code == 1
+    assert err.strip().endswith(
+        "--map country=Land: the file has no column 'Land'; its columns are customer_id, "
+        "start_date, amount, Country Code"
+    )
+    code, _, err = run(*args, "--map", "country=Country Code")
+    assert code == 2
+    assert "'country' is not a column of the periods shape" in err

@@ -130,8 +130,7 @@ class Rows:
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
-    # What each file's numeric dates told (file index → read.orders.Tally; the order chosen:
-    # read.orders.chosen_order), for mrrcli.parts
+    # What each file's numeric dates told (file index → read.orders.Tally), for mrrcli.parts
     date_tally: dict[int, Tally] = field(default_factory=dict)
     currencies: tuple[str, ...] = ()  # the currencies its rows hold (mrrcli.parts)
     days_per_month: Fraction = STANDARD_DAYS_PER_MONTH  # the standard month it was read with
@@ -217,7 +216,7 @@ def normalize_periods(
     once, not twice; its other fields stay.
     """
     findings = findings or Findings(table)
-    frame, columns = _read_values(table, findings)
+    frame, columns = _read_values(table, findings, options.segment)
     # Dates, parsed per file so one file's day-first dates do not decide another's.
     frame, tallies = parse_dates(
         frame, columns.files, columns.date_columns, options.dates, findings
@@ -268,15 +267,16 @@ def _over_discount(frame: pl.DataFrame) -> pl.DataFrame:
     return over.select(FILE_COLUMN, ROW_COLUMN, value)
 
 
-def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Columns]:
-    """`table`'s canonical columns with text tidied and numbers read exactly (mantissa and
-    scale, read.numbers), and what was found out about them; `table.frame` is left empty.
-    Missing required columns fail in `findings`."""
+def _read_values(
+    table: Table, findings: Findings, segment: str | None
+) -> tuple[pl.DataFrame, _Columns]:
+    """`table`'s canonical columns and `segment` with text tidied, numbers read exactly, and what
+    was found out about them; `table.frame` is left empty. Missing required columns fail."""
     frame = table.frame
     read = table.frame.height + table.duplicates
     headers = [c for c in frame.columns if not c.startswith("_")]
-    # Columns that are not canonical only decided duplicates: they are not needed any more.
-    frame = frame.select(c for c in frame.columns if c in PERIODS_COLUMNS or c.startswith("_"))
+    kept = (*PERIODS_COLUMNS, segment)  # the others only decided duplicates
+    frame = frame.select(c for c in frame.columns if c in kept or c.startswith("_"))
     table.frame = table.frame.clear()
     amount_column = require_columns(frame, headers, table.files[0], findings)
     already_monthly = amount_column != "amount"
