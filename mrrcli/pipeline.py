@@ -17,7 +17,7 @@ from typing import Literal, cast
 
 import polars as pl
 
-from mrrcli.errors import InputError
+from mrrcli.errors import InputError, UsageError
 from mrrcli.normalize.attributes import read_attributes, segment_source, with_attributes
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
@@ -57,6 +57,11 @@ def open_export(
         raise InputError(
             f"{', '.join(inp.table.files)}: --map {name}={header}: the file has no column "
             f"{header!r}; its columns are {columns}"
+        )
+    if extra is not None and inp.source.shape != "periods":
+        raise UsageError(
+            f"--by {options.by}: {inp.source.shape} are rewritten as periods, which keep only "
+            f"their own columns; give {extra[0]} per customer in an --attributes file"
         )
     if options.decimal_comma:
         frame = inp.table.frame

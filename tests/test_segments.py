@@ -494,3 +494,21 @@ def test_by_a_column_mapped_with_map(tmp_path: Path) -> None:
     code, _, err = run(*args, "--map", "country=Country Code")
     assert code == 2
     assert "'country' is not a column of the periods shape" in err
+    # Invoice lines are rewritten as periods, which keep only their own columns: said, not
+    # every row silently in (none).
+    lines = ROOT / "fixtures" / "sources" / "stripe_invoice_lines.csv"
+    code, _, err = run(
+        "movements",
+        str(lines),
+        "--as-of",
+        "2024-12-31",
+        "--map",
+        "desc=description",
+        "--by",
+        "desc",
+    )
+    assert code == 2
+    assert err == (
+        "mrrcli: error: --by desc: invoice-lines are rewritten as periods, which keep only "
+        "their own columns; give desc per customer in an --attributes file\n"
+    )
