@@ -71,10 +71,16 @@ def session(master: str) -> Any:
 @contextlib.contextmanager
 def _stderr_to(path: str) -> Iterator[None]:
     """File descriptor 2 pointed at `path` meanwhile: a process started now (the JVM, and
-    the Python workers it starts) keeps writing there."""
+    the Python workers it starts) keeps writing there. Where no log can be written, stderr
+    is left as it is."""
     sys.stderr.flush()
+    try:
+        log = open(path, "ab")  # noqa: SIM115 (closed once its descriptor is copied)
+    except OSError:
+        yield
+        return
     saved = os.dup(2)
-    with open(path, "ab") as log:
+    with log:
         os.dup2(log.fileno(), 2)
     try:
         yield
