@@ -33,6 +33,10 @@ class InputError(MrrError):
     currencies: tuple[str, ...] | None = None
 
 
+class DiskError(MrrError):
+    """The temporary disk a run in parts writes to (TMPDIR) is missing, full or unwritable."""
+
+
 class UsageError(MrrError):
     """Wrong usage: an option value or a combination of options that makes no sense."""
 

@@ -11,7 +11,6 @@ reporting currency, the date order, the total MRR bound) are checked across part
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 import weakref
@@ -24,14 +23,14 @@ import polars as pl
 
 from mrrcli.engine.freshness import data_through
 from mrrcli.engine.partials import Needs, Partial, partial
-from mrrcli.errors import InputError, RowProblem, row_problem
+from mrrcli.errors import DiskError, InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
 from mrrcli.read.files import expand_paths, header_key
 from mrrcli.read.orders import Tally, chosen_order
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.split import Partition, part_count, split_files
+from mrrcli.split import Partition, os_reason, part_count, split_files
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # What a report will ask of each part, given the part's Rows: the settings and needs of its
@@ -72,19 +71,6 @@ def load(
     return rows
 
 
-# The notes that say how an export was computed (in parts, read whole, on Spark): told on
-# stderr, never in a report's own output, the same however the run was computed (SPEC §13).
-_HOW_COMPUTED = re.compile(
-    r"^(read in [\d,]+ parts? by customer |read whole, not in |read whole on this machine, "
-    r"not on Spark: |computed on Spark \()"
-)
-
-
-def how_computed(note: str) -> bool:
-    """Whether `note` (of Rows.notes) says how the run was computed, not what the data is."""
-    return _HOW_COMPUTED.match(note) is not None
-
-
 def _load(
     paths: Sequence[str], options: ReadOptions, ahead: Ahead | None, progress: Progress
 ) -> Rows:
@@ -94,18 +80,18 @@ def _load(
     column, why = split_column(paths, options)
     if column is None:
         rows = load_rows(paths, options)
-        rows.notes.append(f"read whole, not in {count} parts: {why}")
+        rows.computed = f"read whole, not in {count} parts: {why}"
         return rows
     reading = normalize_options(options)
     if len(expand_paths(paths)) > 1:
         ahead = None  # dated copies are looked for in every part's rows (no_dated_copies)
-    spill = tempfile.mkdtemp(prefix="mrrcli-rows-")
+    spill = _temporary_directory("mrrcli-rows-")
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
             files = counted(len(expand_paths(paths)), "files")
             progress(f"splitting {files} into {count} parts by customer …")
-            split_files(paths, partitions[0], split, options.delimiter)
+            unsplit = split_files(paths, partitions[0], split, options.delimiter)
             again = bool(options.fx and not options.currency)  # may be read twice (below)
             pieces, total = read_parts(
                 paths, options, reading, partitions, spill, again, ahead, progress
@@ -118,6 +104,11 @@ def _load(
                     paths, options, reading, partitions, spill, False, ahead, progress
                 )
         rows = joined(pieces or [load_rows(paths, options, reading, partitions[0])], total, count)
+        for path, why in unsplit.items():
+            rows.computed = (
+                f"{rows.computed}; {path} could not be split in {os.path.dirname(split)} "
+                f"({why}), so each part read the whole file (allow TMPDIR about 60 bytes a row)"
+            )
     except BaseException:
         shutil.rmtree(spill, ignore_errors=True)
         raise
@@ -254,8 +245,27 @@ def _kept(piece: Rows, path: str, ahead: Ahead | None) -> Rows:
         settings, needs = ahead(piece)
         early = (settings, needs, partial(piece.frame, settings, needs))
         return replace(piece, frame=piece.frame.clear(), glance=glance, early=early)
-    piece.frame.write_ipc(path)
+    try:
+        piece.frame.write_ipc(path)
+    except (OSError, pl.exceptions.PolarsError) as error:
+        if os_reason(error) is None:
+            raise
+        raise DiskError(
+            f"cannot write a part's rows in {os.path.dirname(os.path.dirname(path))}: "
+            f"{os_reason(error)}; set TMPDIR to a disk with room (about 110 bytes a row)"
+        ) from None
     return replace(piece, frame=piece.frame.clear(), spilled=path, glance=glance)
+
+
+def _temporary_directory(prefix: str) -> str:
+    """A new directory in TMPDIR, or one line saying why there is none."""
+    try:
+        return tempfile.mkdtemp(prefix=prefix)
+    except OSError as error:
+        raise DiskError(
+            f"cannot make a temporary directory in {tempfile.gettempdir()} for a run in parts: "
+            f"{os_reason(error)}; set TMPDIR to a writable disk with room"
+        ) from None
 
 
 def first_problem(problems: Sequence[InputError]) -> InputError:
@@ -326,7 +336,7 @@ def joined(parts: list[Rows], total: int, count: int | None = None) -> Rows:
             set_aside[reason] = set_aside.get(reason, 0) + n
     said = {counted(n, f"{reason} set aside") for p in parts for reason, n in p.set_aside.items()}
     notes = list(dict.fromkeys(n for p in parts for n in p.notes if n not in said))
-    notes.append(
+    computed = (
         f"read in {counted(count or len(parts), 'parts')} by customer "
         f"({counted(len(parts[0].files), 'files')})"
     )
@@ -343,6 +353,7 @@ def joined(parts: list[Rows], total: int, count: int | None = None) -> Rows:
         unpaid_rows=sum(p.unpaid_rows for p in parts),
         over_discount_rows=sum(p.over_discount_rows for p in parts),
         notes=notes + [counted(n, f"{reason} set aside") for reason, n in set_aside.items()],
+        computed=computed,
         set_aside=set_aside,
         parts=parts,
     )

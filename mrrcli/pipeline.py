@@ -17,7 +17,7 @@ from typing import Literal, cast
 
 import polars as pl
 
-from mrrcli.errors import InputError
+from mrrcli.errors import InputError, UsageError
 from mrrcli.normalize.attributes import read_attributes, segment_source, with_attributes
 from mrrcli.normalize.periods import NormalizeOptions, Rows, normalize_periods, read_fx
 from mrrcli.read.dates import DateParsing
@@ -25,7 +25,7 @@ from mrrcli.read.european import NUMBER_COLUMNS, from_decimal_comma
 from mrrcli.read.files import FILE_COLUMN, ROW_COLUMN, RowFilter, Table, header_key
 from mrrcli.read.problems import Findings
 from mrrcli.sources.inputs import Input, headers_of, open_input, to_periods
-from mrrcli.vocabulary import ReadOptions, counted
+from mrrcli.vocabulary import SHAPE_COLUMNS, ReadOptions, counted
 
 Unit = Literal["major", "minor"]
 
@@ -39,20 +39,48 @@ def open_export(
     """Files → Input: read (only the rows `part` keeps, when given), source chosen, mapped;
     amounts written with a decimal comma rewritten when `options.decimal_comma`. `dates`: how
     duplicate rows read their dates (default: as the options say)."""
+    extra = _mapped_segment(options)
+    mapping = {k: v for k, v in options.mapping.items() if extra is None or k != extra[0]}
     inp = open_input(
         paths,
         options.source,
-        options.mapping,
+        mapping,
         options.keep_duplicates,
         part,
         options.delimiter,
         dates or _date_parsing(options),
     )
+    if extra is not None and header_key(extra[1]) not in inp.table.frame.columns:
+        name, header = extra
+        named = [c for c in inp.table.frame.columns if not c.startswith("_")]
+        columns = ", ".join(inp.table.spelling.get(c, c) for c in named)
+        raise InputError(
+            f"{', '.join(inp.table.files)}: --map {name}={header}: the file has no column "
+            f"{header!r}; its columns are {columns}"
+        )
+    if extra is not None and inp.source.shape != "periods":
+        raise UsageError(
+            f"--by {options.by}: {inp.source.shape} are rewritten as periods, which keep only "
+            f"their own columns; give {extra[0]} per customer in an --attributes file"
+        )
     if options.decimal_comma:
         frame = inp.table.frame
         text = [c for c in NUMBER_COLUMNS if frame.schema.get(c) == pl.String]
         inp.table = replace(inp.table, frame=frame.with_columns(from_decimal_comma(text)))
     return inp
+
+
+def _mapped_segment(options: ReadOptions) -> tuple[str, str] | None:
+    """`--map NAME=Their Header --by NAME` where NAME is no column of any shape (§9: `--by`
+    takes any column mapped with --map): NAME and the header, which is read as it is, not
+    renamed (the column keeps its header's name)."""
+    if options.by is None:
+        return None
+    name = header_key(options.by)
+    header = options.mapping.get(name)
+    if header is None or any(name in columns for columns in SHAPE_COLUMNS.values()):
+        return None
+    return name, header
 
 
 def normalize_options(options: ReadOptions) -> NormalizeOptions:
@@ -62,8 +90,10 @@ def normalize_options(options: ReadOptions) -> NormalizeOptions:
     export_segment = by is not None and (
         segment_source(by, options.mapping, options.attributes) == "export"
     )
+    extra = _mapped_segment(options)
+    segment = header_key(extra[1]) if extra is not None else header_key(by) if by else None
     return NormalizeOptions(
-        segment=header_key(by) if by is not None and export_segment else None,
+        segment=segment if export_segment else None,
         currency=options.currency,
         days_per_month=options.days_per_month,
         dates=dates,

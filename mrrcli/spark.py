@@ -16,11 +16,7 @@ in parts does: the output is the same, byte for byte.
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import shutil
-import sys
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import date
@@ -41,6 +37,7 @@ from mrrcli.pipeline import (
     normalize_options,
     shared_periods,
 )
+from mrrcli.read import remote
 from mrrcli.read.european import file_delimiter
 from mrrcli.read.files import (
     FILE_COLUMN,
@@ -50,49 +47,12 @@ from mrrcli.read.files import (
     part_column,
     scan_file,
 )
-from mrrcli.vocabulary import Engine, ReadOptions, Settings
+from mrrcli.start import require_spark, session
+from mrrcli.urls import registered
+from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 BUCKET = "_bucket"
 RESULT_SCHEMA = "_bucket long, name string, data binary"
-
-
-class SparkMissing(MrrError):
-    """--engine spark without pyspark or Java: one line saying what to install (exit 1)."""
-
-
-def require_spark() -> None:
-    """Stop with one line when pyspark or Java is missing."""
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        raise SparkMissing(
-            "--engine spark needs pyspark: pip install 'mrrcli[spark]' (or pip install pyspark)"
-        ) from None
-    home = os.environ.get("JAVA_HOME")
-    if shutil.which("java") is None and not (home and os.path.exists(f"{home}/bin/java")):
-        raise SparkMissing(
-            "--engine spark needs Java 17 or later: install a JDK or JRE (e.g. apt-get install "
-            "openjdk-17-jre-headless) or set JAVA_HOME"
-        )
-
-
-def session(master: str) -> Any:
-    """The Spark session (an existing one is reused), its Python workers on this Python."""
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-    from pyspark.sql import SparkSession
-
-    spark = (
-        SparkSession.builder.master(master)
-        .appName("mrrcli")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.log.level", "ERROR")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 @dataclass(frozen=True)
@@ -141,9 +101,11 @@ class Job:
     column: str
     schemas: tuple[dict[str, pl.DataType], ...]
     tables: tuple[int, ...]
+    heads: tuple[tuple[str, bytes], ...] = ()  # of the URLs read (read.remote)
 
     def load(self, table: pa.Table) -> pa.Table:
         """A bucket's raw rows → its MRR rows (IPC) and a summary of what was read."""
+        remote.HEADS.update(self.heads)
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         bucket = int(frame.get_column(BUCKET)[0])
@@ -275,13 +237,31 @@ def _read(
 
 def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     """An export read on Spark: the driver decides, each bucket reads and normalizes its
-    customers, the MRR rows stay on Spark (Rows.remote) for the reports' partials."""
+    customers, the MRR rows stay on Spark (Rows.remote) for the reports' partials. URLs are
+    read as Spark reads them (mrrcli.urls); their heads are registered for this load only."""
     require_spark()
+    if not any(remote.is_url(path) for path in paths):
+        return _load(paths, options, None)
+    spark = session(options.spark_master)  # a URL's files and heads are Spark's to tell
+    files = registered(spark, paths)
+    try:
+        return _load(files, options, spark)
+    finally:
+        for path in files:
+            remote.HEADS.pop(path, None)
+
+
+def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
     column, why = parts.split_column(paths, options)
     local = replace(options, engine=Engine.local)
     if column is None:
+        url = next((path for path in paths if remote.head(path) is not None), None)
+        if url is not None:
+            raise InputError(
+                f"{url}: this export is read whole, not on Spark ({why}): copy it here"
+            )
         rows = parts.load(paths, replace(local, parts=1))
-        rows.notes.append(f"read whole on this machine, not on Spark: {why}")
+        rows.computed = f"read whole on this machine, not on Spark: {why}"
         return rows
     files = expand_paths(paths)
     schemas, customers = [], []
@@ -291,11 +271,13 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
         schema = dict(scan.collect_schema())
         schemas.append(schema)
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
-    spark = session(options.spark_master)
+    spark = spark or session(options.spark_master)
     buckets = options.buckets or 2 * spark.sparkContext.defaultParallelism
     raw = _read(spark, files, customers, buckets, options.delimiter)
     reading = normalize_options(options)
-    job = Job(tuple(files), local, reading, column, tuple(schemas), tuple(file_tables(files)))
+    heads = tuple((f, h) for f in files if (h := remote.head(f)) is not None)
+    tables = tuple(file_tables(files))
+    job = Job(tuple(files), local, reading, column, tuple(schemas), tables, heads)
     loaded, summaries = _run_load(raw, job)
     if len({s[0].currency for s in summaries}) > 1 and options.fx and not options.currency:
         # Buckets chose different reporting currencies: with rates, the export is in USD.
@@ -308,9 +290,9 @@ def load(paths: Sequence[str], options: ReadOptions) -> Rows:
     if problem is not None:
         raise InputError(problem)
     rows.remote = SparkRows(loaded.filter("name = 'rows'"), sum(s[2] for s in summaries))
-    rows.notes[-1] = (
+    rows.computed = (
         f"computed on Spark ({options.spark_master}) in {buckets} buckets by customer "
-        f"({len(files)} file(s))"
+        f"({counted(len(files), 'files')})"
     )
     return rows
 

@@ -4,6 +4,7 @@ mrrcli.parts reads the parts one at a time), and how many parts an export takes.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,14 +78,16 @@ def _file_dir(directory: str, index: int, *names: str) -> str:
 
 def split_files(
     paths: Sequence[str], partition: Partition, directory: str, delimiter: str | None = None
-) -> None:
+) -> dict[str, str]:
     """Every file written to `directory` as `count` parts by customer, in one streaming pass
     over it (the file is read once and never held whole). The parts are Parquet files,
     uncompressed: dictionary and plain encoding take a third of the bytes of Arrow IPC (whose
     strings take 16 bytes each before their text), for about the same CPU, and on 104M rows
     reading the parts back took a quarter of the time (compressing took far more CPU). A file
     that cannot be split is left alone: its parts are then filtered out of it, and reading
-    them says what is wrong."""
+    them says what is wrong. Returns the files that could not be written there (a full disk),
+    each with the reason."""
+    unsplit: dict[str, str] = {}
     for index, path in enumerate(expand_paths(paths)):
         try:
             scan = scan_file(path, delimiter)
@@ -93,11 +96,27 @@ def split_files(
             scan.with_columns(partition.part_of(column).alias(PART)).sink_parquet(
                 target, mkdir=True, compression="uncompressed", statistics=False
             )
-        except (InputError, pl.exceptions.PolarsError, OSError):
+        except (InputError, pl.exceptions.PolarsError, OSError) as error:
             shutil.rmtree(_file_dir(directory, index), ignore_errors=True)
+            why = os_reason(error)
+            if why is not None and os.path.exists(path):
+                unsplit[path] = why
             continue
         with open(_file_dir(directory, index, DONE), "w"):
             pass
+    return unsplit
+
+
+def os_reason(error: Exception) -> str | None:
+    """What the operating system said went wrong ("No space left on device"), also inside a
+    Polars error ("parquet: … underlying IO error: No space left on device (os error 28)");
+    None for an error of another kind."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    found = re.search(r"([^:]*) \(os error \d+\)", str(error))
+    if found is not None:
+        return found.group(1).strip()
+    return str(error) if isinstance(error, OSError) else None
 
 
 def part_count(paths: Sequence[str], options: ReadOptions) -> int:

@@ -168,6 +168,19 @@ def test_head_closes_the_pipe_without_an_error(
     assert all(line.startswith("mrrcli: ") for line in result.stderr.splitlines())
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_stdout_on_a_full_disk_is_one_line(fmt: str) -> None:
+    """`mrrcli … > file` on a full disk (/dev/full refuses every write): one line, exit 1, no
+    traceback; it said `OSError: [Errno 28] …` before."""
+    command = [sys.executable, "-m", "mrrcli", "customers", str(SAMPLE_CSV), "-q"]
+    command += ["--as-of", "2026-06-30", "-f", fmt]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(command, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 1
+    assert result.stderr == "mrrcli: error: cannot write to stdout: No space left on device\n"
+
+
 def test_ctrl_c_exits_130_with_one_line() -> None:
     """Interrupted while waiting for stdin: exit 130, one line on stderr, no traceback."""
     import signal

@@ -505,4 +505,4 @@ def test_the_note_counts_the_parts_asked_for_though_some_are_empty(tmp_path: Pat
     export = write(tmp_path, "two.csv", "customer_id,start_date,amount\n" + rows_written)
     rows = load([export], parts=3)
     assert len(rows.parts) <= 2
-    assert "read in 3 parts by customer (1 file)" in rows.notes
+    assert rows.computed == "read in 3 parts by customer (1 file)"

@@ -170,6 +170,24 @@ def test_the_same_input_draws_the_same_bytes(spec_reports: dict[str, Any]) -> No
     assert b"DejaVu Sans" in svg  # the font shipped in the package
 
 
+def test_a_gradient_is_numbered_in_its_own_picture() -> None:
+    # Vega numbers gradients with one counter per process: drawn twice, the second chart said
+    # `gradient_1`. Each SVG now numbers its own from 0, so it is the same bytes both times.
+    heat = {
+        "data": {"values": [{"x": "a", "y": "b", "v": 1}, {"x": "b", "y": "a", "v": 2}]},
+        "mark": "rect",
+        "encoding": {
+            "x": {"field": "x", "type": "nominal"},
+            "y": {"field": "y", "type": "nominal"},
+            "color": {"field": "v", "type": "quantitative"},
+        },
+    }
+    first, second = render.to_svg(heat), render.to_svg(heat)
+    assert 'id="gradient_0"' in first and "url(#gradient_0)" in first
+    assert "gradient_1" not in first
+    assert second == first
+
+
 def test_the_font_and_its_licence_ship_in_the_package() -> None:
     names = sorted(p.name for p in render.FONTS.iterdir())
     assert names == ["DejaVuSans-Bold.ttf", "DejaVuSans.ttf", "LICENSE"]

@@ -424,8 +424,7 @@ def test_the_headline_has_the_trailing_twelve_months_when_the_metrics_do() -> No
 def test_the_page_is_the_same_however_the_run_was_computed(tmp_path: Path) -> None:
     # SPEC §13: whole and split runs give identical output, byte for byte. How the run was
     # computed ("read in 3 parts by customer", "read whole, not in 3 parts: …") is said on
-    # stderr only; it used to be among the page's notes. (One process per page: the chart
-    # renderer numbers its gradients per process.)
+    # stderr only (Rows.computed); it used to be among the page's notes.
     lines = str(ROOT / "tests" / "fixtures" / "sources" / "stripe_invoice_lines.csv")
     for export in (str(SAMPLE_CSV), lines):
         pages = []

@@ -354,3 +354,20 @@ def test_spilled_files_go_to_tmpdir_and_are_removed(
         load([str(SAMPLE_CSV)], parts=3)
     assert len(calls) == 2
     assert list(spill.iterdir()) == []
+
+
+def test_a_process_started_while_stderr_is_sent_to_a_log_writes_there(tmp_path: Path) -> None:
+    # How the JVM of --engine spark is kept quiet (mrrcli.start): a child started meanwhile
+    # writes its stderr to the log, and after it, this process's stderr is its own again.
+    # A log that cannot be written leaves stderr alone.
+    import subprocess
+
+    from mrrcli.start import _stderr_to
+
+    log = tmp_path / "spark.log"
+    with _stderr_to(str(log)):
+        subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('chatter')"])
+    assert log.read_text() == "chatter"
+    with _stderr_to(str(tmp_path / "no" / "such" / "dir.log")):
+        pass
+    os.write(2, b"")  # descriptor 2 is still open

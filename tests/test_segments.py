@@ -296,6 +296,94 @@ def test_bad_attributes_files_name_file_and_row(tmp_path: Path) -> None:
     assert f"{no_id}" in err and "customer_id" in err
 
 
+def test_missing_attributes_file_is_named_and_headers_listed_as_read(tmp_path: Path) -> None:
+    """A mistyped --attributes path is an input error naming it (exit 1), not "--by country:
+    not a column it can take"; with a plan column too (--by plan_id) it is not silently
+    ignored. An unknown --by lists the file's headers trimmed (" Sales Rep " → "Sales Rep")."""
+    missing = tmp_path / "nowhere.csv"
+    for by in ("country", "plan_id"):
+        code, _, err = run(
+            "movements", str(PLANS), *AS_OF, "--by", by, "--attributes", str(missing)
+        )
+        assert code == 1, err
+        assert f"{missing}: no such file" in err and "not a column" not in err
+    spaced = tmp_path / "spaced.csv"
+    spaced.write_text("customer_id , Sales Rep \nA,Ann\n")
+    code, _, err = run(
+        "movements", str(PLANS), *AS_OF, "--by", "country", "--attributes", str(spaced)
+    )
+    assert code == 2
+    assert err.rstrip().endswith("subscription_id, Sales Rep")
+
+
+def test_by_subscription_id_without_the_column_is_the_customer(tmp_path: Path) -> None:
+    """A row's subscription is its customer when the export names none (§2.1), so --by
+    subscription_id segments it by customer whether the column is absent or a cell empty
+    (before, an absent column put every row in (none)). By hand, January: A 29, B 290/yr =
+    24.17; February: C 49 new."""
+    rows = "A,2024-01-01,,29,month\nB,2024-01-10,,290,year\nC,2024-02-05,,49,month\n"
+    expected = [
+        ("2024-01", "A", "29.00"),
+        ("2024-01", "B", "24.17"),
+        ("2024-02", "C", "49.00"),
+    ]
+    for header, body in (
+        ("customer_id,start_date,end_date,amount,interval\n", rows),
+        (
+            "customer_id,subscription_id,start_date,end_date,amount,interval\n",
+            "".join(f"{r[0]},,{r[2:]}\n" for r in rows.splitlines()),
+        ),
+    ):
+        path = tmp_path / "export.csv"
+        path.write_text(header + body)
+        args = ["--as-of", "2024-02-29", "--max-age", "0", "--by", "subscription_id"]
+        code, out, err = run("movements", str(path), *args, "-f", "csv")
+        assert code == 0, err
+        news = [r for r in table(out, "month", "segment", "new_mrr") if r[2] != "0.00"]
+        assert news == expected
+
+
+def test_markdown_keeps_a_segment_with_a_pipe_in_one_cell(tmp_path: Path) -> None:
+    """Segment values are free text from an attributes file: `A|B` is escaped `A\\|B` and a
+    quoted line break becomes a space, so each Markdown row keeps its 13 cells. By hand:
+    A 29/month in `A|B`, B 290/year = 24.17 in `two lines`."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "customer_id,start_date,amount,interval\nA,2024-01-01,29,month\nB,2024-01-10,290,year\n"
+    )
+    attributes = tmp_path / "attributes.csv"
+    attributes.write_text('customer_id,tier\nA,A|B\nB,"two\nlines"\n')
+    args = ["--as-of", "2024-01-31", "--max-age", "0", "--by", "tier"]
+    code, out, err = run(
+        "movements", str(export), *args, "--attributes", str(attributes), "-f", "markdown"
+    )
+    assert code == 0, err
+    rows = out.splitlines()[2:]
+    assert [r.split(" | ")[1:3] for r in rows] == [["A\\|B", "31"], ["two lines", "31"]]
+    unescaped = [r.replace("\\|", "") for r in out.splitlines()]
+    assert {r.count("|") for r in unescaped} == {14}
+    assert [r.split(" | ")[4] for r in rows] == ["29.00", "24.17"]
+
+
+def test_missing_customers_counted_are_those_in_none(tmp_path: Path) -> None:
+    """The stderr count of customers missing from --attributes counts those that land in
+    (none): C pays 30 and is missing; T is missing too but only ever in trial (0 MRR), so it
+    is in no segment of the report and not counted. By hand, January: A 10 in gold, C 30 in
+    (none); "1 customer not in", not 2."""
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "customer_id,start_date,amount,status\nA,2024-01-01,10,active\n"
+        "C,2024-01-05,30,active\nT,2024-01-07,50,trialing\n"
+    )
+    attributes = tmp_path / "attributes.csv"
+    attributes.write_text("customer_id,tier\nA,gold\n")
+    args = ["--as-of", "2024-01-31", "--max-age", "0", "--by", "tier", "-f", "csv"]
+    code, out, err = run("movements", str(export), *args, "--attributes", str(attributes))
+    assert code == 0, err
+    assert table(out, "segment", "new_mrr") == [("(none)", "30.00"), ("gold", "10.00")]
+    assert "1 customer not in" in err
+
+
 def test_check_by_names_every_failing_segment() -> None:
     code, out, err = run(
         "check",
@@ -374,3 +462,53 @@ def test_a_config_file_may_set_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     code, out, err = run("movements", str(PLANS), *AS_OF, "-f", "csv", "--by", "interval")
     assert code == 0, err
     assert {segment for _, segment in table(out, "month", "segment")} == {"month", "year"}
+
+
+def test_by_a_column_mapped_with_map(tmp_path: Path) -> None:
+    # §9: --by takes "any column mapped with --map", also one of no shape (a country). A pays
+    # 10 a month from January (DE), B 20 from February (" FR " trimmed), C nothing (no row of
+    # its empty segment): January DE new 10; February FR new 20. Whole and in parts alike.
+    export = tmp_path / "countries.csv"
+    export.write_text(
+        "customer_id,start_date,amount,Country Code\n"
+        "A,2024-01-01,10,DE\nB,2024-02-01,20, FR \nC,2024-02-10,0,\n"
+    )
+    args = ["movements", str(export), "--as-of", "2024-02-29", "--max-age", "60", "-f", "csv"]
+    mapped = [*args, "--map", "country=Country Code", "--by", "country"]
+    code, out, err = run(*mapped)
+    assert code == 0, err
+    assert table(out, "month", "segment", "new_mrr", "closing_mrr") == [
+        ("2024-01", "DE", "10.00", "10.00"),
+        ("2024-02", "DE", "0.00", "10.00"),
+        ("2024-02", "FR", "20.00", "20.00"),
+    ]
+    assert run(*mapped, "--parts", "2")[1] == out
+    # A header the file lacks is named with the file's columns; without --by, a name of no
+    # shape is still a usage error (a misspelt canonical column).
+    code, _, err = run(*args, "--map", "country=Land", "--by", "country")
+    assert code == 1
+    assert err.strip().endswith(
+        "--map country=Land: the file has no column 'Land'; its columns are customer_id, "
+        "start_date, amount, Country Code"
+    )
+    code, _, err = run(*args, "--map", "country=Country Code")
+    assert code == 2
+    assert "'country' is not a column of the periods shape" in err
+    # Invoice lines are rewritten as periods, which keep only their own columns: said, not
+    # every row silently in (none).
+    lines = ROOT / "fixtures" / "sources" / "stripe_invoice_lines.csv"
+    code, _, err = run(
+        "movements",
+        str(lines),
+        "--as-of",
+        "2024-12-31",
+        "--map",
+        "desc=description",
+        "--by",
+        "desc",
+    )
+    assert code == 2
+    assert err == (
+        "mrrcli: error: --by desc: invoice-lines are rewritten as periods, which keep only "
+        "their own columns; give desc per customer in an --attributes file\n"
+    )

@@ -199,3 +199,104 @@ def test_buckets_that_stop_name_the_currencies_of_the_whole_export(
         InputError, match="row 33, column 'currency': no currency, while other rows have EUR, USD;"
     ):
         load([export], engine="spark", spark_master=MASTER, buckets=3)
+
+
+# --- URLs: whatever the user's Spark can read (here file://; s3a://, hdfs://, … alike) --------
+
+
+def test_a_url_is_read_on_spark_as_the_local_file(spark: Any, tmp_path: Path) -> None:
+    # The driver learns each file's header and types from Spark (read.remote), never from the
+    # file itself: the reports are those of the local run of the same files.
+    paths = generated(tmp_path)
+    settings = Settings(as_of=date(2025, 3, 31))
+    # The same, but for the files' names (JSON's meta): file:///tmp/…/export-0.parquet.
+    local = [
+        r.replace(str(tmp_path), f"file://{tmp_path}") for r in rendered(load(paths), settings)
+    ]
+    pattern = f"file://{tmp_path}/export-*.parquet"
+    on_spark = load([pattern], engine="spark", spark_master=MASTER, buckets=4)
+    assert on_spark.files == [f"file://{p}" for p in paths]
+    assert rendered(on_spark, settings) == local
+    csv_url = f"file://{SAMPLE_CSV}"
+    sample = Settings(as_of=date(2026, 6, 30))
+    on_spark = load([csv_url], engine="spark", spark_master=MASTER, buckets=3)
+    assert on_spark.files == [csv_url]  # named as the user wrote it
+    local = [r.replace(str(SAMPLE_CSV), csv_url) for r in rendered(load([str(SAMPLE_CSV)]), sample)]
+    assert rendered(on_spark, sample) == local
+
+
+def test_a_bad_row_of_a_url_is_named_as_in_the_local_file(spark: Any, tmp_path: Path) -> None:
+    # Row 3 as a spreadsheet shows it (the header is row 1) holds an end before its start.
+    export = tmp_path / "bad.csv"
+    export.write_text(
+        "customer_id;start_date;end_date;amount\nC1;2024-01-01;;10\nC2;2024-03-01;2024-02-01;20\n"
+    )
+    with pytest.raises(InputError) as local:
+        load([str(export)])
+    url = f"file://{export}"
+    with pytest.raises(InputError) as on_spark:
+        load([url], engine="spark", spark_master=MASTER, buckets=2)
+    assert "row 3" in str(local.value)
+    assert str(on_spark.value) == str(local.value).replace(str(export), url)
+
+
+def test_urls_that_name_no_file_are_one_line(spark: Any, tmp_path: Path) -> None:
+    (tmp_path / "folder").mkdir()
+    said = {
+        f"file://{tmp_path}/none-*.csv": "no file matches this pattern",
+        f"file://{tmp_path}/none.csv": "no such file",
+        f"file://{tmp_path}/folder": "is a directory, not a file",
+        "nosuch://bucket/export.csv": 'Spark cannot read it: No FileSystem for scheme "nosuch"',
+    }
+    for url, problem in said.items():
+        with pytest.raises(InputError) as raised:
+            load([url], engine="spark", spark_master=MASTER, buckets=2)
+        assert str(raised.value) == f"{url}: {problem}"
+
+
+def test_a_url_of_an_export_read_whole_says_to_copy_it(spark: Any) -> None:
+    # Invoice lines are turned into periods across customers: such an export is read whole on
+    # this machine, which cannot read a URL's rows.
+    lines = Path(__file__).parent / "fixtures" / "sources" / "stripe_invoice_lines.csv"
+    url = f"file://{lines}"
+    with pytest.raises(InputError, match=r"this export is read whole, not on Spark \(stripe-"):
+        load([url], engine="spark", spark_master=MASTER, buckets=2)
+
+
+def test_a_url_without_spark_says_so() -> None:
+    url = f"file://{SAMPLE_CSV}"
+    with pytest.raises(InputError) as raised:
+        load([url])
+    assert (
+        str(raised.value)
+        == f"{url}: a URL is read with --engine spark only (or copy the file here)"
+    )
+
+
+def test_a_spark_run_says_only_mrrcli_s_lines_on_stderr(tmp_path: Path) -> None:
+    # A real command line (its own JVM): the JVM's start (log4j's profile, Java's warnings,
+    # "Setting default log level") goes to a log in TMPDIR, removed at exit, so that a cron
+    # job mails nothing but mrrcli's notes. stdout is the local run's.
+    import os
+    import subprocess
+    import sys
+
+    args = ["movements", f"file://{SAMPLE_CSV}", "--as-of", "2026-06-30", "-f", "csv"]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    command = [sys.executable, "-m", "mrrcli", *args]
+    local = subprocess.run(
+        [*command[:4], str(SAMPLE_CSV), *args[2:]], capture_output=True, text=True, env=env
+    )
+    spark = subprocess.run(
+        [*command, "--engine", "spark", "--spark-master", MASTER, "--buckets", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert (local.returncode, spark.returncode) == (0, 0), spark.stderr
+    assert spark.stdout == local.stdout
+    assert spark.stderr.splitlines() == [
+        "mrrcli: computed on Spark (local[2]) in 3 buckets by customer (1 file)",
+        local.stderr.splitlines()[-1],  # what was read: "mrrcli: 1,740 rows read, …"
+    ]
+    assert not [name for name in os.listdir(tmp_path) if name.startswith("mrrcli-spark-")]

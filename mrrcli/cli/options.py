@@ -291,7 +291,7 @@ EngineOption = Annotated[
     typer.Option(
         "--engine",
         help="local: this machine; spark: Apache Spark (needs pyspark, the spark extra of "
-        "mrrcli, and Java 17).  "
+        "mrrcli, and Java 17), which also reads URLs such as s3a://bucket/export/*.parquet.  "
         "[default: local]",
         rich_help_panel=SCALE,
         show_default=False,

@@ -107,7 +107,6 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     one pass over them (report.overview), the page written whole or not at all. A broken or
     empty export writes nothing (exit 1)."""
     from mrrcli import report as library
-    from mrrcli.parts import how_computed
     from mrrcli.present.pictures.mail import report_extension, write_report
     from mrrcli.present.pictures.page import Contents
     from mrrcli.present.pictures.render import converter
@@ -117,9 +116,8 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     converter()
     rows, settings = run.load()
     movements, expansion, metrics, cohorts = library.page_reports(rows, settings)
-    # The page is the same however the run was computed (in parts, on Spark: SPEC §13)
-    notes = [note for note in rows.notes if not how_computed(note)]
-    contents = Contents(movements, expansion, metrics, notes=[*notes, run.read_summary(rows)])
+    # The page is the same however the run was computed (Rows.computed is not on it: SPEC §13)
+    contents = Contents(movements, expansion, metrics, notes=[*rows.notes, run.read_summary(rows)])
     contents.cohorts = cohorts
     if contents.metrics.frame.height == 0:
         raise InputError(f"{', '.join(rows.files)}: no month with MRR to report")

@@ -191,6 +191,8 @@ class Run:
         a run that fails says one line: its error.)"""
         for message in rows.notes:
             self.note(message)
+        if rows.computed is not None:
+            self.note(rows.computed)
         self.note(self.read_summary(rows))
 
     def read_summary(self, rows: Rows) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError
-from mrrcli.read.files import ROW_COLUMN, header_key, read_table
+from mrrcli.read.files import ROW_COLUMN, expand_paths, header_key, read_table
 from mrrcli.sources.inputs import headers_of
 
 NONE_SEGMENT = "(none)"
@@ -24,13 +24,17 @@ def segment_value(value: pl.Expr) -> pl.Expr:
 
 def segment_source(by: str, mapping: Mapping[str, str], attributes: str | None) -> str:
     """Where `--by` is read: "export" (one of its columns) or "attributes"; a usage error
-    listing the columns it can take when it is neither."""
+    listing the columns it can take when it is neither. An --attributes file that is not there
+    is an input error naming it, whatever `by` is (never a misleading "not a column")."""
+    if attributes is not None:
+        expand_paths([attributes])
     export = [*EXPORT_SEGMENTS, *(c for c in mapping if c not in EXPORT_SEGMENTS)]
     if header_key(by) in export:
         return "export"
     extra: list[str] = []
     if attributes is not None:
-        extra = [h for h in headers_of(attributes) if header_key(h) != "customer_id"]
+        headers = [h.replace("\ufeff", "").strip() for h in headers_of(attributes)]
+        extra = [h for h in headers if header_key(h) != "customer_id"]
         if header_key(by) in {header_key(h) for h in extra}:
             return "attributes"
     raise UsageError(
@@ -70,11 +74,13 @@ def read_attributes(path: str, by: str) -> pl.DataFrame:
 
 def with_attributes(frame: pl.DataFrame, attributes: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """MRR rows with the `segment` of their customer's attributes (`(none)` when it is not
-    there), and how many customers were not there."""
+    there), and how many paying customers were not there (a customer whose rows all carry 0
+    MRR, a trial never converted, is in no segment of any report, so it is not counted)."""
     joined = frame.drop("segment", strict=False).join(
         attributes, on="customer_id", how="left", maintain_order="left"
     )
-    unattributed = joined.filter(pl.col("segment").is_null()).get_column("customer_id").n_unique()
+    missing = pl.col("segment").is_null() & (pl.col("mrr") > 0)
+    unattributed = joined.filter(missing).get_column("customer_id").n_unique()
     return joined.with_columns(pl.col("segment").fill_null(NONE_SEGMENT)), unattributed
 
 

@@ -126,6 +126,7 @@ class Rows:
     trial_rows: int = 0
     zero_rows: int = 0  # at 0 MRR out of trial, a discount larger than the price aside
     notes: list[str] = field(default_factory=list)  # for the user, on stderr
+    computed: str | None = None  # how it was computed (in parts, on Spark): stderr only, §13
     shape: str = "periods"
     source: str = "periods"
     set_aside: dict[str, int] = field(default_factory=dict)  # rows set aside, by reason
@@ -216,7 +217,7 @@ def normalize_periods(
     once, not twice; its other fields stay.
     """
     findings = findings or Findings(table)
-    frame, columns = _read_values(table, findings)
+    frame, columns = _read_values(table, findings, options.segment)
     # Dates, parsed per file so one file's day-first dates do not decide another's.
     frame, tallies = parse_dates(
         frame, columns.files, columns.date_columns, options.dates, findings
@@ -269,15 +270,16 @@ def _over_discount(frame: pl.DataFrame) -> pl.DataFrame:
     return over.select(FILE_COLUMN, ROW_COLUMN, value)
 
 
-def _read_values(table: Table, findings: Findings) -> tuple[pl.DataFrame, _Columns]:
-    """`table`'s canonical columns with text tidied and numbers read exactly (mantissa and
-    scale, read.numbers), and what was found out about them; `table.frame` is left empty.
-    Missing required columns fail in `findings`."""
+def _read_values(
+    table: Table, findings: Findings, segment: str | None
+) -> tuple[pl.DataFrame, _Columns]:
+    """`table`'s canonical columns and `segment` with text tidied, numbers read exactly, and what
+    was found out about them; `table.frame` is left empty. Missing required columns fail."""
     frame = table.frame
     read = table.frame.height + table.duplicates
     headers = [c for c in frame.columns if not c.startswith("_")]
-    # Columns that are not canonical only decided duplicates: they are not needed any more.
-    frame = frame.select(c for c in frame.columns if c in PERIODS_COLUMNS or c.startswith("_"))
+    kept = (*PERIODS_COLUMNS, segment)  # the others only decided duplicates
+    frame = frame.select(c for c in frame.columns if c in kept or c.startswith("_"))
     table.frame = table.frame.clear()
     amount_column = require_columns(frame, headers, table.files[0], findings)
     already_monthly = amount_column != "amount"
@@ -391,9 +393,10 @@ def _result(frame: pl.DataFrame, date_columns: list[str], segment: str | None) -
         pl.col("_trial"),
     ]
     if segment is not None:
-        value = subscription if segment == "subscription_id" else pl.col(segment)
-        if segment not in frame.columns:
-            value = pl.lit(None, dtype=pl.String)
+        # A row's subscription is its customer when the export names none (§2.1), column or cell.
+        value = pl.col(segment) if segment in frame.columns else pl.lit(None, dtype=pl.String)
+        if segment == "subscription_id":
+            value = subscription
         columns.append(segment_value(value).alias("segment"))
     if "trial_end" in date_columns:
         return split_at_trial_end(frame, columns, start, end)

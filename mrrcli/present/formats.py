@@ -100,9 +100,15 @@ def frame_markdown(frame: pl.DataFrame) -> str:
         "|" + "|".join("---:" if is_number(frame, c) else "---" for c in frame.columns) + "|",
     ]
     for row in frame.iter_rows():
-        cells = (cell_text(v) for v in row)
+        cells = (markdown_cell(cell_text(v)) for v in row)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def markdown_cell(text: str) -> str:
+    """A value as one Markdown table cell: a `|` in it (a segment or customer id such as
+    `A|B`) escaped, a line break made a space, so that it stays one cell of its row."""
+    return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def is_number(frame: pl.DataFrame, column: str) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from mrrcli.errors import UsageError
+from mrrcli.errors import MrrError, UsageError
 from mrrcli.present.document import Document, Report
 from mrrcli.present.files import write_atomic
 from mrrcli.present.formats import Format, render_text
@@ -34,11 +34,17 @@ def write(
             write_atomic(output, render_text(document, fmt))
         except OSError as error:
             raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
-    elif fmt == "table":
-        print_table(document, terminal, wide)
-    else:
-        sys.stdout.write(render_text(document, fmt))
-        sys.stdout.flush()
+        return
+    try:
+        if fmt == "table":
+            print_table(document, terminal, wide)
+        else:
+            sys.stdout.write(render_text(document, fmt))
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # a closed pipe (`| head`): the command line ends quietly
+    except OSError as error:  # a full disk behind `>`
+        raise MrrError(f"cannot write to stdout: {error.strerror or error}") from None
 
 
 def print_table(document: Document, terminal: Terminal, wide: bool = False) -> None:

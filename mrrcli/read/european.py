@@ -9,6 +9,7 @@ import re
 import polars as pl
 
 from mrrcli.errors import InputError, row_problem
+from mrrcli.read import remote
 
 # The delimiters a CSV export is written with; `--delimiter` names one of them.
 DELIMITERS = (",", ";", "\t", "|")
@@ -117,6 +118,9 @@ def file_delimiter(path: str, delimiter: str | None = None) -> str:
     """`delimiter`, else the one detected from the file's header line."""
     if delimiter is not None:
         return delimiter
+    found = remote.head(path)
+    if found is not None:
+        return detect_delimiter(found[:4096])
     try:
         with open(path, "rb") as handle:
             return detect_delimiter(handle.read(4096))

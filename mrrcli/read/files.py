@@ -20,6 +20,7 @@ from typing import Protocol, TextIO
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.read import remote
 from mrrcli.read.european import (
     check_fields,
     check_header_fields,
@@ -82,8 +83,12 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
     """Expand globs; `-` stands for stdin. A path or pattern that matches nothing is an error."""
     expanded: list[str] = []
     for path in paths:
-        if path == "-":
+        if path == "-" or remote.head(path) is not None:
             expanded.append(path)
+        elif remote.is_url(path):
+            raise InputError(
+                f"{path}: a URL is read with --engine spark only (or copy the file here)"
+            )
         elif glob.has_magic(path):
             matches = sorted(glob.glob(path, recursive=True))
             if not matches:
@@ -107,6 +112,9 @@ def is_parquet(path: str) -> bool:
         return True
     if path == "-":
         return False
+    found = remote.head(path)
+    if found is not None:
+        return found.startswith(b"PAR1")
     try:
         with open(path, "rb") as handle:
             return handle.read(4) == b"PAR1"
@@ -120,11 +128,13 @@ def _polars_message(error: Exception) -> str:
 
 
 def scan_file(path: str, delimiter: str | None = None) -> pl.LazyFrame:
-    """A file scanned (CSV as text, its delimiter detected if None), with `_row`."""
+    """A file scanned (CSV as text, its delimiter detected if None), with `_row`. A URL
+    read on Spark is scanned as its head (read.remote): its columns and first rows."""
+    source = remote.readable(path)
     if is_parquet(path):
-        return pl.scan_parquet(path, row_index_name=ROW_COLUMN, row_index_offset=1)
+        return pl.scan_parquet(source, row_index_name=ROW_COLUMN, row_index_offset=1)
     return pl.scan_csv(
-        path,
+        source,
         separator=file_delimiter(path, delimiter),
         infer_schema=False,
         row_index_name=ROW_COLUMN,
@@ -160,6 +170,8 @@ def _read_one(
     try:
         if partition is not None:
             return _read_part(path, partition, index, delimiter)
+        if remote.head(path) is not None:  # never read whole here: its rows are on Spark
+            raise InputError(f"{path}: only Spark reads this URL's rows (copy the file here)")
         source: str | io.BytesIO = path
         if path == "-":
             data = sys.stdin.buffer.read()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 import polars as pl
 
 from mrrcli.errors import InputError, UsageError
+from mrrcli.read import remote
 from mrrcli.read.dates import DateParsing
 from mrrcli.read.duplicates import (
     SAME_CODE,
@@ -306,10 +307,11 @@ def _check_types(frame: pl.DataFrame, files: list[str], canonical: Sequence[str]
 def headers_of(path: str, delimiter: str | None = None) -> list[str]:
     """A file's header names, without reading its rows (empty when it cannot be read)."""
     try:
+        source = remote.readable(path)  # a URL read on Spark: its head
         if is_parquet(path):
-            return list(pl.read_parquet_schema(path))
+            return list(pl.read_parquet_schema(source))
         separator = file_delimiter(path, delimiter)
-        return pl.read_csv(path, n_rows=0, infer_schema=False, separator=separator).columns
+        return pl.read_csv(source, n_rows=0, infer_schema=False, separator=separator).columns
     except (pl.exceptions.PolarsError, OSError, ValueError):
         return []
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -48,10 +49,22 @@ def converter() -> ModuleType:
     return module
 
 
+# Vega numbers the gradients it draws with one counter per process: `…gradient_7` in the second
+# chart drawn. Renumbered from 0 in each SVG, a chart is the same bytes however many were drawn
+# before it in the same process (a library user drawing two reports).
+_GRADIENT = re.compile(r"([\w-]*gradient_)(\d+)\b")
+
+
 def to_svg(spec: dict[str, Any]) -> str:
-    """The chart as SVG text."""
+    """The chart as SVG text, the same bytes for the same spec (_GRADIENT)."""
     svg: str = converter().vegalite_to_svg(spec)
-    return svg
+    numbers: dict[str, str] = {}
+
+    def renumbered(found: re.Match[str]) -> str:
+        number = numbers.setdefault(found.group(0), str(len(numbers)))
+        return found.group(1) + number
+
+    return _GRADIENT.sub(renumbered, svg)
 
 
 def svg_to_png(svg: str, scale: float = PNG_SCALE) -> bytes:
