@@ -32,6 +32,7 @@ from mrrcli.normalize.numbers import (
 from mrrcli.normalize.text import FEW_VALUES, distinct, interval_code, text_columns
 from mrrcli.normalize.trials import (
     paying_start,
+    rows_at_zero,
     split_at_trial_end,
     status_rules,
     zero_trials_and_unpaid,
@@ -139,15 +140,15 @@ class Rows:
     caveat: str | None = None  # what the source cannot show (a subscription list), for meta
     by: str | None = None  # the column of the `segment` column, when segmented (§9)
     unattributed: int = 0  # customers missing from the --attributes file (segment (none))
-    # Rows whose discount is larger than their price (SPEC §3): at 0 MRR, counted on stderr;
-    # which they are (_file, _row, discount_amount as written) for `validate`.
+    # Rows whose discount is larger than their price (SPEC §3): at 0 MRR, counted on stderr,
+    # and for `validate` (_file, _row, discount_amount as written). Never-paid rows apart.
     over_discount_rows: int = 0
     over_discount: pl.DataFrame | None = None
     unpaid_rows: int = 0  # at 0 MRR as their status never paid (incomplete, void), not zero_rows
     spilled: str | None = None  # a part's rows written to disk (mrrcli.parts), read when used
     glance: Glance | None = None  # what is asked of a spilled part's rows (see Glance)
-    # A part's partial sums computed as it was read, for the one report it was read for
-    # (mrrcli.parts, `ahead`): (settings, needs, partial). Its rows were not kept.
+    # A part's partial sums computed as it was read, for the report it was read for
+    # (mrrcli.parts, `ahead`): (settings, needs, partial); its rows were not kept.
     early: Any = None
     # An export whose parts are computed elsewhere (mrrcli.spark): it gives the partials.
     remote: Any = None
@@ -237,10 +238,7 @@ def normalize_periods(
     exponent = currencies.exponent(reporting)
     frame = _with_mrr(frame, columns, options, findings, exponent, reporting, foreign)
     over_discount = _over_discount(frame)
-    unpaid, aside = pl.col("_unpaid"), pl.col("_trial") | pl.col("_over_discount")
-    zero = (pl.col("mrr") == 0) & ~aside & ~unpaid
-    counts = pl.col("_trial").sum(), zero.sum(), (unpaid & ~aside).sum()
-    trial_rows, zero_rows, unpaid_rows = frame.select(*counts).row(0)
+    trial_rows, zero_rows, unpaid_rows = rows_at_zero(frame)
     return Rows(
         frame=_result(frame, columns.date_columns, options.segment),
         currency=reporting,
@@ -287,8 +285,7 @@ def _read_values(
     # Text columns: blank means absent. Ids are stripped; columns of few distinct values
     # (currency, interval, status) are tidied once per distinct value, and only if needed.
     values = distinct(frame, [c for c in FEW_VALUES if c in schema], table.values)
-    # Numbers exactly as written, read from the columns as they are; then text columns
-    # replaced in place.
+    # Numbers exactly as written, read from the columns as they are; text replaced in place.
     frame = with_number_columns(frame, amount_column, already_monthly)
     codes = (
         [interval_code(values["interval"])] if not already_monthly and "interval" in values else []

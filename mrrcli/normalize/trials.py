@@ -38,6 +38,16 @@ def zero_trials_and_unpaid(
     )
 
 
+def rows_at_zero(frame: pl.DataFrame) -> tuple[int, int, int]:
+    """How many rows of `frame` (MRR worked out) are trials; at 0 MRR otherwise (a zero
+    amount, a full discount, a price that rounds to 0); at 0 MRR as their status never paid.
+    A discount larger than the price is counted apart (Rows.over_discount)."""
+    unpaid, aside = pl.col("_unpaid"), pl.col("_trial") | pl.col("_over_discount")
+    zero = (pl.col("mrr") == 0) & ~aside & ~unpaid
+    counts = frame.select(pl.col("_trial").sum(), zero.sum(), (unpaid & ~aside).sum()).row(0)
+    return int(counts[0]), int(counts[1]), int(counts[2])
+
+
 def split_at_trial_end(
     frame: pl.DataFrame, columns: list[pl.Expr], start: pl.Expr, end: pl.Expr
 ) -> pl.DataFrame:
