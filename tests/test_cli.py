@@ -481,3 +481,43 @@ def test_the_spinner_says_which_part_a_run_in_parts_reads(
         "reading part 2 of 2 …",
     ]
     assert told == ([] if quiet else expected)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        # A TOML datetime, or a number, is not a day: it used to end in a TypeError.
+        ("as_of = 2024-05-31T10:00:00", "as_of must be a day"),
+        ("as_of = 20240531", "as_of must be a day"),
+        ("from = 2024", 'from must be a month in quotes, e.g. "2026-01", not 2024'),
+        ("output = 5", "output must be a string in quotes, not 5"),
+        ("by = 3", "by must be a string in quotes"),
+        # A quoted "no" is a non-empty string, which Python takes as true: it turned -q on.
+        ('quiet = "no"', 'quiet must be true or false (no quotes), not "no"'),
+        ('wide = "false"', "wide must be true or false"),
+        ('max_age = "90"', "max_age must be a whole number of days, 0 or more"),
+        ("days_per_month = true", "days_per_month must be a number"),
+    ],
+)
+def test_a_config_setting_of_the_wrong_type_is_one_usage_line(
+    in_tmp: Path, setting: str, message: str
+) -> None:
+    (in_tmp / "mrrcli.toml").write_text(setting + "\n")
+    code, out, err = run("movements", str(SPEC_EXAMPLE), *AS_OF)
+    assert code == ExitCode.USAGE, err
+    assert err == f"mrrcli: error: mrrcli.toml: {err.split('mrrcli.toml: ', 1)[1]}"
+    assert message in err and err.count("\n") == 1
+    assert "Error" not in err and out == ""
+
+
+def test_config_settings_of_the_right_types_are_taken(in_tmp: Path) -> None:
+    # A TOML date, booleans, a whole max_age and a whole days_per_month are all accepted: with
+    # days_per_month = 30, February's expansion of 80 is 80 × 30 ÷ 29 = 82.758621.
+    (in_tmp / "mrrcli.toml").write_text(
+        "as_of = 2024-05-31\nquiet = true\nwide = false\nmax_age = 90\ndays_per_month = 30\n"
+        'from = "2024-02"\nto = "2024-02"\n'
+    )
+    code, out, err = run("expansion", str(SPEC_EXAMPLE))
+    assert code == ExitCode.OK, err
+    assert err == ""  # quiet = true
+    assert rows_of(out)[0]["expansion_mrr_daynorm"] == "82.758621"

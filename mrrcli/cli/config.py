@@ -131,7 +131,42 @@ def load_config(path: Path | None) -> dict[str, Any]:
     unknown = [k for k in section if k not in CONFIG_KEYS and k != "map"]
     if unknown:
         raise UsageError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    for key, value in section.items():
+        _check_type(path, key, value)
     return dict(section)
+
+
+_TRUE_OR_FALSE = {"keep_duplicates", "quiet", "wide", "decimal_comma"}
+_WHOLE_NUMBERS = {"max_age", "parts", "buckets"}
+
+
+def _check_type(path: Path, key: str, value: object) -> None:
+    """A setting of the config file has the TOML type its option takes, or a usage error
+    naming the file and the setting (`quiet = "no"` is not false, `as_of = 20240229` not a
+    day)."""
+    if key == "map":
+        return
+    name = CONFIG_KEYS[key]
+    if name in _TRUE_OR_FALSE:
+        ok, wanted = isinstance(value, bool), "true or false (no quotes)"
+    elif name in _WHOLE_NUMBERS:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        wanted = "a whole number" + (" of days, 0 or more" if name == "max_age" else "")
+        wanted += " (no quotes)"
+    elif name == "as_of":
+        ok = isinstance(value, str) or type(value) is date
+        wanted = 'a day, "YYYY-MM-DD" or a TOML date such as 2026-06-30'
+    elif name == "days_per_month":
+        ok = isinstance(value, int | float | str) and not isinstance(value, bool)
+        wanted = "a number such as 30.4375"
+    elif name in ("month_from", "month_to"):
+        ok, wanted = isinstance(value, str), 'a month in quotes, e.g. "2026-01"'
+    else:
+        ok, wanted = isinstance(value, str), "a string in quotes"
+    if not ok:
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        shown = f'"{value}"' if isinstance(value, str) else shown
+        raise UsageError(f"{path}: {key} must be {wanted}, not {shown}")
 
 
 def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> CommonOptions:
