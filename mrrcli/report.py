@@ -126,7 +126,7 @@ def _segmented(
     """A report by segment (§9); `extra["totals"]`: the report without --by, for the total
     line of each month in a table (CSV, JSON and NDJSON hold no total rows)."""
     report = _report(kind, frame, rows, settings)
-    report.extra["totals"] = for_output(total, rows.exponent, settings.period)
+    report.extra["totals"] = for_output(total, rows.exponent, settings.period, rows.days_per_month)
     report.extra["by"] = rows.by
     return report
 
