@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from mrrcli.cli import app
@@ -33,3 +35,32 @@ def test_segment_total_line_is_day_normalized_with_days_per_month() -> None:
     assert line_of(out, "2024-02", "total")[0][6] == "82.76"
     # March: 40 × 30 ÷ 31 = 38.709677 → 38.71 (B's two-week add-on).
     assert line_of(out, "2024-03", "total")[0][6] == "38.71"
+
+
+def chart_of(out: str) -> str:
+    return out[out.index("Movements per month") :]
+
+
+def test_terminal_chart_with_by_is_the_whole_not_the_segments_as_months() -> None:
+    # The SPEC example by subscription has 2 to 4 rows a month (a1, b1, b2, c1, c2); the chart
+    # drew one bar per row, so 2024-02 had three bars and the closing line jumped between
+    # segments. It draws the months of the whole: five bars, as without --by, with
+    # February's bars at new 100 + expansion 80 = 180 above 0 and churn 60 below.
+    args = ("movements", str(SPEC_EXAMPLE), *AS_OF, "--chart", "-q")
+    code, whole, err = invoke(*args, width=100, terminal=True)
+    assert code == 0, err
+    code, by, err = invoke(*args, "--by", "subscription_id", width=100, terminal=True)
+    assert code == 0, err
+    assert chart_of(by) == chart_of(whole)
+    assert "180 │" in chart_of(by)  # the scale's top: February's 180 of inflows
+
+
+def test_chart_file_with_by_is_the_whole(tmp_path: Path) -> None:
+    # --chart PATH.svg with --by draws the report without --by (the segments add up to it), for
+    # movements, expansion and metrics alike: the same picture, byte for byte.
+    for command in ("movements", "expansion", "metrics"):
+        whole, by = tmp_path / f"{command}.svg", tmp_path / f"{command}-by.svg"
+        args = (command, str(SPEC_EXAMPLE), *AS_OF, "-q", "-f", "csv")
+        assert invoke(*args, "--chart", str(whole))[0] == 0
+        assert invoke(*args, "--by", "subscription_id", "--chart", str(by))[0] == 0
+        assert by.read_bytes() == whole.read_bytes(), command

@@ -94,7 +94,8 @@ def report_document(report: Report, chart: bool = False) -> Document:
         if chart:
             from mrrcli.present.chart import movement_chart
 
-            movements = report.extra.get("movements", report.frame)
+            # With --by: the whole's movements, not the segments' rows drawn as months.
+            movements = report.extra.get("movements", report.extra.get("totals", report.frame))
             console.print(movement_chart(movements.to_dicts(), report.currency, width))
 
     return Document(report.frame, report.meta, table, ascii_meta=False, below=below)

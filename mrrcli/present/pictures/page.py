@@ -265,12 +265,17 @@ def report_spec(report: Report) -> dict[str, Any]:
     """The chart of one report (`--chart PATH`): its movements, its expansion, its NRR/GRR, its
     cohort heat map."""
     label = str(report.meta.get("period") or "month")
+    # With --by, one row per month and segment: the chart is of the whole (the report without
+    # --by, which the segments add up to), not of the segments' rows drawn as months.
+    frame = report.frame
+    if "segment" in frame.columns and "totals" in report.extra:
+        frame = report.extra["totals"]
     if report.kind == "movements":
-        return specs.movements_spec(report.frame, report.currency, label)
+        return specs.movements_spec(frame, report.currency, label)
     if report.kind == "expansion":
-        return specs.expansion_spec(report.frame, report.currency, report.days_per_month, label)
+        return specs.expansion_spec(frame, report.currency, report.days_per_month, label)
     if report.kind == "metrics":
-        return specs.retention_spec(report.frame, report.currency, label)
+        return specs.retention_spec(frame, report.currency, label)
     if str(report.kind) == "cohorts":
         return specs.cohort_spec(report.frame, report.currency)
     raise ValueError(f"no chart for the {report.kind} report")
