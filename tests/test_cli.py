@@ -349,7 +349,7 @@ def test_output_extension_mrrcli_cannot_write_is_a_usage_error(tmp_path: Path, n
     target = tmp_path / name
     code, out, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target))
     assert code == ExitCode.USAGE
-    assert f"mrrcli cannot write {target.suffix} files" in err
+    assert f"this report cannot be written as {target.suffix}; it writes .csv" in err
     assert out == ""
     assert not target.exists()
 
@@ -447,7 +447,7 @@ def test_report_command_keeps_its_own_output_extensions(tmp_path: Path) -> None:
     target = tmp_path / "board.xlsx"
     code, _, err = run("report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(target))
     assert code == ExitCode.USAGE
-    assert "mrrcli cannot write" not in err  # the report command's own message instead
+    assert "cannot be written as" not in err  # the report command's own message instead
     assert not target.exists()
 
 

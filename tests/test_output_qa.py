@@ -64,3 +64,40 @@ def test_chart_file_with_by_is_the_whole(tmp_path: Path) -> None:
         assert invoke(*args, "--chart", str(whole))[0] == 0
         assert invoke(*args, "--by", "subscription_id", "--chart", str(by))[0] == 0
         assert by.read_bytes() == whole.read_bytes(), command
+
+
+def test_output_html_eml_png_on_a_report_names_what_writes_them(tmp_path: Path) -> None:
+    # `movements -o board.html` said "mrrcli cannot write .html files", while `mrrcli report`
+    # writes exactly that: the usage error now says which command or option does.
+    hints = {
+        "board.html": "mrrcli report FILE... -o report.html",
+        "board.eml": "mrrcli report FILE... -o report.eml",
+        "board.png": "--chart PATH.png",
+        "board.svg": "--chart PATH.svg",
+    }
+    for name, hint in hints.items():
+        code, out, err = invoke("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", str(tmp_path / name))
+        assert code == 2 and out == "", err
+        assert err.count("\n") == 1 and hint in err, err
+        assert not (tmp_path / name).exists()
+
+
+def test_output_that_cannot_be_written_exits_1_like_report_and_chart(tmp_path: Path) -> None:
+    # A folder that does not exist: exit 1 with one line, as `report -o` and `--chart PATH`
+    # do (the tables exited 2 for the same path, the report command 1).
+    gone = tmp_path / "no" / "such" / "m.csv"
+    code, out, err = invoke("movements", str(SPEC_EXAMPLE), *AS_OF, "-q", "-o", str(gone))
+    assert (code, out) == (1, "")
+    assert err == f"mrrcli: error: {gone}: cannot write the report: No such file or directory\n"
+    page = tmp_path / "no" / "such" / "r.html"
+    assert invoke("report", str(SPEC_EXAMPLE), *AS_OF, "-q", "-o", str(page))[0] == 1
+
+
+def test_output_without_a_file_name_is_a_usage_error(in_tmp: Path) -> None:
+    # `-o ''` (an unset shell variable; the option is a path, so it arrives as '.') said
+    # ".: cannot write the report: Device or resource busy"; `-o ..` is no file name either.
+    for output, shown in (("", "."), (".", "."), ("..", "..")):
+        code, out, err = invoke("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", output)
+        assert (code, out) == (2, ""), err
+        assert err == f"mrrcli: error: -o '{shown}': give the name of the file to write\n"
+    assert list(in_tmp.iterdir()) == []

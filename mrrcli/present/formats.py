@@ -49,16 +49,29 @@ NOT_TEXT = frozenset(
 )
 
 
+# What writes those files instead, said with the usage error.
+ELSEWHERE = {
+    ".html": "; a page with charts: mrrcli report FILE... -o report.html",
+    ".htm": "; a page with charts: mrrcli report FILE... -o report.html",
+    ".eml": "; an e-mail with charts: mrrcli report FILE... -o report.eml",
+    ".png": "; the report's chart as a picture: --chart PATH.png",
+    ".svg": "; the report's chart as a picture: --chart PATH.svg",
+}
+
+
 def resolve_format(fmt: Format, output: str | None, stdout_is_terminal: bool) -> Format:
     """`auto`: the output file's extension, else a table on a terminal and CSV in a pipe. An
     extension mrrcli cannot write (`.xlsx`, `.png` for a table) is a usage error (SPEC §11),
     as is an unknown one unless `fmt` says what to write."""
+    # `-o ''` arrives as `.` (a path): a folder, not a file
+    if output is not None and os.path.basename(output).strip() in ("", ".", ".."):
+        raise UsageError(f"-o {output!r}: give the name of the file to write")
     extension = os.path.splitext(output)[1].lower() if output is not None else ""
     if extension in NOT_TEXT or (fmt == "auto" and extension and extension not in EXTENSIONS):
         written = ", ".join(EXTENSIONS)
         raise UsageError(
-            f"-o {output}: mrrcli cannot write {extension} files; it writes {written} "
-            "(.txt: the table as text)"
+            f"-o {output}: this report cannot be written as {extension}; it writes {written} "
+            f"(.txt: the table as text){ELSEWHERE.get(extension, '')}"
         )
     if fmt != "auto":
         return fmt

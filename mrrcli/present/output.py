@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from mrrcli.errors import MrrError, UsageError
+from mrrcli.errors import MrrError
 from mrrcli.present.document import Document, Report
 from mrrcli.present.files import write_atomic
 from mrrcli.present.formats import Format, render_text
@@ -33,7 +33,8 @@ def write(
         try:
             write_atomic(output, render_text(document, fmt))
         except OSError as error:
-            raise UsageError(f"{output}: cannot write the report: {error.strerror}") from None
+            # As `report -o` and `--chart PATH` do: exit 1, not a usage error.
+            raise MrrError(f"{output}: cannot write the report: {error.strerror}") from None
         return
     try:
         if fmt == "table":
