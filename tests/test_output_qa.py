@@ -101,3 +101,64 @@ def test_output_without_a_file_name_is_a_usage_error(in_tmp: Path) -> None:
         assert (code, out) == (2, ""), err
         assert err == f"mrrcli: error: -o '{shown}': give the name of the file to write\n"
     assert list(in_tmp.iterdir()) == []
+
+
+def test_report_to_an_address_says_mail_to(tmp_path: Path) -> None:
+    # SPEC §11 says `--to` fills the e-mail's To: header, but `--to` is the last month of every
+    # report (§7); the e-mail's recipients are --mail-to, and `--to an@address` says so
+    # (it said "--to must be a month YYYY-MM, not 'revops@example.com'").
+    mail = str(tmp_path / "r.eml")
+    code, _, err = invoke("report", str(SPEC_EXAMPLE), *AS_OF, "-o", mail, "--to", "a@b.com")
+    assert code == 2
+    assert err == (
+        "mrrcli: error: --to is the last month of the report (YYYY-MM), not 'a@b.com'; "
+        "the e-mail's recipients are --mail-to\n"
+    )
+
+
+def test_mail_headers_are_checked_before_anything_is_read(tmp_path: Path) -> None:
+    # A new line in --subject (a header injection: 'Bcc: ...') ended in "error: ValueError:
+    # Header values may not contain linefeed" (exit 1); an address without @ was written as
+    # `To: not an address`, which sendmail -t cannot deliver. Both are usage errors now.
+    mail = tmp_path / "r.eml"
+    base = ("report", str(tmp_path / "missing.csv"), *AS_OF, "-o", str(mail))
+    code, _, err = invoke(*base, "--subject", "MRR\nBcc: someone@example.com")
+    assert (code, err) == (
+        2,
+        "mrrcli: error: --subject must be one line, not 'MRR\\nBcc: someone@example.com'\n",
+    )
+    for option in ("--mail-to", "--mail-from"):
+        code, _, err = invoke(*base, option, "not an address")
+        assert code == 2 and f"{option} 'not an address' is not an e-mail address" in err
+    assert not mail.exists()
+
+
+def test_mail_recipients_as_sendmail_reads_them(tmp_path: Path) -> None:
+    import email
+    from email import policy
+
+    # Several --mail-to, one of them a comma-separated list with a quoted name holding a
+    # comma, and a non-ASCII name and domain: the domain in IDNA form (exämple.com →
+    # xn--exmple-cua.com; it was written as an encoded word, which no mail server reads).
+    mail = tmp_path / "r.eml"
+    code, _, err = invoke(
+        "report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(mail), "-q",
+        "--mail-to", "Jörg Müller <jm@exämple.com>",
+        "--mail-to", 'a@x.com, "Doe, J" <j@y.com>',
+        "--mail-from", "Finance <fin@example.com>",
+    )  # fmt: skip
+    assert code == 0, err
+    message = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
+    to = [(a.display_name, a.addr_spec) for a in message["To"].addresses]
+    assert to == [("Jörg Müller", "jm@xn--exmple-cua.com"), ("", "a@x.com"), ("Doe, J", "j@y.com")]
+    assert message["From"] == "Finance <fin@example.com>"
+    assert all(line.isascii() for line in mail.read_text().splitlines()[:8])
+
+
+def test_mail_without_recipient_says_so(tmp_path: Path) -> None:
+    mail = tmp_path / "r.eml"
+    code, _, err = invoke("report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(mail))
+    assert code == 0 and mail.exists()
+    assert f"mrrcli: {mail} has no To: header (sendmail -t finds no recipient): --mail-to\n" in err
+    # -q: a mail for `sendmail ADDRESS < r.eml` needs no To: header; nothing is said.
+    assert invoke("report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(mail), "-q")[2] == ""

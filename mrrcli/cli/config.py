@@ -169,6 +169,19 @@ def _check_type(path: Path, key: str, value: object) -> None:
         raise UsageError(f"{path}: {key} must be {wanted}, not {shown}")
 
 
+def _parse_months(values: dict[str, Any]) -> None:
+    """--from and --to as the first days of their months; `--to an@address` (meant for the
+    e-mail of `report`, SPEC §11) says that the recipients are --mail-to."""
+    for key, option in (("month_from", "--from"), ("month_to", "--to")):
+        if key in values and isinstance(values[key], str):
+            if key == "month_to" and "@" in values[key]:
+                raise UsageError(
+                    f"--to is the last month of the report (YYYY-MM), not {values[key]!r}; "
+                    "the e-mail's recipients are --mail-to"
+                )
+            values[key] = parse_month(values[key], option)
+
+
 def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> CommonOptions:
     """Options from the command line (those given, not None) over the config file."""
     config = load_config(config_path)
@@ -191,9 +204,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
     for key in ("as_of",):
         if key in values and isinstance(values[key], str):
             values[key] = parse_day(values[key], "--as-of")
-    for key, option in (("month_from", "--from"), ("month_to", "--to")):
-        if key in values and isinstance(values[key], str):
-            values[key] = parse_month(values[key], option)
+    _parse_months(values)
     for key in ("fx", "output", "attributes"):
         if key in values and values[key] is not None:
             values[key] = os.fspath(values[key])

@@ -107,12 +107,14 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     one pass over them (report.overview), the page written whole or not at all. A broken or
     empty export writes nothing (exit 1)."""
     from mrrcli import report as library
-    from mrrcli.present.pictures.mail import report_extension, write_report
+    from mrrcli.present.pictures.mail import check_headers, report_extension, write_report
     from mrrcli.present.pictures.page import Contents
     from mrrcli.present.pictures.render import converter
 
     path = run.options.output
-    report_extension(path)
+    mail = report_extension(path) == ".eml"
+    if mail:
+        check_headers(mail_to, subject, mail_from)
     converter()
     rows, settings = run.load()
     movements, expansion, metrics, cohorts = library.page_reports(rows, settings)
@@ -124,6 +126,8 @@ def write_page(run: Run, mail_to: list[str], subject: str | None, mail_from: str
     assert path is not None
     write_report(contents, path, mail_to, subject, mail_from)
     run.note(f"wrote the report to {path}")
+    if mail and not mail_to:
+        run.note(f"{path} has no To: header (sendmail -t finds no recipient): --mail-to")
     run.tell(rows)
     if metrics.stale and metrics.freshness is not None:  # marked on the page; said even with -q
         say(f"warning: {metrics.freshness.problem(metrics.files)}")

@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import re
 import socket
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
+from email.utils import getaddresses
 
 from mrrcli.errors import UsageError
 from mrrcli.present.pictures import render
@@ -46,6 +48,41 @@ def _width(svg: str) -> str:
     return found.group(1) if found else "640"
 
 
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+def addresses(values: list[str], option: str) -> list[Address]:
+    """E-mail addresses as `sendmail -t` reads them (`revops@example.com`, `RevOps
+    <revops@example.com>`, several separated by commas), a non-ASCII domain in its ASCII
+    (IDNA) form; anything else is a usage error naming the option."""
+    found: list[Address] = []
+    for value in values:
+        if "\n" in value or "\r" in value:
+            raise UsageError(f"{option} must be one line, not {value!r}")
+        parsed = getaddresses([value])
+        if not parsed or any(not _ADDRESS.fullmatch(spec) for _, spec in parsed):
+            raise UsageError(
+                f"{option} {value!r} is not an e-mail address (e.g. revops@example.com or "
+                "'RevOps <revops@example.com>')"
+            )
+        for name, spec in parsed:
+            user, _, domain = spec.rpartition("@")
+            try:
+                domain = domain.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise UsageError(f"{option} {value!r}: {domain!r} is not a domain name") from None
+            found.append(Address(display_name=name, username=user, domain=domain))
+    return found
+
+
+def check_headers(to: list[str], subject: str | None, sender: str | None) -> None:
+    """Before anything is read: --mail-to and --mail-from are addresses, --subject one line."""
+    addresses(to, "--mail-to")
+    addresses([] if sender is None else [sender], "--mail-from")
+    if subject is not None and ("\n" in subject or "\r" in subject):
+        raise UsageError(f"--subject must be one line, not {subject!r}")
+
+
 def default_subject(contents: Contents) -> str:
     stale = "[STALE] " if contents.stale else ""
     return f"{stale}MRR report {headline_month(contents)} ({contents.currency})"
@@ -66,9 +103,9 @@ def eml_report(
     if contents.stale and "STALE" not in given:
         given = f"[STALE] {given}"
     message["Subject"] = given
-    message["From"] = sender or default_sender()
+    message["From"] = addresses([sender], "--mail-from") if sender else default_sender()
     if to:
-        message["To"] = ", ".join(to)
+        message["To"] = addresses(to, "--mail-to")
     message["X-Mailer"] = f"mrrcli {contents.meta.get('mrrcli_version')}"
     message.set_content(plain_text(contents))
     svgs = {name: render.to_svg(spec) for name, spec in chart_specs(contents).items()}
