@@ -162,3 +162,37 @@ def test_mail_without_recipient_says_so(tmp_path: Path) -> None:
     assert f"mrrcli: {mail} has no To: header (sendmail -t finds no recipient): --mail-to\n" in err
     # -q: a mail for `sendmail ADDRESS < r.eml` needs no To: header; nothing is said.
     assert invoke("report", str(SPEC_EXAMPLE), *AS_OF, "-o", str(mail), "-q")[2] == ""
+
+
+def test_check_json_values_and_thresholds_are_numbers(tmp_path: Path) -> None:
+    import json
+
+    # A pays 1,000,000.00 from January and 999,999.00 from February 10: February's gross MRR
+    # churn rate is 1.00 ÷ 1,000,000.00 = 0.000001, which Python writes 1e-06: the value was
+    # "1E-6" in CSV; 1e2 as a threshold was "1E+2". JSON held both as strings.
+    export = tmp_path / "big.csv"
+    export.write_text(
+        "customer_id,start_date,end_date,amount\n"
+        "A,2024-01-01,2024-02-10,1000000\nA,2024-02-10,,999999\n"
+    )
+    rules = ("-r", "gross_mrr_churn_rate<=0.000001", "-r", "nrr>=1e2", "-r", "arpa>=-5")
+    args = ("check", str(export), "--as-of", "2024-02-29", "-q", *rules)
+    code, out, _ = invoke(*args, "-f", "csv")
+    assert code == 3
+    assert out.splitlines()[1:] == [
+        "gross_mrr_churn_rate<=0.000001,2024-02,gross_mrr_churn_rate,0.000001,<=,0.000001,pass,",
+        # NRR 999,999 ÷ 1,000,000 = 0.999999
+        "nrr>=1e2,2024-02,nrr,0.999999,>=,100,fail,",
+        # ARPA: 999,999.00 ÷ 1 customer
+        "arpa>=-5,2024-02,arpa,999999.00,>=,-5,pass,",
+    ]
+    code, out, _ = invoke(*args, "-f", "json")
+    rows = json.loads(out)["rows"]
+    assert [(r["value"], r["threshold"]) for r in rows] == [
+        (0.000001, 0.000001),
+        (0.999999, 100),
+        (999999.00, -5),
+    ]
+    assert '"value":999999.00' in out  # money keeps its decimals, as in the reports
+    code, out, _ = invoke(*args, "-f", "ndjson")
+    assert [json.loads(line)["threshold"] for line in out.splitlines()] == [0.000001, 100, -5]

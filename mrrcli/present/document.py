@@ -221,3 +221,5 @@ class Document:
     table: Callable[[int | None], Table]
     ascii_meta: bool = True  # validate and check write their meta as ASCII JSON, reports not
     below: Callable[[Console, int], None] | None = None  # after the table, on a terminal
+    # text columns holding exact numbers (check's value and threshold): numbers in JSON
+    json_numbers: tuple[str, ...] = ()

@@ -80,20 +80,21 @@ def resolve_format(fmt: Format, output: str | None, stdout_is_terminal: bool) ->
     return "table" if stdout_is_terminal else "csv"
 
 
-def _unquote_money(text: str, frame: pl.DataFrame) -> str:
-    """Polars writes Decimals as JSON strings; money is a number (`"amount":"12.50"` → 12.50)."""
+def _unquote_money(text: str, frame: pl.DataFrame, numbers: tuple[str, ...] = ()) -> str:
+    """Polars writes Decimals as JSON strings; money is a number (`"amount":"12.50"` → 12.50),
+    as are the exact numbers of the text columns `numbers`."""
     decimals = [c for c, t in frame.schema.items() if isinstance(t, pl.Decimal)]
-    for column in decimals:
+    for column in [*decimals, *numbers]:
         text = re.sub(rf'("{re.escape(column)}":)"(-?\d+(?:\.\d+)?)"', r"\1\2", text)
     return text
 
 
 def to_ndjson(document: Document) -> str:
-    return _unquote_money(document.frame.write_ndjson(), document.frame)
+    return _unquote_money(document.frame.write_ndjson(), document.frame, document.json_numbers)
 
 
 def to_json(document: Document) -> str:
-    rows = _unquote_money(document.frame.write_json(), document.frame)
+    rows = _unquote_money(document.frame.write_json(), document.frame, document.json_numbers)
     meta = json.dumps(document.meta, ensure_ascii=document.ascii_meta)
     return f'{{"meta": {meta}, "rows": {rows}}}\n'
 

@@ -150,9 +150,10 @@ def outcomes_document(
             "rule": [o.rule.text for o in outcomes],
             "month": [o.month for o in outcomes],
             "metric": [o.rule.metric for o in outcomes],
-            "value": [None if o.value is None else str(o.value) for o in outcomes],
+            "value": [None if o.value is None else format(o.value, "f") for o in outcomes],
             "op": [o.rule.op for o in outcomes],
-            "threshold": [str(o.rule.threshold) for o in outcomes],
+            # as a plain number: 1e2 is 100, not 1E+2
+            "threshold": [format(o.rule.threshold, "f") for o in outcomes],
             "result": ["pass" if o.passed else "fail" for o in outcomes],
             "reason": [o.reason for o in outcomes],
         },
@@ -194,7 +195,7 @@ def outcomes_document(
         drawn.caption_justify = "left"
         return drawn
 
-    return Document(frame, meta, table)
+    return Document(frame, meta, table, json_numbers=("value", "threshold"))
 
 
 def _with_segment(frame: pl.DataFrame, outcomes: list[Outcome]) -> pl.DataFrame:
