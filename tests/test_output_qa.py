@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -196,3 +197,66 @@ def test_check_json_values_and_thresholds_are_numbers(tmp_path: Path) -> None:
     assert '"value":999999.00' in out  # money keeps its decimals, as in the reports
     code, out, _ = invoke(*args, "-f", "ndjson")
     assert [json.loads(line)["threshold"] for line in out.splitlines()] == [0.000001, 100, -5]
+
+
+def words_kept(out: str, text: str, column: str) -> bool:
+    """Every character of `text` is in the table's `column` (the last), in order, whatever
+    the wrapping."""
+    lines = out.splitlines()
+    start = next(line for line in lines if line.startswith(("rule", "severity"))).index(column)
+    return "".join(text.split()) in "".join("".join(line[start:] for line in lines).split())
+
+
+def test_check_table_keeps_every_word_of_a_reason_at_any_width() -> None:
+    # June 2026 to date (17 days) of the sample, judged at its pace: the reason
+    # "to date (17 days): flows day-normalized (x 30.4375 / 17) before they are compared" is
+    # in the result column. From 50 to 70 columns Rich, left to shrink the columns, drew the
+    # table wider than the terminal and cut words off ("fail (to dat", "day-normaliz").
+    reason = (
+        "fail (to date (17 days): flows day-normalized (x 30.4375 / 17) before they are compared)"
+    )
+    rules = ("-r", "nrr>=1", "-r", "gross_mrr_churn_rate<=0.02", "--month", "current")
+    for width in (56, 60, 64, 70, 80):
+        code, out, _ = invoke(
+            "check", "sample_data/subscriptions.csv", "--as-of", "2026-06-17", *rules, "-q",
+            width=width, terminal=True,
+        )  # fmt: skip
+        assert code == 3
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+        assert max(len(line) for line in plain.splitlines()) <= width, plain
+        assert words_kept(plain, reason, "result"), plain
+        assert "30.4375" in plain and "gross_mrr_churn_rate<=0.02" in plain  # never broken
+
+
+def test_validate_table_keeps_every_word_at_a_narrow_width() -> None:
+    # The five problems of several_problems.csv at 50 columns: each problem's text whole (at
+    # 40 to 49 columns whole words such as '2024-13-01' and 'fortnight' went missing).
+    problems = [
+        "cannot read '2024-13-01' as a date (expected e.g. 2024-01-31)",
+        "end_date '2024-01-01' is before start_date",
+        "negative amount '-10'",
+        "unknown interval 'fortnight' (expected day, week, month, quarter or year)",
+    ]
+    for width in (50, 60):
+        code, out, _ = invoke(
+            "validate", "tests/fixtures/bad/several_problems.csv", width=width, terminal=True
+        )
+        assert code == 1
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+        assert max(len(line) for line in plain.splitlines()) <= width, plain
+        assert all(words_kept(plain, problem, "problem") for problem in problems), plain
+        assert "'2024-13-01'" in plain  # a word with a digit never wraps
+
+
+def test_fitted_widths_by_hand() -> None:
+    from mrrcli.present.fit import fitted_widths
+
+    least, widest = [4, 6, 12], [10, 8, 30]
+    # Every column at its widest: 10 + 8 + 30 + 2 gaps × 3 = 54.
+    assert fitted_widths(least, widest, None) == [10, 8, 30]
+    assert fitted_widths(least, widest, 54) == [10, 8, 30]
+    # 40: 14 too wide, taken from the widest column: 30 − 14 = 16 (still the widest).
+    assert fitted_widths(least, widest, 40) == [10, 8, 16]
+    # 20: the third column down to its least (12, −18), then the other two, the wider first,
+    # down to theirs (10 → 4, 8 → 6): 4 + 6 + 12 + 6 = 28, wider than 20 but nothing cut.
+    assert fitted_widths(least, widest, 20) == [4, 6, 12]

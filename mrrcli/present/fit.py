@@ -101,3 +101,17 @@ def leave_out(kind: str, widths: Mapping[str, int], width: int) -> list[str]:
         del kept[column]
         left.append(column)
     return left
+
+
+def fitted_widths(least: list[int], widest: list[int], width: int | None) -> list[int]:
+    """Column widths that fit `width` (None: every column at its widest): the widest column
+    that may still shrink (above its `least`) loses one character at a time."""
+    widths = [max(low, high) for low, high in zip(least, widest, strict=True)]
+    excess = table_width(widths) - width if width is not None else 0
+    shrinkable = [index for index, low in enumerate(least) if widths[index] > low]
+    while excess > 0 and shrinkable:
+        index = max(shrinkable, key=lambda i: widths[i])
+        widths[index] -= 1
+        excess -= 1
+        shrinkable = [i for i in shrinkable if widths[i] > least[i]]
+    return widths

@@ -125,6 +125,7 @@ def problems_document(validation: Validation) -> Document:
             f"validate · {', '.join(validation.files)}",
             right={"count"},
             row_style=lambda row: "red" if row[0] == "error" else "yellow",
+            width=width,
             header_style="bold",
         )
         if frame.height == 0:
@@ -138,10 +139,10 @@ def problems_document(validation: Validation) -> Document:
 def outcomes_document(
     outcomes: list[Outcome], currency: str, exponent: int = 2, judged: Report | None = None
 ) -> Document:
-    """check's results, one rule a row, passes in green and failures in bold red. CSV keeps
-    plain numbers; the table shows values as the reports do (money with the currency's
-    decimals, ratios as percentages), why an empty value fails, and how many rules failed.
-    With the report `judged`: its source, caveat and freshness in meta and the caption."""
+    """check's results, one rule a row, passes in green and failures in bold red. CSV and JSON
+    keep plain numbers; the table shows values as the reports do (money with separators,
+    ratios as percentages), why an empty value fails, and how many rules failed. With the
+    report `judged`: its source, caveat and freshness in meta and the caption."""
     from mrrcli import __version__
     from mrrcli.checks import summary
 
@@ -152,8 +153,7 @@ def outcomes_document(
             "metric": [o.rule.metric for o in outcomes],
             "value": [None if o.value is None else format(o.value, "f") for o in outcomes],
             "op": [o.rule.op for o in outcomes],
-            # as a plain number: 1e2 is 100, not 1E+2
-            "threshold": [format(o.rule.threshold, "f") for o in outcomes],
+            "threshold": [format(o.rule.threshold, "f") for o in outcomes],  # 1e2: 100
             "result": ["pass" if o.passed else "fail" for o in outcomes],
             "reason": [o.reason for o in outcomes],
         },
@@ -183,12 +183,12 @@ def outcomes_document(
             },
             schema=dict.fromkeys(("rule", "month", "value", "result"), pl.String),
         )
-        shown = _with_segment(shown, outcomes)
         drawn = rows_table(
-            shown,
+            _with_segment(shown, outcomes),
             f"check · {currency}",
             right={"value"},
             row_style=lambda row: "green" if row[-1] == "pass" else "bold red",
+            width=width,
         )
         notes = judged.caption_notes() if judged is not None else []
         drawn.caption = "\n".join([summary(outcomes), *notes])

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from mrrcli.present.document import Report, reported_through
-from mrrcli.present.fit import REPEATED, abbreviate, leave_out, table_width
+from mrrcli.present.fit import REPEATED, abbreviate, fitted_widths, leave_out, table_width
 from mrrcli.present.formats import cell_text, is_number
 from mrrcli.vocabulary import DAYNORM_COLUMNS, MONEY_COLUMNS, RATIO_COLUMNS
 
@@ -322,10 +322,12 @@ def rows_table(
     right: Collection[str],
     row_style: Callable[[tuple[Any, ...]], str],
     empty: str = "",
+    width: int | None = None,
     **options: Any,
 ) -> Table:
-    """Plain rows, one style per row (validate's problems, check's outcomes). Text wraps
-    between words, never inside a word that holds a digit (a number, a row list, a date)."""
+    """Plain rows, one style per row (validate's problems, check's outcomes), fitted to `width`
+    (None: every column at its widest). Text wraps between words, never inside a word that
+    holds a digit (a number, a row list, a date)."""
     from rich import box
     from rich.table import Table
 
@@ -338,14 +340,22 @@ def rows_table(
         **options,
     )
     texts = [[empty if v is None else str(v) for v in row] for row in frame.iter_rows()]
+    least, widest = [], []
     for index, column in enumerate(frame.columns):
         numbers = column in right
         words = [w for cells in texts for w in cells[index].split() if numbers or _digit(w)]
+        least.append(max((len(w) for w in [column, *words]), default=0))
+        widest.append(max([len(column), *(len(cells[index]) for cells in texts)]))
+    widths = fitted_widths(least, widest, width)
+    for column, fixed in zip(frame.columns, widths, strict=True):
         table.add_column(
             column,
-            justify="right" if numbers else "left",
-            min_width=max((len(w) for w in [column, *words]), default=0),
-            no_wrap=numbers,
+            justify="right" if column in right else "left",
+            # Widths fixed here, not left to Rich: shrinking several columns that have a
+            # minimum width, it drew the table wider than the terminal, which cut words off.
+            width=fixed,
+            min_width=fixed,
+            no_wrap=column in right,
             overflow="fold",  # a long word (a path) folds rather than being cut
         )
     for row, cells in zip(frame.iter_rows(), texts, strict=True):
