@@ -521,3 +521,19 @@ def test_config_settings_of_the_right_types_are_taken(in_tmp: Path) -> None:
     assert code == ExitCode.OK, err
     assert err == ""  # quiet = true
     assert rows_of(out)[0]["expansion_mrr_daynorm"] == "82.758621"
+
+
+def test_output_extension_on_the_command_line_wins_over_a_config_format(in_tmp: Path) -> None:
+    # format = "json" in mrrcli.toml and -o report.csv on the command line: the command line
+    # wins, and its -o says CSV by its extension (JSON was written under the .csv name).
+    (in_tmp / "mrrcli.toml").write_text('format = "json"\n')
+    code, _, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", "report.csv", "-q")
+    assert code == 0, err
+    # The worked example's last month (SPEC §8): 2024-05, closing 175.00.
+    assert rows_of((in_tmp / "report.csv").read_text())[-1]["closing_mrr"] == "175.00"
+    # An extension that names no format keeps the config's; --format still wins over both.
+    code, _, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", "report.dat", "-q")
+    assert code == 0, err
+    assert json.loads((in_tmp / "report.dat").read_text())["rows"][-1]["closing_mrr"] == 175.0
+    code, _, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", "x.csv", "-f", "ndjson")
+    assert json.loads((in_tmp / "x.csv").read_text().splitlines()[-1])["month"] == "2024-05"

@@ -169,6 +169,17 @@ def _check_type(path: Path, key: str, value: object) -> None:
         raise UsageError(f"{path}: {key} must be {wanted}, not {shown}")
 
 
+def _extension_over_config(cli: dict[str, Any], values: dict[str, Any]) -> None:
+    """`-o report.csv` on the command line says the format by its extension (SPEC §7.1): a
+    `format` from the config file does not write JSON under a .csv name."""
+    if cli.get("output") is None or cli.get("format") is not None:
+        return
+    from mrrcli.present.formats import EXTENSIONS
+
+    if os.path.splitext(os.fspath(cli["output"]))[1].lower() in EXTENSIONS:
+        values.pop("format", None)
+
+
 def _parse_months(values: dict[str, Any]) -> None:
     """--from and --to as the first days of their months; `--to an@address` (meant for the
     e-mail of `report`, SPEC §11) says that the recipients are --mail-to."""
@@ -194,6 +205,7 @@ def merge(cli: dict[str, Any], config_path: Path | None, files: list[str]) -> Co
         else:
             values[CONFIG_KEYS[key]] = value
     mapping = values.pop("mapping", {})
+    _extension_over_config(cli, values)
     for key, value in cli.items():
         if value is None:
             continue
