@@ -260,3 +260,21 @@ def test_fitted_widths_by_hand() -> None:
     # 20: the third column down to its least (12, −18), then the other two, the wider first,
     # down to theirs (10 → 4, 8 → 6): 4 + 6 + 12 + 6 = 28, wider than 20 but nothing cut.
     assert fitted_widths(least, widest, 20) == [4, 6, 12]
+
+
+def test_report_says_the_subscription_list_caveat_once(tmp_path: Path) -> None:
+    import email
+    from email import policy
+
+    # A Stripe subscriptions export: its caveat is in meta and among the notes of the read;
+    # the page's Notes and the mail's text listed it twice.
+    caveat = "A Stripe subscriptions export is a subscription list"
+    export = "tests/fixtures/sources/stripe_subscriptions.csv"
+    page, mail = tmp_path / "r.html", tmp_path / "r.eml"
+    for path in (page, mail):
+        code, _, err = invoke("report", export, "--max-age", "0", "-q", "-o", str(path))
+        assert code == 0, err
+    notes = page.read_text().split("<h2>Notes</h2>")[1]
+    assert notes.count(caveat) == 1
+    message = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
+    assert message.get_body(("plain",)).get_content().count(caveat) == 1

@@ -149,7 +149,7 @@ def reader_notes(contents: Contents) -> list[str]:
             f"{partial} is to date (through {meta.get('as_of')}): its flows are not a whole "
             f"{contents.period}'s; the headline figures are of {headline_month(contents)}."
         )
-    notes.extend(contents.notes)
+    notes.extend(note for note in contents.notes if note not in notes)  # the caveat once
     if contents.cohorts is None:
         notes.append(NO_COHORTS)
     return notes
