@@ -278,3 +278,19 @@ def test_report_says_the_subscription_list_caveat_once(tmp_path: Path) -> None:
     assert notes.count(caveat) == 1
     message = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
     assert message.get_body(("plain",)).get_content().count(caveat) == 1
+
+
+def test_mail_text_names_the_period_of_its_table(tmp_path: Path) -> None:
+    import email
+    from email import policy
+
+    # --period quarter: the HTML part shows the movements of the last 12 quarters (its heading
+    # says so); the text part said "the last 12 months".
+    mail = tmp_path / "q.eml"
+    args = ("report", str(SPEC_EXAMPLE), *AS_OF, "--period", "quarter", "-q", "-o", str(mail))
+    assert invoke(*args)[0] == 0
+    message = email.message_from_bytes(mail.read_bytes(), policy=policy.default)
+    text = message.get_body(("plain",)).get_content()
+    assert "the movements of the last 12 quarters are in the HTML part" in text
+    html = message.get_body(("html",)).get_content()
+    assert "Movements, last 12 quarters (USD)" in html

@@ -162,7 +162,10 @@ def plain_text(contents: Contents) -> str:
     width = max(len(f.label) for f in headline(contents))
     lines += [f"  {f.label:<{width}}  {f.text}" for f in headline(contents)]
     lines += ["", *[f"- {note}" for note in reader_notes(contents)], ""]
-    lines.append("The charts and the movements of the last 12 months are in the HTML part.")
+    lines.append(
+        f"The charts and the movements of the last {TABLE_MONTHS} {contents.period}s are in "
+        "the HTML part."
+    )
     return "\n".join(lines) + "\n"
 
 
