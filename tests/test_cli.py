@@ -537,3 +537,13 @@ def test_output_extension_on_the_command_line_wins_over_a_config_format(in_tmp: 
     assert json.loads((in_tmp / "report.dat").read_text())["rows"][-1]["closing_mrr"] == 175.0
     code, _, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", "x.csv", "-f", "ndjson")
     assert json.loads((in_tmp / "x.csv").read_text().splitlines()[-1])["month"] == "2024-05"
+
+
+def test_output_dash_is_stdout(in_tmp: Path) -> None:
+    # `-o -` wrote a file named '-'; it is stdout, in the format asked or CSV in a pipe.
+    code, out, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", "-", "-q")
+    assert code == 0, err
+    assert rows_of(out)[-1]["closing_mrr"] == "175.00"  # SPEC §8: May's closing
+    code, out, err = run("movements", str(SPEC_EXAMPLE), *AS_OF, "-o", "-", "-f", "json", "-q")
+    assert json.loads(out)["rows"][0]["new_mrr"] == 160.0  # January: A 100 + C 60
+    assert list(in_tmp.iterdir()) == []

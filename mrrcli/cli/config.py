@@ -171,7 +171,11 @@ def _check_type(path: Path, key: str, value: object) -> None:
 
 def _extension_over_config(cli: dict[str, Any], values: dict[str, Any]) -> None:
     """`-o report.csv` on the command line says the format by its extension (SPEC §7.1): a
-    `format` from the config file does not write JSON under a .csv name."""
+    `format` from the config file does not write JSON under a .csv name. `-o -` is stdout,
+    as for curl or wget (it wrote a file named `-`)."""
+    if cli.get("output") is not None and os.fspath(cli["output"]) == "-":
+        cli["output"] = None
+        values.pop("output", None)
     if cli.get("output") is None or cli.get("format") is not None:
         return
     from mrrcli.present.formats import EXTENSIONS
