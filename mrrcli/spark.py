@@ -45,10 +45,11 @@ from mrrcli.read.files import (
     expand_paths,
     is_parquet,
     part_column,
+    read_problem,
     scan_file,
 )
 from mrrcli.start import require_spark, session
-from mrrcli.urls import registered
+from mrrcli.urls import java_message, registered
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 BUCKET = "_bucket"
@@ -184,6 +185,15 @@ class SparkRows:
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in result]
 
 
+def _spark_file(spark: Any, path: str, delimiter: str | None) -> tuple[Any, int]:
+    """The file as Spark reads it, and the spreadsheet row of its first row."""
+    if is_parquet(path):
+        return spark.read.parquet(path), 1
+    reader = spark.read.option("header", True).option("multiLine", True)
+    reader = reader.option("sep", file_delimiter(path, delimiter))
+    return reader.option("escape", '"').csv(path), 2
+
+
 def _read(
     spark: Any,
     files: Sequence[str],
@@ -198,12 +208,10 @@ def _read(
 
     frames = []
     for index, path in enumerate(files):
-        if is_parquet(path):
-            frame, first = spark.read.parquet(path), 1
-        else:
-            reader = spark.read.option("header", True).option("multiLine", True)
-            reader = reader.option("sep", file_delimiter(path, delimiter))
-            frame, first = reader.option("escape", '"').csv(path), 2
+        try:
+            frame, first = _spark_file(spark, path, delimiter)
+        except Exception as error:  # py4j or Spark: a type Spark cannot read (nanoseconds), …
+            raise InputError(f"{path}: Spark cannot read it: {java_message(error)}") from None
         named = frame.toDF(*[f"c{j}" for j in range(len(frame.columns))])
         customer = F.col(f"c{customers[index]}").cast("string")
         customer = F.regexp_replace(customer, r"(?U)^\s+|\s+$", "")
@@ -267,8 +275,11 @@ def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
     schemas, customers = [], []
     for path in files:
         scan = scan_file(path, options.delimiter)
-        own = part_column(path, scan, parts.Partition(0, 1, column))  # headers checked
-        schema = dict(scan.collect_schema())
+        try:  # headers checked; a CSV problem Polars meets in the first rows, as read whole
+            own = part_column(path, scan, parts.Partition(0, 1, column))
+            schema = dict(scan.collect_schema())
+        except (pl.exceptions.PolarsError, OSError, ValueError) as error:
+            raise read_problem(path, error, options.delimiter) from None
         schemas.append(schema)
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
     spark = spark or session(options.spark_master)

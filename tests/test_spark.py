@@ -300,3 +300,43 @@ def test_a_spark_run_says_only_mrrcli_s_lines_on_stderr(tmp_path: Path) -> None:
         local.stderr.splitlines()[-1],  # what was read: "mrrcli: 1,740 rows read, …"
     ]
     assert not [name for name in os.listdir(tmp_path) if name.startswith("mrrcli-spark-")]
+
+
+def test_a_row_of_too_many_fields_is_the_local_run_s_line_on_spark(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Row 4 as a spreadsheet shows it (header row 1) has 5 fields under a header of 4: the
+    # driver met it reading the file's first rows and stopped with a Polars traceback.
+    export = tmp_path / "ragged.csv"
+    export.write_text(
+        "customer_id,start_date,end_date,amount\nC1,2024-01-01,,10\nC2,2024-01-01,,20\n"
+        "C3,2024-01-01,,30,extra\nC4,2024-01-01,,40\n"
+    )
+    with pytest.raises(InputError) as local:
+        load([str(export)])
+    with pytest.raises(InputError) as on_spark:
+        load([str(export)], engine="spark", spark_master=MASTER, buckets=2)
+    assert str(local.value) == (
+        f"{export}, row 4: 5 fields where the header has 4 (separated by ','; check quoting, "
+        "or give --delimiter)"
+    )
+    assert str(on_spark.value) == str(local.value)
+
+
+def test_a_parquet_type_spark_cannot_read_is_one_line(spark: Any, tmp_path: Path) -> None:
+    # Timestamps in nanoseconds (pyarrow's own unit) are read locally; Spark refuses them
+    # (an AnalysisException and its traceback): one line naming the file instead.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    export = tmp_path / "nanos.parquet"
+    stamps = pa.array([1_704_067_200_000_000_000, 1_706_745_600_000_000_000], pa.timestamp("ns"))
+    pq.write_table(
+        pa.table({"customer_id": ["C1", "C2"], "start_date": stamps, "amount": [10, 20]}), export
+    )
+    assert load([str(export)]).read == 2  # read locally (1 Jan and 1 Feb 2024)
+    with pytest.raises(InputError) as on_spark:
+        load([str(export)], engine="spark", spark_master=MASTER, buckets=2)
+    said = str(on_spark.value)
+    assert said.startswith(f"{export}: Spark cannot read it: ") and "\n" not in said
+    assert "NANOS" in said

@@ -204,15 +204,20 @@ def _read_one(
     except pl.exceptions.NoDataError:
         raise InputError(f"{path}: the file is empty; was the export complete?") from None
     except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        message = _polars_message(error)
-        if "utf-8" in message.lower() or "utf8" in message.lower():
-            raise InputError(
-                f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
-            ) from None
-        located = _locate_csv_problem(path, data, delimiter or ",")
-        if located is not None:
-            raise located from None
-        raise InputError(f"{path}: cannot read it as CSV or Parquet: {message}") from None
+        raise read_problem(path, error, delimiter, data) from None
+
+
+def read_problem(
+    path: str, error: Exception, delimiter: str | None, data: bytes | None = None
+) -> InputError:
+    """The one line that says why Polars could not read the file (a CSV problem at its row)."""
+    message = _polars_message(error)
+    if "utf-8" in message.lower() or "utf8" in message.lower():
+        return InputError(f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)")
+    located = _locate_csv_problem(path, data, delimiter or ",")
+    if located is not None:
+        return located
+    return InputError(f"{path}: cannot read it as CSV or Parquet: {message}")
 
 
 def _check_headers(path: str, columns: list[str]) -> None:
