@@ -340,3 +340,22 @@ def test_a_parquet_type_spark_cannot_read_is_one_line(spark: Any, tmp_path: Path
     said = str(on_spark.value)
     assert said.startswith(f"{export}: Spark cannot read it: ") and "\n" not in said
     assert "NANOS" in said
+
+
+def test_a_quoted_empty_amount_is_empty_whole_in_parts_and_on_spark(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Row 3 (header row 1) has a quoted empty amount `""`; Polars read it as text, counted 0
+    # MRR, while Spark reads it as empty and stopped. Both now stop at row 3: an empty amount
+    # is bad input (SPEC §2.5), as an unquoted empty one (,,) or one of spaces ("  ") is.
+    for amount in ('""', '"  "'):
+        export = tmp_path / "quoted.csv"
+        export.write_text(
+            "customer_id,start_date,end_date,amount\n"
+            f'C1,2024-01-01,,10\n"C2","2024-01-01","",{amount}\nC3,2024-01-01,,30\n'
+        )
+        expected = f"{export}, row 3, column 'amount': the amount is empty"
+        for given in ({}, {"parts": 2}, {"engine": "spark", "spark_master": MASTER, "buckets": 2}):
+            with pytest.raises(InputError) as stopped:
+                load([str(export)], **given)
+            assert str(stopped.value) == expected, (amount, given)

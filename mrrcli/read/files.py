@@ -169,7 +169,8 @@ def _read_one(
     data: bytes | None = None
     try:
         if partition is not None:
-            return _read_part(path, partition, index, delimiter)
+            part = _read_part(path, partition, index, delimiter)
+            return part if is_parquet(path) else blank_is_empty(part)
         if remote.head(path) is not None:  # never read whole here: its rows are on Spark
             raise InputError(f"{path}: only Spark reads this URL's rows (copy the file here)")
         source: str | io.BytesIO = path
@@ -198,7 +199,7 @@ def _read_one(
         )
         _check_headers(path, [c for c in frame.columns if c != ROW_COLUMN])
         check_fields(path, frame, delimiter, ROW_COLUMN)
-        return frame
+        return blank_is_empty(frame)
     except InputError:
         raise
     except pl.exceptions.NoDataError:
@@ -218,6 +219,19 @@ def read_problem(
     if located is not None:
         return located
     return InputError(f"{path}: cannot read it as CSV or Parquet: {message}")
+
+
+def blank_is_empty(frame: pl.DataFrame) -> pl.DataFrame:
+    """A CSV cell of nothing but spaces, or quoted and empty (`""`), is empty, as a spreadsheet
+    shows it and as an unquoted empty cell reads (Polars read `""` as text, which an amount
+    then read as 0, and Spark reads `""` as empty: a run on Spark stopped where a local one
+    counted 0 MRR)."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c != ROW_COLUMN]
+    blank = (pl.col(c).str.strip_chars() == "" for c in text)
+    return frame.with_columns(
+        pl.when(b).then(None).otherwise(pl.col(c)).alias(c)
+        for b, c in zip(blank, text, strict=True)
+    )
 
 
 def _check_headers(path: str, columns: list[str]) -> None:
