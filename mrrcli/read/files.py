@@ -19,7 +19,7 @@ from typing import Protocol, TextIO
 
 import polars as pl
 
-from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.errors import InputError, RowProblem, UsageError, row_problem
 from mrrcli.read import remote
 from mrrcli.read.european import (
     check_fields,
@@ -170,7 +170,7 @@ def _read_one(
     try:
         if partition is not None:
             part = _read_part(path, partition, index, delimiter)
-            return part if is_parquet(path) else blank_is_empty(part)
+            return part if is_parquet(path) else _part_fields(path, part, index, delimiter)
         if remote.head(path) is not None:  # never read whole here: its rows are on Spark
             raise InputError(f"{path}: only Spark reads this URL's rows (copy the file here)")
         source: str | io.BytesIO = path
@@ -221,6 +221,17 @@ def read_problem(
     return InputError(f"{path}: cannot read it as CSV or Parquet: {message}")
 
 
+def _part_fields(path: str, part: pl.DataFrame, index: int, delimiter: str | None) -> pl.DataFrame:
+    """A part of a CSV file checked as a whole file is (a row read as one field names the
+    --delimiter that reads it, before any other check: RowProblem.order), blanks empty."""
+    try:
+        check_fields(path, part, file_delimiter(path, delimiter), ROW_COLUMN)
+    except RowProblem as problem:
+        problem.order = (0, 0, index)  # as the whole file stops: at reading, first file first
+        raise
+    return blank_is_empty(part)
+
+
 def blank_is_empty(frame: pl.DataFrame) -> pl.DataFrame:
     """A CSV cell of nothing but spaces, or quoted and empty (`""`), is empty, as a spreadsheet
     shows it and as an unquoted empty cell reads (Polars read `""` as text, which an amount
@@ -228,10 +239,16 @@ def blank_is_empty(frame: pl.DataFrame) -> pl.DataFrame:
     counted 0 MRR)."""
     text = [c for c, t in frame.schema.items() if t == pl.String and c != ROW_COLUMN]
     blank = (pl.col(c).str.strip_chars() == "" for c in text)
-    return frame.with_columns(
+    emptied = frame.with_columns(
         pl.when(b).then(None).otherwise(pl.col(c)).alias(c)
         for b, c in zip(blank, text, strict=True)
     )
+    # A blank line (or one of spaces) is no row: Polars read it as a row of empty cells (the
+    # run stopped at "customer_id is empty" for a file ending in an empty line), Spark skips it.
+    cells = [c for c in frame.columns if c != ROW_COLUMN]
+    if not cells:
+        return emptied
+    return emptied.filter(~pl.all_horizontal(pl.col(c).is_null() for c in cells))
 
 
 def _check_headers(path: str, columns: list[str]) -> None:
