@@ -64,6 +64,7 @@ class Bucket:
     column: str
     frame: pl.DataFrame  # _file, _row and the columns c0, c1, … of every file
     schemas: tuple[dict[str, pl.DataType], ...]
+    paths: tuple[str, ...] = ()
 
     def keeps(self, column: str) -> pl.Expr:
         return pl.lit(True)
@@ -72,10 +73,25 @@ class Bucket:
         schema = self.schemas[index]
         names = [n for n in schema if n != ROW_COLUMN]
         mine = self.frame.filter(pl.col(FILE_COLUMN) == index).sort(ROW_COLUMN)
-        return mine.select(
+        rows = mine.select(
             pl.col(ROW_COLUMN).cast(schema[ROW_COLUMN]),
             *(pl.col(f"c{j}").cast(schema[n]).alias(n) for j, n in enumerate(names)),
         )
+        if self.paths and not is_parquet(self.paths[index]) and _replaced(rows):
+            # Spark decodes bytes that are not UTF-8 as U+FFFD where Polars stops.
+            raise InputError(
+                f"{self.paths[index]}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
+            )
+        return rows
+
+
+def _replaced(rows: pl.DataFrame) -> bool:
+    """Whether a text cell holds U+FFFD, the character a decoder puts for bytes it cannot read."""
+    text = [c for c, t in rows.schema.items() if t == pl.String]
+    if not text:
+        return False
+    found = rows.select(pl.any_horizontal(pl.col(c).str.contains("\ufffd").any() for c in text))
+    return bool(found.item())
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:
@@ -112,7 +128,10 @@ class Job:
         bucket = int(frame.get_column(BUCKET)[0])
         try:
             piece = load_rows(
-                self.paths, self.options, self.reading, Bucket(self.column, frame, self.schemas)
+                self.paths,
+                self.options,
+                self.reading,
+                Bucket(self.column, frame, self.schemas, self.paths),
             )
         except MrrError as error:
             return _table(bucket, [("error", pickle.dumps(error))])

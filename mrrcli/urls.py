@@ -89,7 +89,7 @@ def _first_lines(spark: Any, url: str) -> list[str]:
     except Exception as error:
         raise InputError(f"{url}: Spark cannot read it: {java_message(error)}") from None
     if not rows:
-        raise InputError(f"{url}: the file is empty; was the export complete?")
+        raise InputError(f"{url}: the file is empty (0 bytes); was the export complete?")
     return [str(row[0]) for row in rows]
 
 

@@ -359,3 +359,22 @@ def test_a_quoted_empty_amount_is_empty_whole_in_parts_and_on_spark(
             with pytest.raises(InputError) as stopped:
                 load([str(export)], **given)
             assert str(stopped.value) == expected, (amount, given)
+
+
+def test_a_url_not_in_utf8_or_empty_stops_as_the_local_file(spark: Any, tmp_path: Path) -> None:
+    # Latin-1 "café" on row 12, past the head the driver reads: Spark decodes it as U+FFFD
+    # and the run counted it; a local run stops. An empty file: the local run's words.
+    rows = [f"C{i},basic,2024-01-01,10" for i in range(1, 80)]
+    rows[10] = "C11,caf\xe9,2024-01-01,10"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(("customer_id,plan,start_date,amount\n" + "\n".join(rows)).encode("latin-1"))
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for export in (latin, empty):
+        with pytest.raises(InputError) as local:
+            load([str(export)])
+        url = f"file://{export}"
+        with pytest.raises(InputError) as on_spark:
+            load([url], engine="spark", spark_master=MASTER, buckets=2)
+        assert str(on_spark.value) == str(local.value).replace(str(export), url)
+    assert str(local.value).endswith("the file is empty (0 bytes); was the export complete?")
