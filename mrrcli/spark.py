@@ -246,18 +246,21 @@ def _read(
     for frame in frames[1:]:
         union = union.unionByName(frame, allowMissingColumns=True)
     # Rows are numbered within each read partition; partitions of a file follow each other.
+    # Each file's partitions are numbered from 0 (the partition ids of two files are the same
+    # numbers): an offset is the file's and partition's.
     counts = sorted(tuple(r) for r in union.groupBy(FILE_COLUMN, "_pid").count().collect())
     offsets: dict[int, int] = {}
     running: dict[int, int] = {}
     for file, pid, count in counts:
-        offsets[pid] = running.get(file, 0)
-        running[file] = offsets[pid] + count
+        offsets[file << 32 | pid] = running.get(file, 0)
+        running[file] = offsets[file << 32 | pid] + count
     offset = F.create_map(*[F.lit(v) for item in offsets.items() for v in item])
+    key = F.shiftleft(F.col(FILE_COLUMN).cast("long"), 32).bitwiseOR(F.col("_pid").cast("long"))
     within = F.col("_id") - F.shiftleft(F.col("_pid").cast("long"), 33)
     return union.select(
         *[c for c in union.columns if c.startswith("c")],
         FILE_COLUMN,
-        (offset[F.col("_pid")] + within + F.col("_first")).alias(ROW_COLUMN),
+        (offset[key] + within + F.col("_first")).alias(ROW_COLUMN),
         BUCKET,
     )
 

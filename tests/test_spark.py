@@ -54,13 +54,14 @@ def test_the_sample_on_spark_is_the_local_run(spark: Any) -> None:
     assert rendered(on_spark, settings) == rendered(local, settings)
 
 
-def generated(tmp_path: Path) -> list[str]:
-    """Two Parquet files of 3,000 rows each (typed columns, small row groups), 400
-    customers; customer ids with spaces around them in the second file."""
+def generated(
+    tmp_path: Path, sizes: tuple[int, int] = (3000, 3000), groups: tuple[int, int] = (500, 500)
+) -> list[str]:
+    """Two Parquet files of 3,000 rows each (or `sizes`; typed columns, row groups of 500
+    rows or `groups`), 400 customers; customer ids with spaces around them in the second file."""
     start = date(2023, 1, 1)
     paths = []
-    for index in range(2):
-        n = 3000
+    for index, n in enumerate(sizes):
         frame = pl.DataFrame(
             {
                 "customer_id": [
@@ -77,7 +78,7 @@ def generated(tmp_path: Path) -> list[str]:
             }
         )
         path = tmp_path / f"export-{index}.parquet"
-        frame.write_parquet(path, row_group_size=500)
+        frame.write_parquet(path, row_group_size=groups[index])
         paths.append(str(path))
     return paths
 
@@ -107,6 +108,23 @@ def test_rows_are_numbered_across_read_partitions(spark: Any, tmp_path: Path) ->
     }
     assert len(read) == 6000
     assert {tuple(r) for r in read} == expected
+
+
+def test_rows_are_numbered_in_files_of_different_sizes(spark: Any, tmp_path: Path) -> None:
+    # Each file's read partitions are numbered from 0: with files whose first partitions hold
+    # different numbers of rows, an offset kept by partition alone numbered the second file's
+    # later partitions from the first file's counts (rows missing or twice).
+    from mrrcli.spark import _read
+
+    paths = generated(tmp_path, (3000, 3000), (500, 200))
+    first = [
+        spark.read.parquet(p).rdd.mapPartitions(lambda rows: [sum(1 for _ in rows)]).collect()
+        for p in paths
+    ]
+    assert len(first[0]) > 1 and len(first[1]) > 1 and first[0][0] != first[1][0], first
+    read = _read(spark, paths, [0, 0], 3).select("_file", "_row").collect()
+    numbered = sorted(tuple(r) for r in read)
+    assert numbered == [(0, i) for i in range(1, 3001)] + [(1, i) for i in range(1, 3001)]
 
 
 def test_a_bad_row_names_the_same_file_and_row_on_spark(spark: Any, tmp_path: Path) -> None:
