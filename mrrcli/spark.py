@@ -48,6 +48,7 @@ from mrrcli.read.files import (
     read_problem,
     scan_file,
 )
+from mrrcli.spark_fields import csv_schema, first_extra, stop_at_extra
 from mrrcli.start import require_spark, session
 from mrrcli.urls import java_message, registered
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
@@ -204,13 +205,18 @@ class SparkRows:
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in result]
 
 
-def _spark_file(spark: Any, path: str, delimiter: str | None) -> tuple[Any, int]:
-    """The file as Spark reads it, and the spreadsheet row of its first row."""
+def _spark_file(spark: Any, path: str, delimiter: str | None, width: int | None) -> tuple[Any, int]:
+    """The file as Spark reads it, columns c0, c1, … (a CSV file's `width` of them, and its
+    fields beyond them: spark_fields), and the spreadsheet row of its first row."""
     if is_parquet(path):
-        return spark.read.parquet(path), 1
+        frame = spark.read.parquet(path)
+        return frame.toDF(*[f"c{j}" for j in range(len(frame.columns))]), 1
     reader = spark.read.option("header", True).option("multiLine", True)
-    reader = reader.option("sep", file_delimiter(path, delimiter))
-    return reader.option("escape", '"').csv(path), 2
+    reader = reader.option("sep", file_delimiter(path, delimiter)).option("escape", '"')
+    if width is None:
+        frame = reader.csv(path)
+        return frame.toDF(*[f"c{j}" for j in range(len(frame.columns))]), 2
+    return reader.schema(csv_schema(width)).csv(path), 2
 
 
 def _read(
@@ -219,6 +225,7 @@ def _read(
     customers: Sequence[int],
     buckets: int,
     delimiter: str | None = None,
+    widths: Sequence[int | None] = (),
 ) -> Any:
     """Every file read by Spark, columns named c0, c1, … by position, with `_file`, `_row`
     (the row as a spreadsheet shows it) and the bucket of the row's customer (the column at
@@ -228,10 +235,10 @@ def _read(
     frames = []
     for index, path in enumerate(files):
         try:
-            frame, first = _spark_file(spark, path, delimiter)
+            width = widths[index] if widths else None
+            named, first = _spark_file(spark, path, delimiter, width)
         except Exception as error:  # py4j or Spark: a type Spark cannot read (nanoseconds), …
             raise InputError(f"{path}: Spark cannot read it: {java_message(error)}") from None
-        named = frame.toDF(*[f"c{j}" for j in range(len(frame.columns))])
         customer = F.col(f"c{customers[index]}").cast("string")
         customer = F.regexp_replace(customer, r"(?U)^\s+|\s+$", "")
         customer = F.when(customer == "", None).otherwise(customer)
@@ -248,12 +255,14 @@ def _read(
     # Rows are numbered within each read partition; partitions of a file follow each other.
     # Each file's partitions are numbered from 0 (the partition ids of two files are the same
     # numbers): an offset is the file's and partition's.
-    counts = sorted(tuple(r) for r in union.groupBy(FILE_COLUMN, "_pid").count().collect())
+    counted = union.groupBy(FILE_COLUMN, "_pid").agg(F.count("*"), *first_extra(union.columns))
+    counts = sorted(tuple(r) for r in counted.collect())
     offsets: dict[int, int] = {}
     running: dict[int, int] = {}
-    for file, pid, count in counts:
+    for file, pid, count, _ in counts:
         offsets[file << 32 | pid] = running.get(file, 0)
         running[file] = offsets[file << 32 | pid] + count
+    stop_at_extra(union, files, widths or [None] * len(files), counts, offsets, delimiter)
     offset = F.create_map(*[F.lit(v) for item in offsets.items() for v in item])
     key = F.shiftleft(F.col(FILE_COLUMN).cast("long"), 32).bitwiseOR(F.col("_pid").cast("long"))
     within = F.col("_id") - F.shiftleft(F.col("_pid").cast("long"), 33)
@@ -306,7 +315,8 @@ def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
     spark = spark or session(options.spark_master)
     buckets = options.buckets or 2 * spark.sparkContext.defaultParallelism
-    raw = _read(spark, files, customers, buckets, options.delimiter)
+    widths = [None if is_parquet(f) else len(s) - 1 for f, s in zip(files, schemas, strict=True)]
+    raw = _read(spark, files, customers, buckets, options.delimiter, widths)
     reading = normalize_options(options)
     heads = tuple((f, h) for f in files if (h := remote.head(f)) is not None)
     tables = tuple(file_tables(files))

@@ -396,3 +396,25 @@ def test_a_url_not_in_utf8_or_empty_stops_as_the_local_file(spark: Any, tmp_path
             load([url], engine="spark", spark_master=MASTER, buckets=2)
         assert str(on_spark.value) == str(local.value).replace(str(export), url)
     assert str(local.value).endswith("the file is empty (0 bytes); was the export complete?")
+
+
+def test_a_row_of_more_fields_past_the_head_stops_as_the_local_file(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Row 101 (header row 1) writes 1,000.00 unquoted: 5 fields under a header of 4. The
+    # driver reads a URL's first 64 lines only, and Spark dropped the extra field: C100
+    # counted 1.00 MRR instead of stopping.
+    rows = [f"C{i},2024-01-01,,10" for i in range(1, 150)]
+    rows[99] = "C100,2024-01-01,,1,000.00"
+    export = tmp_path / "thousands.csv"
+    export.write_text("customer_id,start_date,end_date,amount\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as local:
+        load([str(export)])
+    assert str(local.value) == (
+        f"{export}, row 101: 5 fields where the header has 4 (separated by ','; check quoting, "
+        "or give --delimiter)"
+    )
+    url = f"file://{export}"
+    with pytest.raises(InputError) as on_spark:
+        load([url], engine="spark", spark_master=MASTER, buckets=2)
+    assert str(on_spark.value) == str(local.value).replace(str(export), url)
