@@ -310,7 +310,7 @@ def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
             own = part_column(path, scan, parts.Partition(0, 1, column))
             schema = dict(scan.collect_schema())
         except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-            raise read_problem(path, error, options.delimiter) from None
+            raise read_problem(path, error, file_delimiter(path, options.delimiter)) from None
         schemas.append(schema)
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
     spark = spark or session(options.spark_master)

@@ -339,6 +339,11 @@ def test_a_row_of_too_many_fields_is_the_local_run_s_line_on_spark(
         "or give --delimiter)"
     )
     assert str(on_spark.value) == str(local.value)
+    # The same file as a URL: the driver reads its head (said "cannot read it as CSV").
+    url = f"file://{export}"
+    with pytest.raises(InputError) as on_spark:
+        load([url], engine="spark", spark_master=MASTER, buckets=2)
+    assert str(on_spark.value) == str(local.value).replace(str(export), url)
 
 
 def test_a_parquet_type_spark_cannot_read_is_one_line(spark: Any, tmp_path: Path) -> None:

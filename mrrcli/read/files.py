@@ -215,8 +215,11 @@ def read_problem(
     message = _polars_message(error)
     if "utf-8" in message.lower() or "utf8" in message.lower():
         return InputError(f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)")
-    located = _locate_csv_problem(path, data, delimiter or ",")
-    if located is not None:
+    head = remote.head(path)  # a URL: its first lines, which may end inside a quoted field
+    located = _locate_csv_problem(path, data if head is None else head, delimiter or ",")
+    if located is not None and (
+        head is None or "a quoted field is never closed" not in str(located)
+    ):
         return located
     return InputError(f"{path}: cannot read it as CSV or Parquet: {message}")
 
@@ -265,7 +268,7 @@ def _check_headers(path: str, columns: list[str]) -> None:
 def _locate_csv_problem(path: str, data: bytes | None, delimiter: str) -> InputError | None:
     """The spreadsheet row of a structural CSV problem Polars reports without one."""
     try:
-        text = (data or b"").decode("utf-8-sig") if path == "-" else None
+        text = (data or b"").decode("utf-8-sig") if path == "-" or data is not None else None
         handle: TextIO = (
             io.StringIO(text) if text is not None else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
         )
