@@ -45,10 +45,12 @@ from mrrcli.read.files import (
     expand_paths,
     is_parquet,
     part_column,
+    read_problem,
     scan_file,
 )
+from mrrcli.spark_fields import csv_schema, first_extra, stop_at_extra
 from mrrcli.start import require_spark, session
-from mrrcli.urls import registered
+from mrrcli.urls import java_message, registered
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 BUCKET = "_bucket"
@@ -63,6 +65,7 @@ class Bucket:
     column: str
     frame: pl.DataFrame  # _file, _row and the columns c0, c1, … of every file
     schemas: tuple[dict[str, pl.DataType], ...]
+    paths: tuple[str, ...] = ()
 
     def keeps(self, column: str) -> pl.Expr:
         return pl.lit(True)
@@ -71,10 +74,25 @@ class Bucket:
         schema = self.schemas[index]
         names = [n for n in schema if n != ROW_COLUMN]
         mine = self.frame.filter(pl.col(FILE_COLUMN) == index).sort(ROW_COLUMN)
-        return mine.select(
+        rows = mine.select(
             pl.col(ROW_COLUMN).cast(schema[ROW_COLUMN]),
             *(pl.col(f"c{j}").cast(schema[n]).alias(n) for j, n in enumerate(names)),
         )
+        if self.paths and not is_parquet(self.paths[index]) and _replaced(rows):
+            # Spark decodes bytes that are not UTF-8 as U+FFFD where Polars stops.
+            raise InputError(
+                f"{self.paths[index]}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
+            )
+        return rows
+
+
+def _replaced(rows: pl.DataFrame) -> bool:
+    """Whether a text cell holds U+FFFD, the character a decoder puts for bytes it cannot read."""
+    text = [c for c, t in rows.schema.items() if t == pl.String]
+    if not text:
+        return False
+    found = rows.select(pl.any_horizontal(pl.col(c).str.contains("\ufffd").any() for c in text))
+    return bool(found.item())
 
 
 def _ipc(frame: pl.DataFrame) -> bytes:
@@ -111,7 +129,10 @@ class Job:
         bucket = int(frame.get_column(BUCKET)[0])
         try:
             piece = load_rows(
-                self.paths, self.options, self.reading, Bucket(self.column, frame, self.schemas)
+                self.paths,
+                self.options,
+                self.reading,
+                Bucket(self.column, frame, self.schemas, self.paths),
             )
         except MrrError as error:
             return _table(bucket, [("error", pickle.dumps(error))])
@@ -184,12 +205,27 @@ class SparkRows:
         return [(int(r[0]), str(r[1]), bytes(r[2])) for r in result]
 
 
+def _spark_file(spark: Any, path: str, delimiter: str | None, width: int | None) -> tuple[Any, int]:
+    """The file as Spark reads it, columns c0, c1, … (a CSV file's `width` of them, and its
+    fields beyond them: spark_fields), and the spreadsheet row of its first row."""
+    if is_parquet(path):
+        frame = spark.read.parquet(path)
+        return frame.toDF(*[f"c{j}" for j in range(len(frame.columns))]), 1
+    reader = spark.read.option("header", True).option("multiLine", True)
+    reader = reader.option("sep", file_delimiter(path, delimiter)).option("escape", '"')
+    if width is None:
+        frame = reader.csv(path)
+        return frame.toDF(*[f"c{j}" for j in range(len(frame.columns))]), 2
+    return reader.schema(csv_schema(width)).csv(path), 2
+
+
 def _read(
     spark: Any,
     files: Sequence[str],
     customers: Sequence[int],
     buckets: int,
     delimiter: str | None = None,
+    widths: Sequence[int | None] = (),
 ) -> Any:
     """Every file read by Spark, columns named c0, c1, … by position, with `_file`, `_row`
     (the row as a spreadsheet shows it) and the bucket of the row's customer (the column at
@@ -198,13 +234,11 @@ def _read(
 
     frames = []
     for index, path in enumerate(files):
-        if is_parquet(path):
-            frame, first = spark.read.parquet(path), 1
-        else:
-            reader = spark.read.option("header", True).option("multiLine", True)
-            reader = reader.option("sep", file_delimiter(path, delimiter))
-            frame, first = reader.option("escape", '"').csv(path), 2
-        named = frame.toDF(*[f"c{j}" for j in range(len(frame.columns))])
+        try:
+            width = widths[index] if widths else None
+            named, first = _spark_file(spark, path, delimiter, width)
+        except Exception as error:  # py4j or Spark: a type Spark cannot read (nanoseconds), …
+            raise InputError(f"{path}: Spark cannot read it: {java_message(error)}") from None
         customer = F.col(f"c{customers[index]}").cast("string")
         customer = F.regexp_replace(customer, r"(?U)^\s+|\s+$", "")
         customer = F.when(customer == "", None).otherwise(customer)
@@ -219,18 +253,23 @@ def _read(
     for frame in frames[1:]:
         union = union.unionByName(frame, allowMissingColumns=True)
     # Rows are numbered within each read partition; partitions of a file follow each other.
-    counts = sorted(tuple(r) for r in union.groupBy(FILE_COLUMN, "_pid").count().collect())
+    # Each file's partitions are numbered from 0 (the partition ids of two files are the same
+    # numbers): an offset is the file's and partition's.
+    counted = union.groupBy(FILE_COLUMN, "_pid").agg(F.count("*"), *first_extra(union.columns))
+    counts = sorted(tuple(r) for r in counted.collect())
     offsets: dict[int, int] = {}
     running: dict[int, int] = {}
-    for file, pid, count in counts:
-        offsets[pid] = running.get(file, 0)
-        running[file] = offsets[pid] + count
+    for file, pid, count, _ in counts:
+        offsets[file << 32 | pid] = running.get(file, 0)
+        running[file] = offsets[file << 32 | pid] + count
+    stop_at_extra(union, files, widths or [None] * len(files), counts, offsets, delimiter)
     offset = F.create_map(*[F.lit(v) for item in offsets.items() for v in item])
+    key = F.shiftleft(F.col(FILE_COLUMN).cast("long"), 32).bitwiseOR(F.col("_pid").cast("long"))
     within = F.col("_id") - F.shiftleft(F.col("_pid").cast("long"), 33)
     return union.select(
         *[c for c in union.columns if c.startswith("c")],
         FILE_COLUMN,
-        (offset[F.col("_pid")] + within + F.col("_first")).alias(ROW_COLUMN),
+        (offset[key] + within + F.col("_first")).alias(ROW_COLUMN),
         BUCKET,
     )
 
@@ -267,13 +306,17 @@ def _load(paths: Sequence[str], options: ReadOptions, spark: Any) -> Rows:
     schemas, customers = [], []
     for path in files:
         scan = scan_file(path, options.delimiter)
-        own = part_column(path, scan, parts.Partition(0, 1, column))  # headers checked
-        schema = dict(scan.collect_schema())
+        try:  # headers checked; a CSV problem Polars meets in the first rows, as read whole
+            own = part_column(path, scan, parts.Partition(0, 1, column))
+            schema = dict(scan.collect_schema())
+        except (pl.exceptions.PolarsError, OSError, ValueError) as error:
+            raise read_problem(path, error, file_delimiter(path, options.delimiter)) from None
         schemas.append(schema)
         customers.append([n for n in schema if n != ROW_COLUMN].index(own))
     spark = spark or session(options.spark_master)
     buckets = options.buckets or 2 * spark.sparkContext.defaultParallelism
-    raw = _read(spark, files, customers, buckets, options.delimiter)
+    widths = [None if is_parquet(f) else len(s) - 1 for f, s in zip(files, schemas, strict=True)]
+    raw = _read(spark, files, customers, buckets, options.delimiter, widths)
     reading = normalize_options(options)
     heads = tuple((f, h) for f in files if (h := remote.head(f)) is not None)
     tables = tuple(file_tables(files))

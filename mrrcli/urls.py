@@ -46,7 +46,7 @@ def _files(spark: Any, url: str) -> list[str]:
         system = pattern.getFileSystem(context._jsc.hadoopConfiguration())
         statuses = system.globStatus(pattern)
     except Exception as error:  # py4j: no file system for the scheme, no access …
-        raise InputError(f"{url}: Spark cannot read it: {_java_message(error)}") from None
+        raise InputError(f"{url}: Spark cannot read it: {java_message(error)}") from None
     if not statuses:
         problem = "no file matches this pattern" if statuses is not None else "no such file"
         raise InputError(f"{url}: {problem}")
@@ -78,7 +78,7 @@ def _head(spark: Any, url: str) -> bytes:
     try:
         pq.write_table(spark.read.parquet(url).limit(1).toArrow(), sink)
     except Exception as error:  # py4j or Spark: not Parquet after all
-        message = _java_message(error)
+        message = java_message(error)
         raise InputError(f"{url}: cannot read it as CSV or Parquet: {message}") from None
     return sink.getvalue()
 
@@ -87,13 +87,13 @@ def _first_lines(spark: Any, url: str) -> list[str]:
     try:
         rows = spark.read.text(url).limit(HEAD_LINES).collect()
     except Exception as error:
-        raise InputError(f"{url}: Spark cannot read it: {_java_message(error)}") from None
+        raise InputError(f"{url}: Spark cannot read it: {java_message(error)}") from None
     if not rows:
-        raise InputError(f"{url}: the file is empty; was the export complete?")
+        raise InputError(f"{url}: the file is empty (0 bytes); was the export complete?")
     return [str(row[0]) for row in rows]
 
 
-def _java_message(error: Exception) -> str:
+def java_message(error: Exception) -> str:
     """What Spark or Java said, in one line, without its class names and stack."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     for line in lines:

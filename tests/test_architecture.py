@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
         "mrrcli.parts",
         "mrrcli.split",
         "mrrcli.spark",
+        "mrrcli.spark_fields",
         "mrrcli.start",
         "mrrcli.urls",
         "mrrcli.validate",

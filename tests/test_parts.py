@@ -506,3 +506,38 @@ def test_the_note_counts_the_parts_asked_for_though_some_are_empty(tmp_path: Pat
     rows = load([export], parts=3)
     assert len(rows.parts) <= 2
     assert rows.computed == "read in 3 parts by customer (1 file)"
+
+
+def test_a_row_read_as_one_field_names_the_delimiter_in_parts_too(tmp_path: Path) -> None:
+    # Row 4 (header row 1) was written with ';': read with ',' it is one field. A whole run
+    # names the --delimiter that reads it; a part said "start_date is empty" instead.
+    rows = ["C1,2024-01-01,,10", "C2,2024-01-01,,20", "C3;2024-01-01;;30", "C4,2024-02-01,,x"]
+    export = write(
+        tmp_path, "mixed.csv", "customer_id,start_date,end_date,amount\n" + "\n".join(rows)
+    )
+    expected = (
+        f"{export}, row 4: 1 field where the header has 4 (separated by ','): is it separated "
+        "by ';'? --delimiter ';' reads it"
+    )
+    for count in (None, 2, 3):
+        with pytest.raises(InputError) as stopped:
+            load([export], parts=count)
+        assert str(stopped.value) == expected, count
+
+
+def test_blank_lines_are_no_rows_whole_and_in_parts(tmp_path: Path) -> None:
+    # A file ending in an empty line, and a line of spaces inside: Polars read each as a row
+    # of empty cells and the run stopped at "customer_id is empty". By hand: C1 10 and C2 20
+    # from January, C3 5 from February: Jan new 30 → 30; Feb new 5 → 35.
+    text = "customer_id,start_date,end_date,amount\nC1,2024-01-01,,10\n   \nC2,2024-01-05,,20\n"
+    export = write(tmp_path, "blank.csv", text + "C3,2024-02-01,,5\n\n")
+    settings = Settings(as_of=date(2024, 2, 29))
+    for count in (None, 2, 3):
+        rows = load([export], parts=count)
+        assert rows.read == 3, count
+        table = report.movements(rows, settings).frame
+        got = [(r["month"], r["new_mrr"], r["closing_mrr"]) for r in table.to_dicts()]
+        assert [(m, str(n), str(c)) for m, n, c in got] == [
+            ("2024-01", "30.00", "30.00"),
+            ("2024-02", "5.00", "35.00"),
+        ], count

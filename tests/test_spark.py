@@ -54,13 +54,14 @@ def test_the_sample_on_spark_is_the_local_run(spark: Any) -> None:
     assert rendered(on_spark, settings) == rendered(local, settings)
 
 
-def generated(tmp_path: Path) -> list[str]:
-    """Two Parquet files of 3,000 rows each (typed columns, small row groups), 400
-    customers; customer ids with spaces around them in the second file."""
+def generated(
+    tmp_path: Path, sizes: tuple[int, int] = (3000, 3000), groups: tuple[int, int] = (500, 500)
+) -> list[str]:
+    """Two Parquet files of 3,000 rows each (or `sizes`; typed columns, row groups of 500
+    rows or `groups`), 400 customers; customer ids with spaces around them in the second file."""
     start = date(2023, 1, 1)
     paths = []
-    for index in range(2):
-        n = 3000
+    for index, n in enumerate(sizes):
         frame = pl.DataFrame(
             {
                 "customer_id": [
@@ -77,7 +78,7 @@ def generated(tmp_path: Path) -> list[str]:
             }
         )
         path = tmp_path / f"export-{index}.parquet"
-        frame.write_parquet(path, row_group_size=500)
+        frame.write_parquet(path, row_group_size=groups[index])
         paths.append(str(path))
     return paths
 
@@ -107,6 +108,23 @@ def test_rows_are_numbered_across_read_partitions(spark: Any, tmp_path: Path) ->
     }
     assert len(read) == 6000
     assert {tuple(r) for r in read} == expected
+
+
+def test_rows_are_numbered_in_files_of_different_sizes(spark: Any, tmp_path: Path) -> None:
+    # Each file's read partitions are numbered from 0: with files whose first partitions hold
+    # different numbers of rows, an offset kept by partition alone numbered the second file's
+    # later partitions from the first file's counts (rows missing or twice).
+    from mrrcli.spark import _read
+
+    paths = generated(tmp_path, (3000, 3000), (500, 200))
+    first = [
+        spark.read.parquet(p).rdd.mapPartitions(lambda rows: [sum(1 for _ in rows)]).collect()
+        for p in paths
+    ]
+    assert len(first[0]) > 1 and len(first[1]) > 1 and first[0][0] != first[1][0], first
+    read = _read(spark, paths, [0, 0], 3).select("_file", "_row").collect()
+    numbered = sorted(tuple(r) for r in read)
+    assert numbered == [(0, i) for i in range(1, 3001)] + [(1, i) for i in range(1, 3001)]
 
 
 def test_a_bad_row_names_the_same_file_and_row_on_spark(spark: Any, tmp_path: Path) -> None:
@@ -300,3 +318,108 @@ def test_a_spark_run_says_only_mrrcli_s_lines_on_stderr(tmp_path: Path) -> None:
         local.stderr.splitlines()[-1],  # what was read: "mrrcli: 1,740 rows read, …"
     ]
     assert not [name for name in os.listdir(tmp_path) if name.startswith("mrrcli-spark-")]
+
+
+def test_a_row_of_too_many_fields_is_the_local_run_s_line_on_spark(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Row 4 as a spreadsheet shows it (header row 1) has 5 fields under a header of 4: the
+    # driver met it reading the file's first rows and stopped with a Polars traceback.
+    export = tmp_path / "ragged.csv"
+    export.write_text(
+        "customer_id,start_date,end_date,amount\nC1,2024-01-01,,10\nC2,2024-01-01,,20\n"
+        "C3,2024-01-01,,30,extra\nC4,2024-01-01,,40\n"
+    )
+    with pytest.raises(InputError) as local:
+        load([str(export)])
+    with pytest.raises(InputError) as on_spark:
+        load([str(export)], engine="spark", spark_master=MASTER, buckets=2)
+    assert str(local.value) == (
+        f"{export}, row 4: 5 fields where the header has 4 (separated by ','; check quoting, "
+        "or give --delimiter)"
+    )
+    assert str(on_spark.value) == str(local.value)
+    # The same file as a URL: the driver reads its head (said "cannot read it as CSV").
+    url = f"file://{export}"
+    with pytest.raises(InputError) as on_spark:
+        load([url], engine="spark", spark_master=MASTER, buckets=2)
+    assert str(on_spark.value) == str(local.value).replace(str(export), url)
+
+
+def test_a_parquet_type_spark_cannot_read_is_one_line(spark: Any, tmp_path: Path) -> None:
+    # Timestamps in nanoseconds (pyarrow's own unit) are read locally; Spark refuses them
+    # (an AnalysisException and its traceback): one line naming the file instead.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    export = tmp_path / "nanos.parquet"
+    stamps = pa.array([1_704_067_200_000_000_000, 1_706_745_600_000_000_000], pa.timestamp("ns"))
+    pq.write_table(
+        pa.table({"customer_id": ["C1", "C2"], "start_date": stamps, "amount": [10, 20]}), export
+    )
+    assert load([str(export)]).read == 2  # read locally (1 Jan and 1 Feb 2024)
+    with pytest.raises(InputError) as on_spark:
+        load([str(export)], engine="spark", spark_master=MASTER, buckets=2)
+    said = str(on_spark.value)
+    assert said.startswith(f"{export}: Spark cannot read it: ") and "\n" not in said
+    assert "NANOS" in said
+
+
+def test_a_quoted_empty_amount_is_empty_whole_in_parts_and_on_spark(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Row 3 (header row 1) has a quoted empty amount `""`; Polars read it as text, counted 0
+    # MRR, while Spark reads it as empty and stopped. Both now stop at row 3: an empty amount
+    # is bad input (SPEC §2.5), as an unquoted empty one (,,) or one of spaces ("  ") is.
+    for amount in ('""', '"  "'):
+        export = tmp_path / "quoted.csv"
+        export.write_text(
+            "customer_id,start_date,end_date,amount\n"
+            f'C1,2024-01-01,,10\n"C2","2024-01-01","",{amount}\nC3,2024-01-01,,30\n'
+        )
+        expected = f"{export}, row 3, column 'amount': the amount is empty"
+        for given in ({}, {"parts": 2}, {"engine": "spark", "spark_master": MASTER, "buckets": 2}):
+            with pytest.raises(InputError) as stopped:
+                load([str(export)], **given)
+            assert str(stopped.value) == expected, (amount, given)
+
+
+def test_a_url_not_in_utf8_or_empty_stops_as_the_local_file(spark: Any, tmp_path: Path) -> None:
+    # Latin-1 "café" on row 12, past the head the driver reads: Spark decodes it as U+FFFD
+    # and the run counted it; a local run stops. An empty file: the local run's words.
+    rows = [f"C{i},basic,2024-01-01,10" for i in range(1, 80)]
+    rows[10] = "C11,caf\xe9,2024-01-01,10"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(("customer_id,plan,start_date,amount\n" + "\n".join(rows)).encode("latin-1"))
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for export in (latin, empty):
+        with pytest.raises(InputError) as local:
+            load([str(export)])
+        url = f"file://{export}"
+        with pytest.raises(InputError) as on_spark:
+            load([url], engine="spark", spark_master=MASTER, buckets=2)
+        assert str(on_spark.value) == str(local.value).replace(str(export), url)
+    assert str(local.value).endswith("the file is empty (0 bytes); was the export complete?")
+
+
+def test_a_row_of_more_fields_past_the_head_stops_as_the_local_file(
+    spark: Any, tmp_path: Path
+) -> None:
+    # Row 101 (header row 1) writes 1,000.00 unquoted: 5 fields under a header of 4. The
+    # driver reads a URL's first 64 lines only, and Spark dropped the extra field: C100
+    # counted 1.00 MRR instead of stopping.
+    rows = [f"C{i},2024-01-01,,10" for i in range(1, 150)]
+    rows[99] = "C100,2024-01-01,,1,000.00"
+    export = tmp_path / "thousands.csv"
+    export.write_text("customer_id,start_date,end_date,amount\n" + "\n".join(rows) + "\n")
+    with pytest.raises(InputError) as local:
+        load([str(export)])
+    assert str(local.value) == (
+        f"{export}, row 101: 5 fields where the header has 4 (separated by ','; check quoting, "
+        "or give --delimiter)"
+    )
+    url = f"file://{export}"
+    with pytest.raises(InputError) as on_spark:
+        load([url], engine="spark", spark_master=MASTER, buckets=2)
+    assert str(on_spark.value) == str(local.value).replace(str(export), url)

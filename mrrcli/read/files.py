@@ -19,7 +19,7 @@ from typing import Protocol, TextIO
 
 import polars as pl
 
-from mrrcli.errors import InputError, UsageError, row_problem
+from mrrcli.errors import InputError, RowProblem, UsageError, row_problem
 from mrrcli.read import remote
 from mrrcli.read.european import (
     check_fields,
@@ -169,7 +169,8 @@ def _read_one(
     data: bytes | None = None
     try:
         if partition is not None:
-            return _read_part(path, partition, index, delimiter)
+            part = _read_part(path, partition, index, delimiter)
+            return part if is_parquet(path) else _part_fields(path, part, index, delimiter)
         if remote.head(path) is not None:  # never read whole here: its rows are on Spark
             raise InputError(f"{path}: only Spark reads this URL's rows (copy the file here)")
         source: str | io.BytesIO = path
@@ -198,21 +199,59 @@ def _read_one(
         )
         _check_headers(path, [c for c in frame.columns if c != ROW_COLUMN])
         check_fields(path, frame, delimiter, ROW_COLUMN)
-        return frame
+        return blank_is_empty(frame)
     except InputError:
         raise
     except pl.exceptions.NoDataError:
         raise InputError(f"{path}: the file is empty; was the export complete?") from None
     except (pl.exceptions.PolarsError, OSError, ValueError) as error:
-        message = _polars_message(error)
-        if "utf-8" in message.lower() or "utf8" in message.lower():
-            raise InputError(
-                f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)"
-            ) from None
-        located = _locate_csv_problem(path, data, delimiter or ",")
-        if located is not None:
-            raise located from None
-        raise InputError(f"{path}: cannot read it as CSV or Parquet: {message}") from None
+        raise read_problem(path, error, delimiter, data) from None
+
+
+def read_problem(
+    path: str, error: Exception, delimiter: str | None, data: bytes | None = None
+) -> InputError:
+    """The one line that says why Polars could not read the file (a CSV problem at its row)."""
+    message = _polars_message(error)
+    if "utf-8" in message.lower() or "utf8" in message.lower():
+        return InputError(f"{path}: the file is not UTF-8 text (re-save it as UTF-8 CSV)")
+    head = remote.head(path)  # a URL: its first lines, which may end inside a quoted field
+    located = _locate_csv_problem(path, data if head is None else head, delimiter or ",")
+    if located is not None and (
+        head is None or "a quoted field is never closed" not in str(located)
+    ):
+        return located
+    return InputError(f"{path}: cannot read it as CSV or Parquet: {message}")
+
+
+def _part_fields(path: str, part: pl.DataFrame, index: int, delimiter: str | None) -> pl.DataFrame:
+    """A part of a CSV file checked as a whole file is (a row read as one field names the
+    --delimiter that reads it, before any other check: RowProblem.order), blanks empty."""
+    try:
+        check_fields(path, part, file_delimiter(path, delimiter), ROW_COLUMN)
+    except RowProblem as problem:
+        problem.order = (0, 0, index)  # as the whole file stops: at reading, first file first
+        raise
+    return blank_is_empty(part)
+
+
+def blank_is_empty(frame: pl.DataFrame) -> pl.DataFrame:
+    """A CSV cell of nothing but spaces, or quoted and empty (`""`), is empty, as a spreadsheet
+    shows it and as an unquoted empty cell reads (Polars read `""` as text, which an amount
+    then read as 0, and Spark reads `""` as empty: a run on Spark stopped where a local one
+    counted 0 MRR)."""
+    text = [c for c, t in frame.schema.items() if t == pl.String and c != ROW_COLUMN]
+    blank = (pl.col(c).str.strip_chars() == "" for c in text)
+    emptied = frame.with_columns(
+        pl.when(b).then(None).otherwise(pl.col(c)).alias(c)
+        for b, c in zip(blank, text, strict=True)
+    )
+    # A blank line (or one of spaces) is no row: Polars read it as a row of empty cells (the
+    # run stopped at "customer_id is empty" for a file ending in an empty line), Spark skips it.
+    cells = [c for c in frame.columns if c != ROW_COLUMN]
+    if not cells:
+        return emptied
+    return emptied.filter(~pl.all_horizontal(pl.col(c).is_null() for c in cells))
 
 
 def _check_headers(path: str, columns: list[str]) -> None:
@@ -229,7 +268,7 @@ def _check_headers(path: str, columns: list[str]) -> None:
 def _locate_csv_problem(path: str, data: bytes | None, delimiter: str) -> InputError | None:
     """The spreadsheet row of a structural CSV problem Polars reports without one."""
     try:
-        text = (data or b"").decode("utf-8-sig") if path == "-" else None
+        text = (data or b"").decode("utf-8-sig") if path == "-" or data is not None else None
         handle: TextIO = (
             io.StringIO(text) if text is not None else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed below)
         )
