@@ -225,3 +225,16 @@ def test_month_current_on_a_complete_month_is_that_month_as_it_is() -> None:
     code, rows, _ = check("--month", "current", "-r", "reactivation_mrr==75")
     assert code == ExitCode.OK
     assert [(r["month"], r["value"], r["reason"]) for r in rows] == [("2024-05", "75.00", "")]
+
+
+def test_before_any_complete_month_the_line_offers_the_month_to_date() -> None:
+    # As of 2024-01-20 the SPEC example has only January to date: the default month, the last
+    # complete one (2023-12), has no data, and the line says how to check January so far.
+    result = runner.invoke(
+        app, ["check", str(SPEC_EXAMPLE), "--as-of", "2024-01-20", "-q", "-r", "nrr>=0.9"]
+    )
+    assert result.exit_code == ExitCode.DATA_ERROR
+    assert result.stderr == (
+        "mrrcli: error: no data for 2023-12: the report covers 2024-01 to 2024-01; "
+        "--month current checks 2024-01 to date\n"
+    )

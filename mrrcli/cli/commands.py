@@ -264,6 +264,8 @@ def check(
         months = report.frame.get_column("month").to_list()
         span = f"{months[0]} to {months[-1]}" if months else "no month"
         message = f"no data for {target}: the report covers {span}"
+        if month is None and months and months[-1] > target:  # only the month to date
+            message += f"; --month current checks {months[-1]} to date"
         if month is not None:
             raise UsageError(f"--month {target}: {message}")
         raise InputError(message)
