@@ -21,6 +21,7 @@ from typing import cast
 
 import polars as pl
 
+from mrrcli import batches
 from mrrcli.engine.freshness import data_through
 from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import DiskError, InputError, RowProblem, row_problem
@@ -30,7 +31,7 @@ from mrrcli.read.files import expand_paths, header_key
 from mrrcli.read.orders import Tally, chosen_order
 from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
-from mrrcli.split import Partition, os_reason, part_count, split_files
+from mrrcli.split import Partition, os_reason, part_count, split_files, temporary_directory
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # What a report will ask of each part, given the part's Rows: the settings and needs of its
@@ -83,9 +84,14 @@ def _load(
         rows.computed = f"read whole, not in {count} parts: {why}"
         return rows
     reading = normalize_options(options)
+    sliced = batches.read(paths, options, reading, (count, column), ahead, progress)
+    if sliced is not None:
+        rows = joined(*sliced, count)
+        rows.computed = batches.computed(count)
+        return rows
     if len(expand_paths(paths)) > 1:
         ahead = None  # dated copies are looked for in every part's rows (no_dated_copies)
-    spill = _temporary_directory("mrrcli-rows-")
+    spill = temporary_directory("mrrcli-rows-")
     try:
         with tempfile.TemporaryDirectory(prefix="mrrcli-split-") as split:
             partitions = [Partition(i, count, column, split) for i in range(count)]
@@ -255,17 +261,6 @@ def _kept(piece: Rows, path: str, ahead: Ahead | None) -> Rows:
             f"{os_reason(error)}; set TMPDIR to a disk with room (about 110 bytes a row)"
         ) from None
     return replace(piece, frame=piece.frame.clear(), spilled=path, glance=glance)
-
-
-def _temporary_directory(prefix: str) -> str:
-    """A new directory in TMPDIR, or one line saying why there is none."""
-    try:
-        return tempfile.mkdtemp(prefix=prefix)
-    except OSError as error:
-        raise DiskError(
-            f"cannot make a temporary directory in {tempfile.gettempdir()} for a run in parts: "
-            f"{os_reason(error)}; set TMPDIR to a writable disk with room"
-        ) from None
 
 
 def first_problem(problems: Sequence[InputError]) -> InputError:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from mrrcli.engine.keys import customer_hash
-from mrrcli.errors import InputError
+from mrrcli.errors import DiskError, InputError
 from mrrcli.read.files import expand_paths, is_parquet, part_column, scan_file
 from mrrcli.sources.inputs import headers_of
 from mrrcli.vocabulary import ReadOptions
@@ -186,3 +187,14 @@ def available_memory() -> int:
     except (OSError, ValueError):
         pass  # no cgroup v2 limit ("max" is no number)
     return min(found) if found else 8 << 30
+
+
+def temporary_directory(prefix: str) -> str:
+    """A new directory in TMPDIR, or one line saying why there is none."""
+    try:
+        return tempfile.mkdtemp(prefix=prefix)
+    except OSError as error:
+        raise DiskError(
+            f"cannot make a temporary directory in {tempfile.gettempdir()} for a run in parts: "
+            f"{os_reason(error)}; set TMPDIR to a writable disk with room"
+        ) from None

@@ -269,9 +269,14 @@ class Settings:
     @property
     def keys(self) -> list[str]:
         """The id columns that make one key of the classification."""
-        if self.level == Level.customer:
-            return ["customer_id"]
-        return ["customer_id", "subscription_id"]
+        return level_keys(self.level)
+
+
+def level_keys(level: Level) -> list[str]:
+    """The id columns that make one key at `level`."""
+    if level == Level.customer:
+        return ["customer_id"]
+    return ["customer_id", "subscription_id"]
 
 
 @dataclass(frozen=True)

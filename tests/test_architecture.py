@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("mrrcli.pipeline",),
     (
         "mrrcli.parts",
+        "mrrcli.batches",
         "mrrcli.split",
         "mrrcli.spark",
         "mrrcli.spark_fields",

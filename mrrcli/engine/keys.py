@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import polars as pl
 
-from mrrcli.vocabulary import Level, Settings
+from mrrcli.vocabulary import Level, Settings, level_keys
 
 KEY = "_key"  # the hash of the key's ids (customer, or customer and subscription)
 CUSTOMER = "_customer"  # the hash of the customer id, for counts of customers
 CHECK = "_check"  # a second, independent hash of the key's ids
 CHECK_SEED = 7
+# Keys hashed as the rows were read (mrrcli.batches), which then carry no id text: the key
+# and check hash of each level, by Level value. The engine takes them instead of hashing ids.
+HASHED = {"customer": ("_key_c", "_check_c"), "subscription": ("_key_s", "_check_s")}
 
 
 def id_hash(columns: list[str] | list[pl.Expr], seed: int = 0) -> pl.Expr:
@@ -32,13 +35,39 @@ def customer_hash(customer_id: pl.Expr) -> pl.Expr:
     return id_hash([customer_id.alias("customer_id")])
 
 
+def key_columns(rows: pl.LazyFrame, settings: Settings) -> list[pl.Expr]:
+    """`_key`, `_check` (32 bits) and at subscription level `_customer` of each row: hashed
+    from the key's ids, or taken from the keys the rows carry (hashed_keys)."""
+    hashed = HASHED[settings.level.value]
+    if hashed[0] in rows.collect_schema():
+        key, check = pl.col(hashed[0]), pl.col(hashed[1])
+        customer = pl.col(HASHED["customer"][0])
+    else:
+        key = id_hash(settings.keys)
+        check = id_hash(settings.keys, CHECK_SEED).cast(pl.UInt32, wrap_numerical=True)
+        customer = customer_hash(pl.col("customer_id"))
+    ids = [key.alias(KEY), check.alias(CHECK)]
+    return ids + ([customer.alias(CUSTOMER)] if settings.level == Level.subscription else [])
+
+
+def hashed_keys(levels: list[Level]) -> list[pl.Expr]:
+    """The keys and check hashes of MRR rows at each of `levels` (always the customer's, for
+    customer-level sums), as key_columns takes them: the rows may then drop their id text."""
+    wanted = [Level.customer, *(level for level in levels if level != Level.customer)]
+    found: list[pl.Expr] = []
+    for level in dict.fromkeys(wanted):
+        keys = level_keys(level)
+        check = id_hash(keys, CHECK_SEED).cast(pl.UInt32, wrap_numerical=True)
+        found += [id_hash(keys).alias(HASHED[level.value][0]), check.alias(HASHED[level.value][1])]
+    return found
+
+
 def with_key(rows: pl.LazyFrame, settings: Settings) -> pl.LazyFrame:
     """Rows with `_key`, the hash of the key's ids; at subscription level also `_customer`,
     the hash of the customer id, for counts."""
-    keyed = rows.with_columns(id_hash(settings.keys).alias(KEY))
-    if settings.level == Level.subscription:
-        keyed = keyed.with_columns(customer_hash(pl.col("customer_id")).alias(CUSTOMER))
-    return keyed
+    return rows.with_columns(
+        c for c in key_columns(rows, settings) if c.meta.output_name() != CHECK
+    )
 
 
 def customer_ids(

@@ -25,7 +25,7 @@ from datetime import date
 
 import polars as pl
 
-from mrrcli.engine.keys import CHECK, CHECK_SEED, CUSTOMER, KEY, customer_hash, id_hash
+from mrrcli.engine.keys import CHECK, CUSTOMER, KEY, key_columns
 from mrrcli.vocabulary import Settings
 
 
@@ -43,11 +43,7 @@ def _keyed(rows: pl.LazyFrame, settings: Settings) -> pl.DataFrame:
     `mrr`. A row that starts and ends at one position nets out there and is left out. (Worked
     out on every row and then filtered: filtering the id text first costs more.)"""
     as_of = pl.lit(settings.as_of, dtype=pl.Date)
-    keys = settings.keys
-    check = id_hash(keys, CHECK_SEED).cast(pl.UInt32, wrap_numerical=True)
-    ids = [id_hash(keys).alias(KEY), check.alias(CHECK)]
-    if settings.level == "subscription":
-        ids.append(customer_hash(pl.col("customer_id")).alias(CUSTOMER))
+    ids = key_columns(rows, settings)
     position = _position(rows, settings)
     start, end = pl.col("start_date"), pl.col("end_date")
     keyed = rows.select(
