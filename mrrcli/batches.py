@@ -19,7 +19,9 @@ fails, so that every figure, count and error is the one a whole run gives:
 - a problem with any row: a whole run stops at the first, by step of the pipeline;
 - numeric dates whose order is chosen over the whole file (typed or year-first dates are
   read alike in any slice);
-- a reporting currency, or a set of currencies, that is not the same in every slice.
+- a reporting currency, or a set of currencies, that is not the same in every slice;
+- rows converted with --fx rates: a subscription takes one rate, that of its first paying
+  day (SPEC §3), which its rows in other slices may tell.
 """
 
 from __future__ import annotations
@@ -190,6 +192,8 @@ def _slices(
 def _check(piece: Rows, earlier: Sequence[Rows]) -> None:
     """A slice that might not add up with the others as a whole run would: see above."""
     if piece.set_aside or any(chosen_order(t) != "ymd" for t in piece.date_tally.values()):
+        raise _Unsure
+    if any(c != piece.currency for c in piece.currencies):  # converted (normalize.currency)
         raise _Unsure
     read = [p for p in earlier if p.frame.width]  # not an empty slice
     if any((p.currency, p.currencies) != (piece.currency, piece.currencies) for p in read):

@@ -1,0 +1,85 @@
+"""QA of a run in slices (mrrcli.batches, SPEC §13): one Parquet file read for one report as
+slices of consecutive rows must give the bytes, notes, errors and exit codes of the whole run.
+
+Each case is a small hand-made Parquet export whose rows sit in known slices (`--parts N` on
+R rows: slices of ceil(R / N) consecutive rows), run whole and in slices through the command
+line; the expected figures are worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from mrrcli.cli import app
+from mrrcli.present.terminal import Terminal
+
+AS_OF = ["--as-of", "2024-06-30", "--max-age", "0", "-f", "csv"]
+MOVEMENTS_HEADER = (
+    "month,days,opening_mrr,new_mrr,expansion_mrr,reactivation_mrr,contraction_mrr,"
+    "churned_mrr,net_new_mrr,closing_mrr"
+)
+
+
+def mrrcli(*args: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one command line."""
+    done = CliRunner().invoke(app, list(args), obj=Terminal(color=False))
+    return done.exit_code, done.stdout, done.stderr
+
+
+def parquet(tmp_path: Path, columns: dict[str, list[str | None]]) -> str:
+    path = tmp_path / "export.parquet"
+    pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String)).write_parquet(path)
+    return str(path)
+
+
+def without_how(stderr: str) -> str:
+    """stderr but the line that tells how the run was computed (whole, in parts, slices)."""
+    return "".join(line for line in stderr.splitlines(keepends=True) if "read in" not in line)
+
+
+def same_as_whole(path: str, *args: str, parts: int, command: str = "movements") -> str:
+    """The stdout of a run in `parts`, checked equal (stdout, notes, exit code) to the whole
+    run's; its how-computed line is returned with it, for the case to check the path taken."""
+    whole = mrrcli(command, path, *args, "--parts", "1")
+    split = mrrcli(command, path, *args, "--parts", str(parts))
+    assert split[0] == whole[0]
+    assert split[1] == whole[1]
+    assert without_how(split[2]) == without_how(whole[2])
+    return split[1]
+
+
+def test_an_fx_rate_is_one_per_subscription_across_slices(tmp_path: Path) -> None:
+    # Subscription s1 of customer a pays 100 EUR a month from Jan 1, 120 EUR from Mar 1. One
+    # rate per subscription, that of its first paying day (SPEC §3): Jan 1, 1.1 USD per EUR,
+    # for both rows, so 110.00 USD then 120 × 1.1 = 132.00 USD (expansion 22.00). In 2 slices
+    # the March row is alone in slice 2: read alone, its subscription's first paying day was
+    # Mar 1 (rate 1.2, 144.00 USD, expansion 34.00).
+    fx = tmp_path / "rates.csv"
+    fx.write_text("date,currency,rate\n2024-01-01,EUR,1.1\n2024-03-01,EUR,1.2\n")
+    path = parquet(
+        tmp_path,
+        {
+            "customer_id": ["a", "a"],
+            "subscription_id": ["s1", "s1"],
+            "start_date": ["2024-01-01", "2024-03-01"],
+            "end_date": ["2024-03-01", None],
+            "amount": ["100", "120"],
+            "currency": ["EUR", "EUR"],
+            "interval": ["month", "month"],
+        },
+    )
+    args = [*AS_OF, "--fx", str(fx), "--currency", "USD"]
+    assert same_as_whole(path, *args, parts=2) == "\n".join(
+        [
+            MOVEMENTS_HEADER,
+            "2024-01,31,0.00,110.00,0.00,0.00,0.00,0.00,110.00,110.00",
+            "2024-02,29,110.00,0.00,0.00,0.00,0.00,0.00,0.00,110.00",
+            "2024-03,31,110.00,0.00,22.00,0.00,0.00,0.00,22.00,132.00",
+            "2024-04,30,132.00,0.00,0.00,0.00,0.00,0.00,0.00,132.00",
+            "2024-05,31,132.00,0.00,0.00,0.00,0.00,0.00,0.00,132.00",
+            "2024-06,30,132.00,0.00,0.00,0.00,0.00,0.00,0.00,132.00",
+            "",
+        ]
+    )
