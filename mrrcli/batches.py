@@ -9,14 +9,15 @@ Each part of the customers is then read back and reduced to the report's partial
 
 A slice holds rows of any customer. That is sound because every rule of a source that may be
 split looks at one row, or one customer's rows, at a time (Source.read_whole_because), and a
-row's MRR does not depend on the other rows of its customer; the rest is checked across
-slices, and the export is read as parts by customer (mrrcli.parts) as soon as any of it
-fails, so that every figure, count and error is the one a whole run gives:
+row's MRR does not depend on the other rows of its customer (but for its FX rate); the rest
+is checked across slices, and the export is read as parts by customer (mrrcli.parts) as
+soon as any of it fails, so that every figure, count and error is the one a whole run gives:
 - a row that repeats a row of another slice (a duplicate a slice cannot see) is found by a
   hash of what it reads as: rows that read alike hash alike;
 - rows set aside are counted before duplicates are judged, so a slice that sets any aside
   could count a duplicate twice;
 - a problem with any row: a whole run stops at the first, by step of the pipeline;
+- numbers that cannot be written aside (a full TMPDIR);
 - numeric dates whose order is chosen over the whole file (typed or year-first dates are
   read alike in any slice);
 - a reporting currency, or a set of currencies, that is not the same in every slice;
@@ -36,7 +37,7 @@ import polars as pl
 
 from mrrcli.engine.keys import HASHED, hashed_keys
 from mrrcli.engine.partials import Needs, Partial, partial
-from mrrcli.errors import DiskError, InputError
+from mrrcli.errors import InputError
 from mrrcli.normalize.periods import Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows
 from mrrcli.read.files import ROW_COLUMN, expand_paths, is_parquet
@@ -232,10 +233,10 @@ def _write(frame: pl.DataFrame, index: int, job: Job) -> None:
     except (OSError, pl.exceptions.PolarsError) as error:
         if os_reason(error) is None:
             raise
-        raise DiskError(
-            f"cannot write a part's rows in {job.directory}: {os_reason(error)}; set TMPDIR to "
-            "a disk with room (about 40 bytes a row)"
-        ) from None
+        # A full or unwritable TMPDIR: read in parts by customer, which still gives the
+        # report (each part read from the file itself when the split cannot be written
+        # either) and says so.
+        raise _Unsure from None
 
 
 def _sums(job: Job, progress: Callable[[str], None]) -> list[Partial]:

@@ -7,6 +7,10 @@ line; the expected figures are worked out by hand in the comments."""
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -14,6 +18,7 @@ from typer.testing import CliRunner
 
 from mrrcli.cli import app
 from mrrcli.present.terminal import Terminal
+from tests.conftest import SAMPLE_PARQUET
 
 AS_OF = ["--as-of", "2024-06-30", "--max-age", "0", "-f", "csv"]
 MOVEMENTS_HEADER = (
@@ -83,3 +88,34 @@ def test_an_fx_rate_is_one_per_subscription_across_slices(tmp_path: Path) -> Non
             "",
         ]
     )
+
+
+def _no_file_over_2000_bytes() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+
+def test_slices_that_cannot_be_written_aside_are_read_as_before(tmp_path: Path) -> None:
+    # A TMPDIR where no file may pass 2,000 bytes (as a full disk: "File too large" where a
+    # full one says "No space left on device"): the numbers of a slice (about 40 bytes a row,
+    # 580 rows a slice here) cannot be written. The report is still the whole run's, as
+    # before slices: read in parts by customer, each part filtered out of the file itself
+    # when the split cannot be written either; stderr says why it was slow; nothing is left.
+    args = ["movements", str(SAMPLE_PARQUET), "--as-of", "2026-06-30", "--max-age", "0"]
+    command = [sys.executable, "-m", "mrrcli", *args, "-f", "csv"]
+    environment = {**os.environ, "TMPDIR": str(tmp_path)}
+    whole = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
+    split = subprocess.run(
+        [*command, "--parts", "3"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        preexec_fn=_no_file_over_2000_bytes,
+        check=False,
+    )
+    assert (split.returncode, split.stdout) == (0, whole.stdout)
+    assert split.stderr.splitlines()[0] == (
+        f"mrrcli: read in 3 parts by customer (1 file); {SAMPLE_PARQUET} could not be split in "
+        f"{tmp_path} (File too large), so each part read the whole file (allow TMPDIR about "
+        "60 bytes a row)"
+    )
+    assert os.listdir(tmp_path) == []
