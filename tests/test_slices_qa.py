@@ -119,3 +119,27 @@ def test_slices_that_cannot_be_written_aside_are_read_as_before(tmp_path: Path) 
         "60 bytes a row)"
     )
     assert os.listdir(tmp_path) == []
+
+
+def test_an_amount_is_read_alike_whatever_the_decimal_places_of_other_rows(
+    tmp_path: Path,
+) -> None:
+    # Row 1's amount, 99,999,999,999 (11 digits), was read at the column's most decimal
+    # places: 28, those of row 4. 11 + 28 = 39 digits pass the 38 that an exact number may
+    # hold, so a whole run stopped at row 1 ("cannot read '99999999999' as an amount"),
+    # where a run in slices (row 4 in the other slice), or in parts by customer, read it.
+    # Each amount is now read at its own places: the MRR on Jan 1 is
+    # 99,999,999,999 + 20 + 30 + 0.1234567890123456789012345678 = 100,000,000,049.12.
+    path = parquet(
+        tmp_path,
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "start_date": ["2024-01-01"] * 4,
+            "amount": ["99999999999", "20", "30", "0.1234567890123456789012345678"],
+        },
+    )
+    shown = same_as_whole(path, *AS_OF, parts=2).splitlines()
+    assert shown[1] == (
+        "2024-01,31,0.00,100000000049.12,0.00,0.00,0.00,0.00,100000000049.12,100000000049.12"
+    )
+    assert len(shown) == 7  # the header and January to June

@@ -68,10 +68,16 @@ def with_numbers(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     schema = frame.schema
     texts = {c: n for c, n in columns.items() if not _typed(schema[c])}
     places, exponents = _how_written(frame, texts)
+    # A column of many decimal places is read row by row at each value's own places (as
+    # numbers with exponents are): read at the column's most places, an amount of 11 digits
+    # passed 38 digits beside one of 28 places, and could not be read in one file where it
+    # was read in a run in parts (SPEC §13). (A value of more than MAX_SCALE places is still
+    # not read: _parse_exponents is told `too_long`.)
+    long = {c for c in texts if not exponents[c] and places[c] > SHARED_SCALE}
     # Plain digits with a point are read by one fast kernel at the column's most decimal
     # places (so exactly). A column where that leaves values unread is tidied first (spaces,
     # `$`, separators) and read again; exponents take a slower path.
-    plain = {c: n for c, n in texts.items() if not exponents[c]}
+    plain = {c: n for c, n in texts.items() if not exponents[c] and c not in long}
     frame = frame.with_columns(
         *(
             expression
@@ -84,13 +90,17 @@ def with_numbers(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     untidy = {
         c: n
         for c, n in texts.items()
-        if exponents[c] or frame.get_column(n).null_count() > frame.get_column(c).null_count()
+        if exponents[c]
+        or c in long
+        or frame.get_column(n).null_count() > frame.get_column(c).null_count()
     }
-    lazy = _tidied(frame.lazy(), schema, untidy, places, exponents) if untidy else frame.lazy()
+    lazy = (
+        _tidied(frame.lazy(), schema, untidy, places, exponents, long) if untidy else frame.lazy()
+    )
     shared = {
         n: _shared_scale(schema[c], places.get(c, 0))
         for c, n in columns.items()
-        if not exponents.get(c)
+        if not exponents.get(c) and c not in long
     }
     return _own_scales(lazy, {n: s for n, s in shared.items() if s > SHARED_SCALE}).collect()
 
@@ -101,21 +111,23 @@ def _tidied(
     untidy: Mapping[str, str],
     places: Mapping[str, int],
     exponents: Mapping[str, bool],
+    long: set[str],
 ) -> pl.LazyFrame:
     """`lazy` with the columns `untidy` (`column: name`) read again from their tidied text
-    (number_text)."""
+    (number_text); those with exponents, and the `long` ones, row by row."""
     lazy = lazy.with_columns(
         number_text(c, schema[c]).alias(f"{n}__text") for c, n in untidy.items()
     )
     lazy = lazy.with_columns(
         expression
         for c, n in untidy.items()
-        if not exponents[c]
+        if not exponents[c] and c not in long
         for expression in _plain_number(pl.col(f"{n}__text"), n, places[c])
     )
     for column, name in untidy.items():
-        if exponents[column]:
-            lazy = _parse_exponents(lazy, name)
+        if exponents[column] or column in long:
+            too_long = column in long and places[column] > MAX_SCALE
+            lazy = _parse_exponents(lazy, name, too_long)
     return lazy.drop(f"{n}__text" for n in untidy.values())
 
 
@@ -215,9 +227,15 @@ def _own_scales(lazy: pl.LazyFrame, shared: Mapping[str, int]) -> pl.LazyFrame:
     ).drop(f"{name}__zeros" for name in shared)
 
 
-def _parse_exponents(lazy: pl.LazyFrame, name: str) -> pl.LazyFrame:
+def _parse_exponents(lazy: pl.LazyFrame, name: str, too_long: bool = False) -> pl.LazyFrame:
     """`name` and its scale from `{name}__text`, numbers with or without an exponent (see
-    _NUMBER), each row at its own scale, trailing zeros dropped."""
+    _NUMBER), each row at its own scale, trailing zeros dropped. `too_long`: the column has
+    values of more than MAX_SCALE decimal places, which are not read (as _plain_number)."""
+    if too_long:
+        text = pl.col(f"{name}__text")
+        lazy = lazy.with_columns(
+            pl.when(_places(text) <= MAX_SCALE).then(text).alias(f"{name}__text")
+        )
     parts = pl.col(f"{name}__text").str.extract_groups(_NUMBER)
     lazy = lazy.with_columns(parts.alias(f"{name}__parts"))
     field = pl.col(f"{name}__parts").struct.field
