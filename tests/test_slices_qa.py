@@ -11,6 +11,7 @@ import os
 import resource
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -143,3 +144,21 @@ def test_an_amount_is_read_alike_whatever_the_decimal_places_of_other_rows(
         "2024-01,31,0.00,100000000049.12,0.00,0.00,0.00,0.00,100000000049.12,100000000049.12"
     )
     assert len(shown) == 7  # the header and January to June
+
+
+def test_a_number_reads_the_same_beside_any_other_values() -> None:
+    # What a value reads as may not depend on the rows beside it (a part or a slice holds
+    # some of them): each value below is read alone, beside one of 28 decimal places, and
+    # beside one with an exponent. By hand: 99999999999 (11 digits); $1,200.50 is 1200.5;
+    # 1 followed by 40 zeros after the point is 1 (its trailing zeros dropped); 37 ones
+    # after the point pass the 36 places a value may have: not read.
+    from mrrcli.read.numbers import scale_column, with_numbers
+
+    values = ["99999999999", "$1,200.50", "1." + "0" * 40, "0." + "1" * 37]
+    expected = [Decimal("99999999999"), Decimal("1200.5"), Decimal(1), None]
+    for beside in ([], ["0.1234567890123456789012345678"], ["1e3"]):
+        for value, number in zip(values, expected, strict=True):
+            read = with_numbers(pl.DataFrame({"a": [value, *beside]}), {"a": "m"})
+            mantissa, scale = read.select("m", scale_column("m")).row(0)
+            got = None if mantissa is None else Decimal(mantissa).scaleb(-scale)
+            assert got == number, (value, beside)

@@ -71,8 +71,8 @@ def with_numbers(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     # A column of many decimal places is read row by row at each value's own places (as
     # numbers with exponents are): read at the column's most places, an amount of 11 digits
     # passed 38 digits beside one of 28 places, and could not be read in one file where it
-    # was read in a run in parts (SPEC §13). (A value of more than MAX_SCALE places is still
-    # not read: _parse_exponents is told `too_long`.)
+    # was read in a run in parts (SPEC §13). So is a value of more than MAX_SCALE places,
+    # as beside an exponent: readable when its trailing zeros leave at most MAX_SCALE.
     long = {c for c in texts if not exponents[c] and places[c] > SHARED_SCALE}
     # Plain digits with a point are read by one fast kernel at the column's most decimal
     # places (so exactly). A column where that leaves values unread is tidied first (spaces,
@@ -126,8 +126,7 @@ def _tidied(
     )
     for column, name in untidy.items():
         if exponents[column] or column in long:
-            too_long = column in long and places[column] > MAX_SCALE
-            lazy = _parse_exponents(lazy, name, too_long)
+            lazy = _parse_exponents(lazy, name)
     return lazy.drop(f"{n}__text" for n in untidy.values())
 
 
@@ -165,14 +164,10 @@ def _shared_scale(dtype: pl.DataType, places: int) -> int:
 
 def _plain_number(text: pl.Expr, name: str, places: int) -> list[pl.Expr]:
     """`text` (numbers without exponents) as mantissa at one scale for every row: `places`,
-    the column's most decimal places, so no value is rounded; a value with more than
-    MAX_SCALE places cannot be read."""
-    scale = min(places, MAX_SCALE)
-    text = text.cast(pl.String)
-    mantissa = text.str.to_decimal(scale=scale).to_physical().cast(pl.Int128)
-    if places > MAX_SCALE:
-        mantissa = pl.when(_places(text) <= MAX_SCALE).then(mantissa)
-    return [mantissa.alias(name), _scale(scale, name)]
+    the column's most decimal places (at most SHARED_SCALE: with_numbers), so no value is
+    rounded."""
+    mantissa = text.cast(pl.String).str.to_decimal(scale=places).to_physical().cast(pl.Int128)
+    return [mantissa.alias(name), _scale(places, name)]
 
 
 def _typed(dtype: pl.DataType) -> bool:
@@ -227,15 +222,9 @@ def _own_scales(lazy: pl.LazyFrame, shared: Mapping[str, int]) -> pl.LazyFrame:
     ).drop(f"{name}__zeros" for name in shared)
 
 
-def _parse_exponents(lazy: pl.LazyFrame, name: str, too_long: bool = False) -> pl.LazyFrame:
+def _parse_exponents(lazy: pl.LazyFrame, name: str) -> pl.LazyFrame:
     """`name` and its scale from `{name}__text`, numbers with or without an exponent (see
-    _NUMBER), each row at its own scale, trailing zeros dropped. `too_long`: the column has
-    values of more than MAX_SCALE decimal places, which are not read (as _plain_number)."""
-    if too_long:
-        text = pl.col(f"{name}__text")
-        lazy = lazy.with_columns(
-            pl.when(_places(text) <= MAX_SCALE).then(text).alias(f"{name}__text")
-        )
+    _NUMBER), each row at its own scale, trailing zeros dropped."""
     parts = pl.col(f"{name}__text").str.extract_groups(_NUMBER)
     lazy = lazy.with_columns(parts.alias(f"{name}__parts"))
     field = pl.col(f"{name}__parts").struct.field
