@@ -148,19 +148,20 @@ def test_an_amount_is_read_alike_whatever_the_decimal_places_of_other_rows(
 
 def test_a_number_reads_the_same_beside_any_other_values() -> None:
     # What a value reads as may not depend on the rows beside it (a part or a slice holds
-    # some of them): each value below is read alone, beside one of 28 decimal places, and
-    # beside one with an exponent. By hand: 99999999999 (11 digits); $1,200.50 is 1200.5;
-    # 1 followed by 40 zeros after the point is 1 (its trailing zeros dropped); 37 ones
-    # after the point pass the 36 places a value may have: not read.
+    # some of them): each value below is read alone, beside one of 28 decimal places, one of
+    # 6 and one with an exponent. By hand: 99999999999 (11 digits); 33 ones (33 digits,
+    # 39 at 6 places: it was unread beside 0.123456, "implausibly large" alone); $1,200.50
+    # is 1200.5; 1 followed by 40 zeros after the point is 1 (its trailing zeros dropped);
+    # 37 ones after the point pass the 36 places a value may have: not read.
     from mrrcli.read.numbers import scale_column, with_numbers
 
-    values = ["99999999999", "$1,200.50", "1." + "0" * 40, "0." + "1" * 37]
-    expected = [Decimal("99999999999"), Decimal("1200.5"), Decimal(1), None]
-    for beside in ([], ["0.1234567890123456789012345678"], ["1e3"]):
+    values = ["99999999999", "1" * 33, "$1,200.50", "1." + "0" * 40, "0." + "1" * 37]
+    expected = [Decimal("99999999999"), Decimal("1" * 33), Decimal("1200.5"), Decimal(1), None]
+    for beside in ([], ["0.1234567890123456789012345678"], ["0.123456"], ["1e3"]):
         for value, number in zip(values, expected, strict=True):
             read = with_numbers(pl.DataFrame({"a": [value, *beside]}), {"a": "m"})
             mantissa, scale = read.select("m", scale_column("m")).row(0)
-            got = None if mantissa is None else Decimal(mantissa).scaleb(-scale)
+            got = None if mantissa is None else Decimal(f"{mantissa}e{-scale}")  # exact
             assert got == number, (value, beside)
 
 

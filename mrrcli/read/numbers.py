@@ -97,6 +97,19 @@ def with_numbers(frame: pl.DataFrame, columns: Mapping[str, str]) -> pl.DataFram
     lazy = (
         _tidied(frame.lazy(), schema, untidy, places, exponents, long) if untidy else frame.lazy()
     )
+    if untidy:
+        # A value still unread at the column's places may be read at its own (33 digits
+        # beside 6 places pass 38 digits, not alone): so it is, as alone (SPEC §13).
+        read = lazy.collect()
+        unread = {
+            c
+            for c, n in untidy.items()
+            if read.get_column(n).null_count() > read.get_column(c).null_count()
+        }
+        if unread - long - {c for c in texts if exponents[c]}:
+            long |= unread
+            read = _tidied(frame.lazy(), schema, untidy, places, exponents, long).collect()
+        lazy = read.lazy()
     shared = {
         n: _shared_scale(schema[c], places.get(c, 0))
         for c, n in columns.items()
