@@ -97,10 +97,21 @@ def _plan(
         return None
     if files[0] == "-" or is_url(files[0]) or not is_parquet(files[0]):
         return None
-    settings, needs = ahead(Rows(frame=pl.DataFrame(), currency="", exponent=0, files=files))
+    settings, needs = _probed(ahead, files)
     if any(getattr(needs, name) for name in PLAIN):
         return None
     return files[0], settings, needs
+
+
+def _probed(ahead: Ahead, files: list[str]) -> tuple[Settings, Needs]:
+    """The settings and needs of the report `ahead` names (asked of no rows: a periods export
+    read without --by, which every export that may be split is)."""
+    return ahead(Rows(frame=pl.DataFrame(), currency="", exponent=0, files=files))
+
+
+def needs_of(ahead: Ahead | None) -> Needs | None:
+    """What the report `ahead` names needs of each part (None: no one report)."""
+    return None if ahead is None else _probed(ahead, [])[1]
 
 
 @dataclass

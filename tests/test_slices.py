@@ -17,7 +17,7 @@ from test_properties import COMBINATIONS, Dataset, datasets
 from test_scale import COUNTS, write_dataset
 from typer.testing import CliRunner
 
-from mrrcli import batches, report
+from mrrcli import batches, report, split
 from mrrcli.cli import app
 from mrrcli.engine.keys import hashed_keys
 from mrrcli.engine.partials import Needs, partial
@@ -27,6 +27,7 @@ from mrrcli.present.output import report_document
 from mrrcli.present.terminal import Terminal
 from mrrcli.report import Settings, load
 from mrrcli.vocabulary import Level
+from tests.conftest import SAMPLE_CSV
 
 AS_OF = date(2024, 4, 30)
 # The reports a run in slices computes (report.ahead); the others are read in parts.
@@ -239,3 +240,16 @@ def test_runs_in_slices_equal_the_whole_run_byte_for_byte(
         assert (rows.read, rows.duplicates) == (whole.read, whole.duplicates)
         if count > 1 and len(set(order)) == len(order):
             assert in_slices(rows), count  # no row twice: nothing to make sure of
+
+
+def test_reports_that_hold_more_per_row_take_more_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sample_data/subscriptions.csv needs 731,220 bytes read whole (test_scale). A fifth of
+    # 1 MiB is 209,715 bytes: movements 731,220 / 209,715 = 3.49, so 4 parts; metrics (1.5×)
+    # 1,096,830 / 209,715 = 5.23, so 6; cohorts (1.25×) 914,025 / 209,715 = 4.36, so 5.
+    monkeypatch.setattr(split, "available_memory", lambda: 1 << 20)
+    options = report.ReadOptions()
+    settings_ = Settings(as_of=AS_OF)
+    for build, count in ((report.movements, 4), (report.metrics, 6), (report.cohorts, 5)):
+        weight = split.report_weight(batches.needs_of(report.ahead(build, settings_)))
+        assert split.part_count([str(SAMPLE_CSV)], options, weight) == count
+    assert split.report_weight(None) == 1.0
