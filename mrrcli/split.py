@@ -149,9 +149,9 @@ def report_weight(needs: Needs | None) -> float:
 ROW_BYTES = 160
 ROW_COLUMN_BYTES = 20
 # Reports that hold more per row than `movements` at their peak (10.45M rows read whole:
-# movements 3.1-3.7 GB, cohorts 3.8-4.3 GB, metrics 4.1-5.4 GB, which classifies every change
+# movements 3.1-3.8 GB, cohorts 3.8-5.0 GB, metrics 4.1-5.4 GB, which classifies every change
 # twice, by day and by month end), by what they need of each part (engine.partials.Needs).
-REPORT_WEIGHTS = {"retention": 1.5, "cohorts": 1.25}
+REPORT_WEIGHTS = {"retention": 1.5, "cohorts": 1.4}
 # A whole run, or one part, may take this share of the memory available (1/5: room for the
 # operating system, other programs, the page cache of the parts and Polars' own buffers; a
 # part of 15M rows, estimated at 5.4 GB with 1/4 of 21 GB, peaked at 5.9 GB).

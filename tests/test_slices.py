@@ -245,7 +245,7 @@ def test_runs_in_slices_equal_the_whole_run_byte_for_byte(
 def test_reports_that_hold_more_per_row_take_more_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     # sample_data/subscriptions.csv needs 731,220 bytes read whole (test_scale). A fifth of
     # 1 MiB is 209,715 bytes: movements 731,220 / 209,715 = 3.49, so 4 parts; metrics (1.5×)
-    # 1,096,830 / 209,715 = 5.23, so 6; cohorts (1.25×) 914,025 / 209,715 = 4.36, so 5.
+    # 1,096,830 / 209,715 = 5.23, so 6; cohorts (1.4×) 1,023,708 / 209,715 = 4.88, so 5.
     monkeypatch.setattr(split, "available_memory", lambda: 1 << 20)
     options = report.ReadOptions()
     settings_ = Settings(as_of=AS_OF)
