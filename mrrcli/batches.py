@@ -51,6 +51,9 @@ HASHED_COLUMNS = ("customer_id", "subscription_id", "plan_id", "start_date", "en
 # customers (leaders), nor every change with ids (audit), nor segments.
 PLAIN = ("leaders", "audit", "segments", "cohort_segments")
 
+# A file of at most this many rows is read in slices whatever its row groups.
+SMALL_FILE = 1_000_000
+
 # What a report will ask of each part (mrrcli.parts.Ahead).
 Ahead = Callable[[Rows], tuple[Settings, Needs]]
 
@@ -149,9 +152,11 @@ def read(
     if planned is None:
         return None
     path, settings, needs = planned
+    total = _rows_in_small_groups(path, split[0])
+    if total is None:
+        return None
     job = Job(path, split[1], split[0], settings, needs, temporary_directory("mrrcli-slices-"))
     try:
-        total = pl.scan_parquet(job.path).select(pl.len()).collect().item()
         pieces, mrr = _slices(job, options, reading, total, progress)
         sums = _sums(job, progress)
     except _Unsure:
@@ -167,6 +172,23 @@ def read(
             piece = replace(piece, currency=first.currency, exponent=first.exponent)
         early.append(replace(piece, early=(settings, needs, sums_of_part)))
     return early, mrr
+
+
+def _rows_in_small_groups(path: str, count: int) -> int | None:
+    """The rows of a Parquet file whose row groups are small beside its `count` slices (at
+    most half a slice: a slice decodes only the groups it overlaps, so a file of one large
+    group would be decoded once per slice), or that is small (SMALL_FILE rows: decoding it
+    again costs little); else None, as for a file that cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_metadata(path)
+    except (OSError, ValueError):
+        return None
+    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    total = int(metadata.num_rows)
+    largest = max(groups, default=0)
+    return total if largest * 2 <= -(-total // count) or total <= SMALL_FILE else None
 
 
 def _slices(

@@ -253,3 +253,21 @@ def test_reports_that_hold_more_per_row_take_more_parts(monkeypatch: pytest.Monk
         weight = split.report_weight(batches.needs_of(report.ahead(build, settings_)))
         assert split.part_count([str(SAMPLE_CSV)], options, weight) == count
     assert split.report_weight(None) == 1.0
+
+
+def test_a_file_of_few_large_row_groups_is_read_in_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 4 rows in one row group, read in 2 slices of 2 rows: each slice would decode the whole
+    # group (2 × 2 > 2 rows a slice); in groups of one row (1 × 2 <= 2) it is sliced.
+    monkeypatch.setattr(batches, "SMALL_FILE", 0)
+    one_group = export(tmp_path, SPREAD)
+    settings_ = Settings(as_of=AS_OF)
+    assert not in_slices(early(one_group, 2, report.movements, settings_))
+    small_groups = str(tmp_path / "groups.parquet")
+    pl.read_parquet(one_group).write_parquet(small_groups, row_group_size=1)
+    rows = early(small_groups, 2, report.movements, settings_)
+    assert in_slices(rows)
+    assert csv_of(report.movements, rows, settings_) == csv_of(
+        report.movements, load([one_group]), settings_
+    )
