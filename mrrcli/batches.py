@@ -47,9 +47,9 @@ ROW_HASH = "_row_hash"  # a hash of the columns of an MRR row, to find repeats a
 PART = "_part"  # the part of the customers a row belongs to
 # The columns of an MRR row whose values make its hash: rows read alike agree in all of them.
 HASHED_COLUMNS = ("customer_id", "subscription_id", "plan_id", "start_date", "end_date", "mrr")
-# What the reports' partial sums may need, read from numbers alone: not the ids of the top
-# customers (leaders), nor every change with ids (audit), nor segments.
-PLAIN = ("leaders", "audit", "segments", "cohort_segments")
+# What the reports' partial sums may need, read from numbers (and, for the top expanding
+# customers of `expansion`, the customer ids): not every change with ids (audit), nor segments.
+PLAIN = ("audit", "segments", "cohort_segments")
 
 # A file of at most this many rows is read in slices whatever its row groups.
 SMALL_FILE = 1_000_000
@@ -233,7 +233,7 @@ def _row_hash() -> pl.Expr:
     """A 64-bit hash of an MRR row's HASHED_COLUMNS: each column hashed alone (with its own
     seed; the customer id's is its key) and the hashes added, several times faster than
     hashing them as one struct."""
-    hashes = [pl.col(HASHED["customer"][0])]
+    hashes = [pl.col(HASHED["customer"][0])]  # the key of the customer id
     hashes += [pl.col(c).hash(seed=i + 1) for i, c in enumerate(HASHED_COLUMNS[1:])]
     total = hashes[0]
     for more in hashes[1:]:
@@ -246,9 +246,9 @@ def _write(frame: pl.DataFrame, index: int, job: Job) -> None:
     customer = pl.col(HASHED["customer"][0])
     numbers = (
         frame.lazy()
-        .select(*hashed_keys([job.settings.level]), *HASHED_COLUMNS[1:])
+        .select(*hashed_keys([job.settings.level]), *HASHED_COLUMNS)
         .select(
-            pl.exclude(HASHED_COLUMNS[1:3]),
+            pl.exclude(HASHED_COLUMNS[int(job.needs.leaders > 0) : 3]),
             _row_hash().alias(ROW_HASH),
             (customer % job.count).alias(PART),
         )
@@ -306,6 +306,7 @@ def _no_rows(job: Job) -> pl.DataFrame:
     ids = pl.DataFrame(schema={"customer_id": pl.String, "subscription_id": pl.String})
     return ids.select(
         *hashed_keys([job.settings.level]),
+        *(["customer_id"] if job.needs.leaders else []),
         pl.lit(None, dtype=pl.Date).alias("start_date"),
         pl.lit(None, dtype=pl.Date).alias("end_date"),
         pl.lit(None, dtype=pl.Int64).alias("mrr"),
