@@ -50,9 +50,12 @@ ROW_HASH = "_row_hash"  # a hash of the columns of an MRR row, to find repeats a
 PART = "_part"  # the part of the customers a row belongs to
 # The columns of an MRR row whose values make its hash: rows read alike agree in all of them.
 HASHED_COLUMNS = ("customer_id", "subscription_id", "plan_id", "start_date", "end_date", "mrr")
-# What the reports' partial sums may need, read from numbers alone: not the ids of the top
-# customers (leaders), nor every change with ids (audit), nor segments.
-PLAIN = ("leaders", "audit", "segments", "cohort_segments")
+# What the reports' partial sums may need, read from numbers (and, for the top expanding
+# customers of `expansion`, the customer ids): not every change with ids (audit), nor segments.
+PLAIN = ("audit", "segments", "cohort_segments")
+
+# A file of at most this many rows is read in slices whatever its row groups.
+SMALL_FILE = 1_000_000
 
 # What a report will ask of each part (mrrcli.parts.Ahead).
 Ahead = Callable[[Rows], tuple[Settings, Needs]]
@@ -100,10 +103,21 @@ def _plan(
         return None
     if files[0] == "-" or is_url(files[0]) or not is_parquet(files[0]):
         return None
-    settings, needs = ahead(Rows(frame=pl.DataFrame(), currency="", exponent=0, files=files))
+    settings, needs = _probed(ahead, files)
     if any(getattr(needs, name) for name in PLAIN):
         return None
     return files[0], settings, needs
+
+
+def _probed(ahead: Ahead, files: list[str]) -> tuple[Settings, Needs]:
+    """The settings and needs of the report `ahead` names (asked of no rows: a periods export
+    read without --by, which every export that may be split is)."""
+    return ahead(Rows(frame=pl.DataFrame(), currency="", exponent=0, files=files))
+
+
+def needs_of(ahead: Ahead | None) -> Needs | None:
+    """What the report `ahead` names needs of each part (None: no one report)."""
+    return None if ahead is None else _probed(ahead, [])[1]
 
 
 @dataclass
@@ -141,9 +155,11 @@ def read(
     if planned is None:
         return None
     path, settings, needs = planned
+    total = _rows_in_small_groups(path, split[0])
+    if total is None:
+        return None
     job = Job(path, split[1], split[0], settings, needs, temporary_directory("mrrcli-slices-"))
     try:
-        total = pl.scan_parquet(job.path).select(pl.len()).collect().item()
         pieces, mrr = _slices(job, options, reading, total, progress)
         sums = _sums(job, progress)
     except _Unsure:
@@ -159,6 +175,23 @@ def read(
             piece = replace(piece, currency=first.currency, exponent=first.exponent)
         early.append(replace(piece, early=(settings, needs, sums_of_part)))
     return early, mrr
+
+
+def _rows_in_small_groups(path: str, count: int) -> int | None:
+    """The rows of a Parquet file whose row groups are small beside its `count` slices (at
+    most half a slice: a slice decodes only the groups it overlaps, so a file of one large
+    group would be decoded once per slice), or that is small (SMALL_FILE rows: decoding it
+    again costs little); else None, as for a file that cannot be read."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_metadata(path)
+    except (OSError, ValueError):
+        return None
+    groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    total = int(metadata.num_rows)
+    largest = max(groups, default=0)
+    return total if largest * 2 <= -(-total // count) or total <= SMALL_FILE else None
 
 
 def _slices(
@@ -205,7 +238,7 @@ def _row_hash() -> pl.Expr:
     """A 64-bit hash of an MRR row's HASHED_COLUMNS: each column hashed alone (with its own
     seed; the customer id's is its key) and the hashes added, several times faster than
     hashing them as one struct."""
-    hashes = [pl.col(HASHED["customer"][0])]
+    hashes = [pl.col(HASHED["customer"][0])]  # the key of the customer id
     hashes += [pl.col(c).hash(seed=i + 1) for i, c in enumerate(HASHED_COLUMNS[1:])]
     total = hashes[0]
     for more in hashes[1:]:
@@ -218,9 +251,9 @@ def _write(frame: pl.DataFrame, index: int, job: Job) -> None:
     customer = pl.col(HASHED["customer"][0])
     numbers = (
         frame.lazy()
-        .select(*hashed_keys([job.settings.level]), *HASHED_COLUMNS[1:])
+        .select(*hashed_keys([job.settings.level]), *HASHED_COLUMNS)
         .select(
-            pl.exclude(HASHED_COLUMNS[1:3]),
+            pl.exclude(HASHED_COLUMNS[int(job.needs.leaders > 0) : 3]),
             _row_hash().alias(ROW_HASH),
             (customer % job.count).alias(PART),
         )
@@ -278,6 +311,7 @@ def _no_rows(job: Job) -> pl.DataFrame:
     ids = pl.DataFrame(schema={"customer_id": pl.String, "subscription_id": pl.String})
     return ids.select(
         *hashed_keys([job.settings.level]),
+        *(["customer_id"] if job.needs.leaders else []),
         pl.lit(None, dtype=pl.Date).alias("start_date"),
         pl.lit(None, dtype=pl.Date).alias("end_date"),
         pl.lit(None, dtype=pl.Int64).alias("mrr"),

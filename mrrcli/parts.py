@@ -27,11 +27,17 @@ from mrrcli.engine.partials import Needs, Partial, partial
 from mrrcli.errors import DiskError, InputError, RowProblem, row_problem
 from mrrcli.normalize.periods import MAX_TOTAL_MRR, Glance, NormalizeOptions, Rows
 from mrrcli.pipeline import load_rows, no_dated_copies, normalize_options
-from mrrcli.read.files import expand_paths, header_key
+from mrrcli.read.files import expand_paths
 from mrrcli.read.orders import Tally, chosen_order
-from mrrcli.sources import by_name, detect, lookup_for
-from mrrcli.sources.inputs import headers_of
-from mrrcli.split import Partition, os_reason, part_count, split_files, temporary_directory
+from mrrcli.split import (
+    Partition,
+    os_reason,
+    part_count,
+    report_weight,
+    split_column,
+    split_files,
+    temporary_directory,
+)
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
 # What a report will ask of each part, given the part's Rows: the settings and needs of its
@@ -75,7 +81,11 @@ def load(
 def _load(
     paths: Sequence[str], options: ReadOptions, ahead: Ahead | None, progress: Progress
 ) -> Rows:
-    count = options.parts if options.parts is not None else part_count(paths, options)
+    count = (
+        options.parts
+        if options.parts is not None
+        else part_count(paths, options, report_weight(batches.needs_of(ahead)))
+    )
     if count <= 1:
         return load_rows(paths, options)
     column, why = split_column(paths, options)
@@ -280,35 +290,6 @@ def first_problem(problems: Sequence[InputError]) -> InputError:
         return first
     others = sum(p.others + 1 for _, p in there) - 1
     return row_problem(first.file, first.row, first.column, first.problem, others)
-
-
-def split_column(paths: Sequence[str], options: ReadOptions) -> tuple[str | None, str]:
-    """The header that holds the customer id when an export can be read in parts: files (not
-    stdin) of a source whose rules look at one customer at a time (see
-    Source.read_whole_because), no lookup table beside them, and the customer id in one header
-    (a source that falls back to a second header for it cannot be split by the first). Else
-    None, and why the export is read whole."""
-    files = expand_paths(paths)
-    if "-" in files:
-        return None, "stdin is read whole"
-    headers = headers_of(files[0])
-    if not headers:
-        return None, f"{files[0]} has no header"
-    if any(lookup_for(headers_of(path)) is not None for path in files):
-        return None, "its rows take their customer from another table"
-    chosen = detect(headers)[0] if options.source == "auto" else by_name(options.source)
-    because = chosen.read_whole_because()
-    if because is not None:
-        return None, f"{chosen.name}: {because}"
-    if "customer_id" in options.mapping:
-        wanted = options.mapping["customer_id"]
-    else:
-        candidates = chosen.fallbacks(headers).get("customer_id", ["customer_id"])
-        if len(candidates) != 1:
-            return None, f"{chosen.name} names the customer in {' or '.join(candidates)}"
-        wanted = candidates[0]
-    column = next((h for h in headers if header_key(h) == header_key(wanted)), None)
-    return column, f"{files[0]} has no column {wanted!r}"
 
 
 def _has_rows(piece: Rows) -> bool:

@@ -1,7 +1,7 @@
 """`--engine spark`: the parts of a run computed on Apache Spark (SPEC §13).
 
 Every global reading decision is made once, here on the driver: the source and the header the
-customer id is in (parts.split_column), each file's columns and their types as mrrcli reads
+customer id is in (split.split_column), each file's columns and their types as mrrcli reads
 them, the reading options (the FX file read once), and afterwards, over all buckets, the
 reporting currency, the date order, the MRR bound and the dated-copies check (parts.joined).
 Spark reads the files, numbers each file's rows as a spreadsheet shows them, and buckets the

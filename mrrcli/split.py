@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from mrrcli.engine.keys import customer_hash
+from mrrcli.engine.partials import Needs
 from mrrcli.errors import DiskError, InputError
-from mrrcli.read.files import expand_paths, is_parquet, part_column, scan_file
+from mrrcli.read.files import expand_paths, header_key, is_parquet, part_column, scan_file
+from mrrcli.sources import by_name, detect, lookup_for
 from mrrcli.sources.inputs import headers_of
 from mrrcli.vocabulary import ReadOptions
 
@@ -120,23 +122,36 @@ def os_reason(error: Exception) -> str | None:
     return str(error) if isinstance(error, OSError) else None
 
 
-def part_count(paths: Sequence[str], options: ReadOptions) -> int:
+def part_count(paths: Sequence[str], options: ReadOptions, weight: float = 1.0) -> int:
     """How many parts to read an export in (1: whole). With `options.whole_rows` (the
     MRRCLI_WHOLE_ROWS threshold), parts of at most that many rows. Else by memory: an export
-    is read whole when the memory it needs (rows_and_bytes) fits in MEMORY_SHARE of the memory
-    available (available_memory), and otherwise in as many parts as it takes for each part
-    to fit in it."""
+    is read whole when the memory it needs (rows_and_bytes, times the `weight` of the report:
+    REPORT_WEIGHTS) fits in MEMORY_SHARE of the memory available (available_memory), and
+    otherwise in as many parts as it takes for each part to fit in it."""
     rows, needed = rows_and_bytes(paths)
+    needed = int(needed * weight)
     if options.whole_rows is not None:
         return 1 if rows <= options.whole_rows else -(-rows // options.whole_rows)
     budget = max(available_memory() // MEMORY_SHARE, 1)
     return 1 if needed <= budget else -(-needed // budget)
 
 
+def report_weight(needs: Needs | None) -> float:
+    """How much more memory than `movements` a report that needs `needs` of each part takes
+    per row (REPORT_WEIGHTS); 1 when not known."""
+    if needs is None:
+        return 1.0
+    return max([1.0, *(w for name, w in REPORT_WEIGHTS.items() if getattr(needs, name))])
+
+
 # Memory a whole run takes at its peak, per row: ROW_BYTES and ROW_COLUMN_BYTES per column
 # read (measured: 10.45M rows of 10 columns peak at 3.0-3.6 GB read whole, 1.04M at 0.38 GB).
 ROW_BYTES = 160
 ROW_COLUMN_BYTES = 20
+# Reports that hold more per row than `movements` at their peak (10.45M rows read whole:
+# movements 3.1-3.8 GB, cohorts 3.8-5.0 GB, metrics 4.1-5.4 GB, which classifies every change
+# twice, by day and by month end), by what they need of each part (engine.partials.Needs).
+REPORT_WEIGHTS = {"retention": 1.5, "cohorts": 1.4}
 # A whole run, or one part, may take this share of the memory available (1/5: room for the
 # operating system, other programs, the page cache of the parts and Polars' own buffers; a
 # part of 15M rows, estimated at 5.4 GB with 1/4 of 21 GB, peaked at 5.9 GB).
@@ -198,3 +213,32 @@ def temporary_directory(prefix: str) -> str:
             f"cannot make a temporary directory in {tempfile.gettempdir()} for a run in parts: "
             f"{os_reason(error)}; set TMPDIR to a writable disk with room"
         ) from None
+
+
+def split_column(paths: Sequence[str], options: ReadOptions) -> tuple[str | None, str]:
+    """The header that holds the customer id when an export can be read in parts: files (not
+    stdin) of a source whose rules look at one customer at a time (see
+    Source.read_whole_because), no lookup table beside them, and the customer id in one header
+    (a source that falls back to a second header for it cannot be split by the first). Else
+    None, and why the export is read whole."""
+    files = expand_paths(paths)
+    if "-" in files:
+        return None, "stdin is read whole"
+    headers = headers_of(files[0])
+    if not headers:
+        return None, f"{files[0]} has no header"
+    if any(lookup_for(headers_of(path)) is not None for path in files):
+        return None, "its rows take their customer from another table"
+    chosen = detect(headers)[0] if options.source == "auto" else by_name(options.source)
+    because = chosen.read_whole_because()
+    if because is not None:
+        return None, f"{chosen.name}: {because}"
+    if "customer_id" in options.mapping:
+        wanted = options.mapping["customer_id"]
+    else:
+        candidates = chosen.fallbacks(headers).get("customer_id", ["customer_id"])
+        if len(candidates) != 1:
+            return None, f"{chosen.name} names the customer in {' or '.join(candidates)}"
+        wanted = candidates[0]
+    column = next((h for h in headers if header_key(h) == header_key(wanted)), None)
+    return column, f"{files[0]} has no column {wanted!r}"

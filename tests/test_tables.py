@@ -62,7 +62,10 @@ def invoke(term: Terminal, *args: str) -> tuple[int, str]:
         ("999.60", "1.0k"),  # rounds to 1,000
         ("53.50", "54"),  # half up
         ("0.00", "0"),
-        ("-0.40", "0"),  # rounds to 0: no sign
+        ("-0.40", "-0.40"),  # under one unit: the cents, so that it does not read as 0
+        ("0.04", "0.04"),
+        ("0.995", "1"),  # 0.995 → 1.00 with cents: one unit
+        ("0.994", "0.99"),
         ("2500000000", "2.5B"),
     ],
 )

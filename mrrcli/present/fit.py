@@ -64,7 +64,8 @@ _UNITS = ((Decimal(10**9), "B"), (Decimal(10**6), "M"), (Decimal(10**3), "k"))
 
 def abbreviate(value: Decimal) -> str:
     """Money in at most five significant characters: 213,912.50 → 213.9k, -1,234,567 → -1.2M,
-    999,960 → 1.0M, 324.33 → 324 (half-up rounding; the sign is kept)."""
+    999,960 → 1.0M, 324.33 → 324, 0.40 → 0.40 (half-up rounding; the sign is kept; an amount
+    under one unit keeps its cents, so that it never shows as 0)."""
     magnitude = abs(value)
     sign = "-" if value < 0 else ""
     for index, (unit, suffix) in enumerate(_UNITS):
@@ -75,6 +76,8 @@ def abbreviate(value: Decimal) -> str:
                 shown = (magnitude / bigger).quantize(Decimal("0.1"), ROUND_HALF_UP)
                 suffix = bigger_suffix
             return f"{sign}{shown}{suffix}"
+    if 0 < magnitude < Decimal("0.995"):  # under one unit: the cents, never a bare 0
+        return f"{sign}{magnitude.quantize(Decimal('0.01'), ROUND_HALF_UP)}"
     whole = magnitude.quantize(Decimal(1), ROUND_HALF_UP)
     if whole >= 1000:  # 999.6 rounds to 1000: say 1.0k
         return f"{sign}1.0k"

@@ -141,7 +141,7 @@ class Source:
         if any(self.customer_from(lookup) for lookup in self.lookups):
             return "its rows take their customer from another table"
         # A table that only adds columns or rows by subscription is read beside the main one,
-        # and an export with a table beside it is never split (mrrcli.parts.split_column).
+        # and an export with a table beside it is never split (mrrcli.split.split_column).
         return None
 
     def customer_from(self, lookup: Lookup) -> bool:

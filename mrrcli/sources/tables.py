@@ -9,7 +9,7 @@
 
 Everything here looks at the rows of one key at a time, but a key may span customers (a
 history table, a table without a customer column): such exports are read whole
-(`Source.read_whole_because`, `mrrcli.parts.split_column`).
+(`Source.read_whole_because`, `mrrcli.split.split_column`).
 """
 
 from __future__ import annotations
