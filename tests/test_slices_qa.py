@@ -322,8 +322,8 @@ def test_the_first_bad_row_is_the_whole_runs_in_any_slice(tmp_path: Path) -> Non
 
 def test_every_sliced_report_and_the_others_equal_the_whole_run() -> None:
     # The sample (1,740 rows, typed Date and Decimal columns) in 4 slices: movements,
-    # metrics and cohorts are computed from the slices; expansion and customers (which need
-    # ids) are read in parts by customer. Each equals the whole run, at both levels.
+    # metrics, cohorts and expansion are computed from the slices; customers (every change
+    # with its ids) is read in parts by customer. Each equals the whole run, at both levels.
     for command in ("movements", "metrics", "cohorts", "expansion", "customers"):
         for level in ("customer", "subscription"):
             args = ["--as-of", "2026-06-30", "--max-age", "0", "-f", "csv", "--level", level]
