@@ -57,7 +57,8 @@ PLAIN = ("audit", "segments", "cohort_segments")
 # A file of at most this many rows is read in slices whatever its row groups.
 SMALL_FILE = 1_000_000
 
-# What a report will ask of each part (mrrcli.parts.Ahead).
+# What a report will ask of each part, given the part's Rows: the settings and needs of its
+# partial sums (report.ahead). A part's partial is then computed as soon as it is read.
 Ahead = Callable[[Rows], tuple[Settings, Needs]]
 
 
@@ -249,18 +250,14 @@ def _row_hash() -> pl.Expr:
 def _write(frame: pl.DataFrame, index: int, job: Job) -> None:
     """A slice's MRR rows as numbers, each part's in its own folder of the slice's folder."""
     customer = pl.col(HASHED["customer"][0])
+    # The ids go once hashed; expansion keeps the customer's, to name its top customers.
+    ids = ["subscription_id", "plan_id", *([] if job.needs.leaders else ["customer_id"])]
     numbers = (
         frame.lazy()
         .select(*hashed_keys([job.settings.level]), *HASHED_COLUMNS)
-        .select(
-            pl.exclude(HASHED_COLUMNS[int(job.needs.leaders > 0) : 3]),
-            _row_hash().alias(ROW_HASH),
-            (customer % job.count).alias(PART),
-        )
+        .select(pl.exclude(ids), _row_hash().alias(ROW_HASH), (customer % job.count).alias(PART))
     )
-    target = pl.PartitionBy(
-        os.path.join(job.directory, f"slice{index:06d}"), key=PART, include_key=False
-    )
+    target = pl.PartitionBy(_folder(job, index), key=PART, include_key=False)
     try:
         numbers.sink_ipc(target, mkdir=True)
     except (OSError, pl.exceptions.PolarsError) as error:
@@ -272,22 +269,32 @@ def _write(frame: pl.DataFrame, index: int, job: Job) -> None:
         raise _Unsure from None
 
 
+def _folder(job: Job, index: int) -> str:
+    """Where slice `index` writes its numbers, a folder per part in it."""
+    return os.path.join(job.directory, f"slice{index:06d}")
+
+
 def _sums(job: Job, progress: Callable[[str], None]) -> list[Partial]:
     """Each part's partial sums, from its rows of every slice."""
     sums: list[Partial] = []
     for index in range(job.count):
         progress(f"summing part {index + 1} of {job.count} …")
-        pattern = os.path.join(job.directory, "slice*", f"{PART}={index}", "*")
-        files = sorted(glob.glob(pattern))
-        if not files:
+        found = [
+            (number, name)
+            for number in range(job.count)
+            for name in sorted(
+                glob.glob(os.path.join(_folder(job, number), f"{PART}={index}", "*"))
+            )
+        ]
+        if not found:
             sums.append(partial(_no_rows(job), job.settings, job.needs))
             continue
-        pieces = [pl.read_ipc(name) for name in files]
-        for name in files:
+        pieces = [pl.read_ipc(name) for _, name in found]
+        for _, name in found:
             os.remove(name)
         frame = pl.concat(pieces)
-        slices = [int(os.path.basename(os.path.dirname(os.path.dirname(f)))[5:]) for f in files]
-        if _repeated(frame, [(s, p.height) for s, p in zip(slices, pieces, strict=True)]):
+        runs = [(number, p.height) for (number, _), p in zip(found, pieces, strict=True)]
+        if _repeated(frame, runs):
             raise _Unsure
         del pieces
         sums.append(partial(frame.drop(ROW_HASH), job.settings, job.needs))

@@ -40,9 +40,7 @@ from mrrcli.split import (
 )
 from mrrcli.vocabulary import Engine, ReadOptions, Settings, counted
 
-# What a report will ask of each part, given the part's Rows: the settings and needs of its
-# partial sums (report.ahead). A part's partial is then computed as soon as it is read.
-Ahead = Callable[[Rows], tuple[Settings, Needs]]
+Ahead = batches.Ahead  # what a report will ask of each part (report.ahead)
 # Told what a long run is doing, in a few words (the command line's spinner shows them).
 Progress = Callable[[str], None]
 
